@@ -1,0 +1,6 @@
+//! memscope's core: reads a physical-memory capture of a Linux machine through a chunked read trait and
+//! turns it into typed rows. No file, clock, thread or network API is used here, so the same code runs
+//! natively and in a browser worker.
+
+pub mod formats;
+pub mod reader;
