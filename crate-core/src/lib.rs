@@ -4,3 +4,9 @@
 
 pub mod formats;
 pub mod reader;
+pub mod symbols;
+pub mod paging;
+pub mod kernel;
+pub mod analyses;
+pub mod hex;
+pub mod export;

@@ -1,0 +1,154 @@
+//! Finding and loading symbols for a capture: a file named by the user, or the right file of a symbols
+//! directory chosen through its index; ISF files are turned into packs once and cached by hash.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use memscope_core::formats::Capture;
+use memscope_core::kernel::{identify, IdentifyError, Kernel};
+use memscope_core::symbols::index::{IndexEntry, SymbolIndex, INDEX_FILE};
+use memscope_core::symbols::SymbolTable;
+
+use crate::CliError;
+
+/// Where to look for symbols when `--symbols` is not given.
+pub fn default_locations() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(dir) = std::env::var_os("MEMSCOPE_SYMBOLS") {
+        out.push(PathBuf::from(dir));
+    }
+    out.push(PathBuf::from("symbols"));
+    out.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../symbols"));
+    out
+}
+
+/// The directory where symbol packs are cached, if one can be had.
+fn cache_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("MEMSCOPE_CACHE") {
+        return Some(PathBuf::from(d));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("memscope"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Load an ISF file, through the pack cache when it has this file's pack.
+pub fn load(path: &Path) -> Result<SymbolTable, CliError> {
+    let bytes = std::fs::read(path).map_err(|e| CliError::new(format!("cannot read symbols {}: {e}", path.display())))?;
+    let key = hex(&SymbolTable::hash_isf(&bytes));
+    let cached = cache_dir().map(|d| d.join(format!("{key}.mspack")));
+    if let Some(pack) = cached.as_ref().and_then(|p| std::fs::read(p).ok()) {
+        if let Ok(table) = SymbolTable::from_pack(pack) {
+            if hex(&table.source_hash()) == key {
+                return Ok(table);
+            }
+        }
+    }
+    let table = SymbolTable::from_isf(&bytes).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+    if let Some(p) = cached {
+        // A cache that cannot be written only costs time next run.
+        let tmp = p.with_extension(format!("part{}", std::process::id()));
+        let written = p.parent().is_some_and(|d| std::fs::create_dir_all(d).is_ok())
+            && std::fs::write(&tmp, table.pack()).is_ok();
+        if !written || std::fs::rename(&tmp, &p).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    Ok(table)
+}
+
+/// Whether a file name looks like an ISF.
+fn is_isf(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    name != INDEX_FILE && (name.ends_with(".json") || name.ends_with(".json.xz"))
+}
+
+/// The ISF files of a directory, sorted by name.
+fn isf_files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| CliError::new(format!("cannot list {}: {e}", dir.display())))?;
+    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_isf(p)).collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Build the index of a symbols directory from its ISF files.
+pub fn build_index(dir: &Path) -> Result<SymbolIndex, CliError> {
+    let mut index = SymbolIndex::default();
+    for path in isf_files(dir)? {
+        let table = load(&path)?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let entry = IndexEntry::of(name, &table).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+        index.entries.push(entry);
+    }
+    Ok(index)
+}
+
+/// The index of a directory: its index file when it lists every ISF there, else one built now.
+fn read_index(dir: &Path, warnings: &mut Vec<String>) -> Result<SymbolIndex, CliError> {
+    let files = isf_files(dir)?;
+    if let Ok(bytes) = std::fs::read(dir.join(INDEX_FILE)) {
+        if let Ok(index) = SymbolIndex::parse(&bytes) {
+            let listed = |p: &PathBuf| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                index.entries.iter().any(|e| e.file == name)
+            };
+            if files.iter().all(listed) {
+                return Ok(index);
+            }
+        }
+        warnings.push(format!("{} is out of date; run `memscope symbols index {}`", INDEX_FILE, dir.display()));
+    }
+    build_index(dir)
+}
+
+/// A capture's kernel, identified with the symbols at `location` (a file or a directory).
+pub struct Identified {
+    /// The kernel.
+    pub kernel: Kernel,
+    /// The symbols file used.
+    pub symbols_file: PathBuf,
+}
+
+/// Identify the kernel of `capture` with the symbols at `location`, or in the default locations.
+pub fn identify_with(
+    capture: Rc<Capture>,
+    location: Option<&Path>,
+    warnings: &mut Vec<String>,
+) -> Result<Identified, CliError> {
+    let locations = match location {
+        Some(l) => vec![l.to_path_buf()],
+        None => default_locations().into_iter().filter(|p| p.is_dir()).collect(),
+    };
+    if locations.is_empty() {
+        return Err(CliError::new("no symbols: pass --symbols FILE_OR_DIR or set MEMSCOPE_SYMBOLS"));
+    }
+    let mut last = None;
+    for location in &locations {
+        if !location.is_dir() {
+            let table = Rc::new(load(location)?);
+            return identify(capture, table)
+                .map(|kernel| Identified { kernel, symbols_file: location.clone() })
+                .map_err(|e| CliError::new(format!("{e} (symbols {})", location.display())));
+        }
+        let index = read_index(location, warnings)?;
+        for entry in index.candidates(&capture) {
+            let path = location.join(&entry.file);
+            let table = Rc::new(load(&path)?);
+            match identify(capture.clone(), table) {
+                Ok(kernel) => return Ok(Identified { kernel, symbols_file: path }),
+                Err(e) => last = Some(e),
+            }
+        }
+    }
+    let searched: Vec<String> = locations.iter().map(|p| p.display().to_string()).collect();
+    Err(CliError::new(match last {
+        Some(e @ IdentifyError::WrongKernel { .. }) => e.to_string(),
+        Some(e) => format!("no symbols in {} fit this capture: {e}", searched.join(", ")),
+        None => format!("no Linux kernel described by the symbols in {} was found in the capture", searched.join(", ")),
+    }))
+}

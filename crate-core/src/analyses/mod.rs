@@ -1,0 +1,15 @@
+//! Analyses: each reads a [`Kernel`](crate::kernel::Kernel) and returns typed rows for the CLI, the web
+//! app and the tests.
+
+pub mod info;
+
+use serde::Serialize;
+
+/// What an analysis found: its rows, and warnings about what could not be read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis<T> {
+    /// The rows, in the analysis's natural order.
+    pub rows: Vec<T>,
+    /// One line per problem met (a smeared page, a cut-off list); the rows are still good.
+    pub warnings: Vec<String>,
+}

@@ -1,0 +1,158 @@
+//! A running kernel found in a capture: its symbols, its address space and the KASLR shifts, with typed
+//! reads of its objects.
+
+mod identify;
+mod object;
+
+use std::rc::Rc;
+
+pub use identify::{identify, probe_init_task, IdentifyError, ProbeInfo};
+pub use object::{c_string, ListWalk, Object};
+
+use crate::formats::Capture;
+use crate::paging::{AddressSpace, MemoryError, PagingScheme};
+use crate::symbols::{SymbolError, SymbolTable};
+
+/// Start of the kernel image mapping on x86-64 (`__START_KERNEL_map`).
+pub const START_KERNEL_MAP: u64 = 0xffff_ffff_8000_0000;
+
+/// Why reading a kernel object failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KernelError {
+    /// A type, member or symbol the reader needs is missing from the symbols.
+    #[error(transparent)]
+    Symbols(#[from] SymbolError),
+    /// Memory holding the object could not be read.
+    #[error("cannot read {what}{}", .source.as_ref().map(|e| format!(": {e}")).unwrap_or_else(|| ": page not in the capture".into()))]
+    Memory {
+        /// What was being read (`task_struct.comm at 0xffff...`).
+        what: String,
+        /// The underlying failure, where known.
+        source: Option<MemoryError>,
+    },
+    /// The symbols describe a type in a way the reader cannot use.
+    #[error("unexpected kernel layout: {0}")]
+    Layout(String),
+}
+
+impl KernelError {
+    pub(crate) fn memory(what: String, source: Option<MemoryError>) -> Self {
+        KernelError::Memory { what, source }
+    }
+}
+
+/// Where the kernel sits: the shifts KASLR applied and the page tables it runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// Added to a symbol's link-time address to get its run-time virtual address.
+    pub virtual_shift: u64,
+    /// A kernel-image symbol's physical address is `link address - START_KERNEL_MAP + physical_shift`.
+    pub physical_shift: u64,
+    /// Physical address of the kernel's top-level page table.
+    pub page_table_root: u64,
+    /// The paging scheme in use.
+    pub scheme: PagingScheme,
+    /// Run-time virtual address of `init_task`.
+    pub init_task: u64,
+}
+
+/// The kernel of a capture, ready to be read.
+pub struct Kernel {
+    symbols: Rc<SymbolTable>,
+    space: AddressSpace,
+    placement: Placement,
+    warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernel").field("placement", &self.placement).finish_non_exhaustive()
+    }
+}
+
+impl Kernel {
+    /// The kernel with symbols `symbols` placed at `placement` in `capture`.
+    pub fn new(capture: Rc<Capture>, symbols: Rc<SymbolTable>, placement: Placement) -> Kernel {
+        let space = AddressSpace::new(capture, placement.scheme, placement.page_table_root);
+        Kernel { symbols, space, placement, warnings: Vec::new() }
+    }
+
+    /// The symbol table.
+    pub fn symbols(&self) -> &SymbolTable {
+        &self.symbols
+    }
+
+    /// The capture.
+    pub fn capture(&self) -> &Capture {
+        self.space.capture()
+    }
+
+    /// KASLR shifts and page tables.
+    pub fn placement(&self) -> Placement {
+        self.placement
+    }
+
+    /// What identification noticed but did not fail on.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Run-time virtual address of a symbol.
+    pub fn symbol_addr(&self, name: &str) -> Result<u64, KernelError> {
+        Ok(self.symbols.address(name)?.wrapping_add(self.placement.virtual_shift))
+    }
+
+    /// Read virtual memory.
+    pub fn read(&self, vaddr: u64, buf: &mut [u8]) -> Result<(), MemoryError> {
+        self.space.read(vaddr, buf)
+    }
+
+    /// Read a `u64` of virtual memory.
+    pub fn read_u64(&self, vaddr: u64) -> Result<u64, MemoryError> {
+        self.space.read_u64(vaddr)
+    }
+
+    /// Read a NUL-terminated string of at most `max` bytes at `vaddr`, stopping at an unmapped page.
+    pub fn read_c_string(&self, vaddr: u64, max: usize) -> Result<String, KernelError> {
+        let mut out = Vec::new();
+        let mut at = vaddr;
+        while out.len() < max {
+            let take = (0x1000 - (at & 0xfff) as usize).min(max - out.len());
+            let mut chunk = vec![0u8; take];
+            if let Err(e) = self.read(at, &mut chunk) {
+                if out.is_empty() {
+                    return Err(KernelError::memory(format!("string at {vaddr:#x}"), Some(e)));
+                }
+                break;
+            }
+            if let Some(end) = memchr::memchr(0, &chunk) {
+                out.extend_from_slice(&chunk[..end]);
+                break;
+            }
+            out.extend_from_slice(&chunk);
+            at = at.wrapping_add(take as u64);
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// Read a struct of type `type_name` at `vaddr`.
+    pub fn object(&self, type_name: &str, vaddr: u64) -> Result<Object<'_>, KernelError> {
+        Object::read(self, type_name, vaddr)
+    }
+
+    /// Read the global variable `symbol` as its type (or as `type_name` when the symbol has none).
+    pub fn global(&self, symbol: &str, type_name: &str) -> Result<Object<'_>, KernelError> {
+        self.object(type_name, self.symbol_addr(symbol)?)
+    }
+
+    /// A field of the initial UTS namespace's `new_utsname` (`release`, `nodename`, `version`...): what
+    /// `uname` reports on the host.
+    pub fn uts_field(&self, field: &str) -> Result<String, KernelError> {
+        self.global("init_uts_ns", "uts_namespace")?.member("name")?.string(field)
+    }
+
+    /// Physical address of a kernel-image symbol, without page tables.
+    pub fn image_phys(&self, link_addr: u64) -> u64 {
+        link_addr.wrapping_sub(START_KERNEL_MAP).wrapping_add(self.placement.physical_shift)
+    }
+}

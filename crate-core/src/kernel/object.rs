@@ -1,0 +1,297 @@
+//! Kernel objects: a struct read at a virtual address, its fields by name, pointers, strings and lists.
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use super::{Kernel, KernelError};
+use crate::symbols::{BaseKind, Layout, TypeRef};
+
+/// A struct or union read from kernel memory, with its layout from the symbols.
+///
+/// The bytes are read once; pages that were not present are remembered, and only fields that touch them
+/// fail, each with an error naming the field.
+#[derive(Clone)]
+pub struct Object<'k> {
+    kernel: &'k Kernel,
+    layout: Rc<Layout>,
+    addr: u64,
+    bytes: Rc<[u8]>,
+    /// Offset of this object within `bytes` (embedded members share their parent's bytes).
+    start: usize,
+    /// Byte ranges of `bytes` that could not be read.
+    missing: Rc<[(usize, usize)]>,
+}
+
+impl std::fmt::Debug for Object<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} @ {:#x}", self.layout.name, self.addr)
+    }
+}
+
+impl<'k> Object<'k> {
+    /// Read a `type_name` at `addr`.
+    pub(super) fn read(kernel: &'k Kernel, type_name: &str, addr: u64) -> Result<Object<'k>, KernelError> {
+        let layout = kernel.symbols().layout(type_name)?;
+        let size = usize::try_from(layout.size()).unwrap_or(usize::MAX).min(1 << 20);
+        let mut bytes = vec![0u8; size];
+        let mut missing = Vec::new();
+        if kernel.read(addr, &mut bytes).is_err() {
+            // Read page by page and keep what is there.
+            let mut off = 0usize;
+            while off < size {
+                let at = addr.wrapping_add(off as u64);
+                let take = (0x1000 - (at & 0xfff) as usize).min(size - off);
+                if kernel.read(at, &mut bytes[off..off + take]).is_err() {
+                    missing.push((off, off + take));
+                }
+                off += take;
+            }
+            if missing.len() * 0x1000 >= size {
+                let err = kernel.read(addr, &mut bytes[..size.min(8)]);
+                return Err(KernelError::memory(format!("{type_name} at {addr:#x}"), err.err()));
+            }
+        }
+        Ok(Object { kernel, layout, addr, bytes: bytes.into(), start: 0, missing: missing.into() })
+    }
+
+    /// The object's virtual address.
+    pub fn addr(&self) -> u64 {
+        self.addr
+    }
+
+    /// The object's type name.
+    pub fn type_name(&self) -> &str {
+        &self.layout.name
+    }
+
+    /// The kernel it was read from.
+    pub fn kernel(&self) -> &'k Kernel {
+        self.kernel
+    }
+
+    /// Whether the type has this member.
+    pub fn has(&self, field: &str) -> bool {
+        self.layout.has_field(field)
+    }
+
+    /// The first of `names` that the type has: for members renamed across kernel versions.
+    pub fn which<'n>(&self, names: &[&'n str]) -> Result<&'n str, KernelError> {
+        names.iter().copied().find(|n| self.has(n)).ok_or_else(|| {
+            KernelError::Layout(format!("{} has none of the members {}", self.layout.name, names.join(", ")))
+        })
+    }
+
+    /// Virtual address of a member.
+    pub fn field_addr(&self, field: &str) -> Result<u64, KernelError> {
+        Ok(self.addr.wrapping_add(self.layout.field(field)?.0))
+    }
+
+    /// The bytes of a member, checked to be within the object and present.
+    fn field_bytes(&self, field: &str, len: u64) -> Result<&[u8], KernelError> {
+        let (offset, _) = self.layout.field(field)?;
+        self.bytes_at(offset, len, field)
+    }
+
+    fn bytes_at(&self, offset: u64, len: u64, what: &str) -> Result<&[u8], KernelError> {
+        let from = usize::try_from(offset).ok().and_then(|o| o.checked_add(self.start));
+        let to = from.and_then(|f| f.checked_add(usize::try_from(len).ok()?));
+        let (Some(from), Some(to)) = (from, to) else {
+            return Err(KernelError::Layout(format!("{}.{what} is out of range", self.layout.name)));
+        };
+        if self.missing.iter().any(|&(a, b)| from < b && a < to) {
+            let addr = self.addr.wrapping_add(offset);
+            return Err(KernelError::memory(format!("{}.{what} at {addr:#x}", self.layout.name), None));
+        }
+        self.bytes
+            .get(from..to)
+            .ok_or_else(|| KernelError::Layout(format!("{}.{what} lies past the end of the type", self.layout.name)))
+    }
+
+    /// An integer member (any base type, enum, pointer or bitfield), sign-extended when signed.
+    pub fn int(&self, field: &str) -> Result<i128, KernelError> {
+        let (offset, ty) = self.layout.field(field)?;
+        self.int_at(offset, ty, field)
+    }
+
+    fn int_at(&self, offset: u64, ty: &TypeRef, what: &str) -> Result<i128, KernelError> {
+        let symbols = self.kernel.symbols();
+        let (size, signed) = match ty {
+            TypeRef::Base(name) => {
+                let b = symbols.base_type(name)?;
+                (b.size, b.signed && b.kind != BaseKind::Bool)
+            }
+            TypeRef::Enum(name) => {
+                let e = symbols.enum_type(name)?;
+                (e.size, symbols.base_type(&e.base).map(|b| b.signed).unwrap_or(false))
+            }
+            TypeRef::Pointer(_) => (8, false),
+            TypeRef::Bitfield { position, length, underlying } => {
+                let raw = self.int_at(offset, underlying, what)? as u128;
+                let length = (*length).min(64);
+                let value = (raw >> position.min(&127)) & ((1u128 << length) - 1);
+                return Ok(value as i128);
+            }
+            other => {
+                return Err(KernelError::Layout(format!(
+                    "{}.{what} is not an integer ({other:?})",
+                    self.layout.name
+                )))
+            }
+        };
+        if !matches!(size, 1 | 2 | 4 | 8 | 16) {
+            return Err(KernelError::Layout(format!("{}.{what} has integer size {size}", self.layout.name)));
+        }
+        let bytes = self.bytes_at(offset, size, what)?;
+        let mut buf = [0u8; 16];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        let unsigned = u128::from_le_bytes(buf);
+        let bits = size * 8;
+        if signed && bits < 128 && unsigned >> (bits - 1) & 1 == 1 {
+            Ok((unsigned | (u128::MAX << bits)) as i128)
+        } else {
+            Ok(unsigned as i128)
+        }
+    }
+
+    /// An unsigned integer member (`u64`), for ids, flags, counters and addresses.
+    pub fn u64(&self, field: &str) -> Result<u64, KernelError> {
+        Ok(self.int(field)? as u64)
+    }
+
+    /// A signed integer member.
+    pub fn i64(&self, field: &str) -> Result<i64, KernelError> {
+        Ok(self.int(field)? as i64)
+    }
+
+    /// A pointer member's value (0 for NULL).
+    pub fn pointer(&self, field: &str) -> Result<u64, KernelError> {
+        let b = self.field_bytes(field, 8)?;
+        Ok(u64::from_le_bytes(b.try_into().unwrap_or_default()))
+    }
+
+    /// An embedded struct or union member, sharing this object's bytes.
+    pub fn member(&self, field: &str) -> Result<Object<'k>, KernelError> {
+        let (offset, ty) = self.layout.field(field)?;
+        let name = match ty {
+            TypeRef::User(name) => name,
+            other => {
+                return Err(KernelError::Layout(format!("{}.{field} is not a struct ({other:?})", self.layout.name)))
+            }
+        };
+        let layout = self.kernel.symbols().layout(name)?;
+        self.bytes_at(offset, layout.size(), field)?;
+        Ok(Object {
+            kernel: self.kernel,
+            layout,
+            addr: self.addr.wrapping_add(offset),
+            bytes: self.bytes.clone(),
+            start: self.start + offset as usize,
+            missing: self.missing.clone(),
+        })
+    }
+
+    /// Follow a pointer member to the struct it points to; `None` for NULL.
+    pub fn deref(&self, field: &str) -> Result<Option<Object<'k>>, KernelError> {
+        let (_, ty) = self.layout.field(field)?;
+        let target = match ty {
+            TypeRef::Pointer(t) => t.user_name().map(str::to_string),
+            _ => None,
+        }
+        .ok_or_else(|| KernelError::Layout(format!("{}.{field} is not a pointer to a struct", self.layout.name)))?;
+        self.deref_as(field, &target)
+    }
+
+    /// Follow a pointer member, reading the target as `type_name`; `None` for NULL.
+    pub fn deref_as(&self, field: &str, type_name: &str) -> Result<Option<Object<'k>>, KernelError> {
+        match self.pointer(field)? {
+            0 => Ok(None),
+            p => self.kernel.object(type_name, p).map(Some),
+        }
+    }
+
+    /// A `char` array member as text, up to its first NUL (invalid UTF-8 replaced).
+    pub fn string(&self, field: &str) -> Result<String, KernelError> {
+        let (offset, ty) = self.layout.field(field)?;
+        let len = self.kernel.symbols().size_of(ty)?;
+        let bytes = self.bytes_at(offset, len, field)?;
+        Ok(c_string(bytes))
+    }
+
+    /// The raw bytes of a member.
+    pub fn bytes(&self, field: &str) -> Result<&[u8], KernelError> {
+        let (_, ty) = self.layout.field(field)?;
+        let len = self.kernel.symbols().size_of(ty)?;
+        self.field_bytes(field, len)
+    }
+}
+
+/// Text up to the first NUL, invalid UTF-8 replaced.
+pub fn c_string(bytes: &[u8]) -> String {
+    let end = memchr::memchr(0, bytes).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// The containers found on a `list_head` list, and why the walk stopped early if it did.
+#[derive(Debug, Default)]
+pub struct ListWalk {
+    /// Addresses of the containing structs, in list order.
+    pub items: Vec<u64>,
+    /// Set when the list did not close properly: a cycle not through the head, an unreadable link, or the
+    /// bound reached.
+    pub problem: Option<String>,
+}
+
+impl Kernel {
+    /// Walk a circular `list_head` list from the head at `head` (not itself an entry), giving the address
+    /// of each container whose `member` (a `list_head`, possibly nested as `a.b`) is linked; at most
+    /// `limit` entries.
+    pub fn walk_list(&self, head: u64, container: &str, member: &str, limit: usize) -> Result<ListWalk, KernelError> {
+        let offset = self.member_offset(container, member)?;
+        let next_off = self.symbols().layout("list_head")?.field("next")?.0;
+        let mut walk = ListWalk::default();
+        let mut seen = HashSet::new();
+        let mut node = head;
+        loop {
+            let next = match self.read_u64(node.wrapping_add(next_off)) {
+                Ok(n) => n,
+                Err(e) => {
+                    walk.problem = Some(format!("{container} list: link at {node:#x} unreadable: {e}"));
+                    break;
+                }
+            };
+            if next == head {
+                break;
+            }
+            if next == 0 || !seen.insert(next) {
+                walk.problem = Some(format!("{container} list: cycle or broken link at {next:#x}"));
+                break;
+            }
+            if walk.items.len() >= limit {
+                walk.problem = Some(format!("{container} list: stopped after {limit} entries"));
+                break;
+            }
+            walk.items.push(next.wrapping_sub(offset));
+            node = next;
+        }
+        Ok(walk)
+    }
+
+    /// Offset of a possibly nested member (`a.b.c`) from the start of `type_name`.
+    pub fn member_offset(&self, type_name: &str, path: &str) -> Result<u64, KernelError> {
+        let mut layout = self.symbols().layout(type_name)?;
+        let mut total = 0u64;
+        let mut parts = path.split('.').peekable();
+        while let Some(part) = parts.next() {
+            let (offset, ty) = layout.field(part)?;
+            total = total.wrapping_add(offset);
+            if parts.peek().is_some() {
+                let name = ty
+                    .user_name()
+                    .ok_or_else(|| KernelError::Layout(format!("{type_name}.{path}: {part} is not a struct")))?
+                    .to_string();
+                layout = self.symbols().layout(&name)?;
+            }
+        }
+        Ok(total)
+    }
+}

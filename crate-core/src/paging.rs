@@ -1,0 +1,254 @@
+//! Virtual-to-physical address translation, with the paging scheme described as data.
+//!
+//! [`PagingScheme`] says how a virtual address splits into table indices and which entry bits mean
+//! present, large page and frame number; [`X86_64_4LEVEL`] and [`X86_64_5LEVEL`] are the x86-64 schemes.
+//! Another architecture (i386 PAE, AArch64) is one more table, not another walker.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::formats::{Capture, PhysError};
+
+/// One level of page tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Level {
+    /// Lowest virtual-address bit that indexes this level.
+    pub shift: u32,
+    /// How many bits index it.
+    pub bits: u32,
+    /// Whether an entry at this level may map a large page directly (when `large_page_bit` is set).
+    pub large_pages: bool,
+}
+
+/// A paging scheme: levels from the root down, and the meaning of entry bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PagingScheme {
+    /// Name shown to users.
+    pub name: &'static str,
+    /// Table levels, root first; the last maps 4 KiB pages.
+    pub levels: &'static [Level],
+    /// Bytes per table entry.
+    pub entry_size: u64,
+    /// Bits of an entry holding the next table's or page's physical address.
+    pub frame_mask: u64,
+    /// The present bit.
+    pub present_bit: u32,
+    /// The bit that makes a non-leaf entry map a large page.
+    pub large_page_bit: u32,
+    /// Linux's PROT_NONE bit: a leaf entry with it and without `present_bit` is present, its frame bits
+    /// stored inverted (the L1TF mitigation). `None` where the architecture has no such quirk.
+    pub prot_none_bit: Option<u32>,
+    /// Highest implemented virtual-address bit; addresses must be sign-extended from it.
+    pub va_top_bit: u32,
+}
+
+/// x86-64 with 4-level paging (48-bit virtual addresses).
+pub const X86_64_4LEVEL: PagingScheme = PagingScheme {
+    name: "x86-64 4-level",
+    levels: &[
+        Level { shift: 39, bits: 9, large_pages: false },
+        Level { shift: 30, bits: 9, large_pages: true },
+        Level { shift: 21, bits: 9, large_pages: true },
+        Level { shift: 12, bits: 9, large_pages: false },
+    ],
+    entry_size: 8,
+    frame_mask: 0x000f_ffff_ffff_f000,
+    present_bit: 0,
+    large_page_bit: 7,
+    prot_none_bit: Some(8),
+    va_top_bit: 47,
+};
+
+/// x86-64 with 5-level paging (57-bit virtual addresses).
+pub const X86_64_5LEVEL: PagingScheme = PagingScheme {
+    name: "x86-64 5-level",
+    levels: &[
+        Level { shift: 48, bits: 9, large_pages: false },
+        Level { shift: 39, bits: 9, large_pages: false },
+        Level { shift: 30, bits: 9, large_pages: true },
+        Level { shift: 21, bits: 9, large_pages: true },
+        Level { shift: 12, bits: 9, large_pages: false },
+    ],
+    va_top_bit: 56,
+    ..X86_64_4LEVEL
+};
+
+/// Why a virtual address could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MemoryError {
+    /// The address is not canonical for the paging scheme.
+    #[error("virtual address {0:#x} is not canonical")]
+    NonCanonical(u64),
+    /// No valid mapping: an entry on the way is not present.
+    #[error("virtual address {0:#x} is not mapped")]
+    NotMapped(u64),
+    /// A page table or the page itself is not in the capture, or could not be read.
+    #[error("virtual address {vaddr:#x}: {source}")]
+    Physical { vaddr: u64, source: PhysError },
+}
+
+/// A translated address: where it is, and the size of the page that maps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Translation {
+    /// The physical address.
+    pub paddr: u64,
+    /// Size of the mapping page (4 KiB, 2 MiB or 1 GiB on x86-64).
+    pub page_size: u64,
+}
+
+/// Bound on cached page translations before the cache is emptied.
+const TLB_ENTRIES: usize = 1 << 16;
+
+/// A virtual address space: a paging scheme and a root table over a capture.
+pub struct AddressSpace {
+    capture: Rc<Capture>,
+    scheme: PagingScheme,
+    root: u64,
+    /// Page-aligned virtual address -> (page-aligned physical address, page size).
+    tlb: RefCell<HashMap<u64, Translation>>,
+}
+
+impl AddressSpace {
+    /// The address space whose top-level table is at physical address `root`.
+    pub fn new(capture: Rc<Capture>, scheme: PagingScheme, root: u64) -> Self {
+        AddressSpace { capture, scheme, root: root & scheme.frame_mask, tlb: RefCell::default() }
+    }
+
+    /// The capture under this address space.
+    pub fn capture(&self) -> &Rc<Capture> {
+        &self.capture
+    }
+
+    /// The paging scheme.
+    pub fn scheme(&self) -> PagingScheme {
+        self.scheme
+    }
+
+    /// Physical address of the top-level table.
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+
+    fn is_canonical(&self, vaddr: u64) -> bool {
+        let top = self.scheme.va_top_bit;
+        let high = vaddr >> top;
+        high == 0 || high == (u64::MAX >> top)
+    }
+
+    /// Walk the tables for `vaddr`.
+    pub fn translate(&self, vaddr: u64) -> Result<Translation, MemoryError> {
+        let page = vaddr & !0xfff;
+        if let Some(t) = self.tlb.borrow().get(&page) {
+            let within = vaddr & (t.page_size - 1) & !0xfff;
+            return Ok(Translation { paddr: t.paddr + within + (vaddr & 0xfff), page_size: t.page_size });
+        }
+        let t = self.walk(vaddr)?;
+        let mut tlb = self.tlb.borrow_mut();
+        if tlb.len() >= TLB_ENTRIES {
+            tlb.clear();
+        }
+        let base = t.paddr & !(t.page_size - 1);
+        tlb.insert(page, Translation { paddr: base, page_size: t.page_size });
+        Ok(t)
+    }
+
+    fn walk(&self, vaddr: u64) -> Result<Translation, MemoryError> {
+        let s = &self.scheme;
+        if !self.is_canonical(vaddr) {
+            return Err(MemoryError::NonCanonical(vaddr));
+        }
+        let mut table = self.root;
+        let last = s.levels.len() - 1;
+        for (i, level) in s.levels.iter().enumerate() {
+            let index = (vaddr >> level.shift) & ((1 << level.bits) - 1);
+            let entry = self
+                .capture
+                .read_phys_u64(table + index * s.entry_size)
+                .map_err(|source| MemoryError::Physical { vaddr, source })?;
+            let leaf = i == last || (level.large_pages && entry & (1 << s.large_page_bit) != 0);
+            let frame = if entry & (1 << s.present_bit) != 0 {
+                entry & s.frame_mask
+            } else if leaf && entry != 0 && s.prot_none_bit.is_some_and(|b| entry & (1 << b) != 0) {
+                !entry & s.frame_mask
+            } else {
+                return Err(MemoryError::NotMapped(vaddr));
+            };
+            if leaf {
+                let page_size = 1u64 << level.shift;
+                let paddr = (frame & !(page_size - 1)) | (vaddr & (page_size - 1));
+                return Ok(Translation { paddr, page_size });
+            }
+            table = frame;
+        }
+        Err(MemoryError::NotMapped(vaddr))
+    }
+
+    /// Fill `buf` with the bytes at virtual address `vaddr`; every page must be mapped and present.
+    pub fn read(&self, vaddr: u64, buf: &mut [u8]) -> Result<(), MemoryError> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = vaddr.wrapping_add(done as u64);
+            let t = self.translate(at)?;
+            let in_page = (t.page_size - (t.paddr & (t.page_size - 1))) as usize;
+            let take = in_page.min(buf.len() - done).min(0x1000 - (at & 0xfff) as usize);
+            self.capture
+                .read_phys(t.paddr, &mut buf[done..done + take])
+                .map_err(|source| MemoryError::Physical { vaddr: at, source })?;
+            done += take;
+        }
+        Ok(())
+    }
+
+    /// Read a little-endian `u64` at `vaddr`.
+    pub fn read_u64(&self, vaddr: u64) -> Result<u64, MemoryError> {
+        let mut b = [0; 8];
+        self.read(vaddr, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::Capture;
+
+    /// A raw capture with a 4-level hierarchy mapping: a 4 KiB page, a 2 MiB page and a PROT_NONE page.
+    fn space() -> Capture {
+        let mut mem = vec![0u8; 8 << 20];
+        let mut put = |addr: usize, v: u64| mem[addr..addr + 8].copy_from_slice(&v.to_le_bytes());
+        let vaddr: u64 = 0xffff_8880_0040_3000;
+        let idx = |shift: u32| ((vaddr >> shift) & 0x1ff) as usize * 8;
+        put(0x1000 + idx(39), 0x2000 | 1);
+        put(0x2000 + idx(30), 0x3000 | 1);
+        put(0x3000 + idx(21), 0x4000 | 1);
+        put(0x4000 + idx(12), 0x5000 | 1);
+        put(0x4000 + idx(12) + 8, !0x6000u64 & 0x000f_ffff_ffff_f000 | (1 << 8)); // PROT_NONE, inverted
+        put(0x3000 + idx(21) + 8, 0x40_0000 | 1 | (1 << 7)); // the next 2 MiB: a large page at 4 MiB
+        mem[0x5123] = 0xab;
+        mem[0x6010] = 0xcd;
+        mem[0x40_0000 + 0x1234] = 0xef;
+        Capture::open(Box::new(mem)).unwrap()
+    }
+
+    #[test]
+    fn walks_small_large_and_prot_none_pages() {
+        let cap = Rc::new(space());
+        let vm = AddressSpace::new(cap, X86_64_4LEVEL, 0x1000);
+        let base = 0xffff_8880_0040_3000u64;
+        let mut b = [0u8; 1];
+        vm.read(base + 0x123, &mut b).unwrap();
+        assert_eq!(b[0], 0xab);
+        vm.read(base + 0x1010, &mut b).unwrap();
+        assert_eq!(b[0], 0xcd);
+        let large = (base & !0x1f_ffff) + 0x20_0000;
+        assert_eq!(vm.translate(large + 0x1234).unwrap(), Translation { paddr: 0x40_1234, page_size: 0x20_0000 });
+        vm.read(large + 0x1234, &mut b).unwrap();
+        assert_eq!(b[0], 0xef);
+        assert_eq!(vm.translate(base + 0x2000), Err(MemoryError::NotMapped(base + 0x2000)));
+        assert_eq!(vm.translate(0x0000_9000_0000_0000), Err(MemoryError::NonCanonical(0x0000_9000_0000_0000)));
+        // Cached translations give the same answers.
+        vm.read(base + 0x123, &mut b).unwrap();
+        assert_eq!(b[0], 0xab);
+    }
+}

@@ -1,0 +1,58 @@
+//! The symbols index: which ISF file in a directory describes which kernel, with what the identification
+//! probe needs, so that a capture's symbols are chosen without loading every ISF.
+
+use serde::{Deserialize, Serialize};
+
+use super::{SymbolError, SymbolTable};
+use crate::formats::Capture;
+use crate::kernel::{probe_init_task, ProbeInfo};
+
+/// File name of the index inside a symbols directory.
+pub const INDEX_FILE: &str = "index.json";
+
+/// One ISF file of a symbols directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexEntry {
+    /// File name within the directory.
+    pub file: String,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    /// The banner the ISF records.
+    pub banner: Option<String>,
+    /// The release in that banner.
+    pub release: Option<String>,
+    /// What the identification probe needs.
+    pub probe: ProbeInfo,
+}
+
+impl IndexEntry {
+    /// The entry for `file`, whose symbols are `table`.
+    pub fn of(file: &str, table: &SymbolTable) -> Result<IndexEntry, SymbolError> {
+        Ok(IndexEntry {
+            file: file.to_string(),
+            sha256: table.source_hash().iter().map(|b| format!("{b:02x}")).collect(),
+            banner: table.banner().map(str::to_string),
+            release: table.release().map(str::to_string),
+            probe: ProbeInfo::of(table)?,
+        })
+    }
+}
+
+/// The index of a symbols directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SymbolIndex {
+    /// One entry per ISF file.
+    pub entries: Vec<IndexEntry>,
+}
+
+impl SymbolIndex {
+    /// Parse an index file.
+    pub fn parse(bytes: &[u8]) -> Result<SymbolIndex, SymbolError> {
+        serde_json::from_slice(bytes).map_err(|e| SymbolError::Json(format!("symbols index: {e}")))
+    }
+
+    /// The entries whose kernel the probe finds in `capture`, best first.
+    pub fn candidates(&self, capture: &Capture) -> Vec<&IndexEntry> {
+        self.entries.iter().filter(|e| !probe_init_task(capture, &e.probe).is_empty()).collect()
+    }
+}

@@ -1,0 +1,196 @@
+//! The symbol pack: a compact binary form of an ISF that loads without parsing.
+//!
+//! Layout (all integers little-endian):
+//! ```text
+//! magic "MSPACK\x01\0" | u32 version | u32 section count (5) | [u8; 32] SHA-256 of the source ISF file
+//! 5 x (u64 offset, u64 length): banner, base types, user types, enums, symbols
+//! banner: UTF-8 text (empty when the ISF has none)
+//! table:  u32 count | count x (u32 name offset, u32 name length, u32 value offset, u32 value length)
+//!         | blob (names and postcard-encoded values; offsets are relative to the blob)
+//! ```
+//! Table entries are sorted by name, so a lookup is a binary search and decodes one value.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::SymbolError;
+
+const MAGIC: &[u8; 8] = b"MSPACK\x01\0";
+const VERSION: u32 = 1;
+const SECTIONS: usize = 5;
+const HEADER_LEN: usize = 8 + 4 + 4 + 32 + SECTIONS * 16;
+const RECORD_LEN: usize = 16;
+
+/// Which table of the pack.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Table {
+    BaseTypes = 1,
+    UserTypes = 2,
+    Enums = 3,
+    Symbols = 4,
+}
+
+/// Serialize the sections of a pack.
+pub(super) fn build<B, U, E, S>(
+    source_hash: &[u8; 32],
+    banner: Option<&str>,
+    base: &[(String, B)],
+    user: &[(String, U)],
+    enums: &[(String, E)],
+    symbols: &[(String, S)],
+) -> Result<Vec<u8>, SymbolError>
+where
+    B: Serialize,
+    U: Serialize,
+    E: Serialize,
+    S: Serialize,
+{
+    let sections = [
+        banner.unwrap_or_default().as_bytes().to_vec(),
+        table(base)?,
+        table(user)?,
+        table(enums)?,
+        table(symbols)?,
+    ];
+    let mut out = Vec::with_capacity(HEADER_LEN + sections.iter().map(Vec::len).sum::<usize>());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&(SECTIONS as u32).to_le_bytes());
+    out.extend_from_slice(source_hash);
+    let mut offset = HEADER_LEN as u64;
+    for s in &sections {
+        out.extend_from_slice(&offset.to_le_bytes());
+        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        offset += s.len() as u64;
+    }
+    for s in sections {
+        out.extend_from_slice(&s);
+    }
+    Ok(out)
+}
+
+fn table<V: Serialize>(entries: &[(String, V)]) -> Result<Vec<u8>, SymbolError> {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by(|&a, &b| entries[a].0.cmp(&entries[b].0));
+    order.dedup_by(|a, b| entries[*a].0 == entries[*b].0); // the first definition of a name wins
+    let mut index = Vec::with_capacity(4 + order.len() * RECORD_LEN);
+    let mut blob = Vec::new();
+    index.extend_from_slice(&(order.len() as u32).to_le_bytes());
+    for i in order {
+        let (name, value) = &entries[i];
+        let value = postcard::to_allocvec(value).map_err(|e| SymbolError::Pack(e.to_string()))?;
+        for part in [name.as_bytes(), &value[..]] {
+            let offset = u32::try_from(blob.len()).map_err(|_| SymbolError::Pack("table over 4 GiB".into()))?;
+            index.extend_from_slice(&offset.to_le_bytes());
+            index.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            blob.extend_from_slice(part);
+        }
+    }
+    index.extend_from_slice(&blob);
+    Ok(index)
+}
+
+/// A validated view of a pack's bytes.
+#[derive(Debug, Clone)]
+pub(super) struct PackView {
+    sections: [(usize, usize); SECTIONS],
+    source_hash: [u8; 32],
+}
+
+fn pack_error(detail: &str) -> SymbolError {
+    SymbolError::Pack(detail.to_string())
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(at..at.checked_add(4)?)?.try_into().ok()?))
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.get(at..at.checked_add(8)?)?.try_into().ok()?))
+}
+
+impl PackView {
+    /// Check the header and section bounds of `bytes`.
+    pub fn new(bytes: &[u8]) -> Result<PackView, SymbolError> {
+        if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+            return Err(pack_error("not a memscope symbol pack"));
+        }
+        if u32_at(bytes, 8) != Some(VERSION) || u32_at(bytes, 12) != Some(SECTIONS as u32) {
+            return Err(pack_error("symbol pack of another version"));
+        }
+        let mut source_hash = [0u8; 32];
+        source_hash.copy_from_slice(&bytes[16..48]);
+        let mut sections = [(0usize, 0usize); SECTIONS];
+        for (i, s) in sections.iter_mut().enumerate() {
+            let at = 48 + i * 16;
+            let offset = u64_at(bytes, at).and_then(|v| usize::try_from(v).ok());
+            let len = u64_at(bytes, at + 8).and_then(|v| usize::try_from(v).ok());
+            let (Some(offset), Some(len)) = (offset, len) else { return Err(pack_error("bad section")) };
+            if offset.checked_add(len).is_none_or(|end| end > bytes.len()) {
+                return Err(pack_error("section past the end of the pack"));
+            }
+            *s = (offset, len);
+        }
+        let view = PackView { sections, source_hash };
+        for t in [Table::BaseTypes, Table::UserTypes, Table::Enums, Table::Symbols] {
+            let count = view.count(bytes, t);
+            let section = view.section(bytes, t as usize);
+            if count.checked_mul(RECORD_LEN).and_then(|n| n.checked_add(4)).is_none_or(|n| n > section.len()) {
+                return Err(pack_error("table index past its section"));
+            }
+        }
+        Ok(view)
+    }
+
+    /// SHA-256 of the ISF file the pack was built from.
+    pub fn source_hash(&self) -> [u8; 32] {
+        self.source_hash
+    }
+
+    fn section<'b>(&self, bytes: &'b [u8], i: usize) -> &'b [u8] {
+        let (offset, len) = self.sections[i];
+        bytes.get(offset..offset + len).unwrap_or_default()
+    }
+
+    /// The banner text, if any.
+    pub fn banner<'b>(&self, bytes: &'b [u8]) -> Option<&'b str> {
+        std::str::from_utf8(self.section(bytes, 0)).ok().filter(|s| !s.is_empty())
+    }
+
+    /// Number of entries in a table.
+    pub fn count(&self, bytes: &[u8], t: Table) -> usize {
+        u32_at(self.section(bytes, t as usize), 0).unwrap_or(0) as usize
+    }
+
+    /// Entry `i` of a table: its name and encoded value.
+    fn entry<'b>(&self, bytes: &'b [u8], t: Table, i: usize) -> Option<(&'b [u8], &'b [u8])> {
+        let section = self.section(bytes, t as usize);
+        let count = u32_at(section, 0)? as usize;
+        let blob = section.get(4 + count * RECORD_LEN..)?;
+        let rec = 4 + i * RECORD_LEN;
+        let part = |at: usize| {
+            let (off, len) = (u32_at(section, at)? as usize, u32_at(section, at + 4)? as usize);
+            blob.get(off..off.checked_add(len)?)
+        };
+        Some((part(rec)?, part(rec + 8)?))
+    }
+
+    /// Look `name` up in a table and decode its value.
+    pub fn get<V: DeserializeOwned>(&self, bytes: &[u8], t: Table, name: &str) -> Result<Option<V>, SymbolError> {
+        let (mut lo, mut hi) = (0usize, self.count(bytes, t));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (key, value) = self.entry(bytes, t, mid).ok_or_else(|| pack_error("entry past its section"))?;
+            match key.cmp(name.as_bytes()) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => {
+                    return postcard::from_bytes(value)
+                        .map(Some)
+                        .map_err(|e| SymbolError::Pack(format!("entry {name}: {e}")));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
