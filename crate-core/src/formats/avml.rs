@@ -1,13 +1,843 @@
-//! AVML v2 captures (placeholder until the AVML reader lands).
+//! AVML v2 captures, as written by Microsoft's `avml --compress` and `avml convert --format lime_compressed`.
+//!
+//! The file is a sequence of blocks. Each block is a 32-byte range header laid out like LiME's (magic,
+//! version 2, first and last physical address, both inclusive, 8 reserved bytes), then the range's bytes
+//! compressed with the snappy *framing* format (a stream identifier chunk, then compressed or uncompressed
+//! chunks of at most 64 KiB of data each, carrying a masked CRC-32C of their uncompressed bytes), then an
+//! 8-byte little-endian trailer holding the length of the compressed data. avml writes the magic `AVML`
+//! (0x4c4d5641); a LiME magic with version 2 is accepted too. avml cuts ranges into blocks of at most
+//! 16 MiB and leaves out blocks that are all zero, so those addresses are absent from the capture.
+//!
+//! [`open`] walks the block headers and indexes every snappy chunk (where it is in the file, where its
+//! bytes go in the decompressed stream) without decompressing anything: it reads the file in windows of
+//! 1 MiB, so that a browser pays one read call per window, not one per chunk. The capture's data stream
+//! is the virtual concatenation of all decompressed ranges; a read finds its chunks by binary search,
+//! reads the compressed bytes of consecutive missing chunks in one call, decompresses them with snap's
+//! frame decoder (which checks their CRC), and keeps the most recent 16 MiB of decompressed chunks in an
+//! LRU cache.
+//!
+//! A corrupt header, chunk type or chunk length is a [`FormatError::Corrupt`] at open; a chunk whose
+//! snappy data or CRC is bad is a [`ReadError`] when it is read. A capture cut short keeps what is
+//! complete: the blocks before the cut and, of the block that is cut, the chunks that are whole (a block
+//! whose trailer alone is missing is kept whole; a range header cut off after at least one block is
+//! dropped).
 
-use super::{corrupt, Capture, CaptureFormat, FormatError};
-use crate::reader::ReadAt;
+use std::cell::RefCell;
+use std::io::Read;
+use std::num::NonZeroUsize;
 
-/// Whether the first bytes are an AVML v2 range header (LiME magic, version 2).
+use lru::LruCache;
+
+use super::lime::{RangeHeader, HEADER_LEN, MAGIC as LIME_MAGIC, MAX_RANGES};
+use super::{corrupt, Capture, CaptureFormat, FormatError, Segment};
+use crate::reader::{ReadAt, ReadError};
+
+const FORMAT: CaptureFormat = CaptureFormat::Avml;
+/// "AVML" as a little-endian u32: the magic avml writes in its range headers.
+pub(super) const MAGIC: u32 = 0x4c4d_5641;
+/// The header version of a snappy-compressed range.
+const VERSION: u32 = 2;
+/// Size of the compressed-length trailer after each block's snappy data.
+const TRAILER_LEN: u64 = 8;
+/// Size of a snappy frame chunk header (type, 24-bit length).
+const CHUNK_HEADER_LEN: u64 = 4;
+/// Size of the masked CRC-32C at the start of a data chunk's body.
+const CRC_LEN: usize = 4;
+/// Most uncompressed bytes one snappy frame chunk may hold.
+const MAX_CHUNK_DATA: usize = 1 << 16;
+/// The body of snappy's stream identifier chunk.
+const STREAM_ID: &[u8] = b"sNaPpY";
+/// Bound on data chunks indexed: 2^22 chunks of 64 KiB are 256 GiB of memory (an index of 96 MiB).
+const MAX_CHUNKS: usize = 1 << 22;
+/// Bound on chunk headers visited during the walk (data, padding and stream identifiers).
+const MAX_VISITED: usize = 2 * MAX_CHUNKS;
+/// Size of one read while walking the chunk headers.
+const WINDOW: usize = 1 << 20;
+/// Bound on the decompressed chunks kept in memory.
+const CACHE_BYTES: usize = 16 << 20;
+/// Bound on the compressed bytes read in one call when several missing chunks are wanted.
+const MAX_BATCH_BYTES: u64 = 4 << 20;
+/// Bound on the chunks decompressed for one batch (well below the cache's capacity in chunks).
+const MAX_BATCH_CHUNKS: usize = 64;
+
+/// Whether the first bytes are an AVML v2 range header (the AVML or LiME magic, version 2).
 pub(super) fn is_avml(magic: &[u8; 8]) -> bool {
-    u32::from_le_bytes([magic[4], magic[5], magic[6], magic[7]]) == 2
+    let word = u32::from_le_bytes([magic[0], magic[1], magic[2], magic[3]]);
+    let version = u32::from_le_bytes([magic[4], magic[5], magic[6], magic[7]]);
+    (word == MAGIC || word == LIME_MAGIC) && version == VERSION
 }
 
-pub(super) fn open(_file: Box<dyn ReadAt>) -> Result<Capture, FormatError> {
-    Err(corrupt(CaptureFormat::Avml, "AVML is not supported yet"))
+/// Index the blocks and snappy chunks of an AVML file and map its ranges onto their decompressed stream.
+pub(super) fn open(file: Box<dyn ReadAt>) -> Result<Capture, FormatError> {
+    let size = file.size();
+    let index = build_index(file.as_ref())?;
+    let stream = AvmlStream::new(file, index.chunks, index.stream_len);
+    Capture::from_parts(FORMAT, size, index.segments, Box::new(stream), None)
+}
+
+/// One snappy data chunk of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Chunk {
+    /// File offset of the chunk's body: the masked CRC, then the (compressed) data.
+    body: u64,
+    /// Offset of its first decompressed byte in the stream.
+    stream_offset: u64,
+    /// Length of the body, CRC included.
+    body_len: u32,
+    /// Decompressed length (1 to 64 KiB).
+    len: u32,
+    /// Snappy-compressed (chunk type 0) or stored (chunk type 1).
+    compressed: bool,
+}
+
+impl Chunk {
+    fn stream_end(&self) -> u64 {
+        self.stream_offset + u64::from(self.len)
+    }
+
+    fn body_end(&self) -> u64 {
+        self.body + u64::from(self.body_len)
+    }
+}
+
+/// What the walk of the file found.
+#[derive(Debug, Default)]
+struct Index {
+    chunks: Vec<Chunk>,
+    segments: Vec<Segment>,
+    stream_len: u64,
+}
+
+/// A buffered view of the file for the header walk: reads `WINDOW` bytes at a time.
+struct Window<'a> {
+    file: &'a dyn ReadAt,
+    size: u64,
+    start: u64,
+    buf: Vec<u8>,
+}
+
+impl<'a> Window<'a> {
+    fn new(file: &'a dyn ReadAt) -> Self {
+        Window {
+            file,
+            size: file.size(),
+            start: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The `len` bytes at `offset`, or `None` when the file ends before their end.
+    fn get(&mut self, offset: u64, len: usize) -> Result<Option<&[u8]>, FormatError> {
+        let end = match offset.checked_add(len as u64) {
+            Some(end) if end <= self.size => end,
+            _ => return Ok(None),
+        };
+        let window_end = self.start + self.buf.len() as u64;
+        if offset < self.start || end > window_end {
+            let want = (self.size - offset).min(WINDOW.max(len) as u64) as usize;
+            self.buf.clear();
+            self.buf.resize(want, 0);
+            if let Err(e) = self.file.read_at(offset, &mut self.buf) {
+                self.buf.clear();
+                return Err(e.into());
+            }
+            self.start = offset;
+        }
+        let from = (offset - self.start) as usize;
+        Ok(self.buf.get(from..from + len))
+    }
+}
+
+/// Parse the range header `h` (32 bytes) found at file offset `offset`.
+fn parse_header(h: &[u8], offset: u64) -> Result<RangeHeader, FormatError> {
+    let word32 = |i: usize| {
+        h.get(i..i + 4)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u32::from_le_bytes)
+    };
+    let word64 = |i: usize| {
+        h.get(i..i + 8)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    let (magic, version) = (word32(0), word32(4));
+    if magic != MAGIC && magic != LIME_MAGIC {
+        return Err(corrupt(
+            FORMAT,
+            format!("no range header magic at file offset {offset:#x}"),
+        ));
+    }
+    let (start, last) = (word64(8), word64(16));
+    if last < start || last == u64::MAX {
+        return Err(corrupt(
+            FORMAT,
+            format!("range {start:#x}-{last:#x} at file offset {offset:#x} is inverted"),
+        ));
+    }
+    Ok(RangeHeader {
+        version,
+        start,
+        end: last + 1,
+    })
+}
+
+/// Walk every block of the file, indexing its chunks.
+fn build_index(file: &dyn ReadAt) -> Result<Index, FormatError> {
+    let size = file.size();
+    let mut window = Window::new(file);
+    let mut index = Index::default();
+    let mut visited = 0usize;
+    let mut offset = 0u64;
+    let mut blocks = 0usize;
+    while offset < size {
+        if blocks >= MAX_RANGES {
+            return Err(corrupt(FORMAT, format!("more than {MAX_RANGES} ranges")));
+        }
+        blocks += 1;
+        let Some(h) = window.get(offset, HEADER_LEN as usize)? else {
+            if index.segments.is_empty() {
+                return Err(corrupt(
+                    FORMAT,
+                    format!("range header at file offset {offset:#x} is cut off"),
+                ));
+            }
+            break; // a capture cut inside a header keeps the blocks before it
+        };
+        let header = parse_header(h, offset)?;
+        if header.version != VERSION {
+            let version = header.version;
+            return Err(corrupt(
+                FORMAT,
+                format!("range header at file offset {offset:#x} has version {version}, not 2"),
+            ));
+        }
+        let stream_base = index.stream_len;
+        let walk = walk_block(
+            &mut window,
+            &header,
+            offset,
+            &mut index.chunks,
+            stream_base,
+            &mut visited,
+        )?;
+        add_segment(&mut index.segments, header.start, walk.produced, stream_base);
+        index.stream_len += walk.produced;
+        match walk.next {
+            Some(next) => offset = next,
+            None => break, // the file ends inside this block
+        }
+    }
+    Ok(index)
+}
+
+/// Append a segment, merging it with the previous one when both the physical addresses and the stream
+/// offsets follow on (avml cuts large ranges into 16 MiB blocks).
+fn add_segment(segments: &mut Vec<Segment>, phys_start: u64, len: u64, data_offset: u64) {
+    if len == 0 {
+        return;
+    }
+    if let Some(last) = segments.last_mut() {
+        if last.phys_end() == phys_start && last.data_offset + last.len == data_offset {
+            last.len += len;
+            return;
+        }
+    }
+    segments.push(Segment {
+        phys_start,
+        len,
+        data_offset,
+    });
+}
+
+/// What the walk of one block found.
+struct BlockWalk {
+    /// Decompressed bytes of the complete chunks indexed.
+    produced: u64,
+    /// File offset of the next block, or `None` when the file ends inside this one.
+    next: Option<u64>,
+}
+
+/// Index the snappy chunks of the block whose header is at `offset`, until they hold the whole range, and
+/// check the trailer after them.
+fn walk_block(
+    window: &mut Window<'_>,
+    header: &RangeHeader,
+    offset: u64,
+    chunks: &mut Vec<Chunk>,
+    stream_base: u64,
+    visited: &mut usize,
+) -> Result<BlockWalk, FormatError> {
+    let size = window.size;
+    let want = header.end - header.start;
+    let data_start = offset + HEADER_LEN;
+    let mut pos = data_start;
+    let mut produced = 0u64;
+    let truncated = |produced| Ok(BlockWalk { produced, next: None });
+    while produced < want {
+        *visited += 1;
+        if *visited > MAX_VISITED {
+            return Err(corrupt(FORMAT, format!("more than {MAX_VISITED} snappy chunks")));
+        }
+        let Some(h) = window.get(pos, CHUNK_HEADER_LEN as usize)? else {
+            return truncated(produced);
+        };
+        let h: [u8; 4] = h.try_into().unwrap_or_default();
+        let kind = h[0];
+        let body_len = u32::from_le_bytes([h[1], h[2], h[3], 0]);
+        let body = pos + CHUNK_HEADER_LEN;
+        let next = body + u64::from(body_len);
+        if next > size {
+            return truncated(produced);
+        }
+        let at = |what: &str| format!("{what} at file offset {pos:#x} (range {:#x})", header.start);
+        if pos == data_start && kind != 0xff {
+            return Err(corrupt(FORMAT, at("no snappy stream identifier")));
+        }
+        let data = match kind {
+            0xff => {
+                let id = if body_len as usize == STREAM_ID.len() {
+                    window.get(body, STREAM_ID.len())?
+                } else {
+                    None
+                };
+                if id != Some(STREAM_ID) {
+                    return Err(corrupt(FORMAT, at("bad snappy stream identifier")));
+                }
+                None
+            }
+            0x00 => {
+                let data_len = (body_len as usize).checked_sub(CRC_LEN).filter(|&n| n > 0);
+                let data_len = data_len
+                    .filter(|&n| n <= snap::raw::max_compress_len(MAX_CHUNK_DATA))
+                    .ok_or_else(|| corrupt(FORMAT, at(&format!("compressed snappy chunk of {body_len} bytes"))))?;
+                let varint = window.get(body + CRC_LEN as u64, data_len.min(10))?.unwrap_or_default();
+                let len = snap::raw::decompress_len(varint)
+                    .ok()
+                    .filter(|&n| n <= MAX_CHUNK_DATA)
+                    .ok_or_else(|| corrupt(FORMAT, at("bad snappy chunk length")))?;
+                Some((len as u32, true))
+            }
+            0x01 => {
+                let len = (body_len as usize)
+                    .checked_sub(CRC_LEN)
+                    .filter(|&n| n <= MAX_CHUNK_DATA)
+                    .ok_or_else(|| corrupt(FORMAT, at(&format!("uncompressed snappy chunk of {body_len} bytes"))))?;
+                Some((len as u32, false))
+            }
+            0x02..=0x7f => return Err(corrupt(FORMAT, at(&format!("reserved snappy chunk type {kind:#04x}")))),
+            0x80..=0xfe => None, // padding and skippable chunks
+        };
+        if let Some((len, compressed)) = data {
+            if produced + u64::from(len) > want {
+                return Err(corrupt(FORMAT, at("snappy data longer than its range")));
+            }
+            if len > 0 {
+                if chunks.len() >= MAX_CHUNKS {
+                    return Err(corrupt(FORMAT, format!("more than {MAX_CHUNKS} snappy data chunks")));
+                }
+                chunks.push(Chunk {
+                    body,
+                    stream_offset: stream_base + produced,
+                    body_len,
+                    len,
+                    compressed,
+                });
+            }
+            produced += u64::from(len);
+        }
+        pos = next;
+    }
+    let Some(trailer) = window.get(pos, TRAILER_LEN as usize)? else {
+        // Cut inside the trailer: every chunk of the range is there.
+        return Ok(BlockWalk { produced, next: None });
+    };
+    let stored = u64::from_le_bytes(trailer.try_into().unwrap_or_default());
+    let walked = pos - data_start;
+    if stored != walked {
+        let start = header.start;
+        let detail = format!("trailer at file offset {pos:#x} gives {stored} compressed bytes for range {start:#x}");
+        return Err(corrupt(FORMAT, format!("{detail}; its chunks take {walked}")));
+    }
+    Ok(BlockWalk {
+        produced,
+        next: Some(pos + TRAILER_LEN),
+    })
+}
+
+/// The decompressed bytes of all ranges, one after the other, read through the chunk index.
+struct AvmlStream {
+    file: Box<dyn ReadAt>,
+    /// Sorted by `stream_offset`; they cover `0..len` without gaps.
+    chunks: Vec<Chunk>,
+    len: u64,
+    /// Decompressed chunks by index in `chunks`.
+    cache: RefCell<LruCache<usize, Box<[u8]>>>,
+}
+
+impl AvmlStream {
+    fn new(file: Box<dyn ReadAt>, chunks: Vec<Chunk>, len: u64) -> Self {
+        let capacity = NonZeroUsize::new(CACHE_BYTES / MAX_CHUNK_DATA).unwrap_or(NonZeroUsize::MIN);
+        AvmlStream {
+            file,
+            chunks,
+            len,
+            cache: RefCell::new(LruCache::new(capacity)),
+        }
+    }
+
+    /// Copy bytes `from..from + dst.len()` of chunk `i` from the cache; false when it is not cached.
+    fn copy_cached(&self, i: usize, from: usize, dst: &mut [u8]) -> bool {
+        let mut cache = self.cache.borrow_mut();
+        match cache.get(&i).and_then(|data| data.get(from..from + dst.len())) {
+            Some(src) => {
+                dst.copy_from_slice(src);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Decompress chunk `first` and the following missing chunks that start before stream offset `until`,
+    /// reading their compressed bytes in one call, and put them in the cache.
+    fn load(&self, first: usize, until: u64) -> Result<(), ReadError> {
+        let Some(start) = self.chunks.get(first) else {
+            return Err(ReadError::OutOfBounds {
+                offset: until,
+                len: 0,
+                size: self.len,
+            });
+        };
+        let mut last = first;
+        {
+            let cache = self.cache.borrow();
+            for (i, chunk) in self
+                .chunks
+                .iter()
+                .enumerate()
+                .skip(first + 1)
+                .take(MAX_BATCH_CHUNKS - 1)
+            {
+                if chunk.stream_offset >= until
+                    || chunk.body_end() - start.body > MAX_BATCH_BYTES
+                    || chunk.body < start.body
+                    || cache.contains(&i)
+                {
+                    break;
+                }
+                last = i;
+            }
+        }
+        // One read from the first chunk's header to the last chunk's end; what lies between chunks
+        // (padding, or a trailer and the next range's header) is skipped when feeding the decoder.
+        let base = start.body - CHUNK_HEADER_LEN;
+        let end = self.chunks.get(last).map_or(start.body_end(), Chunk::body_end);
+        let compressed = self.file.read_vec(base, (end - base) as usize)?;
+        let batch = self.chunks.get(first..=last).unwrap_or_default();
+        let mut parts = Vec::with_capacity(batch.len() + 1);
+        parts.push(STREAM_ID_CHUNK);
+        for chunk in batch {
+            let from = (chunk.body - CHUNK_HEADER_LEN - base) as usize;
+            let to = (chunk.body_end() - base) as usize;
+            parts.push(compressed.get(from..to).unwrap_or_default());
+        }
+        // snap's frame decoder checks each chunk's CRC (with SSE 4.2 where the CPU has it).
+        let mut decoder = snap::read::FrameDecoder::new(Feed {
+            parts: parts.into_iter(),
+            pending: &[],
+        });
+        let mut decoded = Vec::with_capacity(batch.len());
+        for chunk in batch {
+            let bad = |what: String| ReadError::Source {
+                offset: chunk.body - CHUNK_HEADER_LEN,
+                message: format!("corrupt AVML snappy chunk: {what}"),
+            };
+            let mut out = vec![0; chunk.len as usize].into_boxed_slice();
+            decoder.read_exact(&mut out).map_err(|e| bad(e.to_string()))?;
+            decoded.push(out);
+        }
+        // Every chunk decoded to the length the index gave it: nothing is left over.
+        if !matches!(decoder.read(&mut [0]), Ok(0)) {
+            return Err(ReadError::Source {
+                offset: base,
+                message: "corrupt AVML snappy chunk: longer than indexed".into(),
+            });
+        }
+        let mut cache = self.cache.borrow_mut();
+        for (i, data) in (first..).zip(decoded) {
+            cache.put(i, data);
+        }
+        Ok(())
+    }
+}
+
+/// A snappy stream identifier chunk, put before a batch of chunks read from the middle of a stream.
+const STREAM_ID_CHUNK: &[u8] = b"\xff\x06\x00\x00sNaPpY";
+
+/// The byte slices of a batch (a stream identifier, then whole chunks) read one after the other.
+struct Feed<'a, I> {
+    parts: I,
+    pending: &'a [u8],
+}
+
+impl<'a, I: Iterator<Item = &'a [u8]>> Read for Feed<'a, I> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pending.is_empty() {
+            match self.parts.next() {
+                Some(part) => self.pending = part,
+                None => return Ok(0),
+            }
+        }
+        let n = self.pending.len().min(buf.len());
+        let (head, rest) = self.pending.split_at(n);
+        buf[..n].copy_from_slice(head);
+        self.pending = rest;
+        Ok(n)
+    }
+}
+
+impl ReadAt for AvmlStream {
+    fn size(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        let buf_len = buf.len();
+        let out_of_bounds = || ReadError::OutOfBounds {
+            offset,
+            len: buf_len,
+            size: self.len,
+        };
+        let end = offset
+            .checked_add(buf.len() as u64)
+            .filter(|&end| end <= self.len)
+            .ok_or_else(out_of_bounds)?;
+        let mut i = self.chunks.partition_point(|c| c.stream_end() <= offset);
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = offset + done as u64;
+            let chunk = self
+                .chunks
+                .get(i)
+                .filter(|c| c.stream_offset <= at && at < c.stream_end())
+                .ok_or_else(out_of_bounds)?;
+            let from = (at - chunk.stream_offset) as usize;
+            let take = (chunk.len as usize - from).min(buf.len() - done);
+            let dst = &mut buf[done..done + take];
+            if !self.copy_cached(i, from, dst) {
+                self.load(i, end)?;
+                if !self.copy_cached(i, from, dst) {
+                    return Err(ReadError::Source {
+                        offset: chunk.body,
+                        message: "AVML chunk cache failed".into(),
+                    });
+                }
+            }
+            done += take;
+            i += 1;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// A deterministic xorshift PRNG.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+    }
+
+    fn header(magic: u32, start: u64, last: u64) -> Vec<u8> {
+        let mut h = Vec::new();
+        h.extend(magic.to_le_bytes());
+        h.extend(VERSION.to_le_bytes());
+        h.extend(start.to_le_bytes());
+        h.extend(last.to_le_bytes());
+        h.extend([0; 8]);
+        h
+    }
+
+    /// One AVML block as avml writes it: header, snappy frame stream, compressed-length trailer.
+    fn block(start: u64, data: &[u8]) -> Vec<u8> {
+        let mut out = header(MAGIC, start, start + data.len() as u64 - 1);
+        let mut encoder = snap::write::FrameEncoder::new(Vec::new());
+        encoder.write_all(data).unwrap();
+        let frames = encoder.into_inner().unwrap();
+        out.extend(&frames);
+        out.extend((frames.len() as u64).to_le_bytes());
+        out
+    }
+
+    /// Bytes that are partly incompressible (stored chunks) and partly compressible (snappy chunks).
+    fn memory(len: usize, seed: u64) -> Vec<u8> {
+        let mut rng = Rng(seed);
+        (0..len)
+            .map(|i| {
+                if (i / 70_000) % 2 == 0 {
+                    rng.next() as u8
+                } else {
+                    (i / 300) as u8
+                }
+            })
+            .collect()
+    }
+
+    const A: u64 = 0x10_0000;
+    const B: u64 = 0x80_0000;
+
+    /// Two ranges with a gap: 200,000 bytes at `A` (four chunks, stored and compressed), 5,000 at `B`.
+    fn sample() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let (a, b) = (memory(200_000, 1), memory(5_000, 2));
+        let mut file = block(A, &a);
+        file.extend(block(B, &b));
+        (file, a, b)
+    }
+
+    fn open_bytes(file: Vec<u8>) -> Result<Capture, FormatError> {
+        open(Box::new(file))
+    }
+
+    #[test]
+    fn capture_open_detects_avml() {
+        let (file, _, _) = sample();
+        let mut magic = [0; 8];
+        magic.copy_from_slice(&file[..8]);
+        assert!(is_avml(&magic));
+        let cap = Capture::open(Box::new(file)).unwrap();
+        assert_eq!(cap.format(), CaptureFormat::Avml);
+        assert_eq!(cap.phys_bytes(), 205_000);
+    }
+
+    #[test]
+    fn reads_across_chunks_and_ranges() {
+        let (file, a, b) = sample();
+        let cap = open_bytes(file).unwrap();
+        assert_eq!(cap.format(), CaptureFormat::Avml);
+        assert_eq!(
+            cap.segments(),
+            [
+                Segment {
+                    phys_start: A,
+                    len: 200_000,
+                    data_offset: 0
+                },
+                Segment {
+                    phys_start: B,
+                    len: 5_000,
+                    data_offset: 200_000
+                },
+            ]
+        );
+        // The whole range at once, then pieces straddling chunk boundaries (64 KiB apart).
+        let mut all = vec![0; a.len()];
+        cap.read_phys(A, &mut all).unwrap();
+        assert_eq!(all, a);
+        for at in [0usize, 65_530, 65_536, 131_070, 196_600, 199_990] {
+            let mut buf = vec![0; 10.min(a.len() - at)];
+            cap.read_phys(A + at as u64, &mut buf).unwrap();
+            assert_eq!(buf, a[at..at + buf.len()], "at {at}");
+        }
+        let mut buf = vec![0; 5_000];
+        cap.read_phys(B, &mut buf).unwrap();
+        assert_eq!(buf, b);
+        assert_eq!(
+            cap.read_phys_u64(B + 4_992).unwrap(),
+            u64::from_le_bytes(b[4_992..].try_into().unwrap())
+        );
+        // Absent addresses: before, between and after the ranges, and reads running off a range.
+        for addr in [0, A - 1, A + 200_000, B - 8, B + 5_000, u64::MAX - 3] {
+            assert!(cap.read_phys(addr, &mut [0; 4]).is_err(), "{addr:#x}");
+        }
+        assert!(matches!(
+            cap.read_phys(A + 199_998, &mut [0; 4]),
+            Err(super::super::PhysError::NotPresent(_))
+        ));
+    }
+
+    #[test]
+    fn chunk_index_covers_stored_and_compressed_chunks() {
+        let (file, _, _) = sample();
+        let index = build_index(&file).unwrap();
+        assert_eq!(index.stream_len, 205_000);
+        assert_eq!(index.chunks.len(), 5);
+        assert!(index.chunks.iter().any(|c| c.compressed) && index.chunks.iter().any(|c| !c.compressed));
+        for pair in index.chunks.windows(2) {
+            assert_eq!(pair[0].stream_end(), pair[1].stream_offset);
+        }
+    }
+
+    #[test]
+    fn adjacent_blocks_merge_into_one_segment() {
+        let data = memory(8192, 3);
+        let mut file = block(0x2000, &data[..4096]);
+        file.extend(block(0x3000, &data[4096..]));
+        let cap = open_bytes(file).unwrap();
+        assert_eq!(
+            cap.segments(),
+            [Segment {
+                phys_start: 0x2000,
+                len: 8192,
+                data_offset: 0
+            }]
+        );
+        let mut buf = vec![0; 100];
+        cap.read_phys(0x2fce, &mut buf).unwrap();
+        assert_eq!(buf, data[4046..4146]);
+    }
+
+    #[test]
+    fn truncated_file_keeps_complete_chunks() {
+        let (file, a, _) = sample();
+        let first_block_len = block(A, &a).len();
+        let index = build_index(&file).unwrap();
+        // Cut inside the third chunk of the first range: the first two chunks (128 KiB) remain.
+        let cut = index.chunks[2].body as usize + 10;
+        let cap = open_bytes(file[..cut].to_vec()).unwrap();
+        assert_eq!(
+            cap.segments(),
+            [Segment {
+                phys_start: A,
+                len: 131_072,
+                data_offset: 0
+            }]
+        );
+        let mut buf = vec![0; 131_072];
+        cap.read_phys(A, &mut buf).unwrap();
+        assert_eq!(buf, a[..131_072]);
+        assert!(cap.read_phys(A + 131_072, &mut [0; 1]).is_err());
+        // Cut inside the first trailer: the whole first range; inside the second header: the same.
+        for cut in [first_block_len - 3, first_block_len + 5] {
+            let cap = open_bytes(file[..cut].to_vec()).unwrap();
+            assert_eq!(cap.phys_bytes(), 200_000, "cut at {cut}");
+        }
+        // Cut before any chunk is whole: nothing to map.
+        for cut in [10, 40, 50] {
+            assert!(
+                matches!(open_bytes(file[..cut].to_vec()), Err(FormatError::Corrupt { .. })),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn corrupt_chunk_type_and_trailer_are_errors() {
+        let (file, _, _) = sample();
+        let index = build_index(&file).unwrap();
+        let second = index.chunks[1].body as usize - 4;
+        let mut bad = file.clone();
+        bad[second] = 0x05;
+        let err = open_bytes(bad).unwrap_err();
+        assert!(err.to_string().contains("reserved snappy chunk type 0x05"), "{err}");
+        // A skippable chunk type in place of a data chunk leaves the range short, so the trailer is misread.
+        let mut bad = file.clone();
+        bad[second] = 0x80;
+        assert!(matches!(open_bytes(bad), Err(FormatError::Corrupt { .. })));
+        // A wrong trailer.
+        let (_, a, _) = sample();
+        let trailer = block(A, &a).len() - 8;
+        let mut bad = file.clone();
+        bad[trailer] ^= 1;
+        assert!(open_bytes(bad).unwrap_err().to_string().contains("trailer"));
+        // No stream identifier, a version-1 header in an AVML file.
+        let mut bad = file.clone();
+        bad[32] = 0x00;
+        assert!(open_bytes(bad).is_err());
+        let mut bad = file;
+        bad[4] = 1;
+        assert!(open_bytes(bad).is_err());
+    }
+
+    #[test]
+    fn corrupt_chunk_data_is_a_read_error() {
+        let (file, a, _) = sample();
+        let index = build_index(&file).unwrap();
+        for chunk in &index.chunks[..4] {
+            let mut bad = file.clone();
+            bad[chunk.body as usize + 20] ^= 0x40;
+            let cap = open_bytes(bad).unwrap();
+            let at = chunk.stream_offset;
+            let err = cap.read_phys(A + at, &mut [0; 8]).unwrap_err();
+            assert!(err.to_string().contains("corrupt AVML snappy chunk"), "{err}");
+            // Other chunks still read.
+            let other = if at == 0 { 65_536 } else { 0 };
+            let mut buf = [0; 8];
+            cap.read_phys(A + other, &mut buf).unwrap();
+            assert_eq!(buf, a[other as usize..other as usize + 8]);
+        }
+    }
+
+    #[test]
+    fn lime_magic_with_version_2_is_accepted() {
+        let data = memory(1000, 4);
+        let mut file = block(0x5000, &data);
+        file[..4].copy_from_slice(&LIME_MAGIC.to_le_bytes());
+        let cap = Capture::open(Box::new(file)).unwrap();
+        assert_eq!(cap.format(), CaptureFormat::Avml);
+        let mut buf = vec![0; 1000];
+        cap.read_phys(0x5000, &mut buf).unwrap();
+        assert_eq!(buf, data);
+    }
+
+    /// Random and mutated inputs: opening and reading never panics.
+    #[test]
+    fn random_and_mutated_inputs_do_not_panic() {
+        let (file, _, _) = sample();
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for round in 0..400 {
+            let mut input = match round % 4 {
+                // Random bytes behind a valid header.
+                0 => {
+                    let mut v = header(MAGIC, rng.below(1 << 20), rng.below(1 << 21));
+                    v.extend((0..rng.below(4096)).map(|_| rng.next() as u8));
+                    v
+                }
+                // A truncated sample.
+                1 => file[..rng.below(file.len() as u64) as usize].to_vec(),
+                // A sample with a few bytes changed.
+                _ => {
+                    let mut v = file.clone();
+                    for _ in 0..1 + rng.below(8) {
+                        let i = rng.below(v.len() as u64) as usize;
+                        v[i] = rng.next() as u8;
+                    }
+                    v
+                }
+            };
+            if round % 16 == 5 && !input.is_empty() {
+                // A mutated header field, chunk length or chunk type near the start.
+                let i = rng.below(48.min(input.len() as u64)) as usize;
+                input[i] = rng.next() as u8;
+            }
+            for cap in [open(Box::new(input.clone())), Capture::open(Box::new(input))]
+                .into_iter()
+                .flatten()
+            {
+                for seg in cap.segments() {
+                    let mut buf = vec![0; 4096];
+                    for addr in [
+                        seg.phys_start,
+                        seg.phys_start + rng.below(seg.len),
+                        seg.phys_end().saturating_sub(8),
+                    ] {
+                        let len = (seg.phys_end() - addr).min(4096) as usize;
+                        let _ = cap.read_phys(addr, &mut buf[..len]);
+                    }
+                }
+            }
+        }
+    }
 }
