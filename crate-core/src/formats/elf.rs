@@ -1,7 +1,7 @@
 //! ELF core captures (QEMU `dump-guest-memory`, `virsh dump`, VirtualBox `dumpvmcore`, kdump): PT_LOAD
 //! segments give physical ranges by `p_paddr`; a PT_NOTE may carry the kernel's VMCOREINFO text.
 
-use object::elf::{FileHeader64, PT_LOAD, PT_NOTE};
+use object::elf::{FileHeader64, ProgramHeader64, PN_XNUM, PT_LOAD, PT_NOTE};
 use object::read::elf::{FileHeader, ProgramHeader};
 use object::LittleEndian;
 
@@ -9,6 +9,8 @@ use super::{corrupt, Capture, CaptureFormat, FormatError, Segment};
 use crate::reader::ReadAt;
 
 const FORMAT: CaptureFormat = CaptureFormat::ElfCore;
+/// Size of one ELF64 program header.
+const PHDR_LEN: u64 = 56;
 /// Bound on the bytes of program headers read (QEMU writes one PT_LOAD per RAM block).
 const MAX_HEADER_BYTES: u64 = 16 << 20;
 /// Bound on one note segment.
@@ -25,16 +27,18 @@ pub(super) fn open(file: Box<dyn ReadAt>) -> Result<Capture, FormatError> {
     let head = read_bounded(file.as_ref(), 0, 64)?;
     let header = FileHeader64::<LittleEndian>::parse(&head[..]).map_err(|e| corrupt(FORMAT, e.to_string()))?;
     let endian = LittleEndian;
-    // Program headers may follow anywhere; read the header plus the table into one buffer for `object`.
-    let phoff = header.e_phoff(endian);
-    let phnum = u64::from(header.e_phnum(endian));
-    let table_end = phoff
-        .checked_add(phnum.max(1).saturating_mul(56).max(0xffff * 56))
-        .unwrap_or(u64::MAX)
-        .min(size)
-        .min(MAX_HEADER_BYTES);
-    let buf = read_bounded(file.as_ref(), 0, table_end)?;
-    let program_headers = header.program_headers(endian, &buf[..]).map_err(|e| corrupt(FORMAT, e.to_string()))?;
+    // With more than 0xfffe program headers (PN_XNUM), the count is in section header 0's sh_info.
+    let count = match header.e_phnum(endian) {
+        PN_XNUM => u64::from(file.read_u32(header.e_shoff(endian).saturating_add(44))?),
+        n => u64::from(n),
+    };
+    let table_len = count.saturating_mul(PHDR_LEN);
+    if table_len > MAX_HEADER_BYTES {
+        return Err(corrupt(FORMAT, format!("{count} program headers")));
+    }
+    let table = read_bounded(file.as_ref(), header.e_phoff(endian), table_len)?;
+    let program_headers: &[ProgramHeader64<LittleEndian>] = object::pod::slice_from_all_bytes(&table)
+        .map_err(|()| corrupt(FORMAT, "program header table is cut off"))?;
 
     let mut segments = Vec::new();
     let mut vmcoreinfo = None;
@@ -56,6 +60,7 @@ pub(super) fn open(file: Box<dyn ReadAt>) -> Result<Capture, FormatError> {
     Capture::from_parts(FORMAT, size, segments, file, vmcoreinfo)
 }
 
+/// Read `len` bytes at `offset`, or fewer where the file ends first.
 fn read_bounded(file: &dyn ReadAt, offset: u64, len: u64) -> Result<Vec<u8>, FormatError> {
     let len = len.min(file.size().saturating_sub(offset));
     file.read_vec(offset, len as usize).map_err(FormatError::from)

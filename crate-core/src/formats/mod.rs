@@ -112,10 +112,10 @@ impl Capture {
         let mut magic = [0u8; 8];
         let head = &mut magic[..size.min(8) as usize];
         file.read_at(0, head)?;
+        if avml::is_avml(&magic) {
+            return avml::open(file);
+        }
         if lime::is_lime(&magic) {
-            if avml::is_avml(&magic) {
-                return avml::open(file);
-            }
             return lime::open(file);
         }
         if elf::is_elf(&magic) {

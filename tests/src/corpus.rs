@@ -1,13 +1,10 @@
-//! Test support shared by memscope-core's integration tests: the corpus manifest, the decompressed
-//! captures, capture files derived from them in other formats, and a file reader for [`Capture::open`].
+//! The corpus: its manifest, the decompressed captures, capture files derived from them in other formats,
+//! and a file reader for [`Capture::open`].
 //!
 //! The corpus lives beside the repository (`../shared/corpus/`, or `$MEMSCOPE_CORPUS`). Decompressed and
 //! derived files are cached under `target/corpus-cache/<capture>/` at the repository root and built once:
 //! each is written to a `.part` file and renamed, so a concurrent test never sees half a file. A missing
 //! corpus or tool fails the test with a message saying how to get it; nothing is skipped.
-
-// Tests do I/O: crate-core's clippy.toml forbids it in the library only.
-#![allow(dead_code, clippy::disallowed_methods, clippy::disallowed_types)]
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};

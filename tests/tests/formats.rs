@@ -1,14 +1,9 @@
 //! Capture formats on the real corpus: each LiME capture of the manifest is converted to AVML (by
 //! Microsoft's avml), raw and ELF core, and all four must show the same physical memory.
 
-// Tests do I/O: crate-core's clippy.toml forbids it in the library only.
-#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
-
-mod support;
-
 use memscope_core::formats::{Capture, CaptureFormat, PhysError, Segment};
 
-use support::{CorpusCapture, LimeRange};
+use memscope_tests::corpus::{self as support, CorpusCapture, LimeRange};
 
 /// A deterministic xorshift PRNG.
 struct Rng(u64);
