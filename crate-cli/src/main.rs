@@ -1,5 +1,6 @@
 //! `memscope`: Linux memory forensics from the terminal, over the same core as the web app.
 
+mod bench;
 mod output;
 mod source;
 mod symbols;
@@ -27,7 +28,11 @@ impl CliError {
 }
 
 #[derive(Parser)]
-#[command(name = "memscope", version, about = "Linux memory forensics: what a physical-memory capture shows")]
+#[command(
+    name = "memscope",
+    version,
+    about = "Linux memory forensics: what a physical-memory capture shows"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,9 +42,41 @@ struct Cli {
 enum Command {
     /// The capture's format and ranges, and the kernel it holds.
     Info(CaptureArgs),
+    /// Open files of each process: descriptor, path as the process sees it, inode, type, mode, size.
+    Lsof(LsofArgs),
+    /// Sockets held by processes: protocol, family, addresses and ports, state, pid, fd, inode, netns;
+    /// UNIX sockets with path and type.
+    Netstat(NetstatArgs),
+    /// Processes (with --threads their threads): ids, parent, start time, namespaces, credentials.
+    Pslist(PslistArgs),
+    /// Processes as a tree under their parents.
+    Pstree(PslistArgs),
+    /// The kernel log (printk ring buffer, or the older log_buf): time since boot, level, facility, text.
+    Dmesg(CaptureArgs),
+    /// Network interfaces of every network namespace: index, name, MAC, addresses (CIDR), flags, MTU,
+    /// promiscuous mode.
+    Ifconfig(CaptureArgs),
+    /// Neighbour tables (ARP and IPv6 neighbour discovery) of every network namespace.
+    Arp(CaptureArgs),
+    /// Routing tables (IPv4 and IPv6 FIB) of every network namespace, as `ip route show table all`.
+    Routes(CaptureArgs),
     /// Symbols directories.
     #[command(subcommand)]
     Symbols(SymbolsCommand),
+    /// Time ISF loading (cold and warm) and `info` on a capture.
+    Bench {
+        /// The capture file.
+        capture: PathBuf,
+        /// Its ISF file.
+        #[arg(long, short = 's')]
+        symbols: PathBuf,
+        /// Runs per step (the best and the median are reported).
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Subcommand)]
@@ -48,6 +85,14 @@ enum SymbolsCommand {
     Index {
         /// The symbols directory.
         dir: PathBuf,
+    },
+    /// Write OUT/<sha256>.mspack for each ISF file in DIR, and OUT/index.json: the compact symbol packs the
+    /// web app loads without parsing JSON.
+    Pack {
+        /// The symbols directory.
+        dir: PathBuf,
+        /// Where to write the packs and their index.
+        out: PathBuf,
     },
 }
 
@@ -64,6 +109,120 @@ struct CaptureArgs {
     format: Format,
 }
 
+/// Arguments of `lsof`.
+#[derive(Args)]
+struct LsofArgs {
+    #[command(flatten)]
+    capture: CaptureArgs,
+    /// Only these processes (thread-group ids).
+    #[arg(long, num_args = 1..)]
+    pid: Vec<u32>,
+}
+
+/// Arguments of `netstat`.
+#[derive(Args)]
+struct NetstatArgs {
+    #[command(flatten)]
+    capture: CaptureArgs,
+    /// Leave out UNIX sockets.
+    #[arg(long, short = 'U')]
+    no_unix: bool,
+    /// Only sockets a process holds (leave out those found only in the protocol hash tables).
+    #[arg(long)]
+    owned_only: bool,
+}
+
+/// Arguments of `pslist` and `pstree`.
+#[derive(Args)]
+struct PslistArgs {
+    #[command(flatten)]
+    capture: CaptureArgs,
+    /// A row per thread too (with its tid).
+    #[arg(long)]
+    threads: bool,
+    /// Only these processes (process ids).
+    #[arg(long, num_args = 1..)]
+    pid: Vec<i64>,
+    /// Only processes in this namespace, KIND:INODE (e.g. net:4026531840); repeatable.
+    #[arg(long, value_parser = clap::value_parser!(memscope_core::analyses::pslist::NsFilter))]
+    ns: Vec<memscope_core::analyses::pslist::NsFilter>,
+    /// Namespace columns in the table (JSON and CSV always have them).
+    #[arg(long)]
+    nsinfo: bool,
+    /// Credential and capability columns in the table (JSON and CSV always have them).
+    #[arg(long)]
+    credinfo: bool,
+}
+
+/// `pslist` and `pstree`.
+fn run_pslist(args: &PslistArgs, tree: bool) -> Result<Vec<String>, CliError> {
+    use memscope_core::analyses::pslist;
+    let s = open(&args.capture)?;
+    let options = pslist::Options {
+        threads: args.threads,
+        pids: args.pid.clone(),
+        ns: args.ns.clone(),
+    };
+    let kernel = &s.identified.kernel;
+    let fail = |e| CliError::new(format!("{}: {e}", if tree { "pstree" } else { "pslist" }));
+    let mut columns = vec!["task_addr", "pid"];
+    if args.threads {
+        columns.push("tid");
+    }
+    columns.extend(["ppid", "comm", "name", "start_time", "kernel_thread"]);
+    if args.nsinfo {
+        columns.extend([
+            "pid_in_ns",
+            "ns.uts",
+            "ns.ipc",
+            "ns.mnt",
+            "ns.net",
+            "ns.pid",
+            "ns.user",
+            "ns.cgroup",
+            "ns.time",
+        ]);
+    }
+    if args.credinfo {
+        columns.extend([
+            "uid",
+            "gid",
+            "euid",
+            "egid",
+            "cap_inh",
+            "cap_prm",
+            "cap_eff",
+            "cap_bnd",
+            "cap_amb",
+            "cap_eff_names",
+        ]);
+    }
+    let format = args.capture.format;
+    let found_warnings = if tree {
+        let found = pslist::pstree(kernel, &options).map_err(fail)?;
+        if format == Format::Table {
+            // Indent the comm by depth.
+            let mut values = memscope_core::export::to_values(&found.rows).map_err(|e| CliError::new(e.to_string()))?;
+            for (v, r) in values.iter_mut().zip(&found.rows) {
+                let comm = format!("{}{}", ". ".repeat(r.depth as usize), r.process.comm);
+                v["comm"] = serde_json::Value::String(comm);
+            }
+            columns.insert(0, "depth");
+            output::print_rows(&values, format, Some(&columns))?;
+        } else {
+            output::print_rows(&found.rows, format, Some(&columns))?;
+        }
+        found.warnings
+    } else {
+        let found = pslist::pslist(kernel, &options).map_err(fail)?;
+        output::print_rows(&found.rows, format, Some(&columns))?;
+        found.warnings
+    };
+    let mut warnings = s.warnings;
+    warnings.extend(found_warnings);
+    Ok(warnings)
+}
+
 /// An opened capture with its identified kernel.
 struct Session {
     capture: Rc<Capture>,
@@ -73,27 +232,146 @@ struct Session {
 
 fn open(args: &CaptureArgs) -> Result<Session, CliError> {
     let path = &args.capture;
-    let file = source::FileSource::open(path).map_err(|e| CliError::new(format!("cannot open {}: {e}", path.display())))?;
+    let file =
+        source::FileSource::open(path).map_err(|e| CliError::new(format!("cannot open {}: {e}", path.display())))?;
     let cached = BlockCache::new(file, CacheConfig::default());
     let capture = Capture::open(Box::new(cached)).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
     let capture = Rc::new(capture);
     let mut warnings = Vec::new();
     let identified = symbols::identify_with(capture.clone(), args.symbols.as_deref(), &mut warnings)?;
     warnings.extend(identified.kernel.warnings().iter().cloned());
-    Ok(Session { capture, identified, warnings })
+    Ok(Session {
+        capture,
+        identified,
+        warnings,
+    })
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Run an analysis that takes only the kernel (`dmesg`, `ifconfig`, `arp`) and print its rows.
+fn run_network<T: serde::Serialize>(
+    args: &CaptureArgs,
+    name: &str,
+    analysis: fn(
+        &memscope_core::kernel::Kernel,
+    ) -> Result<memscope_core::analyses::Analysis<T>, memscope_core::kernel::KernelError>,
+    columns: &[&str],
+) -> Result<Vec<String>, CliError> {
+    let s = open(args)?;
+    let found = analysis(&s.identified.kernel).map_err(|e| CliError::new(format!("{name}: {e}")))?;
+    output::print_rows(&found.rows, args.format, Some(columns))?;
+    let mut warnings = s.warnings;
+    warnings.extend(found.warnings);
+    Ok(warnings)
 }
 
 fn run(cli: Cli) -> Result<Vec<String>, CliError> {
     match cli.command {
         Command::Info(args) => {
             let s = open(&args)?;
-            let row = info(&s.capture, &s.identified.kernel, Some(file_name(&s.identified.symbols_file)));
+            let row = info(
+                &s.capture,
+                &s.identified.kernel,
+                Some(file_name(&s.identified.symbols_file)),
+            );
             output::print_object(&row, args.format)?;
             Ok(s.warnings)
+        }
+        Command::Lsof(args) => {
+            let s = open(&args.capture)?;
+            let found = memscope_core::analyses::lsof::lsof(&s.identified.kernel, &args.pid)
+                .map_err(|e| CliError::new(format!("lsof: {e}")))?;
+            let columns = ["pid", "comm", "fd", "file_type", "mode_str", "inode", "size", "path"];
+            output::print_rows(&found.rows, args.capture.format, Some(&columns))?;
+            let mut warnings = s.warnings;
+            warnings.extend(found.warnings);
+            Ok(warnings)
+        }
+        Command::Netstat(args) => {
+            let s = open(&args.capture)?;
+            let options = memscope_core::analyses::netstat::NetstatOptions {
+                no_unix: args.no_unix,
+                owned_only: args.owned_only,
+            };
+            let found = memscope_core::analyses::netstat::netstat(&s.identified.kernel, options)
+                .map_err(|e| CliError::new(format!("netstat: {e}")))?;
+            let columns = [
+                "netns",
+                "proto",
+                "family",
+                "local_addr",
+                "local_port",
+                "remote_addr",
+                "remote_port",
+                "state",
+                "pid",
+                "comm",
+                "fd",
+                "inode",
+                "path",
+            ];
+            output::print_rows(&found.rows, args.capture.format, Some(&columns))?;
+            let mut warnings = s.warnings;
+            warnings.extend(found.warnings);
+            Ok(warnings)
+        }
+        Command::Dmesg(args) => {
+            let columns = ["timestamp", "level", "facility", "caller", "text"];
+            run_network(&args, "dmesg", memscope_core::analyses::dmesg::dmesg, &columns)
+        }
+        Command::Ifconfig(args) => {
+            let columns = [
+                "netns",
+                "index",
+                "name",
+                "mac",
+                "addresses",
+                "flags",
+                "mtu",
+                "promiscuous",
+                "promiscuity",
+                "operstate",
+            ];
+            run_network(&args, "ifconfig", memscope_core::analyses::ifconfig::ifconfig, &columns)
+        }
+        Command::Arp(args) => {
+            let columns = ["netns", "family", "ip", "mac", "device", "state"];
+            run_network(&args, "arp", memscope_core::analyses::arp::arp, &columns)
+        }
+        Command::Routes(args) => {
+            let columns = [
+                "netns",
+                "family",
+                "table",
+                "type",
+                "destination",
+                "gateway",
+                "device",
+                "metric",
+                "protocol",
+            ];
+            run_network(&args, "routes", memscope_core::analyses::routes::routes, &columns)
+        }
+        Command::Bench {
+            capture,
+            symbols,
+            runs,
+            format,
+        } => {
+            output::print_rows(&bench::run(&capture, &symbols, runs)?, format, None)?;
+            Ok(Vec::new())
+        }
+        Command::Pslist(args) => run_pslist(&args, false),
+        Command::Pstree(args) => run_pslist(&args, true),
+        Command::Symbols(SymbolsCommand::Pack { dir, out }) => {
+            let written = symbols::write_packs(&dir, &out)?;
+            eprintln!("wrote {written} symbol packs and index.json to {}", out.display());
+            Ok(Vec::new())
         }
         Command::Symbols(SymbolsCommand::Index { dir }) => {
             let index = symbols::build_index(&dir)?;

@@ -28,8 +28,15 @@ impl ReadAt for FileSource {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
         if offset.checked_add(buf.len() as u64).is_none_or(|end| end > self.size) {
-            return Err(ReadError::OutOfBounds { offset, len: buf.len(), size: self.size });
+            return Err(ReadError::OutOfBounds {
+                offset,
+                len: buf.len(),
+                size: self.size,
+            });
         }
-        self.file.read_exact_at(buf, offset).map_err(|e| ReadError::Source { offset, message: e.to_string() })
+        self.file.read_exact_at(buf, offset).map_err(|e| ReadError::Source {
+            offset,
+            message: e.to_string(),
+        })
     }
 }

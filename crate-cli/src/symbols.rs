@@ -39,7 +39,8 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Load an ISF file, through the pack cache when it has this file's pack.
 pub fn load(path: &Path) -> Result<SymbolTable, CliError> {
-    let bytes = std::fs::read(path).map_err(|e| CliError::new(format!("cannot read symbols {}: {e}", path.display())))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| CliError::new(format!("cannot read symbols {}: {e}", path.display())))?;
     let key = hex(&SymbolTable::hash_isf(&bytes));
     let cached = cache_dir().map(|d| d.join(format!("{key}.mspack")));
     if let Some(pack) = cached.as_ref().and_then(|p| std::fs::read(p).ok()) {
@@ -71,7 +72,10 @@ fn is_isf(path: &Path) -> bool {
 /// The ISF files of a directory, sorted by name.
 fn isf_files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
     let entries = std::fs::read_dir(dir).map_err(|e| CliError::new(format!("cannot list {}: {e}", dir.display())))?;
-    let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_isf(p)).collect();
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| is_isf(p))
+        .collect();
     files.sort();
     Ok(files)
 }
@@ -88,6 +92,26 @@ pub fn build_index(dir: &Path) -> Result<SymbolIndex, CliError> {
     Ok(index)
 }
 
+/// Write the pack of every ISF file in `dir` to `out/<sha256>.mspack`, and the directory's index to
+/// `out/index.json` (each entry's `sha256` names its pack); returns how many packs were written.
+pub fn write_packs(dir: &Path, out: &Path) -> Result<usize, CliError> {
+    let write_error = |p: &Path, e: std::io::Error| CliError::new(format!("cannot write {}: {e}", p.display()));
+    std::fs::create_dir_all(out).map_err(|e| write_error(out, e))?;
+    let mut index = SymbolIndex::default();
+    for path in isf_files(dir)? {
+        let table = load(&path)?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let entry = IndexEntry::of(name, &table).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+        let pack = out.join(format!("{}.mspack", entry.sha256));
+        std::fs::write(&pack, table.pack()).map_err(|e| write_error(&pack, e))?;
+        index.entries.push(entry);
+    }
+    let text = serde_json::to_string_pretty(&index).map_err(|e| CliError::new(e.to_string()))? + "\n";
+    let index_path = out.join(INDEX_FILE);
+    std::fs::write(&index_path, text).map_err(|e| write_error(&index_path, e))?;
+    Ok(index.entries.len())
+}
+
 /// The index of a directory: its index file when it lists every ISF there, else one built now.
 fn read_index(dir: &Path, warnings: &mut Vec<String>) -> Result<SymbolIndex, CliError> {
     let files = isf_files(dir)?;
@@ -101,7 +125,11 @@ fn read_index(dir: &Path, warnings: &mut Vec<String>) -> Result<SymbolIndex, Cli
                 return Ok(index);
             }
         }
-        warnings.push(format!("{} is out of date; run `memscope symbols index {}`", INDEX_FILE, dir.display()));
+        warnings.push(format!(
+            "{} is out of date; run `memscope symbols index {}`",
+            INDEX_FILE,
+            dir.display()
+        ));
     }
     build_index(dir)
 }
@@ -125,14 +153,19 @@ pub fn identify_with(
         None => default_locations().into_iter().filter(|p| p.is_dir()).collect(),
     };
     if locations.is_empty() {
-        return Err(CliError::new("no symbols: pass --symbols FILE_OR_DIR or set MEMSCOPE_SYMBOLS"));
+        return Err(CliError::new(
+            "no symbols: pass --symbols FILE_OR_DIR or set MEMSCOPE_SYMBOLS",
+        ));
     }
     let mut last = None;
     for location in &locations {
         if !location.is_dir() {
             let table = Rc::new(load(location)?);
             return identify(capture, table)
-                .map(|kernel| Identified { kernel, symbols_file: location.clone() })
+                .map(|kernel| Identified {
+                    kernel,
+                    symbols_file: location.clone(),
+                })
                 .map_err(|e| CliError::new(format!("{e} (symbols {})", location.display())));
         }
         let index = read_index(location, warnings)?;
@@ -140,7 +173,12 @@ pub fn identify_with(
             let path = location.join(&entry.file);
             let table = Rc::new(load(&path)?);
             match identify(capture.clone(), table) {
-                Ok(kernel) => return Ok(Identified { kernel, symbols_file: path }),
+                Ok(kernel) => {
+                    return Ok(Identified {
+                        kernel,
+                        symbols_file: path,
+                    })
+                }
                 Err(e) => last = Some(e),
             }
         }
@@ -149,6 +187,9 @@ pub fn identify_with(
     Err(CliError::new(match last {
         Some(e @ IdentifyError::WrongKernel { .. }) => e.to_string(),
         Some(e) => format!("no symbols in {} fit this capture: {e}", searched.join(", ")),
-        None => format!("no Linux kernel described by the symbols in {} was found in the capture", searched.join(", ")),
+        None => format!(
+            "no Linux kernel described by the symbols in {} was found in the capture",
+            searched.join(", ")
+        ),
     }))
 }

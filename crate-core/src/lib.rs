@@ -2,11 +2,11 @@
 //! turns it into typed rows. No file, clock, thread or network API is used here, so the same code runs
 //! natively and in a browser worker.
 
+pub mod analyses;
+pub mod export;
 pub mod formats;
+pub mod hex;
+pub mod kernel;
+pub mod paging;
 pub mod reader;
 pub mod symbols;
-pub mod paging;
-pub mod kernel;
-pub mod analyses;
-pub mod hex;
-pub mod export;

@@ -47,10 +47,26 @@ pub struct PagingScheme {
 pub const X86_64_4LEVEL: PagingScheme = PagingScheme {
     name: "x86-64 4-level",
     levels: &[
-        Level { shift: 39, bits: 9, large_pages: false },
-        Level { shift: 30, bits: 9, large_pages: true },
-        Level { shift: 21, bits: 9, large_pages: true },
-        Level { shift: 12, bits: 9, large_pages: false },
+        Level {
+            shift: 39,
+            bits: 9,
+            large_pages: false,
+        },
+        Level {
+            shift: 30,
+            bits: 9,
+            large_pages: true,
+        },
+        Level {
+            shift: 21,
+            bits: 9,
+            large_pages: true,
+        },
+        Level {
+            shift: 12,
+            bits: 9,
+            large_pages: false,
+        },
     ],
     entry_size: 8,
     frame_mask: 0x000f_ffff_ffff_f000,
@@ -64,11 +80,31 @@ pub const X86_64_4LEVEL: PagingScheme = PagingScheme {
 pub const X86_64_5LEVEL: PagingScheme = PagingScheme {
     name: "x86-64 5-level",
     levels: &[
-        Level { shift: 48, bits: 9, large_pages: false },
-        Level { shift: 39, bits: 9, large_pages: false },
-        Level { shift: 30, bits: 9, large_pages: true },
-        Level { shift: 21, bits: 9, large_pages: true },
-        Level { shift: 12, bits: 9, large_pages: false },
+        Level {
+            shift: 48,
+            bits: 9,
+            large_pages: false,
+        },
+        Level {
+            shift: 39,
+            bits: 9,
+            large_pages: false,
+        },
+        Level {
+            shift: 30,
+            bits: 9,
+            large_pages: true,
+        },
+        Level {
+            shift: 21,
+            bits: 9,
+            large_pages: true,
+        },
+        Level {
+            shift: 12,
+            bits: 9,
+            large_pages: false,
+        },
     ],
     va_top_bit: 56,
     ..X86_64_4LEVEL
@@ -112,7 +148,12 @@ pub struct AddressSpace {
 impl AddressSpace {
     /// The address space whose top-level table is at physical address `root`.
     pub fn new(capture: Rc<Capture>, scheme: PagingScheme, root: u64) -> Self {
-        AddressSpace { capture, scheme, root: root & scheme.frame_mask, tlb: RefCell::default() }
+        AddressSpace {
+            capture,
+            scheme,
+            root: root & scheme.frame_mask,
+            tlb: RefCell::default(),
+        }
     }
 
     /// The capture under this address space.
@@ -141,7 +182,10 @@ impl AddressSpace {
         let page = vaddr & !0xfff;
         if let Some(t) = self.tlb.borrow().get(&page) {
             let within = vaddr & (t.page_size - 1) & !0xfff;
-            return Ok(Translation { paddr: t.paddr + within + (vaddr & 0xfff), page_size: t.page_size });
+            return Ok(Translation {
+                paddr: t.paddr + within + (vaddr & 0xfff),
+                page_size: t.page_size,
+            });
         }
         let t = self.walk(vaddr)?;
         let mut tlb = self.tlb.borrow_mut();
@@ -149,7 +193,13 @@ impl AddressSpace {
             tlb.clear();
         }
         let base = t.paddr & !(t.page_size - 1);
-        tlb.insert(page, Translation { paddr: base, page_size: t.page_size });
+        tlb.insert(
+            page,
+            Translation {
+                paddr: base,
+                page_size: t.page_size,
+            },
+        );
         Ok(t)
     }
 
@@ -242,11 +292,20 @@ mod tests {
         vm.read(base + 0x1010, &mut b).unwrap();
         assert_eq!(b[0], 0xcd);
         let large = (base & !0x1f_ffff) + 0x20_0000;
-        assert_eq!(vm.translate(large + 0x1234).unwrap(), Translation { paddr: 0x40_1234, page_size: 0x20_0000 });
+        assert_eq!(
+            vm.translate(large + 0x1234).unwrap(),
+            Translation {
+                paddr: 0x40_1234,
+                page_size: 0x20_0000
+            }
+        );
         vm.read(large + 0x1234, &mut b).unwrap();
         assert_eq!(b[0], 0xef);
         assert_eq!(vm.translate(base + 0x2000), Err(MemoryError::NotMapped(base + 0x2000)));
-        assert_eq!(vm.translate(0x0000_9000_0000_0000), Err(MemoryError::NonCanonical(0x0000_9000_0000_0000)));
+        assert_eq!(
+            vm.translate(0x0000_9000_0000_0000),
+            Err(MemoryError::NonCanonical(0x0000_9000_0000_0000))
+        );
         // Cached translations give the same answers.
         vm.read(base + 0x123, &mut b).unwrap();
         assert_eq!(b[0], 0xab);

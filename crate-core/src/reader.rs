@@ -59,7 +59,11 @@ impl ReadAt for [u8] {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
-        let out_of_bounds = || ReadError::OutOfBounds { offset, len: buf.len(), size: self.len() as u64 };
+        let out_of_bounds = || ReadError::OutOfBounds {
+            offset,
+            len: buf.len(),
+            size: self.len() as u64,
+        };
         let start = usize::try_from(offset).map_err(|_| out_of_bounds())?;
         let end = start.checked_add(buf.len()).ok_or_else(out_of_bounds)?;
         let src = self.get(start..end).ok_or_else(out_of_bounds)?;
@@ -110,7 +114,10 @@ pub struct CacheConfig {
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig { block_size: 64 * 1024, capacity: 32 * 1024 * 1024 }
+        CacheConfig {
+            block_size: 64 * 1024,
+            capacity: 32 * 1024 * 1024,
+        }
     }
 }
 
@@ -143,7 +150,10 @@ impl<R: ReadAt> BlockCache<R> {
         BlockCache {
             inner,
             block_size: block_size as u64,
-            state: RefCell::new(CacheState { blocks: LruCache::new(blocks), stats: CacheStats::default() }),
+            state: RefCell::new(CacheState {
+                blocks: LruCache::new(blocks),
+                stats: CacheStats::default(),
+            }),
         }
     }
 
@@ -186,7 +196,11 @@ impl<R: ReadAt> ReadAt for BlockCache<R> {
         let size = self.inner.size();
         let end = offset.checked_add(buf.len() as u64);
         if end.is_none_or(|end| end > size) {
-            return Err(ReadError::OutOfBounds { offset, len: buf.len(), size });
+            return Err(ReadError::OutOfBounds {
+                offset,
+                len: buf.len(),
+                size,
+            });
         }
         let mut done = 0usize;
         while done < buf.len() {
@@ -208,7 +222,13 @@ mod tests {
     #[test]
     fn cache_reads_across_blocks_and_counts() {
         let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
-        let cache = BlockCache::new(data.clone(), CacheConfig { block_size: 512, capacity: 2048 });
+        let cache = BlockCache::new(
+            data.clone(),
+            CacheConfig {
+                block_size: 512,
+                capacity: 2048,
+            },
+        );
         let mut buf = vec![0; 1500];
         cache.read_at(300, &mut buf).unwrap();
         assert_eq!(buf, data[300..1800]);

@@ -14,8 +14,13 @@ use memscope_tests::corpus::{self, CorpusCapture};
 use memscope_tests::truth;
 
 fn load_symbols(capture: &CorpusCapture) -> Rc<SymbolTable> {
-    let bytes = std::fs::read(&capture.symbols_path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}; {}", capture.symbols_path.display(), corpus::CORPUS_HELP));
+    let bytes = std::fs::read(&capture.symbols_path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; {}",
+            capture.symbols_path.display(),
+            corpus::CORPUS_HELP
+        )
+    });
     Rc::new(SymbolTable::from_isf(&bytes).unwrap_or_else(|e| panic!("{}: {e}", capture.symbols_path.display())))
 }
 
@@ -40,10 +45,20 @@ fn check(capture: &CorpusCapture, file: &Path, format: CaptureFormat, symbols: &
             diffs.push(format!("{what}: {key} {got:?}, truth/{file} says {want:?}"));
         }
     };
-    expect("kernel_release", row.kernel_release.as_deref(), &want_release, "uname-a.txt");
+    expect(
+        "kernel_release",
+        row.kernel_release.as_deref(),
+        &want_release,
+        "uname-a.txt",
+    );
     expect("banner", row.banner.as_deref(), &want_banner, "proc-version.txt");
     expect("hostname", row.hostname.as_deref(), &want_host, "hostname.txt");
-    expect("kernel_release", row.kernel_release.as_deref(), &capture.kernel_release, "../manifest.json");
+    expect(
+        "kernel_release",
+        row.kernel_release.as_deref(),
+        &capture.kernel_release,
+        "../manifest.json",
+    );
     if format == CaptureFormat::ElfCore && !row.vmcoreinfo {
         diffs.push(format!("{what}: the VMCOREINFO note was not found"));
     }
@@ -81,7 +96,11 @@ fn the_symbols_index_picks_each_captures_isf() {
     for capture in corpus::corpus_captures() {
         let cap = corpus::open_capture(&capture.lime_path);
         let files: Vec<&str> = index.candidates(&cap).iter().map(|e| e.file.as_str()).collect();
-        let want = capture.symbols_path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let want = capture
+            .symbols_path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         assert_eq!(files, [want], "{}: index candidates", capture.name);
         // symbols/ keeps the corpus ISF files byte-identical.
         let ours = std::fs::read(dir.join(want)).unwrap_or_else(|e| panic!("symbols/{want}: {e}"));

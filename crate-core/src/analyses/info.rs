@@ -78,7 +78,11 @@ pub fn info(capture: &Capture, kernel: &Kernel, symbols_name: Option<String>) ->
         ranges: capture
             .segments()
             .iter()
-            .map(|s| PhysRange { start: s.phys_start, end: s.phys_end() - 1, size: s.len })
+            .map(|s| PhysRange {
+                start: s.phys_start,
+                end: s.phys_end() - 1,
+                size: s.len,
+            })
             .collect(),
         vmcoreinfo: capture.vmcoreinfo().is_some(),
         kernel_release: kernel.uts_field("release").ok(),
@@ -95,4 +99,3 @@ pub fn info(capture: &Capture, kernel: &Kernel, symbols_name: Option<String>) ->
         symbol_count: symbols.symbol_count(),
     }
 }
-

@@ -1,7 +1,15 @@
 //! Analyses: each reads a [`Kernel`](crate::kernel::Kernel) and returns typed rows for the CLI, the web
 //! app and the tests.
 
+pub mod arp;
+pub mod dmesg;
+pub mod ifconfig;
 pub mod info;
+pub mod lsof;
+pub mod netstat;
+pub mod pslist;
+pub mod registry;
+pub mod routes;
 
 use serde::Serialize;
 

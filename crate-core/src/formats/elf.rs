@@ -37,8 +37,8 @@ pub(super) fn open(file: Box<dyn ReadAt>) -> Result<Capture, FormatError> {
         return Err(corrupt(FORMAT, format!("{count} program headers")));
     }
     let table = read_bounded(file.as_ref(), header.e_phoff(endian), table_len)?;
-    let program_headers: &[ProgramHeader64<LittleEndian>] = object::pod::slice_from_all_bytes(&table)
-        .map_err(|()| corrupt(FORMAT, "program header table is cut off"))?;
+    let program_headers: &[ProgramHeader64<LittleEndian>] =
+        object::pod::slice_from_all_bytes(&table).map_err(|()| corrupt(FORMAT, "program header table is cut off"))?;
 
     let mut segments = Vec::new();
     let mut vmcoreinfo = None;
@@ -47,7 +47,11 @@ pub(super) fn open(file: Box<dyn ReadAt>) -> Result<Capture, FormatError> {
         match ph.p_type(endian) {
             PT_LOAD if filesz > 0 => {
                 let available = size.saturating_sub(offset).min(filesz);
-                segments.push(Segment { phys_start: ph.p_paddr(endian), len: available, data_offset: offset });
+                segments.push(Segment {
+                    phys_start: ph.p_paddr(endian),
+                    len: available,
+                    data_offset: offset,
+                });
             }
             PT_NOTE if vmcoreinfo.is_none() && filesz <= MAX_NOTE_BYTES => {
                 if let Ok(notes) = file.read_vec(offset, filesz as usize) {
@@ -93,7 +97,10 @@ mod tests {
     #[test]
     fn finds_the_vmcoreinfo_note() {
         let mut notes = Vec::new();
-        for (name, desc) in [(&b"CORE\0"[..], &b"xxxxxx"[..]), (b"VMCOREINFO\0", b"OSRELEASE=6.1.0\nKERNELOFFSET=1a000000\n")] {
+        for (name, desc) in [
+            (&b"CORE\0"[..], &b"xxxxxx"[..]),
+            (b"VMCOREINFO\0", b"OSRELEASE=6.1.0\nKERNELOFFSET=1a000000\n"),
+        ] {
             notes.extend((name.len() as u32).to_le_bytes());
             notes.extend((desc.len() as u32).to_le_bytes());
             notes.extend(0u32.to_le_bytes());
@@ -102,7 +109,10 @@ mod tests {
             notes.extend(desc);
             notes.resize(notes.len().next_multiple_of(4), 0);
         }
-        assert_eq!(find_vmcoreinfo(&notes).unwrap(), "OSRELEASE=6.1.0\nKERNELOFFSET=1a000000\n");
+        assert_eq!(
+            find_vmcoreinfo(&notes).unwrap(),
+            "OSRELEASE=6.1.0\nKERNELOFFSET=1a000000\n"
+        );
         assert_eq!(find_vmcoreinfo(&notes[..20]), None);
     }
 }

@@ -26,11 +26,7 @@ pub(super) struct RangeHeader {
 }
 
 /// Read and check the range header at `offset`.
-pub(super) fn read_header(
-    file: &dyn ReadAt,
-    offset: u64,
-    format: CaptureFormat,
-) -> Result<RangeHeader, FormatError> {
+pub(super) fn read_header(file: &dyn ReadAt, offset: u64, format: CaptureFormat) -> Result<RangeHeader, FormatError> {
     let mut h = [0u8; HEADER_LEN as usize];
     file.read_at(offset, &mut h)
         .map_err(|_| corrupt(format, format!("range header at file offset {offset:#x} is cut off")))?;
@@ -38,13 +34,23 @@ pub(super) fn read_header(
     let magic = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
     let version = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
     if magic != MAGIC {
-        return Err(corrupt(format, format!("no range header magic at file offset {offset:#x}")));
+        return Err(corrupt(
+            format,
+            format!("no range header magic at file offset {offset:#x}"),
+        ));
     }
     let (start, last) = (word(8), word(16));
     if last < start || last == u64::MAX {
-        return Err(corrupt(format, format!("range {start:#x}-{last:#x} at file offset {offset:#x} is inverted")));
+        return Err(corrupt(
+            format,
+            format!("range {start:#x}-{last:#x} at file offset {offset:#x} is inverted"),
+        ));
     }
-    Ok(RangeHeader { version, start, end: last + 1 })
+    Ok(RangeHeader {
+        version,
+        start,
+        end: last + 1,
+    })
 }
 
 /// Walk the range headers of a LiME file.
@@ -61,7 +67,11 @@ pub(super) fn open(file: Box<dyn ReadAt>) -> Result<Capture, FormatError> {
         let len = header.end - header.start;
         let available = size.saturating_sub(data_offset);
         // A capture cut short keeps the part of its last range that is there.
-        segments.push(Segment { phys_start: header.start, len: len.min(available), data_offset });
+        segments.push(Segment {
+            phys_start: header.start,
+            len: len.min(available),
+            data_offset,
+        });
         offset = data_offset.saturating_add(len);
     }
     Capture::from_parts(CaptureFormat::Lime, size, segments, file, None)
@@ -112,6 +122,9 @@ mod tests {
         let mut file = header(0, 3);
         file.extend([0; 4]);
         file.extend([0x55; 40]);
-        assert!(matches!(Capture::open(Box::new(file)), Err(FormatError::Corrupt { .. })));
+        assert!(matches!(
+            Capture::open(Box::new(file)),
+            Err(FormatError::Corrupt { .. })
+        ));
     }
 }

@@ -137,13 +137,25 @@ impl Capture {
         if let Some(pair) = segments.windows(2).find(|w| w[0].phys_end() > w[1].phys_start) {
             return Err(FormatError::Corrupt {
                 format,
-                detail: format!("ranges at {:#x} and {:#x} overlap", pair[0].phys_start, pair[1].phys_start),
+                detail: format!(
+                    "ranges at {:#x} and {:#x} overlap",
+                    pair[0].phys_start, pair[1].phys_start
+                ),
             });
         }
         if segments.is_empty() {
-            return Err(FormatError::Corrupt { format, detail: "no physical range".into() });
+            return Err(FormatError::Corrupt {
+                format,
+                detail: "no physical range".into(),
+            });
         }
-        Ok(Capture { format, file_size, segments, data, vmcoreinfo })
+        Ok(Capture {
+            format,
+            file_size,
+            segments,
+            data,
+            vmcoreinfo,
+        })
     }
 
     /// The detected format.
@@ -208,5 +220,8 @@ impl Capture {
 }
 
 fn corrupt(format: CaptureFormat, detail: impl Into<String>) -> FormatError {
-    FormatError::Corrupt { format, detail: detail.into() }
+    FormatError::Corrupt {
+        format,
+        detail: detail.into(),
+    }
 }

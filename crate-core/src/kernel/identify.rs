@@ -72,12 +72,19 @@ impl ProbeInfo {
 /// Physical addresses where an `init_task` of this build may be: its comm reads "swapper/0" (or the old
 /// "swapper") and its pid is 0.
 pub fn probe_init_task(capture: &Capture, probe: &ProbeInfo) -> Vec<u64> {
-    let comm_image = probe.init_task.wrapping_add(probe.comm_offset).wrapping_sub(START_KERNEL_MAP);
+    let comm_image = probe
+        .init_task
+        .wrapping_add(probe.comm_offset)
+        .wrapping_sub(START_KERNEL_MAP);
     let target = comm_image % IMAGE_ALIGN;
     let mut found = Vec::new();
     for seg in capture.segments() {
         let first = seg.phys_start - seg.phys_start % IMAGE_ALIGN + target;
-        let mut comm = if first < seg.phys_start { first + IMAGE_ALIGN } else { first };
+        let mut comm = if first < seg.phys_start {
+            first + IMAGE_ALIGN
+        } else {
+            first
+        };
         while comm.saturating_add(16) <= seg.phys_end() {
             if is_init_task_at(capture, probe, comm) {
                 found.push(comm - probe.comm_offset);
@@ -101,7 +108,9 @@ fn is_init_task_at(capture: &Capture, probe: &ProbeInfo, comm: u64) -> bool {
 
 /// Hints from a VMCOREINFO note: `KERNELOFFSET` (the virtual shift) and `NUMBER(phys_base)`.
 fn vmcoreinfo_hints(capture: &Capture) -> (Option<u64>, Option<u64>) {
-    let Some(text) = capture.vmcoreinfo() else { return (None, None) };
+    let Some(text) = capture.vmcoreinfo() else {
+        return (None, None);
+    };
     let value = |key: &str, radix: u32| {
         text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| {
             let v = v.trim();
@@ -164,8 +173,11 @@ fn place(
     };
     let scheme: PagingScheme = if five_level { X86_64_5LEVEL } else { X86_64_4LEVEL };
     let space = AddressSpace::new(capture.clone(), scheme, root);
-    let maps_init_task =
-        |shift: u64| space.translate(probe.init_task.wrapping_add(shift)).is_ok_and(|t| t.paddr == init_phys);
+    let maps_init_task = |shift: u64| {
+        space
+            .translate(probe.init_task.wrapping_add(shift))
+            .is_ok_and(|t| t.paddr == init_phys)
+    };
 
     // Pointers that init_task holds to other kernel-image objects give the shift directly.
     let mut shifts: Vec<u64> = hint_shift.into_iter().collect();
@@ -177,15 +189,26 @@ fn place(
             }
         }
     }
-    let found = shifts.into_iter().find(|&s| s % IMAGE_ALIGN == 0 && maps_init_task(s)).or_else(|| {
-        (0..IMAGE_WINDOW / IMAGE_ALIGN).map(|k| k * IMAGE_ALIGN).find(|&s| maps_init_task(s))
-    });
+    let found = shifts
+        .into_iter()
+        .find(|&s| s % IMAGE_ALIGN == 0 && maps_init_task(s))
+        .or_else(|| {
+            (0..IMAGE_WINDOW / IMAGE_ALIGN)
+                .map(|k| k * IMAGE_ALIGN)
+                .find(|&s| maps_init_task(s))
+        });
     let virtual_shift = found.ok_or_else(|| IdentifyError::NoPageTables {
         init_task: init_phys,
         detail: format!("no KASLR shift maps it through the {} tables at {root:#x}", scheme.name),
     })?;
     let init_task = probe.init_task.wrapping_add(virtual_shift);
-    Ok(Placement { virtual_shift, physical_shift, page_table_root: root, scheme, init_task })
+    Ok(Placement {
+        virtual_shift,
+        physical_shift,
+        page_table_root: root,
+        scheme,
+        init_task,
+    })
 }
 
 /// Check the identified kernel by reading it back: init_task's pid and comm through the page tables, the
@@ -197,7 +220,10 @@ fn confirm(mut kernel: Kernel) -> Result<Kernel, IdentifyError> {
     }
     if let (Some(expected), Ok(found)) = (kernel.symbols().release(), kernel.uts_field("release")) {
         if expected != found {
-            return Err(IdentifyError::WrongKernel { expected: expected.to_string(), found });
+            return Err(IdentifyError::WrongKernel {
+                expected: expected.to_string(),
+                found,
+            });
         }
     }
     let head = init.field_addr("tasks")?;
@@ -208,4 +234,3 @@ fn confirm(mut kernel: Kernel) -> Result<Kernel, IdentifyError> {
     }
     Ok(kernel)
 }
-

@@ -2,7 +2,11 @@
 //! reads of its objects.
 
 mod identify;
+pub mod net;
 mod object;
+pub mod paths;
+pub mod sockets;
+pub mod tasks;
 
 use std::rc::Rc;
 
@@ -66,7 +70,9 @@ pub struct Kernel {
 
 impl std::fmt::Debug for Kernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kernel").field("placement", &self.placement).finish_non_exhaustive()
+        f.debug_struct("Kernel")
+            .field("placement", &self.placement)
+            .finish_non_exhaustive()
     }
 }
 
@@ -74,7 +80,12 @@ impl Kernel {
     /// The kernel with symbols `symbols` placed at `placement` in `capture`.
     pub fn new(capture: Rc<Capture>, symbols: Rc<SymbolTable>, placement: Placement) -> Kernel {
         let space = AddressSpace::new(capture, placement.scheme, placement.page_table_root);
-        Kernel { symbols, space, placement, warnings: Vec::new() }
+        Kernel {
+            symbols,
+            space,
+            placement,
+            warnings: Vec::new(),
+        }
     }
 
     /// The symbol table.
@@ -148,11 +159,15 @@ impl Kernel {
     /// A field of the initial UTS namespace's `new_utsname` (`release`, `nodename`, `version`...): what
     /// `uname` reports on the host.
     pub fn uts_field(&self, field: &str) -> Result<String, KernelError> {
-        self.global("init_uts_ns", "uts_namespace")?.member("name")?.string(field)
+        self.global("init_uts_ns", "uts_namespace")?
+            .member("name")?
+            .string(field)
     }
 
     /// Physical address of a kernel-image symbol, without page tables.
     pub fn image_phys(&self, link_addr: u64) -> u64 {
-        link_addr.wrapping_sub(START_KERNEL_MAP).wrapping_add(self.placement.physical_shift)
+        link_addr
+            .wrapping_sub(START_KERNEL_MAP)
+            .wrapping_add(self.placement.physical_shift)
     }
 }

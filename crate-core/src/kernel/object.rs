@@ -51,7 +51,14 @@ impl<'k> Object<'k> {
                 return Err(KernelError::memory(format!("{type_name} at {addr:#x}"), err.err()));
             }
         }
-        Ok(Object { kernel, layout, addr, bytes: bytes.into(), start: 0, missing: missing.into() })
+        Ok(Object {
+            kernel,
+            layout,
+            addr,
+            bytes: bytes.into(),
+            start: 0,
+            missing: missing.into(),
+        })
     }
 
     /// The object's virtual address.
@@ -77,7 +84,11 @@ impl<'k> Object<'k> {
     /// The first of `names` that the type has: for members renamed across kernel versions.
     pub fn which<'n>(&self, names: &[&'n str]) -> Result<&'n str, KernelError> {
         names.iter().copied().find(|n| self.has(n)).ok_or_else(|| {
-            KernelError::Layout(format!("{} has none of the members {}", self.layout.name, names.join(", ")))
+            KernelError::Layout(format!(
+                "{} has none of the members {}",
+                self.layout.name,
+                names.join(", ")
+            ))
         })
     }
 
@@ -96,11 +107,17 @@ impl<'k> Object<'k> {
         let from = usize::try_from(offset).ok().and_then(|o| o.checked_add(self.start));
         let to = from.and_then(|f| f.checked_add(usize::try_from(len).ok()?));
         let (Some(from), Some(to)) = (from, to) else {
-            return Err(KernelError::Layout(format!("{}.{what} is out of range", self.layout.name)));
+            return Err(KernelError::Layout(format!(
+                "{}.{what} is out of range",
+                self.layout.name
+            )));
         };
         if self.missing.iter().any(|&(a, b)| from < b && a < to) {
             let addr = self.addr.wrapping_add(offset);
-            return Err(KernelError::memory(format!("{}.{what} at {addr:#x}", self.layout.name), None));
+            return Err(KernelError::memory(
+                format!("{}.{what} at {addr:#x}", self.layout.name),
+                None,
+            ));
         }
         self.bytes
             .get(from..to)
@@ -125,7 +142,11 @@ impl<'k> Object<'k> {
                 (e.size, symbols.base_type(&e.base).map(|b| b.signed).unwrap_or(false))
             }
             TypeRef::Pointer(_) => (8, false),
-            TypeRef::Bitfield { position, length, underlying } => {
+            TypeRef::Bitfield {
+                position,
+                length,
+                underlying,
+            } => {
                 let raw = self.int_at(offset, underlying, what)? as u128;
                 let length = (*length).min(64);
                 let value = (raw >> position.min(&127)) & ((1u128 << length) - 1);
@@ -139,7 +160,10 @@ impl<'k> Object<'k> {
             }
         };
         if !matches!(size, 1 | 2 | 4 | 8 | 16) {
-            return Err(KernelError::Layout(format!("{}.{what} has integer size {size}", self.layout.name)));
+            return Err(KernelError::Layout(format!(
+                "{}.{what} has integer size {size}",
+                self.layout.name
+            )));
         }
         let bytes = self.bytes_at(offset, size, what)?;
         let mut buf = [0u8; 16];
@@ -175,7 +199,10 @@ impl<'k> Object<'k> {
         let name = match ty {
             TypeRef::User(name) => name,
             other => {
-                return Err(KernelError::Layout(format!("{}.{field} is not a struct ({other:?})", self.layout.name)))
+                return Err(KernelError::Layout(format!(
+                    "{}.{field} is not a struct ({other:?})",
+                    self.layout.name
+                )))
             }
         };
         let layout = self.kernel.symbols().layout(name)?;
@@ -272,6 +299,35 @@ impl Kernel {
             }
             walk.items.push(next.wrapping_sub(offset));
             node = next;
+        }
+        Ok(walk)
+    }
+
+    /// Walk a NULL-terminated `hlist` whose first node pointer is `first`, giving the address of each
+    /// container whose `member` (an `hlist_node`) is linked; at most `limit` entries.
+    pub fn walk_hlist(&self, first: u64, container: &str, member: &str, limit: usize) -> Result<ListWalk, KernelError> {
+        let offset = self.member_offset(container, member)?;
+        let next_off = self.symbols().layout("hlist_node")?.field("next")?.0;
+        let mut walk = ListWalk::default();
+        let mut seen = HashSet::new();
+        let mut node = first;
+        while node != 0 {
+            if !seen.insert(node) {
+                walk.problem = Some(format!("{container} hash chain: cycle at {node:#x}"));
+                break;
+            }
+            if walk.items.len() >= limit {
+                walk.problem = Some(format!("{container} hash chain: stopped after {limit} entries"));
+                break;
+            }
+            walk.items.push(node.wrapping_sub(offset));
+            node = match self.read_u64(node.wrapping_add(next_off)) {
+                Ok(n) => n,
+                Err(e) => {
+                    walk.problem = Some(format!("{container} hash chain: link at {node:#x} unreadable: {e}"));
+                    break;
+                }
+            };
         }
         Ok(walk)
     }

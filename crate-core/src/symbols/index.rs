@@ -53,6 +53,9 @@ impl SymbolIndex {
 
     /// The entries whose kernel the probe finds in `capture`, best first.
     pub fn candidates(&self, capture: &Capture) -> Vec<&IndexEntry> {
-        self.entries.iter().filter(|e| !probe_init_task(capture, &e.probe).is_empty()).collect()
+        self.entries
+            .iter()
+            .filter(|e| !probe_init_task(capture, &e.probe).is_empty())
+            .collect()
     }
 }

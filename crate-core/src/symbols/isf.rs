@@ -143,12 +143,23 @@ impl Document<'_> {
                     "void" => BaseKind::Void,
                     _ => BaseKind::Int,
                 };
-                (name.into_owned(), BaseType { size: b.size, signed: b.signed, kind })
+                (
+                    name.into_owned(),
+                    BaseType {
+                        size: b.size,
+                        signed: b.signed,
+                        kind,
+                    },
+                )
             })
             .collect();
         let mut user_types = Vec::with_capacity(self.user_types.len());
         for (name, u) in self.user_types {
-            let kind = if u.kind == "union" { UserKind::Union } else { UserKind::Struct };
+            let kind = if u.kind == "union" {
+                UserKind::Union
+            } else {
+                UserKind::Struct
+            };
             let mut fields = Vec::with_capacity(u.fields.len());
             for (field_name, f) in u.fields {
                 let ty = convert(&f.ty, 0).map_err(|e| e.within(&name, &field_name))?;
@@ -160,14 +171,28 @@ impl Document<'_> {
                 });
             }
             fields.sort_by_key(|f| f.offset);
-            user_types.push((name.into_owned(), UserType { kind, size: u.size, fields }));
+            user_types.push((
+                name.into_owned(),
+                UserType {
+                    kind,
+                    size: u.size,
+                    fields,
+                },
+            ));
         }
         let enums = self
             .enums
             .into_iter()
             .map(|(name, e)| {
                 let constants = e.constants.into_iter().map(|(k, v)| (k.into_owned(), v)).collect();
-                (name.into_owned(), EnumType { size: e.size, base: e.base.into_owned(), constants })
+                (
+                    name.into_owned(),
+                    EnumType {
+                        size: e.size,
+                        base: e.base.into_owned(),
+                        constants,
+                    },
+                )
             })
             .collect();
         let mut banner = None;
@@ -182,7 +207,13 @@ impl Document<'_> {
             }
             symbols.push((name.into_owned(), Symbol { address: s.address, ty }));
         }
-        Ok(IsfContents { base_types, user_types, enums, symbols, banner })
+        Ok(IsfContents {
+            base_types,
+            user_types,
+            enums,
+            symbols,
+            banner,
+        })
     }
 }
 
@@ -206,7 +237,12 @@ fn convert(t: &IsfType<'_>, depth: usize) -> Result<TypeRef, DescriptorError> {
     if depth > MAX_TYPE_DEPTH {
         return Err(DescriptorError("type descriptors nested too deep".into()));
     }
-    let name = || t.name.as_deref().map(str::to_string).ok_or_else(|| DescriptorError(format!("{} without a name", t.kind)));
+    let name = || {
+        t.name
+            .as_deref()
+            .map(str::to_string)
+            .ok_or_else(|| DescriptorError(format!("{} without a name", t.kind)))
+    };
     let inner = |sub: &Option<Box<IsfType<'_>>>, what: &str| match sub {
         Some(s) => convert(s, depth + 1).map(Box::new),
         None => Err(DescriptorError(format!("{} without a {what}", t.kind))),
@@ -216,7 +252,10 @@ fn convert(t: &IsfType<'_>, depth: usize) -> Result<TypeRef, DescriptorError> {
         "struct" | "union" | "class" => TypeRef::User(name()?),
         "enum" => TypeRef::Enum(name()?),
         "pointer" => TypeRef::Pointer(inner(&t.subtype, "subtype")?),
-        "array" => TypeRef::Array { count: t.count.unwrap_or(0), element: inner(&t.subtype, "subtype")? },
+        "array" => TypeRef::Array {
+            count: t.count.unwrap_or(0),
+            element: inner(&t.subtype, "subtype")?,
+        },
         "bitfield" => TypeRef::Bitfield {
             position: t.bit_position.unwrap_or(0),
             length: t.bit_length.unwrap_or(0),

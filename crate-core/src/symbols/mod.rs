@@ -69,7 +69,10 @@ impl Layout {
         self.by_name
             .get(name)
             .map(|(o, t)| (*o, t))
-            .ok_or_else(|| SymbolError::MissingField { ty: self.name.clone(), field: name.to_string() })
+            .ok_or_else(|| SymbolError::MissingField {
+                ty: self.name.clone(),
+                field: name.to_string(),
+            })
     }
 
     /// Whether the type has a member of this name.
@@ -87,7 +90,9 @@ pub struct SymbolTable {
 
 impl std::fmt::Debug for SymbolTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SymbolTable").field("banner", &self.banner()).finish_non_exhaustive()
+        f.debug_struct("SymbolTable")
+            .field("banner", &self.banner())
+            .finish_non_exhaustive()
     }
 }
 
@@ -96,14 +101,25 @@ impl SymbolTable {
     pub fn from_isf(file: &[u8]) -> Result<SymbolTable, SymbolError> {
         let hash: [u8; 32] = Sha256::digest(file).into();
         let c = isf::parse(file)?;
-        let bytes = pack::build(&hash, c.banner.as_deref(), &c.base_types, &c.user_types, &c.enums, &c.symbols)?;
+        let bytes = pack::build(
+            &hash,
+            c.banner.as_deref(),
+            &c.base_types,
+            &c.user_types,
+            &c.enums,
+            &c.symbols,
+        )?;
         SymbolTable::from_pack(bytes)
     }
 
     /// Load a pack made by [`SymbolTable::pack`].
     pub fn from_pack(bytes: Vec<u8>) -> Result<SymbolTable, SymbolError> {
         let view = PackView::new(&bytes)?;
-        Ok(SymbolTable { bytes, view, layouts: RefCell::default() })
+        Ok(SymbolTable {
+            bytes,
+            view,
+            layouts: RefCell::default(),
+        })
     }
 
     /// SHA-256 of an ISF file's bytes: the key under which its pack is cached.
@@ -138,7 +154,9 @@ impl SymbolTable {
 
     /// The link-time address of a symbol that must exist.
     pub fn address(&self, name: &str) -> Result<u64, SymbolError> {
-        self.symbol(name)?.map(|s| s.address).ok_or_else(|| SymbolError::MissingSymbol(name.to_string()))
+        self.symbol(name)?
+            .map(|s| s.address)
+            .ok_or_else(|| SymbolError::MissingSymbol(name.to_string()))
     }
 
     /// Whether a symbol exists.
@@ -155,7 +173,9 @@ impl SymbolTable {
 
     /// An enum by name.
     pub fn enum_type(&self, name: &str) -> Result<EnumType, SymbolError> {
-        self.view.get(&self.bytes, Table::Enums, name)?.ok_or_else(|| SymbolError::MissingType(name.to_string()))
+        self.view
+            .get(&self.bytes, Table::Enums, name)?
+            .ok_or_else(|| SymbolError::MissingType(name.to_string()))
     }
 
     /// Whether a struct or union of this name exists.
@@ -171,7 +191,11 @@ impl SymbolTable {
         let ty = self.user_type(name)?;
         let mut by_name = HashMap::with_capacity(ty.fields.len());
         self.collect_fields(&ty, 0, 0, &mut by_name)?;
-        let layout = Rc::new(Layout { name: name.to_string(), ty, by_name });
+        let layout = Rc::new(Layout {
+            name: name.to_string(),
+            ty,
+            by_name,
+        });
         self.layouts.borrow_mut().insert(name.to_string(), layout.clone());
         Ok(layout)
     }
@@ -278,7 +302,13 @@ mod tests {
         let outer = t.layout("outer").unwrap();
         assert_eq!(outer.size(), 32);
         assert_eq!(outer.field("c").unwrap().0, 12);
-        assert_eq!(outer.field("b").unwrap().1, &TypeRef::Array { count: 16, element: Box::new(TypeRef::Base("char".into())) });
+        assert_eq!(
+            outer.field("b").unwrap().1,
+            &TypeRef::Array {
+                count: 16,
+                element: Box::new(TypeRef::Base("char".into()))
+            }
+        );
         assert!(matches!(outer.field("zz"), Err(SymbolError::MissingField { .. })));
         assert_eq!(t.size_of(&TypeRef::User("inner".into())).unwrap(), 16);
         assert_eq!(t.enum_type("e").unwrap().constants.len(), 2);
@@ -288,7 +318,10 @@ mod tests {
     #[test]
     fn bad_inputs_are_errors() {
         assert!(matches!(SymbolTable::from_isf(b"not json"), Err(SymbolError::Json(_))));
-        assert!(matches!(SymbolTable::from_isf(b"\xfd7zXZ\0garbage"), Err(SymbolError::Xz(_))));
+        assert!(matches!(
+            SymbolTable::from_isf(b"\xfd7zXZ\0garbage"),
+            Err(SymbolError::Xz(_))
+        ));
         assert!(SymbolTable::from_pack(b"MSPACK\x01\0short".to_vec()).is_err());
         let t = SymbolTable::from_isf(ISF.as_bytes()).unwrap();
         let mut bytes = t.pack().to_vec();

@@ -125,7 +125,9 @@ impl PackView {
             let at = 48 + i * 16;
             let offset = u64_at(bytes, at).and_then(|v| usize::try_from(v).ok());
             let len = u64_at(bytes, at + 8).and_then(|v| usize::try_from(v).ok());
-            let (Some(offset), Some(len)) = (offset, len) else { return Err(pack_error("bad section")) };
+            let (Some(offset), Some(len)) = (offset, len) else {
+                return Err(pack_error("bad section"));
+            };
             if offset.checked_add(len).is_none_or(|end| end > bytes.len()) {
                 return Err(pack_error("section past the end of the pack"));
             }
@@ -135,7 +137,11 @@ impl PackView {
         for t in [Table::BaseTypes, Table::UserTypes, Table::Enums, Table::Symbols] {
             let count = view.count(bytes, t);
             let section = view.section(bytes, t as usize);
-            if count.checked_mul(RECORD_LEN).and_then(|n| n.checked_add(4)).is_none_or(|n| n > section.len()) {
+            if count
+                .checked_mul(RECORD_LEN)
+                .and_then(|n| n.checked_add(4))
+                .is_none_or(|n| n > section.len())
+            {
                 return Err(pack_error("table index past its section"));
             }
         }
@@ -154,7 +160,9 @@ impl PackView {
 
     /// The banner text, if any.
     pub fn banner<'b>(&self, bytes: &'b [u8]) -> Option<&'b str> {
-        std::str::from_utf8(self.section(bytes, 0)).ok().filter(|s| !s.is_empty())
+        std::str::from_utf8(self.section(bytes, 0))
+            .ok()
+            .filter(|s| !s.is_empty())
     }
 
     /// Number of entries in a table.
@@ -180,7 +188,9 @@ impl PackView {
         let (mut lo, mut hi) = (0usize, self.count(bytes, t));
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let (key, value) = self.entry(bytes, t, mid).ok_or_else(|| pack_error("entry past its section"))?;
+            let (key, value) = self
+                .entry(bytes, t, mid)
+                .ok_or_else(|| pack_error("entry past its section"))?;
             match key.cmp(name.as_bytes()) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,

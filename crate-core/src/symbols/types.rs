@@ -17,7 +17,11 @@ pub enum TypeRef {
     /// `count` elements of the subtype.
     Array { count: u64, element: Box<TypeRef> },
     /// `length` bits from bit `position` of the underlying integer type.
-    Bitfield { position: u32, length: u32, underlying: Box<TypeRef> },
+    Bitfield {
+        position: u32,
+        length: u32,
+        underlying: Box<TypeRef>,
+    },
     /// A function (only ever pointed to).
     Function,
 }

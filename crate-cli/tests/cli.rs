@@ -1,0 +1,216 @@
+//! The `memscope` command as a user meets it: `info` on every corpus capture, and bad input of every kind
+//! ending in one clear `error:` line and exit code 1 (or 2 for bad usage), never a panic or a hang.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use memscope_tests::corpus::{self, CorpusCapture};
+use memscope_tests::truth;
+
+/// How long one command may take before it counts as hung.
+const TIME_LIMIT: Duration = Duration::from_secs(120);
+
+/// Run `memscope` with `args`, with the symbol pack cache under target/.
+fn memscope(args: &[&str]) -> Output {
+    let cache = corpus::repo_root().join("target/test-pack-cache");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_memscope"))
+        .args(args)
+        .env("MEMSCOPE_CACHE", cache)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("memscope starts");
+    let start = Instant::now();
+    while child.try_wait().expect("wait for memscope").is_none() {
+        if start.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            panic!("memscope {args:?} hung for more than {TIME_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("memscope output")
+}
+
+fn bad_dir() -> PathBuf {
+    let dir = corpus::cache_dir().join("bad-inputs");
+    std::fs::create_dir_all(&dir).expect("create the bad-input directory");
+    dir
+}
+
+fn write_file(name: &str, data: &[u8]) -> PathBuf {
+    let path = bad_dir().join(name);
+    std::fs::write(&path, data).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
+}
+
+/// Deterministic pseudo-random bytes.
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect()
+}
+
+/// The first `len` bytes of a file, as a new file.
+fn prefix_of(src: &Path, len: u64, name: &str) -> PathBuf {
+    use std::io::Read;
+    let mut data = Vec::new();
+    std::fs::File::open(src)
+        .and_then(|f| f.take(len).read_to_end(&mut data))
+        .expect("read the capture");
+    write_file(name, &data)
+}
+
+fn assert_clean_failure(what: &str, out: &Output, code: i32) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{what}: exit code; stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{what}: panicked: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    if code == 1 {
+        assert!(
+            lines.len() == 1 && lines[0].starts_with("error: "),
+            "{what}: want one `error:` line, got {stderr:?}"
+        );
+    }
+    println!("{what}: exit {code}: {}", lines.first().unwrap_or(&""));
+}
+
+#[test]
+fn info_reports_every_corpus_capture_as_json() {
+    for capture in corpus::corpus_captures() {
+        let lime = capture.lime_path.to_string_lossy().into_owned();
+        let symbols = capture.symbols_path.to_string_lossy().into_owned();
+        let out = memscope(&["info", &lime, "--symbols", &symbols, "--format", "json"]);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            capture.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("info prints one JSON object");
+        assert_eq!(
+            v["kernel_release"],
+            truth::uname_release(&capture.truth_dir),
+            "{}: truth/uname-a.txt",
+            capture.name
+        );
+        assert_eq!(v["capture_format"], "lime");
+        for key in [
+            "page_table_root",
+            "kaslr_virtual_shift",
+            "kaslr_physical_shift",
+            "init_task",
+        ] {
+            let text = v[key].as_str().unwrap_or_default();
+            assert!(
+                text.starts_with("0x"),
+                "{}: {key} is a hex string, got {}",
+                capture.name,
+                v[key]
+            );
+        }
+        // Without --symbols the repository's symbols/ directory and its index are used.
+        let out = memscope(&["info", &lime, "--format", "json"]);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            capture.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(v["kernel_release"], capture.kernel_release);
+        for format in ["table", "csv"] {
+            let out = memscope(&["info", &lime, "--format", format]);
+            assert!(
+                out.status.success() && !out.stdout.is_empty(),
+                "{}: --format {format}",
+                capture.name
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_captures_give_one_clear_error() {
+    let captures: Vec<CorpusCapture> = corpus::corpus_captures();
+    let first = &captures[0];
+    let symbols = first.symbols_path.to_string_lossy().into_owned();
+    let size = std::fs::metadata(&first.lime_path).expect("capture size").len();
+    let cases = [
+        ("empty file", write_file("empty", b"")),
+        (
+            "random bytes",
+            write_file("random", &noise(1 << 20, 0x9e37_79b9_7f4a_7c15)),
+        ),
+        (
+            "capture cut at 3 MiB",
+            prefix_of(&first.lime_path, 3 << 20, "cut-3mib.lime"),
+        ),
+        ("missing file", bad_dir().join("does-not-exist")),
+    ];
+    for (what, path) in &cases {
+        let out = memscope(&["info", &path.to_string_lossy(), "--symbols", &symbols]);
+        assert_clean_failure(what, &out, 1);
+    }
+    // Cut at half its length: a partial result with warnings, or one clear error.
+    for capture in &captures {
+        let half = prefix_of(&capture.lime_path, size / 2, &format!("{}-half.lime", capture.name));
+        let out = memscope(&[
+            "info",
+            &half.to_string_lossy(),
+            "--symbols",
+            &capture.symbols_path.to_string_lossy(),
+        ]);
+        let code = out.status.code().unwrap_or(-1);
+        assert!(code == 0 || code == 1, "{}: cut at half: exit {code}", capture.name);
+        if code == 1 {
+            assert_clean_failure(&format!("{} cut at half", capture.name), &out, 1);
+        } else {
+            assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+            println!("{} cut at half: identified", capture.name);
+        }
+    }
+}
+
+#[test]
+fn bad_symbols_give_one_clear_error() {
+    let captures = corpus::corpus_captures();
+    assert!(captures.len() >= 2, "the corpus needs two kernels for this test");
+    let lime = captures[0].lime_path.to_string_lossy().into_owned();
+    let wrong = captures[1].symbols_path.to_string_lossy().into_owned();
+    assert_clean_failure(
+        "another kernel's ISF",
+        &memscope(&["info", &lime, "--symbols", &wrong]),
+        1,
+    );
+    let not_json = write_file("not-json.json", b"this is not JSON {");
+    assert_clean_failure(
+        "an ISF that is not JSON",
+        &memscope(&["info", &lime, "--symbols", &not_json.to_string_lossy()]),
+        1,
+    );
+    let bad_xz = write_file("bad.json.xz", b"\xfd7zXZ\0\0\0\0\0garbage");
+    assert_clean_failure(
+        "a corrupt .json.xz",
+        &memscope(&["info", &lime, "--symbols", &bad_xz.to_string_lossy()]),
+        1,
+    );
+    let empty_dir = bad_dir().join("no-symbols-here");
+    std::fs::create_dir_all(&empty_dir).expect("mkdir");
+    assert_clean_failure(
+        "an empty symbols directory",
+        &memscope(&["info", &lime, "--symbols", &empty_dir.to_string_lossy()]),
+        1,
+    );
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    assert_clean_failure("no arguments", &memscope(&[]), 2);
+    assert_clean_failure("unknown format", &memscope(&["info", "x", "--format", "yaml"]), 2);
+}

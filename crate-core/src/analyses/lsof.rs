@@ -1,0 +1,275 @@
+//! `lsof`: the open files of each process, named as `readlink /proc/PID/fd/N` names them.
+//!
+//! For each thread-group leader on `init_task.tasks` ([`tasks::processes`]): `task->files->fdt` gives `max_fds` and the array of
+//! `struct file` pointers; each non-NULL entry is an open descriptor. Its path comes from the shared
+//! resolver ([`PathResolver`]) seen from the process's own root (`task->fs->root`), its type, mode,
+//! size and owner from the inode.
+
+use serde::Serialize;
+
+use super::Analysis;
+use crate::kernel::paths::{file_type_of_mode, mode_string, PathResolver, Reach};
+use crate::kernel::{tasks, Kernel, KernelError, Object};
+
+/// At most this many descriptor slots are read per process (the kernel's `NR_OPEN` is 2^20).
+pub const MAX_FDS: u64 = 1 << 20;
+
+/// One open file descriptor of a process.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenFile {
+    /// Process id (thread-group id).
+    pub pid: u32,
+    /// The process's `comm` (null if unreadable).
+    pub comm: Option<String>,
+    /// Descriptor number.
+    pub fd: u32,
+    /// The path as the process sees it (from its own root), or the pseudo name (`socket:[17721]`,
+    /// `pipe:[14916]`, `anon_inode:[eventpoll]`); ` (deleted)` is appended to unlinked files.
+    pub path: Option<String>,
+    /// Inode number (`i_ino`).
+    pub inode: Option<u64>,
+    /// `regular`, `dir`, `socket`, `pipe`, `fifo`, `anon_inode`, `char`, `block`, `symlink` or `unknown`.
+    pub file_type: Option<String>,
+    /// Name of the file system type of the file's superblock (`ext4`, `overlay`, `sockfs`, `nsfs`...).
+    pub fs_type: Option<String>,
+    /// The inode's `i_mode` (type and permission bits).
+    pub mode: Option<u32>,
+    /// `i_mode` as `ls -l` shows it (`-rw-r--r--`).
+    pub mode_str: Option<String>,
+    /// File size in bytes (`i_size`).
+    pub size: Option<i64>,
+    /// Owner uid of the inode.
+    pub uid: Option<u32>,
+    /// Owner gid of the inode.
+    pub gid: Option<u32>,
+    /// The open flags (`f_flags`: O_RDONLY, O_WRONLY, O_RDWR, O_APPEND, O_NONBLOCK...).
+    pub flags: Option<u32>,
+    /// The file position (`f_pos`).
+    pub pos: Option<i64>,
+    /// The file was deleted while open.
+    pub deleted: Option<bool>,
+    /// The path lies outside the process's root (it is given relative to its namespace's root).
+    pub outside_root: Option<bool>,
+    /// Address of the `struct file`.
+    #[serde(with = "crate::hex")]
+    pub file_addr: u64,
+    /// Address of the inode.
+    #[serde(with = "crate::hex::option")]
+    pub inode_addr: Option<u64>,
+    /// Address of the process's `task_struct`.
+    #[serde(with = "crate::hex")]
+    pub task_addr: u64,
+}
+
+/// The open files of every process (or of the processes in `pids`, when not empty).
+pub fn lsof(kernel: &Kernel, pids: &[u32]) -> Result<Analysis<OpenFile>, KernelError> {
+    let mut warnings = Vec::new();
+    let walk = tasks::processes(kernel)?;
+    warnings.extend(walk.warnings);
+    let tasks = walk.tasks;
+    let resolver = PathResolver::new(kernel);
+    let mut rows = Vec::new();
+    for task_addr in tasks {
+        let task = match kernel.object("task_struct", task_addr) {
+            Ok(t) => t,
+            Err(e) => {
+                warnings.push(format!("task at {task_addr:#x}: {e}"));
+                continue;
+            }
+        };
+        let pid = match task.u64("tgid") {
+            Ok(p) => p as u32,
+            Err(e) => {
+                warnings.push(format!("task at {task_addr:#x}: {e}"));
+                continue;
+            }
+        };
+        if !pids.is_empty() && !pids.contains(&pid) {
+            continue;
+        }
+        let comm = task.string("comm").ok();
+        let label = comm.as_deref().unwrap_or("?");
+        if let Err(e) = process_files(&resolver, &task, pid, comm.as_deref(), &mut rows, &mut warnings) {
+            warnings.push(format!("pid {pid} ({label}): open files not readable: {e}"));
+        }
+    }
+    Ok(Analysis { rows, warnings })
+}
+
+fn process_files(
+    resolver: &PathResolver<'_>,
+    task: &Object<'_>,
+    pid: u32,
+    comm_value: Option<&str>,
+    rows: &mut Vec<OpenFile>,
+    warnings: &mut Vec<String>,
+) -> Result<(), KernelError> {
+    let kernel = resolver.kernel();
+    let comm = comm_value.unwrap_or("?");
+    let Some(files) = task.deref("files")? else {
+        return Ok(()); // an exiting task or a zombie: no files
+    };
+    let root = match task.deref("fs") {
+        Ok(Some(fs)) => match fs.member("root") {
+            Ok(r) => Some(r),
+            Err(e) => {
+                warnings.push(format!(
+                    "pid {pid} ({comm}): root directory unreadable, paths from the namespace root: {e}"
+                ));
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            warnings.push(format!(
+                "pid {pid} ({comm}): fs_struct unreadable, paths from the namespace root: {e}"
+            ));
+            None
+        }
+    };
+    let Some(fdt) = files.deref("fdt")? else {
+        return Err(KernelError::Layout("files_struct.fdt is NULL".into()));
+    };
+    let max_fds = fdt.u64("max_fds")?;
+    let count = max_fds.min(MAX_FDS);
+    if count < max_fds {
+        warnings.push(format!("pid {pid} ({comm}): max_fds {max_fds} cut to {MAX_FDS}"));
+    }
+    let array = fdt.pointer("fd")?;
+    if array == 0 {
+        return Err(KernelError::Layout("fdtable.fd is NULL".into()));
+    }
+    let pointers = read_pointers(kernel, array, count as usize, pid, comm, warnings);
+    for (fd, file_addr) in pointers.into_iter().enumerate() {
+        if file_addr == 0 {
+            continue;
+        }
+        rows.push(open_file(
+            resolver,
+            task.addr(),
+            pid,
+            comm_value,
+            fd as u32,
+            file_addr,
+            root.as_ref(),
+            warnings,
+        ));
+    }
+    Ok(())
+}
+
+/// `count` pointers at `addr`, page by page; slots on unreadable pages are 0 (with a warning).
+fn read_pointers(
+    kernel: &Kernel,
+    addr: u64,
+    count: usize,
+    pid: u32,
+    comm: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<u64> {
+    let mut out = Vec::with_capacity(count.min(4096));
+    let mut at = addr;
+    let mut missing = 0usize;
+    while out.len() < count {
+        let in_page = ((0x1000 - (at & 0xfff)) / 8).max(1) as usize;
+        let take = in_page.min(count - out.len());
+        let mut buf = vec![0u8; take * 8];
+        if kernel.read(at, &mut buf).is_ok() {
+            out.extend(
+                buf.chunks_exact(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default())),
+            );
+        } else {
+            missing += take;
+            out.extend(std::iter::repeat_n(0, take));
+        }
+        at = at.wrapping_add(take as u64 * 8);
+    }
+    if missing > 0 {
+        warnings.push(format!(
+            "pid {pid} ({comm}): {missing} of {count} descriptor slots unreadable"
+        ));
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn open_file(
+    resolver: &PathResolver<'_>,
+    task_addr: u64,
+    pid: u32,
+    comm: Option<&str>,
+    fd: u32,
+    file_addr: u64,
+    root: Option<&Object<'_>>,
+    warnings: &mut Vec<String>,
+) -> OpenFile {
+    let comm_value = comm.map(str::to_string);
+    let comm = comm.unwrap_or("?");
+    let mut row = OpenFile {
+        pid,
+        comm: comm_value,
+        fd,
+        path: None,
+        inode: None,
+        file_type: None,
+        fs_type: None,
+        mode: None,
+        mode_str: None,
+        size: None,
+        uid: None,
+        gid: None,
+        flags: None,
+        pos: None,
+        deleted: None,
+        outside_root: None,
+        file_addr,
+        inode_addr: None,
+        task_addr,
+    };
+    let kernel = resolver.kernel();
+    let file = match kernel.object("file", file_addr) {
+        Ok(f) => f,
+        Err(e) => {
+            warnings.push(format!("pid {pid} ({comm}) fd {fd}: {e}"));
+            return row;
+        }
+    };
+    row.flags = file.u64("f_flags").ok().map(|v| v as u32);
+    row.pos = file.i64("f_pos").ok();
+    match resolver.file_path(&file, root) {
+        Ok(r) => {
+            row.deleted = Some(r.deleted);
+            row.outside_root = Some(root.is_some() && matches!(r.reach, Reach::NamespaceRoot | Reach::Detached));
+            row.path = Some(r.path);
+        }
+        Err(e) => warnings.push(format!("pid {pid} ({comm}) fd {fd}: path: {e}")),
+    }
+    let inode = match file.deref("f_inode") {
+        Ok(Some(i)) => i,
+        Ok(None) => return row,
+        Err(e) => {
+            warnings.push(format!("pid {pid} ({comm}) fd {fd}: inode: {e}"));
+            return row;
+        }
+    };
+    row.inode_addr = Some(inode.addr());
+    row.inode = inode.u64("i_ino").ok();
+    let mode = inode.u64("i_mode").ok().map(|m| m as u32);
+    row.mode = mode;
+    row.mode_str = mode.map(mode_string);
+    row.size = inode.i64("i_size").ok();
+    row.uid = inode.member("i_uid").and_then(|u| u.u64("val")).ok().map(|v| v as u32);
+    row.gid = inode.member("i_gid").and_then(|g| g.u64("val")).ok().map(|v| v as u32);
+    let sb = inode.pointer("i_sb").ok();
+    row.fs_type = sb.and_then(|sb| resolver.fs_type(sb));
+    row.file_type = mode.map(|m| {
+        match (row.fs_type.as_deref(), file_type_of_mode(m)) {
+            (Some("anon_inodefs" | "pidfs"), _) => "anon_inode",
+            (Some("pipefs"), "fifo") => "pipe",
+            (_, t) => t,
+        }
+        .to_string()
+    });
+    row
+}

@@ -1,0 +1,607 @@
+//! `netstat` on every corpus capture against the last `ss` snapshots taken seconds before the dump:
+//! every TCP and UDP socket of `truth/final/ss-tanpue*.txt` held by a process must be found with that
+//! process and descriptor, its ports, addresses, state, inode and network namespace; every UNIX socket of
+//! `truth/final/ss-xanp.txt` held by a process with its inode, path, type, state and peer.
+//!
+//! A socket ss lists without a user must be found as a row with owner `none` (from the protocol hash
+//! tables); TIME-WAIT ones come and go within seconds, so they are counted, not failed. Users absent from
+//! `truth/final/ps-eo.txt` (processes that ended before the dump) are excused. Extras (descriptors in
+//! memory that ss did not list) must be explained by the truth: a process absent from
+//! `final/ps-eo.txt`, or the descriptor shown as `socket:[inode]` in `truth/proc/<pid>.txt`. Every
+//! listening or connected TCP socket and bound UDP socket found through a descriptor must also be in the
+//! protocol hash tables.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
+
+use memscope_core::analyses::netstat::{netstat, NetstatOptions, SocketRow};
+use memscope_core::formats::Capture;
+use memscope_core::kernel::{identify, sockets, tasks, Kernel};
+use memscope_core::reader::{BlockCache, CacheConfig, ReadAt, ReadError};
+use memscope_core::symbols::SymbolTable;
+use memscope_tests::corpus::{self, CorpusCapture};
+use memscope_tests::truth::{self, SsInet, SsUnix};
+
+fn rows_of(capture: &CorpusCapture, options: NetstatOptions) -> (Vec<SocketRow>, Vec<String>) {
+    let kernel = kernel_of(capture);
+    let found = netstat(&kernel, options).unwrap_or_else(|e| panic!("{}: netstat failed: {e}", capture.name));
+    (found.rows, found.warnings)
+}
+
+fn kernel_of(capture: &CorpusCapture) -> Kernel {
+    let bytes = std::fs::read(&capture.symbols_path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; {}",
+            capture.symbols_path.display(),
+            corpus::CORPUS_HELP
+        )
+    });
+    let symbols =
+        Rc::new(SymbolTable::from_isf(&bytes).unwrap_or_else(|e| panic!("{}: {e}", capture.symbols_path.display())));
+    let cap = Rc::new(corpus::open_capture(&capture.lime_path));
+    identify(cap, symbols).unwrap_or_else(|e| panic!("{}: not identified: {e}", capture.name))
+}
+
+/// ss prints `*` for a wildcard address of a dual-stack socket: memory says `0.0.0.0` or `::`.
+fn same_addr(ss: &str, got: Option<&str>) -> bool {
+    match (ss, got) {
+        ("*", Some("0.0.0.0" | "::")) => true,
+        (want, Some(got)) => want == got,
+        _ => false,
+    }
+}
+
+fn unix_type(netid: &str) -> &str {
+    match netid {
+        "u_str" => "stream",
+        "u_dgr" => "dgram",
+        "u_seq" => "seqpacket",
+        other => other,
+    }
+}
+
+struct Tally {
+    checks: usize,
+    /// TIME-WAIT sockets of the truth found, of all.
+    time_wait: (usize, usize),
+    excused: usize,
+    diffs: Vec<String>,
+}
+
+fn check_inet(capture: &CorpusCapture, rows: &[SocketRow], want: &[SsInet], alive: &BTreeSet<u32>, t: &mut Tally) {
+    let by_fd: HashMap<(u32, u32), &SocketRow> = rows.iter().filter_map(|r| Some(((r.pid?, r.fd?), r))).collect();
+    let mut netns_of: HashMap<String, Option<u64>> = HashMap::new();
+    for s in want {
+        if s.users.is_empty() {
+            check_unowned(capture, rows, s, t);
+            continue;
+        }
+        let expected_ns = *netns_of.entry(s.namespace.clone()).or_insert_with(|| {
+            let pid = if s.namespace == "host" {
+                Some(1)
+            } else {
+                truth::container_pid(&capture.truth_dir, &s.namespace)
+            };
+            pid.and_then(|p| truth::process_netns(&capture.truth_dir, p))
+        });
+        for u in &s.users {
+            if !alive.contains(&u.pid) {
+                t.excused += 1;
+                continue;
+            }
+            t.checks += 1;
+            let file = s.file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let what = format!(
+                "{}: {file}: {} {} {}:{} -> {}:{} pid {} fd {}",
+                capture.name, s.proto, s.state, s.local_addr, s.local_port, s.remote_addr, s.remote_port, u.pid, u.fd
+            );
+            let Some(r) = by_fd.get(&(u.pid, u.fd)) else {
+                t.diffs.push(format!("{what}: not found"));
+                continue;
+            };
+            let mut bad = Vec::new();
+            if r.proto.as_deref() != Some(s.proto.as_str()) {
+                bad.push(format!("proto {:?}", r.proto));
+            }
+            if r.local_port != Some(s.local_port) {
+                bad.push(format!("local_port {:?}", r.local_port));
+            }
+            if r.remote_port != Some(s.remote_port) {
+                bad.push(format!("remote_port {:?}", r.remote_port));
+            }
+            if !same_addr(&s.local_addr, r.local_addr.as_deref()) {
+                bad.push(format!("local_addr {:?}", r.local_addr));
+            }
+            if !same_addr(&s.remote_addr, r.remote_addr.as_deref()) {
+                bad.push(format!("remote_addr {:?}", r.remote_addr));
+            }
+            if r.state.as_deref() != Some(s.state.as_str()) {
+                bad.push(format!("state {:?}", r.state));
+            }
+            if s.inode.is_some() && r.inode != s.inode {
+                bad.push(format!("inode {:?} (ss ino:{:?})", r.inode, s.inode));
+            }
+            match expected_ns {
+                Some(ns) if r.netns != Some(ns) => bad.push(format!("netns {:?}, truth says {ns}", r.netns)),
+                None => bad.push(format!("netns of namespace {} not in truth", s.namespace)),
+                _ => {}
+            }
+            if r.owner != "process" {
+                bad.push(format!("owner {:?}", r.owner));
+            }
+            if !bad.is_empty() {
+                t.diffs.push(format!("{what}: {}", bad.join(", ")));
+            }
+        }
+    }
+}
+
+/// A socket ss lists without a user: it must be a row with no owner (found in the protocol hash tables),
+/// except TIME-WAIT ones, which come and go within seconds (counted, not failed).
+fn check_unowned(capture: &CorpusCapture, rows: &[SocketRow], s: &SsInet, t: &mut Tally) {
+    let found = rows.iter().any(|r| {
+        r.owner == "none"
+            && r.proto.as_deref() == Some(s.proto.as_str())
+            && r.local_port == Some(s.local_port)
+            && r.remote_port == Some(s.remote_port)
+            && same_addr(&s.local_addr, r.local_addr.as_deref())
+            && same_addr(&s.remote_addr, r.remote_addr.as_deref())
+            && r.state.as_deref() == Some(s.state.as_str())
+    });
+    if s.state == "TIME-WAIT" {
+        t.time_wait.0 += usize::from(found);
+        t.time_wait.1 += 1;
+        return;
+    }
+    t.checks += 1;
+    if !found {
+        let file = s.file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        t.diffs.push(format!(
+            "{}: {file}: {} {} {}:{} -> {}:{} without a user: not found as a socket no process holds",
+            capture.name, s.proto, s.state, s.local_addr, s.local_port, s.remote_addr, s.remote_port
+        ));
+    }
+}
+
+fn check_unix(capture: &CorpusCapture, rows: &[SocketRow], want: &[SsUnix], alive: &BTreeSet<u32>, t: &mut Tally) {
+    let by_fd: HashMap<(u32, u32), &SocketRow> = rows.iter().filter_map(|r| Some(((r.pid?, r.fd?), r))).collect();
+    for s in want {
+        for u in &s.users {
+            if !alive.contains(&u.pid) {
+                t.excused += 1;
+                continue;
+            }
+            t.checks += 1;
+            let what = format!(
+                "{}: ss-xanp.txt: {} {} inode {} pid {} fd {}",
+                capture.name, s.netid, s.state, s.inode, u.pid, u.fd
+            );
+            let Some(r) = by_fd.get(&(u.pid, u.fd)) else {
+                t.diffs.push(format!("{what}: not found"));
+                continue;
+            };
+            let mut bad = Vec::new();
+            if r.proto.as_deref() != Some("unix") {
+                bad.push(format!("proto {:?}", r.proto));
+            }
+            if r.inode != Some(s.inode) {
+                bad.push(format!("inode {:?}", r.inode));
+            }
+            if r.path != s.path {
+                bad.push(format!("path {:?}, ss says {:?}", r.path, s.path));
+            }
+            if r.sock_type.as_deref() != Some(unix_type(&s.netid)) {
+                bad.push(format!("type {:?}", r.sock_type));
+            }
+            if r.state.as_deref() != Some(s.state.as_str()) {
+                bad.push(format!("state {:?}", r.state));
+            }
+            let peer = (s.peer_inode != 0).then_some(s.peer_inode);
+            if r.peer_inode != peer {
+                bad.push(format!("peer_inode {:?}, ss says {peer:?}", r.peer_inode));
+            }
+            if !bad.is_empty() {
+                t.diffs.push(format!("{what}: {}", bad.join(", ")));
+            }
+        }
+    }
+}
+
+/// The `struct sock` addresses of the TCP and UDP hash tables.
+fn kernel_rows_hashed(capture: &CorpusCapture) -> (HashSet<u64>, HashSet<u64>) {
+    let kernel = kernel_of(capture);
+    let tcp = sockets::tcp_hashed(&kernel).unwrap_or_else(|e| panic!("{}: tcp hash: {e}", capture.name));
+    let udp = sockets::udp_hashed(&kernel).unwrap_or_else(|e| panic!("{}: udp hash: {e}", capture.name));
+    (tcp.socks.into_iter().collect(), udp.socks.into_iter().collect())
+}
+
+/// Self-consistency of the two ways of finding sockets: a TCP socket a process holds in a state other
+/// than UNCONN (listening or connected), and a UDP socket bound to a port, must also be in the hash
+/// tables.
+fn check_hashed(capture: &CorpusCapture, hashed: &(HashSet<u64>, HashSet<u64>), rows: &[SocketRow], t: &mut Tally) {
+    for r in rows.iter().filter(|r| r.pid.is_some()) {
+        let table = match (r.proto.as_deref(), r.state.as_deref(), r.local_port) {
+            (Some("tcp"), Some(state), _) if state != "UNCONN" => &hashed.0,
+            (Some("udp"), _, Some(port)) if port != 0 => &hashed.1,
+            _ => continue,
+        };
+        t.checks += 1;
+        if !table.contains(&r.sock_addr) {
+            t.diffs.push(format!(
+                "{}: {:?} {:?} port {:?} pid {:?} fd {:?} (sock {:#x}) is not in the protocol hash tables",
+                capture.name, r.proto, r.state, r.local_port, r.pid, r.fd, r.sock_addr
+            ));
+        }
+    }
+}
+
+#[test]
+fn every_socket_of_the_final_ss_snapshots_is_found_with_its_owner() {
+    let captures = corpus::corpus_captures();
+    let mut t = Tally {
+        checks: 0,
+        time_wait: (0, 0),
+        excused: 0,
+        diffs: Vec::new(),
+    };
+    let mut extras = Vec::new();
+    for capture in &captures {
+        let (rows, warnings) = rows_of(capture, NetstatOptions::default());
+        for w in &warnings {
+            println!("{}: warning: {w}", capture.name);
+        }
+        let alive = truth::final_ps_pids(&capture.truth_dir);
+        let inet = truth::ss_inet_final(&capture.truth_dir);
+        let unix = truth::ss_unix_final(&capture.truth_dir);
+        check_inet(capture, &rows, &inet, &alive, &mut t);
+        check_unix(capture, &rows, &unix, &alive, &mut t);
+        // Extras: TCP/UDP/UNIX descriptors in memory that the snapshots do not list.
+        let listed: BTreeSet<(u32, u32)> = inet
+            .iter()
+            .flat_map(|s| s.users.iter())
+            .chain(unix.iter().flat_map(|s| s.users.iter()))
+            .map(|u| (u.pid, u.fd))
+            .collect();
+        // An extra is explained when the process is gone from final/ps-eo.txt (it ended before the dump)
+        // or when truth/proc/<pid>.txt shows that descriptor as `socket:[inode]` (a socket ss does not
+        // list, like an unbound UDP socket); anything else is a difference.
+        let proc_fds = truth::proc_fds(&capture.truth_dir);
+        for r in &rows {
+            let (Some(pid), Some(fd)) = (r.pid, r.fd) else { continue };
+            let kind = r.proto.as_deref().unwrap_or_default();
+            if !matches!(kind, "tcp" | "udp" | "unix") || listed.contains(&(pid, fd)) {
+                continue;
+            }
+            let what = format!(
+                "{}: {kind} pid {pid} ({}) fd {fd} inode {:?}",
+                capture.name,
+                r.comm.as_deref().unwrap_or_default(),
+                r.inode
+            );
+            let link = r.inode.map(|i| format!("socket:[{i}]"));
+            let in_proc = proc_fds
+                .get(&pid)
+                .and_then(|p| p.fds.get(&fd))
+                .is_some_and(|l| Some(l) == link.as_ref());
+            if !alive.contains(&pid) {
+                extras.push(format!("{what}: a process absent from final/ps-eo.txt"));
+            } else if in_proc {
+                extras.push(format!("{what}: not listed by ss, truth/proc/{pid}.txt shows it"));
+            } else {
+                t.diffs.push(format!(
+                    "{what}: not in the final ss snapshots nor in truth/proc/{pid}.txt"
+                ));
+            }
+        }
+        check_hashed(capture, &kernel_rows_hashed(capture), &rows, &mut t);
+    }
+    println!(
+        "netstat: {} corpus checks, {} excused by the truth's rules, {} differences, {} extras explained; \
+         TIME-WAIT sockets of the truth found: {} of {}",
+        t.checks,
+        t.excused,
+        t.diffs.len(),
+        extras.len(),
+        t.time_wait.0,
+        t.time_wait.1
+    );
+    for e in &extras {
+        println!("extra (not in the final ss snapshots): {e}");
+    }
+    assert!(t.checks > 0, "no socket checked: the truth lists none");
+    assert!(
+        t.diffs.is_empty(),
+        "differences from the truth:\n{}",
+        t.diffs.join("\n")
+    );
+}
+
+/// Every packet socket of `truth/proc-net-packet.txt` (columns sk RefCnt Type Proto Iface R Rmem User
+/// Inode; taken during collection, held by long-lived processes) is found by inode with its type,
+/// protocol and interface index.
+#[test]
+fn every_packet_socket_of_proc_net_packet_is_found() {
+    let mut checks = 0usize;
+    let mut diffs = Vec::new();
+    for capture in &corpus::corpus_captures() {
+        let (rows, _) = rows_of(
+            capture,
+            NetstatOptions {
+                no_unix: true,
+                owned_only: true,
+            },
+        );
+        let file = capture.truth_dir.join("proc-net-packet.txt");
+        for line in truth::output_lines(&file).iter().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() < 9 {
+                continue;
+            }
+            let (Ok(ty), Ok(proto), Ok(iface), Ok(inode)) = (
+                cols[2].parse::<u16>(),
+                u16::from_str_radix(cols[3], 16),
+                cols[4].parse::<i32>(),
+                cols[8].parse::<u64>(),
+            ) else {
+                panic!("truth file {}: line {line:?} is not a packet socket", file.display())
+            };
+            checks += 1;
+            let what = format!("{}: proc-net-packet.txt: inode {inode}", capture.name);
+            let Some(r) = rows.iter().find(|r| r.inode == Some(inode)) else {
+                diffs.push(format!("{what}: not found"));
+                continue;
+            };
+            let want_type = sockets::type_name(ty);
+            if r.proto.as_deref() != Some("packet")
+                || r.sock_type.as_deref() != Some(want_type.as_str())
+                || r.protocol != Some(proto)
+                || r.ifindex != Some(iface)
+            {
+                diffs.push(format!(
+                    "{what}: proto {:?} type {:?} protocol {:?} ifindex {:?}, truth says packet {want_type} {proto:#06x} \
+                     {iface}",
+                    r.proto, r.sock_type, r.protocol, r.ifindex
+                ));
+            }
+        }
+    }
+    println!(
+        "netstat packet sockets: {checks} corpus checks, {} differences",
+        diffs.len()
+    );
+    assert!(checks > 0, "no packet socket in the truth");
+    assert!(diffs.is_empty(), "differences from the truth:\n{}", diffs.join("\n"));
+}
+
+#[test]
+fn no_unix_leaves_out_unix_sockets_only() {
+    let captures = corpus::corpus_captures();
+    let capture = captures
+        .first()
+        .unwrap_or_else(|| panic!("the corpus lists no capture; {}", corpus::CORPUS_HELP));
+    let (all, _) = rows_of(capture, NetstatOptions::default());
+    let (no_unix, _) = rows_of(
+        capture,
+        NetstatOptions {
+            no_unix: true,
+            owned_only: false,
+        },
+    );
+    let non_unix = all.iter().filter(|r| r.family.as_deref() != Some("unix")).count();
+    assert!(all.len() > non_unix, "{}: no UNIX socket found at all", capture.name);
+    assert_eq!(
+        no_unix.len(),
+        non_unix,
+        "{}: --no-unix must drop exactly the UNIX sockets",
+        capture.name
+    );
+    assert!(no_unix.iter().all(|r| r.family.as_deref() != Some("unix")));
+    println!("netstat --no-unix: 1 corpus check");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Damaged input: the capture read through a layer that overwrites chosen kernel objects (found with the
+// undamaged capture), so that netstat meets a real cycle in a hash chain, a corrupt UNIX name length, a
+// descriptor table claiming 2^32 slots and a zeroed `struct socket` in otherwise real memory.
+// ---------------------------------------------------------------------------------------------------------
+
+/// A capture file with some of its bytes replaced.
+struct Patched {
+    inner: corpus::FileReader,
+    patches: Vec<(u64, Vec<u8>)>,
+}
+
+impl ReadAt for Patched {
+    fn size(&self) -> u64 {
+        self.inner.size()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        self.inner.read_at(offset, buf)?;
+        let end = offset + buf.len() as u64;
+        for (at, bytes) in &self.patches {
+            let p_end = at + bytes.len() as u64;
+            if *at < end && offset < p_end {
+                let (from, to) = ((*at).max(offset), p_end.min(end));
+                buf[(from - offset) as usize..(to - offset) as usize]
+                    .copy_from_slice(&bytes[(from - at) as usize..(to - at) as usize]);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// File offsets of kernel virtual addresses in the direct map, page by page.
+fn patch(kernel: &Kernel, cap: &Capture, vaddr: u64, bytes: &[u8], patches: &mut Vec<(u64, Vec<u8>)>) {
+    let pob = kernel
+        .read_u64(kernel.symbol_addr("page_offset_base").expect("page_offset_base"))
+        .expect("pob");
+    let mut done = 0usize;
+    while done < bytes.len() {
+        let at = vaddr + done as u64;
+        let take = (0x1000 - (at & 0xfff) as usize).min(bytes.len() - done);
+        let phys = at
+            .checked_sub(pob)
+            .unwrap_or_else(|| panic!("{at:#x} is not in the direct map"));
+        let seg = cap
+            .segments()
+            .iter()
+            .find(|s| s.phys_start <= phys && phys < s.phys_end())
+            .unwrap_or_else(|| panic!("{at:#x} (physical {phys:#x}) is not in the capture"));
+        patches.push((
+            seg.data_offset + (phys - seg.phys_start),
+            bytes[done..done + take].to_vec(),
+        ));
+        done += take;
+    }
+}
+
+fn off(kernel: &Kernel, ty: &str, member: &str) -> u64 {
+    kernel
+        .member_offset(ty, member)
+        .unwrap_or_else(|e| panic!("{ty}.{member}: {e}"))
+}
+
+#[test]
+fn netstat_survives_damaged_captures() {
+    let mut checks = 0usize;
+    for capture in &corpus::corpus_captures() {
+        let name = &capture.name;
+        let bytes = std::fs::read(&capture.symbols_path).unwrap_or_else(|e| {
+            panic!(
+                "cannot read {}: {e}; {}",
+                capture.symbols_path.display(),
+                corpus::CORPUS_HELP
+            )
+        });
+        let symbols = Rc::new(SymbolTable::from_isf(&bytes).unwrap_or_else(|e| panic!("{name}: {e}")));
+        let cap = Rc::new(corpus::open_capture(&capture.lime_path));
+        let kernel = identify(cap.clone(), symbols.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let clean = netstat(&kernel, NetstatOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut p = Vec::new();
+
+        // A cycle in the TCP established hash: a connected socket's chain link points to itself.
+        let estab = clean
+            .rows
+            .iter()
+            .find(|r| r.proto.as_deref() == Some("tcp") && r.state.as_deref() == Some("ESTAB") && r.pid.is_some())
+            .unwrap_or_else(|| panic!("{name}: needs an established TCP socket"));
+        let node = estab.sock_addr + off(&kernel, "sock_common", "skc_nulls_node");
+        patch(&kernel, &cap, node, &node.to_le_bytes(), &mut p);
+
+        // A UNIX name whose length claims 2^31 bytes.
+        let named = clean
+            .rows
+            .iter()
+            .find(|r| r.family.as_deref() == Some("unix") && r.path.as_deref().is_some_and(|p| p.starts_with('/')))
+            .unwrap_or_else(|| panic!("{name}: needs a named UNIX socket"));
+        let ua = kernel
+            .read_u64(named.sock_addr + off(&kernel, "unix_sock", "addr"))
+            .expect("unix_sock.addr");
+        patch(
+            &kernel,
+            &cap,
+            ua + off(&kernel, "unix_address", "len"),
+            &0x7fff_ffffu32.to_le_bytes(),
+            &mut p,
+        );
+
+        // A zeroed `struct socket` (sk NULL) behind another process's descriptor.
+        let zeroed = clean
+            .rows
+            .iter()
+            .find(|r| r.proto.as_deref() == Some("udp") && r.pid.is_some() && r.socket_addr.is_some())
+            .unwrap_or_else(|| panic!("{name}: needs a UDP socket"));
+        let socket_size = symbols.layout("socket").expect("socket").size() as usize;
+        patch(
+            &kernel,
+            &cap,
+            zeroed.socket_addr.unwrap_or_default(),
+            &vec![0u8; socket_size],
+            &mut p,
+        );
+
+        // A descriptor table claiming 2^32 - 1 slots (the last process holding a socket), then one claiming
+        // 2^20 (plausible, but past its real array: the open_fds bitmap must keep garbage out).
+        let mut pids: Vec<u32> = clean.rows.iter().filter_map(|r| r.pid).collect();
+        pids.sort_unstable();
+        pids.dedup();
+        let all_tasks = tasks::processes(&kernel).expect("processes").tasks;
+        let fdt_of = |pid: u32| {
+            let task = all_tasks
+                .iter()
+                .copied()
+                .find(|&t| kernel.object("task_struct", t).and_then(|o| o.u64("tgid")).ok() == Some(u64::from(pid)))
+                .expect("its task");
+            let files = kernel
+                .read_u64(task + off(&kernel, "task_struct", "files"))
+                .expect("files");
+            kernel
+                .read_u64(files + off(&kernel, "files_struct", "fdt"))
+                .expect("fdt")
+        };
+        let max_fds = off(&kernel, "fdtable", "max_fds");
+        let (huge, big) = (pids[pids.len() - 1], pids[pids.len() - 2]);
+        patch(&kernel, &cap, fdt_of(huge) + max_fds, &u32::MAX.to_le_bytes(), &mut p);
+        patch(
+            &kernel,
+            &cap,
+            fdt_of(big) + max_fds,
+            &(1u32 << 20).to_le_bytes(),
+            &mut p,
+        );
+
+        let reader = Patched {
+            inner: corpus::FileReader::open(&capture.lime_path),
+            patches: p,
+        };
+        let damaged = Capture::open(Box::new(BlockCache::new(reader, CacheConfig::default())))
+            .unwrap_or_else(|e| panic!("{name}: damaged capture does not open: {e}"));
+        let k = identify(Rc::new(damaged), symbols.clone()).unwrap_or_else(|e| panic!("{name}: damaged: {e}"));
+        let got =
+            netstat(&k, NetstatOptions::default()).unwrap_or_else(|e| panic!("{name}: damaged: netstat failed: {e}"));
+        let has = |needle: &str| got.warnings.iter().any(|w| w.contains(needle));
+        assert!(
+            has("cycle"),
+            "{name}: the hash chain cycle gives no warning: {:?}",
+            got.warnings
+        );
+        assert!(
+            has("implausible"),
+            "{name}: the huge descriptor table gives no warning: {:?}",
+            got.warnings
+        );
+        assert!(
+            has("has no sock"),
+            "{name}: the zeroed socket gives no warning: {:?}",
+            got.warnings
+        );
+        let same = |r: &SocketRow, c: &SocketRow| r.pid == c.pid && r.fd == c.fd;
+        let unix_row = got
+            .rows
+            .iter()
+            .find(|r| same(r, named))
+            .unwrap_or_else(|| panic!("{name}: UNIX row lost"));
+        assert_eq!(
+            unix_row.path, None,
+            "{name}: a name with a corrupt length must be unknown"
+        );
+        assert!(
+            !got.rows.iter().any(|r| same(r, zeroed)),
+            "{name}: a row from a zeroed socket"
+        );
+        assert!(
+            got.warnings.len() < 100,
+            "{name}: {} warnings: a flood",
+            got.warnings.len()
+        );
+        let clean_owned = clean.rows.iter().filter(|r| r.pid.is_some()).count();
+        let got_owned = got.rows.iter().filter(|r| r.pid.is_some()).count();
+        assert!(
+            got_owned + 1 >= clean_owned && got_owned < clean_owned + 16,
+            "{name}: {got_owned} owned rows after damage, {clean_owned} before"
+        );
+        checks += 4;
+    }
+    println!("netstat damaged input: {checks} corpus checks");
+}
