@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Whole-process timings of memscope against Volatility 3 on every capture of ../shared/corpus/manifest.json.
+
+Each memscope analysis is paired with the Volatility 3 plugin that does the same job; memscope is timed warm
+(its symbol pack cached) and cold (no pack yet: the ISF is decompressed and parsed). Also prints
+`memscope bench` (in-process ISF load and info times). Called by scripts/bench.sh.
+"""
+import argparse, json, os, pathlib, shutil, statistics, subprocess, sys, tempfile, time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CORPUS = pathlib.Path(os.environ.get("MEMSCOPE_CORPUS", ROOT.parent / "shared" / "corpus"))
+CACHE = ROOT / "target" / "corpus-cache"
+# memscope command -> the Volatility 3 plugin doing the same job (None: Volatility 3 has none)
+PAIRS = [("info", "banners.Banners"), ("pslist", "linux.pslist.PsList"), ("pstree", "linux.pstree.PsTree"),
+         ("lsof", "linux.lsof.Lsof"), ("netstat", "linux.sockstat.Sockstat"), ("ifconfig", "linux.ip.Addr"),
+         ("dmesg", "linux.kmsg.Kmsg"), ("arp", None), ("routes", None)]
+
+
+def captures():
+    manifest = json.loads((CORPUS / "manifest.json").read_text())
+    for c in manifest["captures"]:
+        lime = CACHE / c["name"] / "capture.lime"
+        if not lime.exists():
+            lime.parent.mkdir(parents=True, exist_ok=True)
+            part = lime.with_suffix(".bench.part")
+            subprocess.run(["zstd", "-q", "-d", "-f", "--long=31", str(CORPUS / c["capture"]), "-o", str(part)], check=True)
+            part.rename(lime)
+        yield c["name"], lime, CORPUS / c["symbols"]
+
+
+def timed(cmd, env=None):
+    t = time.perf_counter()
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    return time.perf_counter() - t, r.returncode
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--memscope", required=True)
+    ap.add_argument("--vol", required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="memscope-bench-"))
+    warm_env = dict(os.environ, MEMSCOPE_CACHE=str(work / "packs"))
+    print("%-18s %-9s %-26s %10s %10s %10s %8s" % ("capture", "memscope", "volatility3", "ms cold s", "ms warm s", "vol3 s", "ratio"))
+    for name, lime, isf in captures():
+        volsym = work / "vol3sym" / name / "linux"
+        volsym.mkdir(parents=True, exist_ok=True)
+        shutil.copy(isf, volsym / isf.name)
+        for ours, theirs in PAIRS:
+            ms = [args.memscope, ours, str(lime), "--symbols", str(isf), "--format", "json"]
+            shutil.rmtree(work / "packs", ignore_errors=True)
+            cold, rc = timed(ms, warm_env)
+            if rc != 0:
+                print("%-18s %-9s failed (exit %d)" % (name, ours, rc))
+                continue
+            warm, vol = [], []
+            for _ in range(args.runs):  # interleaved: drift hits both
+                warm.append(min(timed(ms, warm_env)[0] for _ in range(3)))
+                if theirs:
+                    vol.append(timed([args.vol, "-q", "-s", str(volsym.parent), "-f", str(lime), "-r", "json", theirs])[0])
+            w = statistics.median(warm)
+            v = statistics.median(vol) if vol else None
+            print("%-18s %-9s %-26s %10.3f %10.3f %10s %8s" % (
+                name, ours, theirs or "(none)", cold, w, "%.3f" % v if v else "-", "%.0fx" % (v / w) if v else "-"))
+        r = subprocess.run([args.memscope, "bench", str(lime), "--symbols", str(isf), "--runs", "5"], capture_output=True, text=True)
+        print(r.stdout.rstrip())
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
