@@ -15,8 +15,12 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use std::rc::Rc;
+
 use memscope_core::formats::Capture;
+use memscope_core::kernel::{identify, Kernel};
 use memscope_core::reader::{BlockCache, CacheConfig, ReadAt, ReadError};
+use memscope_core::symbols::SymbolTable;
 
 /// How to get the corpus, for failure messages.
 pub const CORPUS_HELP: &str = "the test corpus is expected at ../shared/corpus/ beside the repository (manifest.json, \
@@ -413,4 +417,53 @@ pub fn file_source(path: &Path) -> BlockCache<FileReader> {
 /// Open `path` with [`Capture::open`], panicking with the file's name on error.
 pub fn open_capture(path: &Path) -> Capture {
     Capture::open(Box::new(file_source(path))).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
+}
+
+/// The symbols of a capture's kernel. The ISF is parsed once per test process; later calls load the pack
+/// kept from that parse, which takes a millisecond instead of a second.
+pub fn load_symbols(capture: &CorpusCapture) -> Rc<SymbolTable> {
+    static PACKS: Mutex<BTreeMap<PathBuf, Vec<u8>>> = Mutex::new(BTreeMap::new());
+    let path = &capture.symbols_path;
+    let mut packs = PACKS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(pack) = packs.get(path) {
+        return Rc::new(SymbolTable::from_pack(pack.clone()).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+    }
+    let bytes = fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}; {CORPUS_HELP}", path.display()));
+    let table = SymbolTable::from_isf(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    packs.insert(path.clone(), table.pack().to_vec());
+    Rc::new(table)
+}
+
+/// The identified kernel of a capture's LiME file, with its symbols.
+pub fn kernel(capture: &CorpusCapture) -> Kernel {
+    let cap = Rc::new(open_capture(&capture.lime_path));
+    identify(cap, load_symbols(capture)).unwrap_or_else(|e| panic!("{}: kernel not identified: {e}", capture.name))
+}
+
+/// A capture file with some of its bytes replaced: damage for robustness tests, at file offsets.
+pub struct Patched {
+    /// The undamaged file.
+    pub inner: FileReader,
+    /// (file offset, new bytes).
+    pub patches: Vec<(u64, Vec<u8>)>,
+}
+
+impl ReadAt for Patched {
+    fn size(&self) -> u64 {
+        self.inner.size()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        self.inner.read_at(offset, buf)?;
+        let end = offset + buf.len() as u64;
+        for (at, bytes) in &self.patches {
+            let p_end = at + bytes.len() as u64;
+            if *at < end && offset < p_end {
+                let (from, to) = ((*at).max(offset), p_end.min(end));
+                buf[(from - offset) as usize..(to - offset) as usize]
+                    .copy_from_slice(&bytes[(from - at) as usize..(to - at) as usize]);
+            }
+        }
+        Ok(())
+    }
 }

@@ -10,19 +10,9 @@ use memscope_core::formats::CaptureFormat;
 use memscope_core::kernel::identify;
 use memscope_core::symbols::index::SymbolIndex;
 use memscope_core::symbols::SymbolTable;
+use memscope_tests::corpus::load_symbols;
 use memscope_tests::corpus::{self, CorpusCapture};
 use memscope_tests::truth;
-
-fn load_symbols(capture: &CorpusCapture) -> Rc<SymbolTable> {
-    let bytes = std::fs::read(&capture.symbols_path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e}; {}",
-            capture.symbols_path.display(),
-            corpus::CORPUS_HELP
-        )
-    });
-    Rc::new(SymbolTable::from_isf(&bytes).unwrap_or_else(|e| panic!("{}: {e}", capture.symbols_path.display())))
-}
 
 /// Identify `file` with `symbols` and compare what `info` reports with the truth; returns the differences.
 fn check(capture: &CorpusCapture, file: &Path, format: CaptureFormat, symbols: &Rc<SymbolTable>) -> Vec<String> {

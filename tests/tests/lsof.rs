@@ -9,20 +9,9 @@ use std::rc::Rc;
 use memscope_core::analyses::lsof::{lsof, OpenFile};
 use memscope_core::kernel::paths::PathResolver;
 use memscope_core::kernel::{identify, tasks};
-use memscope_core::symbols::SymbolTable;
+use memscope_tests::corpus::load_symbols;
 use memscope_tests::corpus::{self, CorpusCapture};
 use memscope_tests::truth;
-
-fn load_symbols(capture: &CorpusCapture) -> Rc<SymbolTable> {
-    let bytes = std::fs::read(&capture.symbols_path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e}; {}",
-            capture.symbols_path.display(),
-            corpus::CORPUS_HELP
-        )
-    });
-    Rc::new(SymbolTable::from_isf(&bytes).unwrap_or_else(|e| panic!("{}: {e}", capture.symbols_path.display())))
-}
 
 /// Figures of one capture.
 #[derive(Debug, Default)]

@@ -11,26 +11,13 @@
 //! snapshot.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
 
 use memscope_core::analyses::arp::{arp, Neighbour};
-use memscope_core::kernel::identify;
-use memscope_core::symbols::SymbolTable;
 use memscope_tests::corpus::{self, CorpusCapture};
 use memscope_tests::truth::{self, TruthNeigh};
 
 fn rows_of(capture: &CorpusCapture) -> (Vec<Neighbour>, Vec<String>) {
-    let bytes = std::fs::read(&capture.symbols_path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e}; {}",
-            capture.symbols_path.display(),
-            corpus::CORPUS_HELP
-        )
-    });
-    let symbols =
-        Rc::new(SymbolTable::from_isf(&bytes).unwrap_or_else(|e| panic!("{}: {e}", capture.symbols_path.display())));
-    let cap = Rc::new(corpus::open_capture(&capture.lime_path));
-    let kernel = identify(cap, symbols).unwrap_or_else(|e| panic!("{}: not identified: {e}", capture.name));
+    let kernel = corpus::kernel(capture);
     let found = arp(&kernel).unwrap_or_else(|e| panic!("{}: arp failed: {e}", capture.name));
     (found.rows, found.warnings)
 }

@@ -9,47 +9,11 @@ use std::rc::Rc;
 use memscope_core::analyses::{arp, dmesg, ifconfig};
 use memscope_core::formats::Capture;
 use memscope_core::kernel::{identify, net, Kernel, START_KERNEL_MAP};
-use memscope_core::reader::{BlockCache, CacheConfig, ReadAt, ReadError};
+use memscope_core::reader::{BlockCache, CacheConfig};
 use memscope_core::symbols::SymbolTable;
+use memscope_tests::corpus::load_symbols;
+use memscope_tests::corpus::Patched;
 use memscope_tests::corpus::{self, CorpusCapture, FileReader};
-
-/// A file with some of its bytes replaced.
-struct Patched {
-    inner: FileReader,
-    patches: Vec<(u64, Vec<u8>)>,
-}
-
-impl ReadAt for Patched {
-    fn size(&self) -> u64 {
-        self.inner.size()
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
-        self.inner.read_at(offset, buf)?;
-        let end = offset + buf.len() as u64;
-        for (at, bytes) in &self.patches {
-            let p_end = at + bytes.len() as u64;
-            if *at < end && offset < p_end {
-                let from = (*at).max(offset);
-                let to = p_end.min(end);
-                buf[(from - offset) as usize..(to - offset) as usize]
-                    .copy_from_slice(&bytes[(from - at) as usize..(to - at) as usize]);
-            }
-        }
-        Ok(())
-    }
-}
-
-fn load_symbols(capture: &CorpusCapture) -> Rc<SymbolTable> {
-    let bytes = std::fs::read(&capture.symbols_path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e}; {}",
-            capture.symbols_path.display(),
-            corpus::CORPUS_HELP
-        )
-    });
-    Rc::new(SymbolTable::from_isf(&bytes).unwrap_or_else(|e| panic!("{}: {e}", capture.symbols_path.display())))
-}
 
 /// Damage to apply: virtual address and new bytes, turned into file offsets with the undamaged kernel.
 struct Damage<'k> {

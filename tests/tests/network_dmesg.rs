@@ -6,26 +6,12 @@
 //! Extras are counted and explained: records written after the truth was collected (they follow the last
 //! truth line; the collecting script and the dump itself make the kernel log a few more lines).
 
-use std::rc::Rc;
-
 use memscope_core::analyses::dmesg::{dmesg, LogLine};
-use memscope_core::kernel::identify;
-use memscope_core::symbols::SymbolTable;
 use memscope_tests::corpus::{self, CorpusCapture};
 use memscope_tests::truth;
 
 fn rows_of(capture: &CorpusCapture) -> (Vec<LogLine>, Vec<String>) {
-    let bytes = std::fs::read(&capture.symbols_path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e}; {}",
-            capture.symbols_path.display(),
-            corpus::CORPUS_HELP
-        )
-    });
-    let symbols =
-        Rc::new(SymbolTable::from_isf(&bytes).unwrap_or_else(|e| panic!("{}: {e}", capture.symbols_path.display())));
-    let cap = Rc::new(corpus::open_capture(&capture.lime_path));
-    let kernel = identify(cap, symbols).unwrap_or_else(|e| panic!("{}: not identified: {e}", capture.name));
+    let kernel = corpus::kernel(capture);
     let found = dmesg(&kernel).unwrap_or_else(|e| panic!("{}: dmesg failed: {e}", capture.name));
     (found.rows, found.warnings)
 }

@@ -8,26 +8,13 @@
 //! namespaces no truth folder describes (a namespace that lives on without a container process).
 
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use memscope_core::analyses::ifconfig::{ifconfig, Interface};
-use memscope_core::kernel::identify;
-use memscope_core::symbols::SymbolTable;
 use memscope_tests::corpus::{self, CorpusCapture};
 use memscope_tests::truth;
 
 fn rows_of(capture: &CorpusCapture) -> (Vec<Interface>, Vec<String>) {
-    let bytes = std::fs::read(&capture.symbols_path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e}; {}",
-            capture.symbols_path.display(),
-            corpus::CORPUS_HELP
-        )
-    });
-    let symbols =
-        Rc::new(SymbolTable::from_isf(&bytes).unwrap_or_else(|e| panic!("{}: {e}", capture.symbols_path.display())));
-    let cap = Rc::new(corpus::open_capture(&capture.lime_path));
-    let kernel = identify(cap, symbols).unwrap_or_else(|e| panic!("{}: not identified: {e}", capture.name));
+    let kernel = corpus::kernel(capture);
     let found = ifconfig(&kernel).unwrap_or_else(|e| panic!("{}: ifconfig failed: {e}", capture.name));
     (found.rows, found.warnings)
 }

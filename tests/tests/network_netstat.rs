@@ -17,8 +17,8 @@ use std::rc::Rc;
 use memscope_core::analyses::netstat::{netstat, NetstatOptions, SocketRow};
 use memscope_core::formats::Capture;
 use memscope_core::kernel::{identify, sockets, tasks, Kernel};
-use memscope_core::reader::{BlockCache, CacheConfig, ReadAt, ReadError};
-use memscope_core::symbols::SymbolTable;
+use memscope_core::reader::{BlockCache, CacheConfig};
+use memscope_tests::corpus::Patched;
 use memscope_tests::corpus::{self, CorpusCapture};
 use memscope_tests::truth::{self, SsInet, SsUnix};
 
@@ -29,17 +29,7 @@ fn rows_of(capture: &CorpusCapture, options: NetstatOptions) -> (Vec<SocketRow>,
 }
 
 fn kernel_of(capture: &CorpusCapture) -> Kernel {
-    let bytes = std::fs::read(&capture.symbols_path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e}; {}",
-            capture.symbols_path.display(),
-            corpus::CORPUS_HELP
-        )
-    });
-    let symbols =
-        Rc::new(SymbolTable::from_isf(&bytes).unwrap_or_else(|e| panic!("{}: {e}", capture.symbols_path.display())));
-    let cap = Rc::new(corpus::open_capture(&capture.lime_path));
-    identify(cap, symbols).unwrap_or_else(|e| panic!("{}: not identified: {e}", capture.name))
+    corpus::kernel(capture)
 }
 
 /// ss prints `*` for a wildcard address of a dual-stack socket: memory says `0.0.0.0` or `::`.
@@ -405,32 +395,6 @@ fn no_unix_leaves_out_unix_sockets_only() {
 // descriptor table claiming 2^32 slots and a zeroed `struct socket` in otherwise real memory.
 // ---------------------------------------------------------------------------------------------------------
 
-/// A capture file with some of its bytes replaced.
-struct Patched {
-    inner: corpus::FileReader,
-    patches: Vec<(u64, Vec<u8>)>,
-}
-
-impl ReadAt for Patched {
-    fn size(&self) -> u64 {
-        self.inner.size()
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
-        self.inner.read_at(offset, buf)?;
-        let end = offset + buf.len() as u64;
-        for (at, bytes) in &self.patches {
-            let p_end = at + bytes.len() as u64;
-            if *at < end && offset < p_end {
-                let (from, to) = ((*at).max(offset), p_end.min(end));
-                buf[(from - offset) as usize..(to - offset) as usize]
-                    .copy_from_slice(&bytes[(from - at) as usize..(to - at) as usize]);
-            }
-        }
-        Ok(())
-    }
-}
-
 /// File offsets of kernel virtual addresses in the direct map, page by page.
 fn patch(kernel: &Kernel, cap: &Capture, vaddr: u64, bytes: &[u8], patches: &mut Vec<(u64, Vec<u8>)>) {
     let pob = kernel
@@ -467,14 +431,7 @@ fn netstat_survives_damaged_captures() {
     let mut checks = 0usize;
     for capture in &corpus::corpus_captures() {
         let name = &capture.name;
-        let bytes = std::fs::read(&capture.symbols_path).unwrap_or_else(|e| {
-            panic!(
-                "cannot read {}: {e}; {}",
-                capture.symbols_path.display(),
-                corpus::CORPUS_HELP
-            )
-        });
-        let symbols = Rc::new(SymbolTable::from_isf(&bytes).unwrap_or_else(|e| panic!("{name}: {e}")));
+        let symbols = corpus::load_symbols(capture);
         let cap = Rc::new(corpus::open_capture(&capture.lime_path));
         let kernel = identify(cap.clone(), symbols.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let clean = netstat(&kernel, NetstatOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));

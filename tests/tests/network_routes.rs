@@ -3,11 +3,8 @@
 //! ip-6-route.txt).
 
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use memscope_core::analyses::routes::{routes, Route};
-use memscope_core::kernel::identify;
-use memscope_core::symbols::SymbolTable;
 use memscope_tests::corpus;
 use memscope_tests::truth::{self, TruthRoute};
 
@@ -30,10 +27,7 @@ fn routes_match_ip_route_in_every_namespace() {
     let mut diffs = Vec::new();
     let mut checked = 0;
     for capture in corpus::corpus_captures() {
-        let isf = std::fs::read(&capture.symbols_path).expect("corpus ISF");
-        let symbols = Rc::new(SymbolTable::from_isf(&isf).expect("ISF loads"));
-        let cap = Rc::new(corpus::open_capture(&capture.lime_path));
-        let kernel = identify(cap, symbols).expect("kernel identified");
+        let kernel = corpus::kernel(&capture);
         let found = routes(&kernel).expect("routes");
         let got: BTreeSet<TruthRoute> = found.rows.iter().filter_map(as_truth).collect();
         let want = truth::routes(&capture.truth_dir);

@@ -15,19 +15,9 @@ use memscope_core::analyses::pslist::{self, NsFilter, Options, ProcessRow};
 use memscope_core::formats::Capture;
 use memscope_core::kernel::{identify, tasks, Kernel};
 use memscope_core::symbols::SymbolTable;
+use memscope_tests::corpus::load_symbols;
 use memscope_tests::corpus::{self, CorpusCapture};
 use memscope_tests::truth;
-
-fn load_symbols(capture: &CorpusCapture) -> Rc<SymbolTable> {
-    let bytes = std::fs::read(&capture.symbols_path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e}; {}",
-            capture.symbols_path.display(),
-            corpus::CORPUS_HELP
-        )
-    });
-    Rc::new(SymbolTable::from_isf(&bytes).unwrap_or_else(|e| panic!("{}: {e}", capture.symbols_path.display())))
-}
 
 fn kernel_of(capture: &CorpusCapture, symbols: Rc<SymbolTable>) -> Kernel {
     let cap = Rc::new(corpus::open_capture(&capture.lime_path));
