@@ -9,10 +9,7 @@ use serde::Serialize;
 
 use super::Analysis;
 use crate::kernel::paths::{file_type_of_mode, mode_string, PathResolver, Reach};
-use crate::kernel::{tasks, Kernel, KernelError, Object};
-
-/// At most this many descriptor slots are read per process (the kernel's `NR_OPEN` is 2^20).
-pub const MAX_FDS: u64 = 1 << 20;
+use crate::kernel::{files, tasks, Kernel, KernelError, Object};
 
 /// One open file descriptor of a process.
 #[derive(Debug, Clone, Serialize)]
@@ -106,9 +103,8 @@ fn process_files(
 ) -> Result<(), KernelError> {
     let kernel = resolver.kernel();
     let comm = comm_value.unwrap_or("?");
-    let Some(files) = task.deref("files")? else {
-        return Ok(()); // an exiting task or a zombie: no files
-    };
+    // A zombie leader's descriptors (and root) are its threads'.
+    let task = &files::descriptor_holder(kernel, task.clone());
     let root = match task.deref("fs") {
         Ok(Some(fs)) => match fs.member("root") {
             Ok(r) => Some(r),
@@ -127,70 +123,22 @@ fn process_files(
             None
         }
     };
-    let Some(fdt) = files.deref("fdt")? else {
-        return Err(KernelError::Layout("files_struct.fdt is NULL".into()));
-    };
-    let max_fds = fdt.u64("max_fds")?;
-    let count = max_fds.min(MAX_FDS);
-    if count < max_fds {
-        warnings.push(format!("pid {pid} ({comm}): max_fds {max_fds} cut to {MAX_FDS}"));
-    }
-    let array = fdt.pointer("fd")?;
-    if array == 0 {
-        return Err(KernelError::Layout("fdtable.fd is NULL".into()));
-    }
-    let pointers = read_pointers(kernel, array, count as usize, pid, comm, warnings);
-    for (fd, file_addr) in pointers.into_iter().enumerate() {
-        if file_addr == 0 {
-            continue;
-        }
+    let mut table_warnings = Vec::new();
+    let descriptors = files::open_files(kernel, task, &mut table_warnings)?;
+    warnings.extend(table_warnings.into_iter().map(|w| format!("pid {pid} ({comm}): {w}")));
+    for (fd, file_addr) in descriptors {
         rows.push(open_file(
             resolver,
             task.addr(),
             pid,
             comm_value,
-            fd as u32,
+            fd,
             file_addr,
             root.as_ref(),
             warnings,
         ));
     }
     Ok(())
-}
-
-/// `count` pointers at `addr`, page by page; slots on unreadable pages are 0 (with a warning).
-fn read_pointers(
-    kernel: &Kernel,
-    addr: u64,
-    count: usize,
-    pid: u32,
-    comm: &str,
-    warnings: &mut Vec<String>,
-) -> Vec<u64> {
-    let mut out = Vec::with_capacity(count.min(4096));
-    let mut at = addr;
-    let mut missing = 0usize;
-    while out.len() < count {
-        let in_page = ((0x1000 - (at & 0xfff)) / 8).max(1) as usize;
-        let take = in_page.min(count - out.len());
-        let mut buf = vec![0u8; take * 8];
-        if kernel.read(at, &mut buf).is_ok() {
-            out.extend(
-                buf.chunks_exact(8)
-                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default())),
-            );
-        } else {
-            missing += take;
-            out.extend(std::iter::repeat_n(0, take));
-        }
-        at = at.wrapping_add(take as u64 * 8);
-    }
-    if missing > 0 {
-        warnings.push(format!(
-            "pid {pid} ({comm}): {missing} of {count} descriptor slots unreadable"
-        ));
-    }
-    out
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::Analysis;
 use crate::kernel::sockets::{self, SockInfo, SocketReader, AF_UNIX};
-use crate::kernel::{tasks, Kernel, KernelError};
+use crate::kernel::{files, tasks, Kernel, KernelError};
 
 /// One socket held by a process through a descriptor.
 #[derive(Debug, Clone, Serialize)]
@@ -139,23 +139,9 @@ pub fn netstat(kernel: &Kernel, options: NetstatOptions) -> Result<Analysis<Sock
             }
         };
         let comm = task.string("comm").unwrap_or_default();
-        // A leader that has exited (a zombie) while its threads run has no files of its own: the
-        // process's descriptor table is then its first thread's that has one.
-        let holder = if task.pointer("files").is_ok_and(|f| f == 0) {
-            tasks::threads_of(kernel, task_addr)
-                .ok()
-                .and_then(|w| {
-                    w.tasks.into_iter().skip(1).find_map(|t| {
-                        let o = kernel.object("task_struct", t).ok()?;
-                        (o.pointer("files").ok()? != 0).then_some(o)
-                    })
-                })
-                .unwrap_or(task)
-        } else {
-            task
-        };
+        let holder = files::descriptor_holder(kernel, task);
         let mut task_warnings = Vec::new();
-        let files = match sockets::open_files(kernel, &holder, &mut task_warnings) {
+        let descriptors = match files::open_files(kernel, &holder, &mut task_warnings) {
             Ok(f) => f,
             Err(e) => {
                 warnings.push(format!("pid {pid} ({comm}): open files not readable: {e}"));
@@ -165,7 +151,7 @@ pub fn netstat(kernel: &Kernel, options: NetstatOptions) -> Result<Analysis<Sock
         warnings.extend(task_warnings.into_iter().map(|w| format!("pid {pid} ({comm}): {w}")));
         // Unreadable open files are summed up per process: a corrupt table can name a million of them.
         let mut unreadable = (0usize, String::new());
-        for (fd, file_addr) in files {
+        for (fd, file_addr) in descriptors {
             let file = match kernel.object("file", file_addr) {
                 Ok(f) => f,
                 Err(e) => {
