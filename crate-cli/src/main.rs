@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use clap::{Args, Parser, Subcommand};
 use memscope_core::analyses::info::info;
+use memscope_core::analyses::registry;
 use memscope_core::formats::Capture;
 use memscope_core::reader::{BlockCache, CacheConfig};
 
@@ -254,17 +255,19 @@ fn file_name(path: &Path) -> String {
 }
 
 /// Run an analysis that takes only the kernel (`dmesg`, `ifconfig`, `arp`) and print its rows.
-fn run_network<T: serde::Serialize>(
-    args: &CaptureArgs,
-    name: &str,
-    analysis: fn(
-        &memscope_core::kernel::Kernel,
-    ) -> Result<memscope_core::analyses::Analysis<T>, memscope_core::kernel::KernelError>,
-    columns: &[&str],
-) -> Result<Vec<String>, CliError> {
+/// The registry's default table columns of an analysis.
+fn columns_of(name: &str) -> &'static [&'static str] {
+    registry::find(name).map_or(&[], |spec| spec.columns)
+}
+
+/// Run an analysis that takes no options, through the core's registry (its default table columns too).
+fn run_registered(args: &CaptureArgs, name: &str) -> Result<Vec<String>, CliError> {
+    let spec = registry::find(name).ok_or_else(|| CliError::new(format!("no analysis named {name}")))?;
     let s = open(args)?;
-    let found = analysis(&s.identified.kernel).map_err(|e| CliError::new(format!("{name}: {e}")))?;
-    output::print_rows(&found.rows, args.format, Some(columns))?;
+    let found = spec
+        .run(&s.identified.kernel)
+        .map_err(|e| CliError::new(format!("{name}: {e}")))?;
+    output::print_rows(&found.rows, args.format, Some(spec.columns))?;
     let mut warnings = s.warnings;
     warnings.extend(found.warnings);
     Ok(warnings)
@@ -286,8 +289,7 @@ fn run(cli: Cli) -> Result<Vec<String>, CliError> {
             let s = open(&args.capture)?;
             let found = memscope_core::analyses::lsof::lsof(&s.identified.kernel, &args.pid)
                 .map_err(|e| CliError::new(format!("lsof: {e}")))?;
-            let columns = ["pid", "comm", "fd", "file_type", "mode_str", "inode", "size", "path"];
-            output::print_rows(&found.rows, args.capture.format, Some(&columns))?;
+            output::print_rows(&found.rows, args.capture.format, Some(columns_of("lsof")))?;
             let mut warnings = s.warnings;
             warnings.extend(found.warnings);
             Ok(warnings)
@@ -300,63 +302,15 @@ fn run(cli: Cli) -> Result<Vec<String>, CliError> {
             };
             let found = memscope_core::analyses::netstat::netstat(&s.identified.kernel, options)
                 .map_err(|e| CliError::new(format!("netstat: {e}")))?;
-            let columns = [
-                "netns",
-                "proto",
-                "family",
-                "local_addr",
-                "local_port",
-                "remote_addr",
-                "remote_port",
-                "state",
-                "pid",
-                "comm",
-                "fd",
-                "inode",
-                "path",
-            ];
-            output::print_rows(&found.rows, args.capture.format, Some(&columns))?;
+            output::print_rows(&found.rows, args.capture.format, Some(columns_of("netstat")))?;
             let mut warnings = s.warnings;
             warnings.extend(found.warnings);
             Ok(warnings)
         }
-        Command::Dmesg(args) => {
-            let columns = ["timestamp", "level", "facility", "caller", "text"];
-            run_network(&args, "dmesg", memscope_core::analyses::dmesg::dmesg, &columns)
-        }
-        Command::Ifconfig(args) => {
-            let columns = [
-                "netns",
-                "index",
-                "name",
-                "mac",
-                "addresses",
-                "flags",
-                "mtu",
-                "promiscuous",
-                "promiscuity",
-                "operstate",
-            ];
-            run_network(&args, "ifconfig", memscope_core::analyses::ifconfig::ifconfig, &columns)
-        }
-        Command::Arp(args) => {
-            let columns = ["netns", "family", "ip", "mac", "device", "state"];
-            run_network(&args, "arp", memscope_core::analyses::arp::arp, &columns)
-        }
-        Command::Routes(args) => {
-            let columns = [
-                "netns",
-                "family",
-                "table",
-                "type",
-                "destination",
-                "gateway",
-                "device",
-                "metric",
-                "protocol",
-            ];
-            run_network(&args, "routes", memscope_core::analyses::routes::routes, &columns)
-        }
+        Command::Dmesg(args) => run_registered(&args, "dmesg"),
+        Command::Ifconfig(args) => run_registered(&args, "ifconfig"),
+        Command::Arp(args) => run_registered(&args, "arp"),
+        Command::Routes(args) => run_registered(&args, "routes"),
         Command::Bench {
             capture,
             symbols,
