@@ -1,88 +1,19 @@
-//! The Yew application: a header, a file picker and a status line.
-//!
-//! The UI thread never reads the capture. It only keeps what the browser already knows about the chosen
-//! file (name and size) and view state; the reading and analysis will run in a Web Worker that owns the
-//! `File`, the block cache and the symbols, and posts rows and progress back as messages. `Status` is the
-//! one place that worker's progress, results and errors will land.
+//! The Yew application. The page never reads the capture: it hands the chosen `File` (a handle) to the
+//! worker ([`crate::worker`]) and shows what comes back: progress, the overview, one tab per analysis of
+//! the core's registry (`memscope_core::analyses::registry::ANALYSES`: a new analysis there is a new tab
+//! here, with no change in this file), exports. Text from memory is only ever rendered as text.
 
-use web_sys::{File, HtmlInputElement};
+use std::collections::{HashMap, HashSet};
+
+use memscope_core::analyses::registry::{self, Spec};
+use serde_json::Value;
 use yew::prelude::*;
 
-/// What the browser told us about the file the user picked. The `File` handle itself is kept so it can be
-/// handed (by reference, without copying bytes) to the worker; nothing here reads its contents.
-#[derive(Clone, PartialEq)]
-pub struct Chosen {
-    pub name: String,
-    pub size: u64,
-    pub file: File,
-}
+use crate::proto::{FromWorker, ToWorker};
+use crate::table;
 
-/// The status line.
-#[derive(Clone, PartialEq)]
-pub enum Status {
-    /// Nothing chosen yet.
-    Idle,
-    /// A file was chosen; analysis is not wired up yet.
-    Chosen,
-    /// Something went wrong; the text is shown as text, never as HTML.
-    Error(String),
-}
-
-impl Status {
-    fn text(&self) -> String {
-        match self {
-            Status::Idle => "Ready. No capture open.".to_owned(),
-            Status::Chosen => "Capture chosen. Analysis in the browser is coming next; nothing was read.".to_owned(),
-            Status::Error(msg) => format!("Error: {msg}"),
-        }
-    }
-}
-
-/// Everything the page shows.
-#[derive(Clone, PartialEq)]
-pub struct State {
-    pub chosen: Option<Chosen>,
-    pub status: Status,
-}
-
-impl Default for State {
-    fn default() -> Self {
-        State {
-            chosen: None,
-            status: Status::Idle,
-        }
-    }
-}
-
-/// Messages that change [`State`]. The worker's replies will become more variants here.
-pub enum Action {
-    /// The file input changed: `None` when the selection was cleared.
-    Pick(Option<File>),
-}
-
-impl Reducible for State {
-    type Action = Action;
-
-    fn reduce(self: std::rc::Rc<Self>, action: Action) -> std::rc::Rc<Self> {
-        match action {
-            Action::Pick(Some(file)) => {
-                // `File.size` is a JS number holding a byte count; it is exact below 2^53.
-                let size = file.size() as u64;
-                let chosen = Chosen {
-                    name: file.name(),
-                    size,
-                    file,
-                };
-                State {
-                    chosen: Some(chosen),
-                    status: Status::Chosen,
-                }
-                .into()
-            }
-            Action::Pick(None) => State::default().into(),
-        }
-    }
-}
+/// Where the demo capture is served (scripts/serve.sh puts it there), relative to the page.
+pub const DEMO_URL: &str = "demo/deb12-6.1-docker.lime";
 
 /// A byte count for people: `402653184` -> `384.0 MiB (402,653,184 bytes)`.
 pub fn human_size(bytes: u64) -> String {
@@ -112,50 +43,673 @@ fn group_thousands(n: u64) -> String {
     out
 }
 
-#[function_component]
-pub fn App() -> Html {
-    let state = use_reducer(State::default);
+/// One analysis's table as the page holds it.
+pub struct TableState {
+    pub rows: usize,
+    pub cells: Vec<Vec<String>>,
+    pub warnings: Vec<String>,
+    pub depths: Option<Vec<u64>>,
+    pub sort: Option<(usize, bool)>,
+    pub filter: String,
+    pub collapsed: HashSet<usize>,
+    pub order: Vec<usize>,
+    pub scroll_top: f64,
+    pub millis: f64,
+}
 
-    let onchange = {
-        let state = state.dispatcher();
-        Callback::from(move |e: Event| {
-            let input: HtmlInputElement = e.target_unchecked_into();
-            let file = input.files().and_then(|list| list.get(0));
-            state.dispatch(Action::Pick(file));
-        })
-    };
+impl TableState {
+    fn new(spec: &Spec, rows: &[Value], warnings: Vec<String>, millis: f64) -> TableState {
+        let cells: Vec<Vec<String>> = rows.iter().map(|r| table::cells(r, spec.columns)).collect();
+        let depths = spec.columns.iter().position(|c| *c == "depth").map(|_| {
+            rows.iter()
+                .map(|r| r.get("depth").and_then(Value::as_u64).unwrap_or(0))
+                .collect()
+        });
+        let mut t = TableState {
+            rows: rows.len(),
+            cells,
+            warnings,
+            depths,
+            sort: None,
+            filter: String::new(),
+            collapsed: HashSet::new(),
+            order: Vec::new(),
+            scroll_top: 0.0,
+            millis,
+        };
+        t.refresh();
+        t
+    }
 
-    let chosen = match &state.chosen {
-        Some(c) => html! {
-            <p id="chosen-file" class="chosen">
-                <span class="label">{ "Chosen: " }</span>
-                <span class="name">{ &c.name }</span>
-                <span class="size">{ format!(" — {}", human_size(c.size)) }</span>
-            </p>
-        },
-        None => html! {},
-    };
-    let status_class = match state.status {
-        Status::Error(_) => "status error",
-        _ => "status",
-    };
+    /// Tree mode: a depth column, no sort and no filter.
+    fn tree(&self) -> Option<&Vec<u64>> {
+        self.depths
+            .as_ref()
+            .filter(|_| self.sort.is_none() && self.filter.trim().is_empty())
+    }
 
-    html! {
-        <>
-            <header class="top">
-                <h1>{ "memscope" }</h1>
-                <span class="version">{ concat!("v", env!("CARGO_PKG_VERSION")) }</span>
-            </header>
-            <main>
-                <p class="lead">{ "Open a Linux memory capture — nothing leaves this page." }</p>
-                <label class="picker" for="capture-input">{ "Capture file (LiME, AVML, ELF core or raw)" }</label>
-                <input id="capture-input" type="file" {onchange} />
-                { chosen }
-            </main>
-            <footer>
-                <p id="status" class={status_class} role="status" aria-live="polite">{ state.status.text() }</p>
-            </footer>
-        </>
+    fn refresh(&mut self) {
+        let order = table::view(&self.cells, &self.filter, self.sort);
+        self.order = match self.tree() {
+            Some(d) => table::collapse(&order, d, &self.collapsed),
+            None => order,
+        };
+    }
+}
+
+pub enum Msg {
+    FromWorker(String),
+    WorkerFailed(String),
+    PickCapture(Option<web_sys::File>),
+    PickIsf(Option<web_sys::File>),
+    Drop(DragEvent),
+    OpenDemo,
+    Cancel,
+    Tab(String),
+    Sort(String, usize),
+    Filter(String, String),
+    Scroll(String, f64),
+    Toggle(String, usize),
+    Export(String, String),
+    Ping,
+}
+
+#[derive(Clone, PartialEq)]
+pub struct Progress {
+    pub phase: String,
+    pub bytes: u64,
+    pub reads: u64,
+}
+
+pub struct App {
+    worker: Option<web_sys::Worker>,
+    _listeners: Vec<Box<dyn std::any::Any>>,
+    ready: bool,
+    queue: Vec<(String, Option<web_sys::Blob>)>,
+    source: Option<(String, Option<u64>)>,
+    busy: Option<Progress>,
+    started: f64,
+    info: Option<Value>,
+    warnings: Vec<String>,
+    need_symbols: Option<String>,
+    error: Option<String>,
+    tab: String,
+    tables: HashMap<String, TableState>,
+    pending: HashSet<String>,
+    pings: u32,
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+impl App {
+    /// Start (or restart) the worker: `worker_loader.js` beside the page (trunk's loader shim).
+    fn spawn(&mut self, ctx: &Context<Self>) {
+        use wasm_bindgen::prelude::*;
+        use wasm_bindgen::JsCast;
+        if let Some(w) = self.worker.take() {
+            w.terminate();
+        }
+        self._listeners.clear();
+        self.ready = false;
+        let worker = match web_sys::Worker::new("./worker_loader.js") {
+            Ok(w) => w,
+            Err(e) => {
+                self.error = Some(format!("the worker could not start: {e:?}"));
+                return;
+            }
+        };
+        let link = ctx.link().clone();
+        let onmessage = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            link.send_message(Msg::FromWorker(e.data().as_string().unwrap_or_default()));
+        });
+        let link = ctx.link().clone();
+        let onerror = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
+            e.prevent_default();
+            link.send_message(Msg::WorkerFailed(e.message()));
+        });
+        worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+        self._listeners.push(Box::new(onmessage));
+        self._listeners.push(Box::new(onerror));
+        self.worker = Some(worker);
+    }
+
+    fn send(&mut self, msg: ToWorker, blob: Option<web_sys::Blob>) {
+        let json = msg.to_json();
+        if !self.ready {
+            self.queue.push((json, blob));
+            return;
+        }
+        if let Some(w) = &self.worker {
+            let array = js_sys::Array::new();
+            array.push(&json.into());
+            if let Some(b) = blob {
+                array.push(&b);
+            }
+            if let Err(e) = w.post_message(&array) {
+                self.error = Some(format!("could not talk to the worker: {e:?}"));
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.info = None;
+        self.warnings.clear();
+        self.need_symbols = None;
+        self.error = None;
+        self.tables.clear();
+        self.pending.clear();
+        self.tab = "overview".into();
+    }
+
+    fn run(&mut self, analysis: &str) {
+        if self.tables.contains_key(analysis) || self.pending.contains(analysis) || self.info.is_none() {
+            return;
+        }
+        self.pending.insert(analysis.to_string());
+        self.busy.get_or_insert(Progress {
+            phase: format!("running {analysis}"),
+            bytes: 0,
+            reads: 0,
+        });
+        self.send(
+            ToWorker::Run {
+                analysis: analysis.to_string(),
+            },
+            None,
+        );
+    }
+
+    fn on_worker(&mut self, text: &str) {
+        let msg: FromWorker = match serde_json::from_str(text) {
+            Ok(m) => m,
+            Err(e) => {
+                self.error = Some(format!("unreadable message from the worker: {e}"));
+                return;
+            }
+        };
+        match msg {
+            FromWorker::Ready => {
+                self.ready = true;
+                for (json, blob) in std::mem::take(&mut self.queue) {
+                    let msg: ToWorker = serde_json::from_str(&json).expect("queued messages are ours");
+                    self.send(msg, blob);
+                }
+            }
+            FromWorker::Progress { phase, bytes, reads } => {
+                if self.busy.is_some() {
+                    self.busy = Some(Progress { phase, bytes, reads });
+                }
+            }
+            FromWorker::Opened { info, warnings } => {
+                self.busy = None;
+                self.need_symbols = None;
+                self.info = Some(info);
+                self.warnings.extend(warnings);
+                let first = registry::ANALYSES[0].name;
+                self.tab = first.to_string();
+                self.run(first);
+            }
+            FromWorker::NeedSymbols { message } => {
+                self.busy = None;
+                self.need_symbols = Some(message);
+            }
+            FromWorker::Rows {
+                analysis,
+                rows,
+                warnings,
+                millis,
+            } => {
+                self.pending.remove(&analysis);
+                if self.pending.is_empty() {
+                    self.busy = None;
+                }
+                if let Some(spec) = registry::find(&analysis) {
+                    for w in &warnings {
+                        self.warnings.push(format!("{analysis}: {w}"));
+                    }
+                    self.tables
+                        .insert(analysis, TableState::new(spec, &rows, warnings, millis));
+                }
+            }
+            FromWorker::Export { analysis, format, text } => download(&analysis, &format, &text),
+            FromWorker::Error {
+                message,
+                context,
+                fatal,
+            } => {
+                self.busy = None;
+                self.pending.clear();
+                let what = if context.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (while {context})")
+                };
+                self.error = Some(format!("{message}{what}"));
+                if fatal {
+                    self.error = Some(format!(
+                        "{message}{what}; the worker was restarted, open the capture again"
+                    ));
+                    self.restart_clean();
+                }
+            }
+        }
+    }
+
+    fn restart_clean(&mut self) {
+        self.busy = None;
+        self.queue.clear();
+        self.pending.clear();
+        self.info = None;
+        self.tables.clear();
+    }
+}
+
+/// Save `text` as a file: a Blob, an object URL and a clicked `<a download>`.
+fn download(analysis: &str, format: &str, text: &str) {
+    use wasm_bindgen::JsCast;
+    let parts = js_sys::Array::of1(&text.into());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(if format == "csv" {
+        "text/csv"
+    } else {
+        "application/json"
+    });
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    let document = gloo_document();
+    if let Some(a) = document
+        .and_then(|d| d.create_element("a").ok())
+        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
+        a.set_href(&url);
+        a.set_download(&format!("{analysis}.{format}"));
+        a.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+fn gloo_document() -> Option<web_sys::Document> {
+    web_sys::window().and_then(|w| w.document())
+}
+
+fn file_of(e: &Event) -> Option<web_sys::File> {
+    let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+    input.files().and_then(|list| list.get(0))
+}
+
+/// The text of an overview value.
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::Array(items) if items.iter().all(Value::is_object) => items
+            .iter()
+            .map(|item| {
+                let flat = memscope_core::export::flatten(item);
+                flat.iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => memscope_core::export::cell(other),
+    }
+}
+
+impl Component for App {
+    type Message = Msg;
+    type Properties = ();
+
+    fn create(ctx: &Context<Self>) -> Self {
+        let mut app = App {
+            worker: None,
+            _listeners: Vec::new(),
+            ready: false,
+            queue: Vec::new(),
+            source: None,
+            busy: None,
+            started: 0.0,
+            info: None,
+            warnings: Vec::new(),
+            need_symbols: None,
+            error: None,
+            tab: "overview".into(),
+            tables: HashMap::new(),
+            pending: HashSet::new(),
+            pings: 0,
+        };
+        app.spawn(ctx);
+        app
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        match msg {
+            Msg::FromWorker(text) => self.on_worker(&text),
+            Msg::WorkerFailed(message) => {
+                let what = self
+                    .busy
+                    .as_ref()
+                    .map(|p| format!(" (while {})", p.phase))
+                    .unwrap_or_default();
+                self.error = Some(format!("the worker failed: {message}{what}; it was restarted"));
+                self.restart_clean();
+                self.spawn(ctx);
+            }
+            Msg::PickCapture(file) => {
+                if let Some(file) = file {
+                    self.open_file(ctx, file);
+                }
+            }
+            Msg::Drop(e) => {
+                e.prevent_default();
+                let file = e.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0));
+                if let Some(file) = file {
+                    let name = file.name().to_lowercase();
+                    if self.need_symbols.is_some() && (name.ends_with(".json") || name.ends_with(".json.xz")) {
+                        return <Self as Component>::update(self, ctx, Msg::PickIsf(Some(file)));
+                    }
+                    self.open_file(ctx, file);
+                }
+            }
+            Msg::PickIsf(file) => {
+                if let Some(file) = file {
+                    self.error = None;
+                    self.busy = Some(Progress {
+                        phase: format!("reading symbols {}", file.name()),
+                        bytes: 0,
+                        reads: 0,
+                    });
+                    let name = file.name();
+                    self.send(ToWorker::Isf { name }, Some(file.into()));
+                }
+            }
+            Msg::OpenDemo => {
+                self.start_open(ctx, DEMO_URL.to_string(), None);
+                self.send(ToWorker::OpenUrl { url: DEMO_URL.into() }, None);
+            }
+            Msg::Cancel => {
+                self.restart_clean();
+                self.error = Some("cancelled".into());
+                self.spawn(ctx);
+            }
+            Msg::Tab(tab) => {
+                self.run(&tab);
+                self.tab = tab;
+            }
+            Msg::Sort(name, col) => {
+                if let Some(t) = self.tables.get_mut(&name) {
+                    t.sort = match t.sort {
+                        Some((c, true)) if c == col => Some((col, false)),
+                        Some((c, false)) if c == col => None,
+                        _ => Some((col, true)),
+                    };
+                    t.refresh();
+                }
+            }
+            Msg::Filter(name, text) => {
+                if let Some(t) = self.tables.get_mut(&name) {
+                    t.filter = text;
+                    t.refresh();
+                }
+            }
+            Msg::Scroll(name, top) => {
+                if let Some(t) = self.tables.get_mut(&name) {
+                    let (a, _) = table::window(t.order.len(), t.scroll_top, 600.0);
+                    let (b, _) = table::window(t.order.len(), top, 600.0);
+                    t.scroll_top = top;
+                    return a.abs_diff(b) >= table::OVERSCAN / 2;
+                }
+            }
+            Msg::Toggle(name, row) => {
+                if let Some(t) = self.tables.get_mut(&name) {
+                    if !t.collapsed.remove(&row) {
+                        t.collapsed.insert(row);
+                    }
+                    t.refresh();
+                }
+            }
+            Msg::Export(analysis, format) => self.send(ToWorker::Export { analysis, format }, None),
+            Msg::Ping => self.pings += 1,
+        }
+        true
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let onchange = link.callback(|e: Event| Msg::PickCapture(file_of(&e)));
+        let on_isf = link.callback(|e: Event| Msg::PickIsf(file_of(&e)));
+        let ondrop = link.callback(Msg::Drop);
+        let ondragover = Callback::from(|e: DragEvent| e.prevent_default());
+
+        let source = match &self.source {
+            Some((name, size)) => html! {
+                <p id="chosen-file" class="chosen">
+                    <span class="label">{ "Capture: " }</span>
+                    <span class="name">{ name }</span>
+                    <span class="size">{ size.map(|s| format!(" — {}", human_size(s))).unwrap_or_default() }</span>
+                </p>
+            },
+            None => html! {},
+        };
+        let progress = match &self.busy {
+            Some(p) => html! {
+                <div id="progress" class="progress">
+                    <span class="phase">{ &p.phase }</span>
+                    <span class="bytes">{ format!(" — {} read in {} calls", human_size(p.bytes), p.reads) }</span>
+                    <button id="cancel" onclick={link.callback(|_| Msg::Cancel)}>{ "Cancel" }</button>
+                </div>
+            },
+            None => html! {},
+        };
+        let error = match &self.error {
+            Some(e) => html! { <p id="error" class="error" role="alert">{ e }</p> },
+            None => html! {},
+        };
+        let need = match &self.need_symbols {
+            Some(m) => html! {
+                <div id="need-symbols" class="need-symbols">
+                    <p>{ m }</p>
+                    <label for="isf-input">{ "Kernel ISF (.json or .json.xz)" }</label>
+                    <input id="isf-input" type="file" accept=".json,.xz" onchange={on_isf} />
+                </div>
+            },
+            None => html! {},
+        };
+        let status = if let Some(p) = &self.busy {
+            format!("Working: {}", p.phase)
+        } else if let Some(t) = self.tables.get(registry::ANALYSES[0].name) {
+            format!(
+                "Ready. {} processes; {} in {:.0} ms since the capture was chosen.",
+                t.rows,
+                registry::ANALYSES[0].title,
+                t.millis
+            )
+        } else if self.info.is_some() {
+            "Ready.".to_string()
+        } else {
+            "Ready. No capture open.".to_string()
+        };
+
+        html! {
+            <>
+                <header class="top">
+                    <h1>{ "memscope" }</h1>
+                    <span class="version">{ concat!("v", env!("CARGO_PKG_VERSION")) }</span>
+                    <button id="ping" class="ping" onclick={link.callback(|_| Msg::Ping)}>{ format!("{}", self.pings) }</button>
+                </header>
+                <main {ondrop} {ondragover}>
+                    <p class="lead">{ "Open a Linux memory capture — nothing leaves this page." }</p>
+                    <div class="open">
+                        <label class="picker" for="capture-input">{ "Capture file (LiME, AVML, ELF core or raw), or drop it here" }</label>
+                        <input id="capture-input" type="file" {onchange} />
+                        <button id="open-demo" onclick={link.callback(|_| Msg::OpenDemo)}>{ "Open demo capture" }</button>
+                    </div>
+                    { source }
+                    { progress }
+                    { error }
+                    { need }
+                    { self.view_tabs(ctx) }
+                </main>
+                <footer>
+                    <p id="status" class="status" role="status" aria-live="polite">{ status }</p>
+                </footer>
+            </>
+        }
+    }
+}
+
+impl App {
+    fn start_open(&mut self, _ctx: &Context<Self>, name: String, size: Option<u64>) {
+        self.reset();
+        self.source = Some((name.clone(), size));
+        self.started = now();
+        self.busy = Some(Progress {
+            phase: format!("opening {name}"),
+            bytes: 0,
+            reads: 0,
+        });
+    }
+
+    fn open_file(&mut self, ctx: &Context<Self>, file: web_sys::File) {
+        // `File.size` is a JS number holding a byte count; it is exact below 2^53.
+        let size = file.size() as u64;
+        let name = file.name();
+        self.start_open(ctx, name.clone(), Some(size));
+        self.send(ToWorker::Open { name }, Some(file.into()));
+    }
+
+    fn view_tabs(&self, ctx: &Context<Self>) -> Html {
+        let Some(info) = &self.info else { return html! {} };
+        let link = ctx.link();
+        let tab_button = |id: &str, title: &str| {
+            let id_owned = id.to_string();
+            let class = if self.tab == id { "tab active" } else { "tab" };
+            html! {
+                <button class={class} data-tab={id.to_string()} onclick={link.callback(move |_| Msg::Tab(id_owned.clone()))}>{ title }</button>
+            }
+        };
+        let body = if self.tab == "overview" {
+            self.view_overview(info)
+        } else if let Some(spec) = registry::find(&self.tab) {
+            match self.tables.get(spec.name) {
+                Some(t) => self.view_table(ctx, spec, t),
+                None => html! { <p class="loading">{ format!("Running {}…", spec.title) }</p> },
+            }
+        } else {
+            html! {}
+        };
+        html! {
+            <section class="session">
+                <nav class="tabs">
+                    { tab_button("overview", "Overview") }
+                    { for registry::ANALYSES.iter().map(|s| tab_button(s.name, s.title)) }
+                </nav>
+                <div class="panel">{ body }</div>
+            </section>
+        }
+    }
+
+    fn view_overview(&self, info: &Value) -> Html {
+        let rows = info.as_object().map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    html! { <tr><th>{ k.replace('_', " ") }</th><td class="value">{ value_text(v) }</td></tr> }
+                })
+                .collect::<Html>()
+        });
+        let warnings = if self.warnings.is_empty() {
+            html! { <p class="none">{ "No warnings." }</p> }
+        } else {
+            html! { <ul>{ for self.warnings.iter().map(|w| html! { <li>{ w }</li> }) }</ul> }
+        };
+        html! {
+            <div id="overview">
+                <table class="overview"><tbody>{ rows }</tbody></table>
+                <section id="warnings" class="warnings"><h2>{ "Warnings" }</h2>{ warnings }</section>
+            </div>
+        }
+    }
+
+    fn view_table(&self, ctx: &Context<Self>, spec: &'static Spec, t: &TableState) -> Html {
+        let link = ctx.link();
+        let name = spec.name;
+        let header = spec.columns.iter().enumerate().map(|(i, c)| {
+            let arrow = match t.sort {
+                Some((col, true)) if col == i => " ▲",
+                Some((col, false)) if col == i => " ▼",
+                _ => "",
+            };
+            html! { <th onclick={link.callback(move |_| Msg::Sort(name.to_string(), i))}>{ format!("{c}{arrow}") }</th> }
+        });
+        let (first, last) = table::window(t.order.len(), t.scroll_top, 600.0);
+        let tree = t.tree();
+        let comm_col = spec.columns.iter().position(|c| *c == "comm");
+        let rows = t.order[first..last].iter().map(|&i| {
+            let cells = t.cells[i].iter().enumerate().map(|(ci, cell)| {
+                if let (Some(depths), Some(cc)) = (tree, comm_col) {
+                    if ci == cc {
+                        let indent = "\u{a0}\u{a0}".repeat(depths[i] as usize);
+                        let toggle = if table::has_children(depths, i) {
+                            let sign = if t.collapsed.contains(&i) { "▸" } else { "▾" };
+                            html! { <button class="toggle" onclick={link.callback(move |_| Msg::Toggle(name.to_string(), i))}>{ sign }</button> }
+                        } else {
+                            html! { <span class="leaf">{ "\u{a0}\u{a0}" }</span> }
+                        };
+                        return html! { <td title={cell.clone()}><span class="indent">{ indent }</span>{ toggle }{ cell }</td> };
+                    }
+                }
+                html! { <td title={cell.clone()}>{ cell }</td> }
+            });
+            html! { <tr>{ for cells }</tr> }
+        });
+        let top = (first as f64 * table::ROW_HEIGHT) as u64;
+        let bottom = ((t.order.len() - last) as f64 * table::ROW_HEIGHT) as u64;
+        let ncols = spec.columns.len().to_string();
+        let spacer = |h: u64| {
+            if h == 0 {
+                html! {}
+            } else {
+                // A presentational `height` attribute, not a style: the CSP allows no inline style.
+                html! { <tr class="spacer"><td colspan={ncols.clone()} height={h.to_string()}></td></tr> }
+            }
+        };
+        let onscroll = link.callback(move |e: Event| {
+            let el: web_sys::Element = e.target_unchecked_into();
+            Msg::Scroll(name.to_string(), el.scroll_top() as f64)
+        });
+        let oninput = link.callback(move |e: InputEvent| {
+            let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+            Msg::Filter(name.to_string(), input.value())
+        });
+        let warnings = if t.warnings.is_empty() {
+            html! {}
+        } else {
+            html! { <ul class="warnings">{ for t.warnings.iter().map(|w| html! { <li>{ w }</li> }) }</ul> }
+        };
+        html! {
+            <div class="analysis" id={format!("table-{name}")} data-rows={t.rows.to_string()} data-shown={t.order.len().to_string()}>
+                <p class="description">{ spec.description }</p>
+                <div class="tools">
+                    <input class="filter" type="search" placeholder="Filter" value={t.filter.clone()} {oninput} />
+                    <span class="count">{ format!("{} of {} rows", t.order.len(), t.rows) }</span>
+                    <button class="export-json" onclick={link.callback(move |_| Msg::Export(name.to_string(), "json".into()))}>{ "Export JSON" }</button>
+                    <button class="export-csv" onclick={link.callback(move |_| Msg::Export(name.to_string(), "csv".into()))}>{ "Export CSV" }</button>
+                </div>
+                { warnings }
+                <div class="scroll" {onscroll}>
+                    <table class="grid">
+                        <thead><tr>{ for header }</tr></thead>
+                        <tbody>{ spacer(top) }{ for rows }{ spacer(bottom) }</tbody>
+                    </table>
+                </div>
+            </div>
+        }
     }
 }
 

@@ -1,5 +1,9 @@
-//! memscope in the browser. The library holds the page ([`app`]); binaries mount it. The worker that will
-//! read the capture comes next as a second binary over this same library (the Yew web-worker layout), so
-//! the UI and the worker share message types without sharing state.
+//! memscope in the browser: the page ([`app`], the `memscope-web` binary) and the worker that reads the
+//! capture ([`worker`], the `worker` binary), speaking [`proto`] messages. [`table`] holds the page's
+//! table logic, tested on the host.
 
 pub mod app;
+pub mod proto;
+pub mod table;
+#[cfg(target_arch = "wasm32")]
+pub mod worker;

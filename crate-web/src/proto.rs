@@ -1,0 +1,68 @@
+//! The messages between the page and the worker, as JSON text. A message to the worker travels as a JS
+//! array `[json, blob?]`: the `File` (a handle, no bytes) rides beside the JSON where one is needed.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Page -> worker.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type")]
+pub enum ToWorker {
+    /// Open the capture `File` sent beside this message.
+    Open { name: String },
+    /// Open a capture served at `url` (the demo), read by HTTP byte ranges.
+    OpenUrl { url: String },
+    /// The ISF file sent beside this message (.json or .json.xz) describes the open capture's kernel.
+    Isf { name: String },
+    /// Run one analysis of the registry.
+    Run { analysis: String },
+    /// The rows of an analysis already run, as `json` or `csv` text (the CLI's exact bytes).
+    Export { analysis: String, format: String },
+}
+
+/// Worker -> page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type")]
+pub enum FromWorker {
+    /// The worker is listening.
+    Ready,
+    /// Long work under way: what it is doing and how many capture bytes it has read.
+    Progress { phase: String, bytes: u64, reads: u64 },
+    /// The capture is open and its kernel identified; `info` is the `memscope info` object.
+    Opened { info: Value, warnings: Vec<String> },
+    /// No bundled symbols match: the user must supply the kernel's ISF.
+    NeedSymbols { message: String },
+    /// The rows of an analysis.
+    Rows {
+        analysis: String,
+        rows: Vec<Value>,
+        warnings: Vec<String>,
+        millis: f64,
+    },
+    /// An export's text.
+    Export {
+        analysis: String,
+        format: String,
+        text: String,
+    },
+    /// Something failed; `context` says what was being done. `fatal`: the worker must be restarted.
+    Error {
+        message: String,
+        context: String,
+        fatal: bool,
+    },
+}
+
+impl ToWorker {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl FromWorker {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            format!(r#"{{"type":"Error","message":"message does not serialize: {e}","context":"","fatal":false}}"#)
+        })
+    }
+}

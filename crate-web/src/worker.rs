@@ -1,0 +1,438 @@
+//! The worker: owns the capture, the block cache, the symbols and the results. The page never touches
+//! capture bytes; it sends [`ToWorker`] messages and receives [`FromWorker`] ones.
+//!
+//! Reading is synchronous (the core's [`ReadAt`]): a `File` through `FileReaderSync` on `Blob` slices,
+//! the demo through synchronous `XMLHttpRequest`s with a `Range` header (both allowed in workers). Either
+//! sits behind a [`BlockCache`] of large blocks, since each call costs a fixed ~0.6 ms whatever its size.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use js_sys::{Array, Uint8Array};
+use memscope_core::analyses::{info, registry, Analysis};
+use memscope_core::export;
+use memscope_core::formats::Capture;
+use memscope_core::kernel::{identify, Kernel};
+use memscope_core::reader::{BlockCache, CacheConfig, ReadAt, ReadError};
+use memscope_core::symbols::index::{SymbolIndex, INDEX_FILE};
+use memscope_core::symbols::SymbolTable;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{
+    Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageEvent, XmlHttpRequest, XmlHttpRequestResponseType,
+};
+
+use crate::proto::{FromWorker, ToWorker};
+
+/// Block size of the cache in front of the capture. Each FileReaderSync call costs a fixed ~0.6 ms, so a
+/// block must be large enough that the call cost dominates little, yet small enough that scattered reads
+/// (page tables, task structs all over memory) do not drag whole megabytes each. 256 KiB measured best
+/// (see the e2e timing and README).
+pub const BLOCK_SIZE: usize = 256 * 1024;
+/// Upper bound of the cache's memory.
+pub const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+    static PHASE: RefCell<String> = const { RefCell::new(String::new()) };
+    static BYTES: Cell<u64> = const { Cell::new(0) };
+    static READS: Cell<u64> = const { Cell::new(0) };
+    static LAST_POST: Cell<f64> = const { Cell::new(0.0) };
+}
+
+#[derive(Default)]
+struct State {
+    capture: Option<Rc<Capture>>,
+    kernel: Option<Kernel>,
+    results: HashMap<String, Analysis<Value>>,
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn post(msg: &FromWorker) {
+    let _ = scope().post_message(&JsValue::from_str(&msg.to_json()));
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+fn set_phase(phase: &str) {
+    PHASE.with(|p| *p.borrow_mut() = phase.to_string());
+    post_progress(true);
+}
+
+fn phase() -> String {
+    PHASE.with(|p| p.borrow().clone())
+}
+
+/// Post progress at most every 50 ms (or now, when `force`).
+fn post_progress(force: bool) {
+    let t = now();
+    if !force && t - LAST_POST.with(Cell::get) < 50.0 {
+        return;
+    }
+    LAST_POST.with(|l| l.set(t));
+    post(&FromWorker::Progress {
+        phase: phase(),
+        bytes: BYTES.with(Cell::get),
+        reads: READS.with(Cell::get),
+    });
+}
+
+fn count_read(len: usize) {
+    BYTES.with(|b| b.set(b.get() + len as u64));
+    READS.with(|r| r.set(r.get() + 1));
+    post_progress(false);
+}
+
+fn js_message(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// A `Blob` (a local `File`) read through `FileReaderSync`.
+pub struct BlobReader {
+    blob: Blob,
+    size: u64,
+    reader: FileReaderSync,
+}
+
+impl BlobReader {
+    pub fn new(blob: Blob) -> Result<BlobReader, String> {
+        let reader = FileReaderSync::new().map_err(|e| js_message(&e))?;
+        Ok(BlobReader {
+            size: blob.size() as u64,
+            blob,
+            reader,
+        })
+    }
+}
+
+impl ReadAt for BlobReader {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        let end = offset
+            .checked_add(buf.len() as u64)
+            .filter(|&e| e <= self.size)
+            .ok_or(ReadError::OutOfBounds {
+                offset,
+                len: buf.len(),
+                size: self.size,
+            })?;
+        let source = |message: String| ReadError::Source { offset, message };
+        let slice = self
+            .blob
+            .slice_with_f64_and_f64(offset as f64, end as f64)
+            .map_err(|e| source(js_message(&e)))?;
+        let bytes = self
+            .reader
+            .read_as_array_buffer(&slice)
+            .map_err(|e| source(js_message(&e)))?;
+        let array = Uint8Array::new(&bytes);
+        if array.length() as usize != buf.len() {
+            return Err(source(format!("short read: {} of {} bytes", array.length(), buf.len())));
+        }
+        array.copy_to(buf);
+        count_read(buf.len());
+        Ok(())
+    }
+}
+
+/// A file served over HTTP, read by synchronous range requests (the demo capture: never loaded whole).
+pub struct HttpRangeReader {
+    url: String,
+    size: u64,
+}
+
+fn sync_get(url: &str, range: Option<(u64, u64)>) -> Result<(XmlHttpRequest, Vec<u8>), String> {
+    let xhr = XmlHttpRequest::new().map_err(|e| js_message(&e))?;
+    xhr.open_with_async("GET", url, false).map_err(|e| js_message(&e))?;
+    xhr.set_response_type(XmlHttpRequestResponseType::Arraybuffer);
+    if let Some((start, end)) = range {
+        xhr.set_request_header("Range", &format!("bytes={start}-{}", end - 1))
+            .map_err(|e| js_message(&e))?;
+    }
+    xhr.send().map_err(|e| format!("{url}: {}", js_message(&e)))?;
+    let status = xhr.status().unwrap_or(0);
+    let ok = if range.is_some() { status == 206 } else { status == 200 };
+    if !ok {
+        return Err(format!("{url}: HTTP status {status}"));
+    }
+    let body = xhr.response().map_err(|e| js_message(&e))?;
+    Ok((xhr, Uint8Array::new(&body).to_vec()))
+}
+
+impl HttpRangeReader {
+    pub fn new(url: &str) -> Result<HttpRangeReader, String> {
+        let (xhr, _) = sync_get(url, Some((0, 1)))?;
+        let range = xhr
+            .get_response_header("Content-Range")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let size = range
+            .rsplit('/')
+            .next()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .ok_or_else(|| format!("{url}: no size in Content-Range {range:?}"))?;
+        Ok(HttpRangeReader {
+            url: url.to_string(),
+            size,
+        })
+    }
+}
+
+impl ReadAt for HttpRangeReader {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        let end = offset
+            .checked_add(buf.len() as u64)
+            .filter(|&e| e <= self.size)
+            .ok_or(ReadError::OutOfBounds {
+                offset,
+                len: buf.len(),
+                size: self.size,
+            })?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let (_, bytes) =
+            sync_get(&self.url, Some((offset, end))).map_err(|message| ReadError::Source { offset, message })?;
+        if bytes.len() != buf.len() {
+            return Err(ReadError::Source {
+                offset,
+                message: format!("short range response: {} of {} bytes", bytes.len(), buf.len()),
+            });
+        }
+        buf.copy_from_slice(&bytes);
+        count_read(buf.len());
+        Ok(())
+    }
+}
+
+fn cached(reader: impl ReadAt + 'static) -> Box<dyn ReadAt> {
+    Box::new(BlockCache::new(
+        reader,
+        CacheConfig {
+            block_size: block_size(),
+            capacity: CACHE_BYTES,
+        },
+    ))
+}
+
+/// The block size: [`BLOCK_SIZE`], or `?block=N` (KiB) on the worker's URL for measurements.
+fn block_size() -> usize {
+    let href = String::from(scope().location().href());
+    href.split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("block="))
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|k| k.is_power_of_two() && (4..=16384).contains(k))
+        .map_or(BLOCK_SIZE, |k| k * 1024)
+}
+
+fn fail(message: String) {
+    post(&FromWorker::Error {
+        message,
+        context: phase(),
+        fatal: false,
+    });
+}
+
+fn open(reader: Box<dyn ReadAt>) {
+    STATE.with(|s| *s.borrow_mut() = State::default());
+    BYTES.with(|b| b.set(0));
+    READS.with(|r| r.set(0));
+    set_phase("reading the capture's format");
+    let capture = match Capture::open(reader) {
+        Ok(c) => Rc::new(c),
+        Err(e) => return fail(format!("not a capture memscope can read: {e}")),
+    };
+    STATE.with(|s| s.borrow_mut().capture = Some(capture.clone()));
+    set_phase("finding bundled symbols");
+    let index = match sync_get(&format!("symbols/{INDEX_FILE}"), None)
+        .map_err(|e| e.to_string())
+        .and_then(|(_, b)| SymbolIndex::parse(&b).map_err(|e| e.to_string()))
+    {
+        Ok(i) => i,
+        Err(e) => {
+            return post(&FromWorker::NeedSymbols {
+                message: format!(
+                    "the bundled symbols index could not be read ({e}): drop the kernel's ISF (.json or .json.xz)"
+                ),
+            })
+        }
+    };
+    set_phase("probing the capture for the bundled kernels");
+    let candidates: Vec<_> = index.candidates(&capture).into_iter().cloned().collect();
+    let mut tried = Vec::new();
+    for entry in candidates {
+        set_phase(&format!("loading symbols {}", entry.file));
+        let url = format!("symbols/{}.mspack", entry.sha256);
+        let table = match sync_get(&url, None)
+            .map_err(|e| e.to_string())
+            .and_then(|(_, b)| SymbolTable::from_pack(b).map_err(|e| e.to_string()))
+        {
+            Ok(t) => t,
+            Err(e) => {
+                tried.push(format!("{}: {e}", entry.file));
+                continue;
+            }
+        };
+        match use_symbols(capture.clone(), table, entry.file.clone()) {
+            Ok(()) => return,
+            Err(e) => tried.push(format!("{}: {e}", entry.file)),
+        }
+    }
+    let detail = if tried.is_empty() {
+        String::new()
+    } else {
+        format!(" (tried {})", tried.join("; "))
+    };
+    post(&FromWorker::NeedSymbols {
+        message: format!("no bundled symbols match: drop the kernel's ISF (.json or .json.xz){detail}"),
+    });
+}
+
+fn use_symbols(capture: Rc<Capture>, table: SymbolTable, name: String) -> Result<(), String> {
+    set_phase("identifying the kernel");
+    let kernel = identify(capture.clone(), Rc::new(table)).map_err(|e| e.to_string())?;
+    let info = info::info(&capture, &kernel, Some(name));
+    let info = serde_json::to_value(&info).map_err(|e| e.to_string())?;
+    let warnings = kernel.warnings().to_vec();
+    STATE.with(|s| s.borrow_mut().kernel = Some(kernel));
+    set_phase("ready");
+    post(&FromWorker::Opened { info, warnings });
+    Ok(())
+}
+
+fn isf(blob: Blob, name: String) {
+    let Some(capture) = STATE.with(|s| s.borrow().capture.clone()) else {
+        return fail("open a capture before its symbols".into());
+    };
+    set_phase(&format!("reading symbols {name}"));
+    let bytes = match FileReaderSync::new().and_then(|r| r.read_as_array_buffer(&blob)) {
+        Ok(b) => Uint8Array::new(&b).to_vec(),
+        Err(e) => return fail(js_message(&e)),
+    };
+    set_phase(&format!("parsing symbols {name}"));
+    let table = match SymbolTable::from_isf(&bytes) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{name} is not a usable ISF: {e}")),
+    };
+    if let Err(e) = use_symbols(capture, table, name.clone()) {
+        fail(format!("{name} does not match this capture: {e}"));
+    }
+}
+
+fn run(analysis: String) {
+    let Some(spec) = registry::find(&analysis) else {
+        return fail(format!("no analysis named {analysis}"));
+    };
+    let done = STATE.with(|s| s.borrow().results.get(&analysis).cloned());
+    let start = now();
+    let result = match done {
+        Some(r) => r,
+        None => {
+            set_phase(&format!("running {}", spec.title));
+            let result = STATE.with(|s| {
+                let s = s.borrow();
+                s.kernel.as_ref().map(|k| spec.run(k))
+            });
+            match result {
+                None => return fail("no capture is open".into()),
+                Some(Err(e)) => return fail(format!("{analysis}: {e}")),
+                Some(Ok(r)) => {
+                    STATE.with(|s| s.borrow_mut().results.insert(analysis.clone(), r.clone()));
+                    r
+                }
+            }
+        }
+    };
+    set_phase("ready");
+    post(&FromWorker::Rows {
+        analysis,
+        rows: result.rows,
+        warnings: result.warnings,
+        millis: now() - start,
+    });
+}
+
+fn export_rows(analysis: String, format: String) {
+    let Some(result) = STATE.with(|s| s.borrow().results.get(&analysis).cloned()) else {
+        return fail(format!("{analysis} has not run yet"));
+    };
+    let text = match format.as_str() {
+        "csv" => export::csv(&result.rows),
+        _ => match serde_json::to_string_pretty(&result.rows) {
+            Ok(t) => t + "\n",
+            Err(e) => return fail(e.to_string()),
+        },
+    };
+    post(&FromWorker::Export { analysis, format, text });
+}
+
+fn handle(data: JsValue) {
+    let array = Array::from(&data);
+    let Some(text) = array.get(0).as_string() else {
+        return fail("malformed message from the page".into());
+    };
+    let blob: Option<Blob> = array.get(1).dyn_into().ok();
+    let msg: ToWorker = match serde_json::from_str(&text) {
+        Ok(m) => m,
+        Err(e) => return fail(format!("malformed message from the page: {e}")),
+    };
+    match msg {
+        ToWorker::Open { name } => match blob
+            .ok_or_else(|| "no file came with the message".to_string())
+            .and_then(BlobReader::new)
+        {
+            Ok(r) => {
+                set_phase(&format!("opening {name}"));
+                open(cached(r))
+            }
+            Err(e) => fail(e),
+        },
+        ToWorker::OpenUrl { url } => {
+            set_phase(&format!("opening {url}"));
+            match HttpRangeReader::new(&url) {
+                Ok(r) => open(cached(r)),
+                Err(e) => fail(e),
+            }
+        }
+        ToWorker::Isf { name } => match blob {
+            Some(b) => isf(b, name),
+            None => fail("no file came with the message".into()),
+        },
+        ToWorker::Run { analysis } => run(analysis),
+        ToWorker::Export { analysis, format } => export_rows(analysis, format),
+    }
+}
+
+/// The worker's entry point: install the panic hook, listen, say so.
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        post(&FromWorker::Error {
+            message: format!("the worker crashed: {info}"),
+            context: phase(),
+            fatal: true,
+        });
+    }));
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| handle(e.data()));
+    scope().set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    onmessage.forget();
+    post(&FromWorker::Ready);
+}
