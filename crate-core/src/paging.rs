@@ -282,6 +282,39 @@ mod tests {
     }
 
     #[test]
+    fn walks_five_levels_and_1g_pages() {
+        let mut mem = vec![0u8; 4 << 20];
+        let mut put = |addr: usize, v: u64| mem[addr..addr + 8].copy_from_slice(&v.to_le_bytes());
+        // A 57-bit kernel address: only 5-level paging can map it.
+        let vaddr: u64 = 0xff11_0000_0040_3000;
+        let idx = |shift: u32| ((vaddr >> shift) & 0x1ff) as usize * 8;
+        put(0x1000 + idx(48), 0x2000 | 1);
+        put(0x2000 + idx(39), 0x3000 | 1);
+        put(0x3000 + idx(30), 0x4000 | 1);
+        put(0x4000 + idx(21), 0x5000 | 1);
+        put(0x5000 + idx(12), 0x20_0000 | 1);
+        // The next 1 GiB maps a 1 GiB page at physical 0 (PS bit at the PUD level).
+        put(0x3000 + idx(30) + 8, 1 | (1 << 7));
+        mem[0x20_0042] = 0x5a;
+        let cap = Rc::new(Capture::open(Box::new(mem)).unwrap());
+        let vm = AddressSpace::new(cap.clone(), X86_64_5LEVEL, 0x1000);
+        let mut b = [0u8; 1];
+        vm.read(vaddr + 0x42, &mut b).unwrap();
+        assert_eq!(b[0], 0x5a);
+        let giant = (vaddr & !0x3fff_ffff) + 0x4000_0000;
+        assert_eq!(
+            vm.translate(giant + 0x1000).unwrap(),
+            Translation {
+                paddr: 0x1000,
+                page_size: 1 << 30
+            }
+        );
+        // The same address is not canonical with 4 levels.
+        let vm4 = AddressSpace::new(cap, X86_64_4LEVEL, 0x1000);
+        assert_eq!(vm4.translate(vaddr), Err(MemoryError::NonCanonical(vaddr)));
+    }
+
+    #[test]
     fn walks_small_large_and_prot_none_pages() {
         let cap = Rc::new(space());
         let vm = AddressSpace::new(cap, X86_64_4LEVEL, 0x1000);
