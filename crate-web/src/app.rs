@@ -153,7 +153,12 @@ impl App {
         }
         self._listeners.clear();
         self.ready = false;
-        let worker = match web_sys::Worker::new("./worker_loader.js") {
+        // `?block=N` on the page's URL (KiB) reaches the worker: block-size measurements, see the README.
+        let search = web_sys::window()
+            .and_then(|w| w.location().search().ok())
+            .filter(|s| s.starts_with("?block="))
+            .unwrap_or_default();
+        let worker = match web_sys::Worker::new(&format!("./worker_loader.js{search}")) {
             Ok(w) => w,
             Err(e) => {
                 self.error = Some(format!("the worker could not start: {e:?}"));
@@ -339,9 +344,13 @@ fn gloo_document() -> Option<web_sys::Document> {
     web_sys::window().and_then(|w| w.document())
 }
 
+/// The file chosen in an `<input type=file>`; the input is then cleared so that choosing the same file
+/// again (after a Cancel) fires `change` again.
 fn file_of(e: &Event) -> Option<web_sys::File> {
     let input: web_sys::HtmlInputElement = e.target_unchecked_into();
-    input.files().and_then(|list| list.get(0))
+    let file = input.files().and_then(|list| list.get(0));
+    input.set_value("");
+    file
 }
 
 /// The text of an overview value.

@@ -235,7 +235,7 @@ fn cached(reader: impl ReadAt + 'static) -> Box<dyn ReadAt> {
 
 /// The block size: [`BLOCK_SIZE`], or `?block=N` (KiB) on the worker's URL for measurements.
 fn block_size() -> usize {
-    let href = String::from(scope().location().href());
+    let href = scope().location().href();
     href.split(['?', '&'])
         .find_map(|kv| kv.strip_prefix("block="))
         .and_then(|v| v.parse::<usize>().ok())

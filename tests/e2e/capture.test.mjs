@@ -1,0 +1,248 @@
+// Browser test of the analysis path: each corpus capture is chosen through the file input, read by the
+// worker from the local File (FileReaderSync on Blob slices), and its process table is compared with the
+// CLI (`memscope pslist CAPTURE --format json|csv`) and with the live truth (truth/final/ps-eo.txt).
+// Run through `node tests/e2e/run.mjs` after `trunk build --release --offline`.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { HOST, startServer } from "./server.mjs";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const DIST = join(ROOT, "dist");
+const CORPUS = resolve(ROOT, "../shared/corpus");
+const SHOTS = join(ROOT, "target", "e2e");
+const CLI = join(ROOT, "target", "release", "memscope");
+const CHROMIUM = process.env.MEMSCOPE_CHROMIUM ?? "/usr/bin/chromium";
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** The decompressed LiME capture of a corpus entry: the Rust tests' cache, else decompressed here. */
+function capturePath(entry) {
+  const cached = join(ROOT, "target", "corpus-cache", entry.name, "capture.lime");
+  if (existsSync(cached)) return cached;
+  const out = join(ROOT, "target", "e2e", `${entry.name}.lime`);
+  if (existsSync(out)) return out;
+  const src = join(CORPUS, entry.capture);
+  if (!existsSync(src)) throw new Error(`${src} is missing: the corpus lives in ../shared/corpus`);
+  mkdirSync(dirname(out), { recursive: true });
+  try {
+    execFileSync("zstd", ["-d", "--long=27", "-q", "-f", src, "-o", out]);
+  } catch (err) {
+    throw new Error(`could not decompress ${src} (install zstd: apt-get install zstd): ${err.message}`);
+  }
+  return out;
+}
+
+function cli(...args) {
+  return execFileSync(CLI, args, { maxBuffer: 1 << 30 });
+}
+
+/** Pids of truth/final/ps-eo.txt (header line first). */
+function truthPids(entry) {
+  const file = join(CORPUS, entry.name, "truth", "final", "ps-eo.txt");
+  if (!existsSync(file)) throw new Error(`${file} is missing`);
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .slice(1)
+    .map((l) => parseInt(l.trim().split(/\s+/)[0], 10))
+    .filter((n) => Number.isInteger(n));
+}
+
+let manifest;
+let chromium;
+let server;
+let context;
+let profile;
+let page;
+const requests = [];
+const consoleErrors = [];
+const pageErrors = [];
+const timings = [];
+
+before(async () => {
+  if (!existsSync(join(DIST, "index.html"))) throw new Error("dist/ is missing: run `trunk build --release --offline`");
+  if (!existsSync(join(DIST, "worker_loader.js"))) throw new Error("dist/worker_loader.js is missing: rebuild the page");
+  if (!existsSync(join(DIST, "symbols", "index.json"))) throw new Error("dist/symbols/index.json is missing: the trunk hook did not run");
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (or scripts/setup.sh)`);
+  if (!existsSync(join(CORPUS, "manifest.json"))) throw new Error(`${CORPUS}/manifest.json is missing: the corpus lives in ../shared/corpus`);
+  manifest = JSON.parse(readFileSync(join(CORPUS, "manifest.json"), "utf8"));
+  if (!existsSync(CLI)) {
+    execFileSync("cargo", ["build", "--release", "-q", "-p", "memscope-cli"], { cwd: ROOT, stdio: "inherit" });
+  }
+  ({ chromium } = await import("playwright-core"));
+  server = await startServer({ root: DIST });
+  profile = mkdtempSync(join(tmpdir(), "memscope-e2e-"));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1400, height: 900 },
+    acceptDownloads: true,
+  });
+  // Every request of the page and its worker, with whether it carried a body.
+  context.on("request", (r) => requests.push({ url: r.url(), method: r.method(), body: r.postDataBuffer()?.length ?? 0 }));
+  await context.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (e) => {
+      window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || "(inline)"} ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on("console", (msg) => msg.type() === "error" && consoleErrors.push(msg.text()));
+  page.on("pageerror", (err) => pageErrors.push(String(err)));
+  await page.goto(server.url, { waitUntil: "load" });
+  await page.waitForSelector("header h1", { timeout: 30_000 });
+});
+
+after(async () => {
+  if (timings.length) {
+    console.log("\ntime from setInputFiles to the full process table:");
+    for (const t of timings) console.log(`  ${t}`);
+  }
+  await context?.close();
+  await server?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+async function openCapture(path) {
+  await page.setInputFiles("#capture-input", path);
+}
+
+describe("captures in the browser (worker reading the local File)", () => {
+  test("Cancel stops the worker and a fresh one takes over", async () => {
+    const entry = manifest.captures[0];
+    const path = capturePath(entry);
+    await openCapture(path);
+    // The page reacts while the worker reads: a click is handled at once.
+    const before = Number(await page.textContent("#ping"));
+    const t0 = Date.now();
+    await page.click("#ping");
+    await page.waitForFunction((n) => Number(document.querySelector("#ping").textContent) === n + 1, before, { timeout: 2000 });
+    const clickMs = Date.now() - t0;
+    assert.ok(clickMs < 1000, `a click took ${clickMs} ms during the open`);
+    const cancel = page.locator("#cancel");
+    if (await cancel.count()) {
+      await cancel.click({ timeout: 2000 }).catch(() => {});
+    }
+    // Either the cancel landed (error "cancelled", no progress) or the open had already finished.
+    await page.waitForFunction(() => !document.querySelector("#progress"), null, { timeout: 10_000 });
+    console.log(`# click handled in ${clickMs} ms during the open`);
+  });
+
+  for (const entry of JSON.parse(readFileSync(join(CORPUS, "manifest.json"), "utf8")).captures) {
+    test(`${entry.name}: process table equals the CLI's and covers the truth; CSV byte-identical`, async () => {
+      const path = capturePath(entry);
+      const cliRows = JSON.parse(cli("pslist", path, "--format", "json").toString("utf8"));
+      const cliCsv = cli("pslist", path, "--format", "csv");
+      const t0 = Date.now();
+      await openCapture(path);
+      await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 }).catch(async (err) => {
+        const error = await page.locator("#error").textContent({ timeout: 500 }).catch(() => "");
+        throw new Error(`no process table: ${err.message}; page error line: ${error}`);
+      });
+      const ms = Date.now() - t0;
+      const size = readFileSync(path, { flag: "r" }).length; // warm page cache too
+      timings.push(`${entry.name} (${(size / 2 ** 20).toFixed(0)} MiB LiME): ${ms} ms`);
+      console.log(`# ${entry.name}: ${ms} ms from setInputFiles to the full process table`);
+      const rows = Number(await page.getAttribute("#table-pslist", "data-rows"));
+      assert.equal(rows, cliRows.length, "rows in the page vs `memscope pslist --format json`");
+      assert.match(await page.textContent("#status"), new RegExp(`${rows} processes`));
+
+      // The overview names the kernel the manifest records.
+      await page.click('button[data-tab="overview"]');
+      const overview = await page.textContent("#overview");
+      assert.ok(overview.includes(entry.kernel_release), `overview lacks ${entry.kernel_release}`);
+      await page.click('button[data-tab="pslist"]');
+
+      // CSV export: the same bytes as the CLI's.
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("#table-pslist .export-csv")]);
+      const csv = readFileSync(await download.path());
+      assert.ok(csv.equals(cliCsv), `exported CSV (${csv.length} bytes) differs from \`memscope pslist --format csv\` (${cliCsv.length} bytes)`);
+
+      // Against the truth: every pid of truth/final/ps-eo.txt that the CLI lists is in the page's rows.
+      const pagePids = new Set(
+        csv
+          .toString("utf8")
+          .split("\n")
+          .slice(1)
+          .filter(Boolean)
+          .map((l) => Number(l.split(",")[1])),
+      );
+      const cliPids = new Set(cliRows.map((r) => r.pid));
+      const truth = truthPids(entry);
+      const missing = truth.filter((p) => cliPids.has(p) && !pagePids.has(p));
+      assert.deepEqual(missing, [], "truth/final/ps-eo.txt pids listed by the CLI but absent from the page");
+      const found = truth.filter((p) => pagePids.has(p)).length;
+      console.log(`# ${entry.name}: ${found} of ${truth.length} truth pids (truth/final/ps-eo.txt) in the page's table`);
+      assert.ok(found >= truth.length * 0.9, `only ${found} of ${truth.length} truth pids found`);
+
+      // The table draws a window of rows, filters and sorts.
+      const drawn = await page.locator("#table-pslist tbody tr:not(.spacer)").count();
+      assert.ok(drawn > 0 && drawn <= rows, `${drawn} rows drawn`);
+      await page.fill("#table-pslist .filter", "systemd");
+      await page.waitForFunction(() => Number(document.querySelector("#table-pslist").dataset.shown) < Number(document.querySelector("#table-pslist").dataset.rows));
+      const shown = await page.locator("#table-pslist tbody tr:not(.spacer)").allTextContents();
+      assert.ok(shown.length > 0 && shown.every((t) => /systemd/i.test(t)), "filter 'systemd'");
+      await page.fill("#table-pslist .filter", "");
+      await page.click("#table-pslist thead th:nth-child(1)"); // pid ascending
+      await page.click("#table-pslist thead th:nth-child(1)"); // pid descending
+      const firstPid = Number(await page.textContent("#table-pslist tbody tr:not(.spacer) td:nth-child(1)"));
+      assert.equal(firstPid, Math.max(...cliRows.map((r) => r.pid)), "numeric descending sort by pid");
+
+      // The process tree collapses.
+      await page.click('button[data-tab="pstree"]');
+      await page.waitForSelector("#table-pstree[data-rows]", { timeout: 30_000 });
+      const all = Number(await page.getAttribute("#table-pstree", "data-shown"));
+      await page.click("#table-pstree .toggle >> nth=0");
+      const collapsed = Number(await page.getAttribute("#table-pstree", "data-shown"));
+      assert.ok(collapsed < all, `collapsing the first subtree: ${collapsed} of ${all} rows shown`);
+      await page.click("#table-pstree .toggle >> nth=0");
+      await page.click('button[data-tab="pslist"]');
+
+      mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: join(SHOTS, `${entry.name}.png`) });
+    });
+  }
+
+  test("a file that is not a capture gives a clear error; its name renders as text", async () => {
+    const name = '<img src=x id=injected onerror="window.__pwned=1">.lime';
+    await page.setInputFiles("#capture-input", {
+      name,
+      mimeType: "application/octet-stream",
+      buffer: Buffer.alloc(1 << 20, 0x5a),
+    });
+    // Any bytes open as a raw capture; then no kernel is found in them.
+    await page.waitForSelector("#error, #need-symbols", { timeout: 20_000 });
+    assert.match(await page.textContent("#error, #need-symbols"), /not a capture|no bundled symbols match/i);
+    assert.ok((await page.textContent("#chosen-file")).includes(name), "the file name is shown as text");
+    assert.equal(await page.locator("#injected").count(), 0, "a file name became markup");
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  });
+
+  test("no CSP violations, no errors, every request to 127.0.0.1 without a body", async () => {
+    const violations = await page.evaluate(() => window.__cspViolations);
+    assert.deepEqual(violations, [], "CSP violations");
+    assert.deepEqual(pageErrors, [], "page errors");
+    assert.deepEqual(consoleErrors, [], "console errors");
+    const elsewhere = requests.filter((r) => {
+      const url = new URL(r.url.startsWith("blob:") ? r.url.slice(5) : r.url);
+      return url.protocol !== "http:" || url.hostname !== HOST;
+    });
+    assert.deepEqual(elsewhere, [], `requests to somewhere other than ${HOST}`);
+    const withBody = requests.filter((r) => r.body > 0 || !["GET", "HEAD"].includes(r.method));
+    assert.deepEqual(withBody, [], "requests that could carry capture bytes");
+    writeFileSync(join(SHOTS, "requests.txt"), requests.map((r) => `${r.method} ${r.url}`).join("\n") + "\n");
+  });
+});
