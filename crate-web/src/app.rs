@@ -280,6 +280,7 @@ impl App {
                 }
             }
             FromWorker::Export { analysis, format, text } => download(&analysis, &format, &text),
+            FromWorker::Bench { .. } => {}
             FromWorker::Error {
                 message,
                 context,

@@ -18,6 +18,9 @@ pub enum ToWorker {
     Run { analysis: String },
     /// The rows of an analysis already run, as `json` or `csv` text (the CLI's exact bytes).
     Export { analysis: String, format: String },
+    /// Benchmark the raw reader on the blob beside this message: `seq` (1 MiB reads over the whole
+    /// file) or `random` (4 KiB pages at pseudo-random offsets, 20,000 of them).
+    Bench { mode: String },
 }
 
 /// Worker -> page.
@@ -45,6 +48,8 @@ pub enum FromWorker {
         format: String,
         text: String,
     },
+    /// A benchmark's result.
+    Bench { bytes: u64, reads: u64, millis: f64 },
     /// Something failed; `context` says what was being done. `fatal`: the worker must be restarted.
     Error {
         message: String,

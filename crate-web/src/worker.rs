@@ -418,6 +418,53 @@ fn handle(data: JsValue) {
         },
         ToWorker::Run { analysis } => run(analysis),
         ToWorker::Export { analysis, format } => export_rows(analysis, format),
+        ToWorker::Bench { mode } => match blob
+            .ok_or_else(|| "no file came with the message".to_string())
+            .and_then(BlobReader::new)
+        {
+            Ok(r) => bench(&r, &mode),
+            Err(e) => fail(e),
+        },
+    }
+}
+
+/// Raw reader throughput (no cache): sequential 1 MiB reads, or 20,000 random 4 KiB pages.
+fn bench(reader: &BlobReader, mode: &str) {
+    let size = reader.size();
+    let start = now();
+    let (mut bytes, mut reads) = (0u64, 0u64);
+    let mut buf = vec![0u8; if mode == "seq" { 1 << 20 } else { 4096 }];
+    let mut result = Ok(());
+    if mode == "seq" {
+        let mut off = 0;
+        while off + buf.len() as u64 <= size && result.is_ok() {
+            result = reader.read_at(off, &mut buf);
+            off += buf.len() as u64;
+            bytes += buf.len() as u64;
+            reads += 1;
+        }
+    } else {
+        let pages = size / 4096;
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            result = reader.read_at((x % pages.max(1)) * 4096, &mut buf);
+            if result.is_err() {
+                break;
+            }
+            bytes += 4096;
+            reads += 1;
+        }
+    }
+    match result {
+        Ok(()) => post(&FromWorker::Bench {
+            bytes,
+            reads,
+            millis: now() - start,
+        }),
+        Err(e) => fail(e.to_string()),
     }
 }
 
