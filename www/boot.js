@@ -18,3 +18,11 @@ try {
 } catch (err) {
   fail(err && err.message ? err.message : String(err));
 }
+
+// Offline: a service worker keeps the app shell (www/sw.js). Not where service workers are unavailable
+// (file://, some private modes); the page works without it.
+if ("serviceWorker" in navigator && location.protocol.startsWith("http")) {
+  navigator.serviceWorker.register(new URL("sw.js", document.baseURI)).catch((err) => {
+    console.warn("memscope: offline cache unavailable:", err && err.message ? err.message : err);
+  });
+}

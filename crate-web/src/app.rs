@@ -112,6 +112,7 @@ pub enum Msg {
     Toggle(String, usize),
     Export(String, String),
     Ping,
+    Report,
 }
 
 #[derive(Clone, PartialEq)]
@@ -137,6 +138,7 @@ pub struct App {
     tables: HashMap<String, TableState>,
     pending: HashSet<String>,
     pings: u32,
+    report_pending: bool,
 }
 
 fn now() -> f64 {
@@ -210,7 +212,11 @@ impl App {
     }
 
     fn run(&mut self, analysis: &str) {
-        if self.tables.contains_key(analysis) || self.pending.contains(analysis) || self.info.is_none() {
+        if registry::find(analysis).is_none()
+            || self.tables.contains_key(analysis)
+            || self.pending.contains(analysis)
+            || self.info.is_none()
+        {
             return;
         }
         self.pending.insert(analysis.to_string());
@@ -278,6 +284,7 @@ impl App {
                     self.tables
                         .insert(analysis, TableState::new(spec, &rows, warnings, millis));
                 }
+                self.maybe_report();
             }
             FromWorker::Export { analysis, format, text } => download(&analysis, &format, &text),
             FromWorker::Bench { .. } => {}
@@ -304,7 +311,32 @@ impl App {
         }
     }
 
+    /// Save the session report once every analysis has its rows.
+    fn maybe_report(&mut self) {
+        if !self.report_pending || !self.pending.is_empty() {
+            return;
+        }
+        self.report_pending = false;
+        let Some(info) = &self.info else { return };
+        let sections: Vec<crate::report::Section<'_>> = registry::ANALYSES
+            .iter()
+            .filter_map(|spec| {
+                self.tables.get(spec.name).map(|t| crate::report::Section {
+                    title: spec.title,
+                    description: spec.description,
+                    columns: spec.columns,
+                    cells: &t.cells,
+                    warnings: &t.warnings,
+                })
+            })
+            .collect();
+        let source = self.source.as_ref().map(|s| s.0.clone()).unwrap_or_default();
+        let page = crate::report::html(&source, info, &self.warnings, &sections);
+        download("memscope-report", "html", &page);
+    }
+
     fn restart_clean(&mut self) {
+        self.report_pending = false;
         self.busy = None;
         self.queue.clear();
         self.pending.clear();
@@ -393,6 +425,7 @@ impl Component for App {
             tables: HashMap::new(),
             pending: HashSet::new(),
             pings: 0,
+            report_pending: false,
         };
         app.spawn(ctx);
         app
@@ -486,6 +519,13 @@ impl Component for App {
             }
             Msg::Export(analysis, format) => self.send(ToWorker::Export { analysis, format }, None),
             Msg::Ping => self.pings += 1,
+            Msg::Report => {
+                self.report_pending = true;
+                for spec in registry::ANALYSES {
+                    self.run(spec.name);
+                }
+                self.maybe_report();
+            }
         }
         true
     }
@@ -619,6 +659,7 @@ impl App {
                 <nav class="tabs">
                     { tab_button("overview", "Overview") }
                     { for registry::ANALYSES.iter().map(|s| tab_button(s.name, s.title)) }
+                    <button id="export-report" class="report" onclick={link.callback(|_| Msg::Report)}>{ "Export report (HTML)" }</button>
                 </nav>
                 <div class="panel">{ body }</div>
             </section>

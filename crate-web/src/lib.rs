@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod proto;
+pub mod report;
 pub mod table;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -92,7 +92,9 @@ before(async () => {
     acceptDownloads: true,
   });
   // Every request of the page and its worker, with whether it carried a body.
-  context.on("request", (r) => requests.push({ url: r.url(), method: r.method(), body: r.postDataBuffer()?.length ?? 0 }));
+  context.on("request", (r) =>
+    requests.push({ url: r.url(), method: r.method(), body: r.postDataBuffer()?.length ?? 0, range: r.headers().range ?? null }),
+  );
   await context.addInitScript(() => {
     window.__cspViolations = [];
     document.addEventListener("securitypolicyviolation", (e) => {
@@ -215,6 +217,70 @@ describe("captures in the browser (worker reading the local File)", () => {
       await page.screenshot({ path: join(SHOTS, `${entry.name}.png`) });
     });
   }
+
+  test("Open demo capture: read over HTTP byte ranges, never whole; the session report is one HTML file", async () => {
+    const entry = manifest.captures.find((c) => c.name === "deb12-6.1-docker");
+    assert.ok(entry, "deb12-6.1-docker is missing from the corpus manifest");
+    const path = capturePath(entry);
+    // What scripts/serve.sh does: the decompressed capture beside the page, in dist/demo/.
+    const demo = join(DIST, "demo", "deb12-6.1-docker.lime");
+    if (!existsSync(demo)) {
+      mkdirSync(dirname(demo), { recursive: true });
+      try {
+        linkSync(path, demo);
+      } catch {
+        copyFileSync(path, demo);
+      }
+    }
+    const cliRows = JSON.parse(cli("pslist", path, "--format", "json").toString("utf8"));
+    const first = requests.length;
+    const t0 = Date.now();
+    await page.click("#open-demo");
+    await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
+    console.log(`# demo: ${Date.now() - t0} ms from the click to the full process table`);
+    assert.equal(Number(await page.getAttribute("#table-pslist", "data-rows")), cliRows.length);
+    const demoRequests = requests.slice(first).filter((r) => r.url.includes("/demo/"));
+    assert.ok(demoRequests.length > 0, "no request for the demo capture");
+    const unranged = demoRequests.filter((r) => !/^bytes=\d+-\d+$/.test(r.range ?? ""));
+    assert.deepEqual(unranged, [], "demo requests without a byte range");
+    const fetched = demoRequests.reduce((n, r) => {
+      const [a, b] = r.range.slice(6).split("-").map(Number);
+      return n + (b - a + 1);
+    }, 0);
+    const size = statSync(path).size;
+    console.log(`# demo: ${demoRequests.length} range requests, ${(fetched / 2 ** 20).toFixed(1)} MiB of ${(size / 2 ** 20).toFixed(0)} MiB`);
+    assert.ok(fetched < size / 2, `the demo fetched ${fetched} of ${size} bytes`);
+
+    const [download] = await Promise.all([
+      page.waitForEvent("download", { timeout: 180_000 }),
+      page.click("#export-report"),
+    ]);
+    const report = readFileSync(await download.path(), "utf8");
+    writeFileSync(join(SHOTS, "report.html"), report);
+    assert.match(report, /^<!doctype html>/);
+    assert.doesNotMatch(report, /<script/i, "the report needs no script");
+    for (const title of ["Overview", "Processes", "Process tree"]) assert.ok(report.includes(`<h2>${title}</h2>`), `report lacks ${title}`);
+    assert.ok(report.includes(entry.kernel_release), "report lacks the kernel release");
+    assert.equal(await page.locator("#error").count(), 0, "an error line is shown");
+  });
+
+  test("offline: once loaded, the page and the analysis work with the network gone", async () => {
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    await page.waitForFunction(
+      () => caches.open("memscope-shell-v1").then((c) => c.keys()).then((k) => k.some((r) => r.url.endsWith(".mspack")) && k.some((r) => r.url.endsWith("worker_bg.wasm"))),
+      null,
+      { timeout: 30_000, polling: 250 },
+    );
+    await context.setOffline(true);
+    try {
+      await page.reload({ waitUntil: "load" });
+      await page.waitForSelector("header h1", { timeout: 30_000 });
+      await page.setInputFiles("#capture-input", capturePath(manifest.captures[0]));
+      await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
+    } finally {
+      await context.setOffline(false);
+    }
+  });
 
   test("a file that is not a capture gives a clear error; its name renders as text", async () => {
     const name = '<img src=x id=injected onerror="window.__pwned=1">.lime';
