@@ -139,6 +139,7 @@ pub struct App {
     pending: HashSet<String>,
     pings: u32,
     report_pending: bool,
+    respawn: bool,
 }
 
 fn now() -> f64 {
@@ -306,6 +307,7 @@ impl App {
                         "{message}{what}; the worker was restarted, open the capture again"
                     ));
                     self.restart_clean();
+                    self.respawn = true;
                 }
             }
         }
@@ -426,6 +428,7 @@ impl Component for App {
             pending: HashSet::new(),
             pings: 0,
             report_pending: false,
+            respawn: false,
         };
         app.spawn(ctx);
         app
@@ -433,7 +436,14 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
-            Msg::FromWorker(text) => self.on_worker(&text),
+            Msg::FromWorker(text) => {
+                self.on_worker(&text);
+                if self.respawn {
+                    // The worker panicked: its wasm instance is unusable. Start a fresh one.
+                    self.respawn = false;
+                    self.spawn(ctx);
+                }
+            }
             Msg::WorkerFailed(message) => {
                 let what = self
                     .busy

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, readdirSync, symlinkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -279,6 +279,39 @@ describe("captures in the browser (worker reading the local File)", () => {
       await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
     } finally {
       await context.setOffline(false);
+    }
+  });
+
+  test("no bundled symbols match: the user's ISF (.json.xz) is read in the worker", async () => {
+    // The same page served without its symbols/ directory, as a host that lacks the packs would.
+    const bare = mkdtempSync(join(tmpdir(), "memscope-nosyms-"));
+    for (const f of readdirSync(DIST)) {
+      if (f !== "symbols" && f !== "demo" && f !== "sw.js") symlinkSync(join(DIST, f), join(bare, f));
+    }
+    const other = await startServer({ root: bare });
+    const p2 = await context.newPage();
+    const errors = [];
+    p2.on("pageerror", (err) => errors.push(String(err)));
+    try {
+      await p2.goto(other.url, { waitUntil: "load" });
+      await p2.waitForSelector("header h1", { timeout: 30_000 });
+      const entry = manifest.captures[0];
+      await p2.setInputFiles("#capture-input", capturePath(entry));
+      await p2.waitForSelector("#need-symbols", { timeout: 30_000 });
+      assert.match(await p2.textContent("#need-symbols"), /no bundled symbols match|drop the kernel's ISF/);
+      const isf = join(ROOT, entry.symbols);
+      assert.ok(existsSync(isf), `${isf} is missing (symbols/ keeps the corpus ISF files)`);
+      const t0 = Date.now();
+      await p2.setInputFiles("#isf-input", isf);
+      await p2.waitForSelector("#table-pslist[data-rows]", { timeout: 120_000 });
+      console.log(`# ${entry.name}: ${Date.now() - t0} ms from the dropped ISF to the process table (ISF parsed in wasm)`);
+      const rows = Number(await p2.getAttribute("#table-pslist", "data-rows"));
+      assert.equal(rows, JSON.parse(cli("pslist", capturePath(entry), "--format", "json").toString("utf8")).length);
+      assert.deepEqual(errors, []);
+    } finally {
+      await p2.close();
+      await other.close();
+      rmSync(bare, { recursive: true, force: true });
     }
   });
 
