@@ -140,6 +140,7 @@ pub struct App {
     pings: u32,
     report_pending: bool,
     respawn: bool,
+    timings: Vec<(String, f64, u64)>,
 }
 
 fn now() -> f64 {
@@ -255,7 +256,12 @@ impl App {
                     self.busy = Some(Progress { phase, bytes, reads });
                 }
             }
-            FromWorker::Opened { info, warnings } => {
+            FromWorker::Opened {
+                info,
+                warnings,
+                timings,
+            } => {
+                self.timings = timings;
                 self.busy = None;
                 self.need_symbols = None;
                 self.info = Some(info);
@@ -429,6 +435,7 @@ impl Component for App {
             pings: 0,
             report_pending: false,
             respawn: false,
+            timings: Vec::new(),
         };
         app.spawn(ctx);
         app
@@ -585,7 +592,7 @@ impl Component for App {
             format!("Working: {}", p.phase)
         } else if let Some(t) = self.tables.get(registry::ANALYSES[0].name) {
             format!(
-                "Ready. {} processes; {} in {:.0} ms since the capture was chosen.",
+                "Ready. {} processes ({} read in {:.0} ms).",
                 t.rows,
                 registry::ANALYSES[0].title,
                 t.millis
@@ -693,6 +700,10 @@ impl App {
             <div id="overview">
                 <table class="overview"><tbody>{ rows }</tbody></table>
                 <section id="warnings" class="warnings"><h2>{ "Warnings" }</h2>{ warnings }</section>
+                <section id="timings" class="timings">
+                    <h2>{ "Timings" }</h2>
+                    <ul>{ for self.timings.iter().map(|(p, ms, reads)| html! { <li>{ format!("{p}: {ms:.0} ms, {reads} reads") }</li> }) }</ul>
+                </section>
             </div>
         }
     }

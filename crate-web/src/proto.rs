@@ -32,7 +32,13 @@ pub enum FromWorker {
     /// Long work under way: what it is doing and how many capture bytes it has read.
     Progress { phase: String, bytes: u64, reads: u64 },
     /// The capture is open and its kernel identified; `info` is the `memscope info` object.
-    Opened { info: Value, warnings: Vec<String> },
+    Opened {
+        info: Value,
+        warnings: Vec<String>,
+        /// How long each phase of the open took, in order: (phase, milliseconds, reads).
+        #[serde(default)]
+        timings: Vec<(String, f64, u64)>,
+    },
     /// No bundled symbols match: the user must supply the kernel's ISF.
     NeedSymbols { message: String },
     /// The rows of an analysis.

@@ -13,7 +13,7 @@ use js_sys::{Array, Uint8Array};
 use memscope_core::analyses::{info, registry, Analysis};
 use memscope_core::export;
 use memscope_core::formats::Capture;
-use memscope_core::kernel::{identify, Kernel};
+use memscope_core::kernel::{identify, probe_init_task, Kernel};
 use memscope_core::reader::{BlockCache, CacheConfig, ReadAt, ReadError};
 use memscope_core::symbols::index::{SymbolIndex, INDEX_FILE};
 use memscope_core::symbols::SymbolTable;
@@ -40,6 +40,8 @@ thread_local! {
     static BYTES: Cell<u64> = const { Cell::new(0) };
     static READS: Cell<u64> = const { Cell::new(0) };
     static LAST_POST: Cell<f64> = const { Cell::new(0.0) };
+    static TIMINGS: RefCell<Vec<(String, f64, u64)>> = const { RefCell::new(Vec::new()) };
+    static PHASE_START: Cell<(f64, u64)> = const { Cell::new((0.0, 0)) };
 }
 
 #[derive(Default)]
@@ -62,7 +64,12 @@ fn now() -> f64 {
 }
 
 fn set_phase(phase: &str) {
-    PHASE.with(|p| *p.borrow_mut() = phase.to_string());
+    let (t, reads) = (now(), READS.with(Cell::get));
+    let (t0, r0) = PHASE_START.with(|s| s.replace((t, reads)));
+    let previous = PHASE.with(|p| std::mem::replace(&mut *p.borrow_mut(), phase.to_string()));
+    if !previous.is_empty() && previous != "ready" {
+        TIMINGS.with(|l| l.borrow_mut().push((previous, t - t0, reads - r0)));
+    }
     post_progress(true);
 }
 
@@ -255,6 +262,7 @@ fn open(reader: Box<dyn ReadAt>) {
     STATE.with(|s| *s.borrow_mut() = State::default());
     BYTES.with(|b| b.set(0));
     READS.with(|r| r.set(0));
+    PHASE_START.with(|s| s.set((now(), 0)));
     set_phase("reading the capture's format");
     let capture = match Capture::open(reader) {
         Ok(c) => Rc::new(c),
@@ -275,10 +283,13 @@ fn open(reader: Box<dyn ReadAt>) {
             })
         }
     };
-    set_phase("probing the capture for the bundled kernels");
-    let candidates: Vec<_> = index.candidates(&capture).into_iter().cloned().collect();
+    // Probe one kernel at a time and stop at the first that identifies: most captures match one entry.
     let mut tried = Vec::new();
-    for entry in candidates {
+    for entry in &index.entries {
+        set_phase(&format!("probing the capture for {}", entry.file));
+        if probe_init_task(&capture, &entry.probe).is_empty() {
+            continue;
+        }
         set_phase(&format!("loading symbols {}", entry.file));
         let url = format!("symbols/{}.mspack", entry.sha256);
         let table = match sync_get(&url, None)
@@ -314,7 +325,12 @@ fn use_symbols(capture: Rc<Capture>, table: SymbolTable, name: String) -> Result
     let warnings = kernel.warnings().to_vec();
     STATE.with(|s| s.borrow_mut().kernel = Some(kernel));
     set_phase("ready");
-    post(&FromWorker::Opened { info, warnings });
+    let timings = TIMINGS.with(|l| std::mem::take(&mut *l.borrow_mut()));
+    post(&FromWorker::Opened {
+        info,
+        warnings,
+        timings,
+    });
     Ok(())
 }
 
@@ -385,6 +401,7 @@ fn export_rows(analysis: String, format: String) {
 }
 
 fn handle(data: JsValue) {
+    TIMINGS.with(|l| l.borrow_mut().clear());
     let array = Array::from(&data);
     let Some(text) = array.get(0).as_string() else {
         return fail("malformed message from the page".into());

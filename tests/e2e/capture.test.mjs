@@ -165,6 +165,8 @@ describe("captures in the browser (worker reading the local File)", () => {
       // The overview names the kernel the manifest records.
       await page.click('button[data-tab="overview"]');
       const overview = await page.textContent("#overview");
+      const phases = await page.locator("#timings li").allTextContents();
+      console.log(`# ${entry.name}: worker phases: ${phases.join("; ")}`);
       assert.ok(overview.includes(entry.kernel_release), `overview lacks ${entry.kernel_release}`);
       await page.click('button[data-tab="pslist"]');
 
@@ -211,9 +213,9 @@ describe("captures in the browser (worker reading the local File)", () => {
       const collapsed = Number(await page.getAttribute("#table-pstree", "data-shown"));
       assert.ok(collapsed < all, `collapsing the first subtree: ${collapsed} of ${all} rows shown`);
       await page.click("#table-pstree .toggle >> nth=0");
-      await page.click('button[data-tab="pslist"]');
-
       mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: join(SHOTS, `${entry.name}-pstree.png`) });
+      await page.click('button[data-tab="pslist"]');
       await page.screenshot({ path: join(SHOTS, `${entry.name}.png`) });
     });
   }
