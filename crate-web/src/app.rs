@@ -520,10 +520,11 @@ impl Component for App {
             }
             Msg::Scroll(name, top) => {
                 if let Some(t) = self.tables.get_mut(&name) {
+                    // Redraw only when the window of drawn rows moves.
                     let (a, _) = table::window(t.order.len(), t.scroll_top, 600.0);
                     let (b, _) = table::window(t.order.len(), top, 600.0);
                     t.scroll_top = top;
-                    return a.abs_diff(b) >= table::OVERSCAN / 2;
+                    return a != b;
                 }
             }
             Msg::Toggle(name, row) => {
@@ -722,7 +723,7 @@ impl App {
         let (first, last) = table::window(t.order.len(), t.scroll_top, 600.0);
         let tree = t.tree();
         let comm_col = spec.columns.iter().position(|c| *c == "comm");
-        let rows = t.order[first..last].iter().map(|&i| {
+        let rows = t.order[first..last].iter().enumerate().map(|(pos, &i)| {
             let cells = t.cells[i].iter().enumerate().map(|(ci, cell)| {
                 if let (Some(depths), Some(cc)) = (tree, comm_col) {
                     if ci == cc {
@@ -738,7 +739,7 @@ impl App {
                 }
                 html! { <td title={cell.clone()}>{ cell }</td> }
             });
-            html! { <tr>{ for cells }</tr> }
+            html! { <tr data-index={(first + pos).to_string()}>{ for cells }</tr> }
         });
         let top = (first as f64 * table::ROW_HEIGHT) as u64;
         let bottom = ((t.order.len() - last) as f64 * table::ROW_HEIGHT) as u64;

@@ -175,6 +175,10 @@ describe("captures in the browser (worker reading the local File)", () => {
       const csv = readFileSync(await download.path());
       assert.ok(csv.equals(cliCsv), `exported CSV (${csv.length} bytes) differs from \`memscope pslist --format csv\` (${cliCsv.length} bytes)`);
 
+      // JSON export: the same rows as `memscope pslist --format json`.
+      const [jsonDownload] = await Promise.all([page.waitForEvent("download"), page.click("#table-pslist .export-json")]);
+      assert.deepEqual(JSON.parse(readFileSync(await jsonDownload.path(), "utf8")), cliRows, "exported JSON vs the CLI's");
+
       // Against the truth: every pid of truth/final/ps-eo.txt that the CLI lists is in the page's rows.
       const pagePids = new Set(
         csv
@@ -263,6 +267,33 @@ describe("captures in the browser (worker reading the local File)", () => {
     assert.doesNotMatch(report, /<script/i, "the report needs no script");
     for (const title of ["Overview", "Processes", "Process tree"]) assert.ok(report.includes(`<h2>${title}</h2>`), `report lacks ${title}`);
     assert.ok(report.includes(entry.kernel_release), "report lacks the kernel release");
+
+    // A long table (open files) draws only a window of its rows, and scrolling moves the window.
+    await page.click('button[data-tab="lsof"]');
+    await page.waitForSelector("#table-lsof[data-rows]");
+    const total = Number(await page.getAttribute("#table-lsof", "data-rows"));
+    const drawn = await page.locator("#table-lsof tbody tr:not(.spacer)").count();
+    console.log(`# demo: open files table: ${total} rows, ${drawn} drawn`);
+    assert.ok(total > 200, `only ${total} open files`);
+    assert.ok(drawn < 100, `${drawn} rows drawn of ${total}`);
+    await page.locator("#table-lsof .scroll").evaluate((el) => {
+      el.scrollTop = el.scrollHeight;
+    });
+    await page
+      .waitForFunction(
+        (n) => {
+          const rows = document.querySelectorAll("#table-lsof tbody tr:not(.spacer)");
+          return rows.length > 0 && Number(rows[rows.length - 1].dataset.index) === n - 1;
+        },
+        total,
+        { timeout: 5000 },
+      )
+      .catch(() => {
+        throw new Error("scrolled to the bottom, the last row is not drawn");
+      });
+    const firstDrawn = Number(await page.locator("#table-lsof tbody tr:not(.spacer)").first().getAttribute("data-index"));
+    assert.ok(firstDrawn > 0, "scrolled to the bottom, the first rows are no longer drawn");
+    await page.screenshot({ path: join(SHOTS, "demo-lsof.png") });
     assert.equal(await page.locator("#error").count(), 0, "an error line is shown");
   });
 
