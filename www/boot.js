@@ -26,3 +26,6 @@ if ("serviceWorker" in navigator && location.protocol.startsWith("http")) {
     console.warn("memscope: offline cache unavailable:", err && err.message ? err.message : err);
   });
 }
+
+// A file dropped outside the drop zone must not make the browser navigate away from the session.
+for (const type of ["dragover", "drop"]) window.addEventListener(type, (e) => e.preventDefault());

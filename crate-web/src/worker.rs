@@ -401,7 +401,11 @@ fn export_rows(analysis: String, format: String) {
 }
 
 fn handle(data: JsValue) {
+    // Each message starts its own timeline: nothing of the previous one (say, an open that ended
+    // without a match) is carried over.
     TIMINGS.with(|l| l.borrow_mut().clear());
+    PHASE.with(|p| p.borrow_mut().clear());
+    PHASE_START.with(|s| s.set((now(), READS.with(Cell::get))));
     let array = Array::from(&data);
     let Some(text) = array.get(0).as_string() else {
         return fail("malformed message from the page".into());
