@@ -113,6 +113,8 @@ pub enum Msg {
     Export(String, String),
     Ping,
     Report,
+    /// The worker of this generation should have said Ready by now.
+    StartTimeout(u32),
 }
 
 #[derive(Clone, PartialEq)]
@@ -141,6 +143,7 @@ pub struct App {
     report_pending: bool,
     respawn: bool,
     timings: Vec<(String, f64, u64)>,
+    generation: u32,
 }
 
 fn now() -> f64 {
@@ -183,6 +186,15 @@ impl App {
         self._listeners.push(Box::new(onmessage));
         self._listeners.push(Box::new(onerror));
         self.worker = Some(worker);
+        // A worker that never says Ready (its wasm failed to load) must not leave the page waiting.
+        self.generation += 1;
+        let generation = self.generation;
+        let link = ctx.link().clone();
+        let timeout = Closure::<dyn FnMut()>::new(move || link.send_message(Msg::StartTimeout(generation)));
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(timeout.as_ref().unchecked_ref(), 15_000);
+        }
+        self._listeners.push(Box::new(timeout));
     }
 
     fn send(&mut self, msg: ToWorker, blob: Option<web_sys::Blob>) {
@@ -436,6 +448,7 @@ impl Component for App {
             report_pending: false,
             respawn: false,
             timings: Vec::new(),
+            generation: 0,
         };
         app.spawn(ctx);
         app
@@ -537,6 +550,17 @@ impl Component for App {
             }
             Msg::Export(analysis, format) => self.send(ToWorker::Export { analysis, format }, None),
             Msg::Ping => self.pings += 1,
+            Msg::StartTimeout(generation) => {
+                if generation != self.generation || self.ready {
+                    return false;
+                }
+                self.error = Some(
+                    "the worker did not start within 15 s (worker_loader.js, worker.js or worker_bg.wasm could not be \
+                     loaded); reload the page"
+                        .into(),
+                );
+                self.restart_clean();
+            }
             Msg::Report => {
                 self.report_pending = true;
                 for spec in registry::ANALYSES {

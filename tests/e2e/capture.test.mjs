@@ -361,6 +361,31 @@ describe("captures in the browser (worker reading the local File)", () => {
     }
   });
 
+  test("a worker that cannot start is reported, the page does not hang", async () => {
+    // The page served with a broken worker wasm (index.html in its place).
+    const broken = mkdtempSync(join(tmpdir(), "memscope-broken-"));
+    for (const f of readdirSync(DIST)) {
+      if (f !== "worker_bg.wasm" && f !== "demo" && f !== "sw.js") symlinkSync(join(DIST, f), join(broken, f));
+    }
+    symlinkSync(join(DIST, "index.html"), join(broken, "worker_bg.wasm"));
+    const other = await startServer({ root: broken });
+    const p2 = await context.newPage();
+    try {
+      await p2.goto(other.url, { waitUntil: "load" });
+      await p2.waitForSelector("header h1", { timeout: 30_000 });
+      await p2.setInputFiles("#capture-input", { name: "x.lime", mimeType: "application/octet-stream", buffer: Buffer.alloc(4096) });
+      await p2.waitForSelector("#error", { timeout: 30_000 });
+      const text = await p2.textContent("#error");
+      console.log(`# broken worker: ${text}`);
+      assert.match(text, /worker/);
+      assert.equal(await p2.locator("#progress").count(), 0, "progress still shown for a dead worker");
+    } finally {
+      await p2.close();
+      await other.close();
+      rmSync(broken, { recursive: true, force: true });
+    }
+  });
+
   test("a file that is not a capture gives a clear error; its name renders as text", async () => {
     const name = '<img src=x id=injected onerror="window.__pwned=1">.lime';
     await page.setInputFiles("#capture-input", {
