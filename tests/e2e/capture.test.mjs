@@ -178,6 +178,8 @@ describe("captures in the browser (worker reading the local File)", () => {
       // The overview names the kernel the manifest records.
       await page.click('button[data-tab="overview"]');
       const overview = await page.textContent("#overview");
+      mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: join(SHOTS, `${entry.name}-overview.png`), fullPage: true });
       const phases = await page.locator("#timings li").allTextContents();
       console.log(`# ${entry.name}: worker phases: ${phases.join("; ")}`);
       assert.ok(overview.includes(entry.kernel_release), `overview lacks ${entry.kernel_release}`);
@@ -190,7 +192,10 @@ describe("captures in the browser (worker reading the local File)", () => {
 
       // JSON export: the same rows as `memscope pslist --format json`.
       const [jsonDownload] = await Promise.all([page.waitForEvent("download"), page.click("#table-pslist .export-json")]);
-      assert.deepEqual(JSON.parse(readFileSync(await jsonDownload.path(), "utf8")), cliRows, "exported JSON vs the CLI's");
+      const json = readFileSync(await jsonDownload.path());
+      assert.deepEqual(JSON.parse(json.toString("utf8")), cliRows, "exported JSON vs the CLI's rows");
+      const cliJson = cli("pslist", path, "--format", "json");
+      assert.ok(json.equals(cliJson), `exported JSON (${json.length} bytes) is not byte-identical with \`memscope pslist --format json\` (${cliJson.length} bytes)`);
 
       // Against the truth: every pid of truth/final/ps-eo.txt that the CLI lists is in the page's rows.
       const pagePids = new Set(
