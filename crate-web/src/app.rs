@@ -111,6 +111,7 @@ pub enum Msg {
     Scroll(String, f64),
     Toggle(String, usize),
     Export(String, String),
+    /// The About button: shows or hides the about line (also the e2e's probe that the page reacts).
     Ping,
     Report,
     /// The worker of this generation should have said Ready by now.
@@ -633,8 +634,16 @@ impl Component for App {
                 <header class="top">
                     <h1>{ "memscope" }</h1>
                     <span class="version">{ concat!("v", env!("CARGO_PKG_VERSION")) }</span>
-                    <button id="ping" class="ping" onclick={link.callback(|_| Msg::Ping)}>{ format!("{}", self.pings) }</button>
+                    <button id="about-toggle" class="about-toggle" aria-expanded={(self.pings % 2 == 1).to_string()}
+                        onclick={link.callback(|_| Msg::Ping)}>{ "About" }</button>
                 </header>
+                if self.pings % 2 == 1 {
+                    <p id="about" class="about">
+                        { "memscope reads the capture in a Web Worker inside this page, a few large slices at a time: \
+                           nothing is uploaded, and the page keeps working offline once loaded. Symbols come from the \
+                           packs served beside the page, or from an ISF file you choose." }
+                    </p>
+                }
                 <main {ondrop} {ondragover}>
                     <p class="lead">{ "Open a Linux memory capture — nothing leaves this page." }</p>
                     <div class="open">
@@ -712,7 +721,11 @@ impl App {
         let rows = info.as_object().map(|m| {
             m.iter()
                 .map(|(k, v)| {
-                    html! { <tr><th>{ k.replace('_', " ") }</th><td class="value">{ value_text(v) }</td></tr> }
+                    let text = match v.as_u64() {
+                        Some(n) if k.ends_with("_size") || k == "physical_memory" => human_size(n),
+                        _ => value_text(v),
+                    };
+                    html! { <tr><th>{ k.replace('_', " ") }</th><td class="value">{ text }</td></tr> }
                 })
                 .collect::<Html>()
         });
