@@ -242,6 +242,22 @@ describe("captures in the browser (worker reading the local File)", () => {
     });
   }
 
+  test("AVML and ELF core forms of a corpus capture give the same process table", async () => {
+    const entry = manifest.captures[0];
+    const lime = capturePath(entry);
+    const expected = JSON.parse(cli("pslist", lime, "--format", "json").toString("utf8")).length;
+    // The Rust tests convert the corpus LiME to AVML and ELF in target/corpus-cache (avml, scripts/setup.sh).
+    for (const form of ["avml", "elf"]) {
+      const path = join(dirname(lime), `capture.${form}`);
+      if (!existsSync(path)) throw new Error(`${path} is missing: run the Rust tests (cargo test -p memscope-tests) to make it`);
+      const t0 = Date.now();
+      await openCapture(path);
+      await page.waitForSelector("#table-pslist[data-rows]", { timeout: 120_000 });
+      console.log(`# ${entry.name} (${form}): ${Date.now() - t0} ms from setInputFiles to the full process table`);
+      assert.equal(Number(await page.getAttribute("#table-pslist", "data-rows")), expected, `${form} rows vs the LiME's`);
+    }
+  });
+
   test("Open demo capture: read over HTTP byte ranges, never whole; the session report is one HTML file", async () => {
     const entry = manifest.captures.find((c) => c.name === "deb12-6.1-docker");
     assert.ok(entry, "deb12-6.1-docker is missing from the corpus manifest");
