@@ -55,6 +55,10 @@ pub struct TableState {
     pub order: Vec<usize>,
     pub scroll_top: f64,
     pub millis: f64,
+    /// Every key of every row, flattened (the detail panel shows them all).
+    pub full: Vec<Vec<(String, String)>>,
+    /// The row whose details are shown.
+    pub selected: Option<usize>,
 }
 
 impl TableState {
@@ -76,6 +80,8 @@ impl TableState {
             order: Vec::new(),
             scroll_top: 0.0,
             millis,
+            full: rows.iter().map(memscope_core::export::flatten).collect(),
+            selected: None,
         };
         t.refresh();
         t
@@ -110,6 +116,7 @@ pub enum Msg {
     Filter(String, String),
     Scroll(String, f64),
     Toggle(String, usize),
+    Select(String, usize),
     Export(String, String),
     /// The About button: shows or hides the about line (also the e2e's probe that the page reacts).
     Ping,
@@ -541,6 +548,11 @@ impl Component for App {
                     return a != b;
                 }
             }
+            Msg::Select(name, row) => {
+                if let Some(t) = self.tables.get_mut(&name) {
+                    t.selected = if t.selected == Some(row) { None } else { Some(row) };
+                }
+            }
             Msg::Toggle(name, row) => {
                 if let Some(t) = self.tables.get_mut(&name) {
                     if !t.collapsed.remove(&row) {
@@ -776,7 +788,9 @@ impl App {
                 }
                 html! { <td title={cell.clone()}>{ cell }</td> }
             });
-            html! { <tr data-index={(first + pos).to_string()}>{ for cells }</tr> }
+            let class = if t.selected == Some(i) { "selected" } else { "" };
+            let onclick = link.callback(move |_| Msg::Select(name.to_string(), i));
+            html! { <tr class={class} data-index={(first + pos).to_string()} {onclick}>{ for cells }</tr> }
         });
         let top = (first as f64 * table::ROW_HEIGHT) as u64;
         let bottom = ((t.order.len() - last) as f64 * table::ROW_HEIGHT) as u64;
@@ -797,6 +811,17 @@ impl App {
             let input: web_sys::HtmlInputElement = e.target_unchecked_into();
             Msg::Filter(name.to_string(), input.value())
         });
+        let detail = match t.selected.and_then(|i| t.full.get(i)) {
+            Some(fields) => html! {
+                <section class="detail" id={format!("detail-{name}")}>
+                    <h3>{ "Row details" }</h3>
+                    <table class="overview"><tbody>
+                        { for fields.iter().map(|(k, v)| html! { <tr><th>{ k }</th><td class="value">{ v }</td></tr> }) }
+                    </tbody></table>
+                </section>
+            },
+            None => html! {},
+        };
         let warnings = if t.warnings.is_empty() {
             html! {}
         } else {
@@ -812,12 +837,14 @@ impl App {
                     <button class="export-csv" onclick={link.callback(move |_| Msg::Export(name.to_string(), "csv".into()))}>{ "Export CSV" }</button>
                 </div>
                 { warnings }
+                <p class="hint">{ "Click a row for all its fields; click a column header to sort." }</p>
                 <div class="scroll" {onscroll}>
                     <table class="grid">
                         <thead><tr>{ for header }</tr></thead>
                         <tbody>{ spacer(top) }{ for rows }{ spacer(bottom) }</tbody>
                     </table>
                 </div>
+                { detail }
             </div>
         }
     }

@@ -227,6 +227,11 @@ describe("captures in the browser (worker reading the local File)", () => {
       const firstPid = Number(await page.textContent("#table-pslist tbody tr:not(.spacer) td:nth-child(1)"));
       assert.equal(firstPid, Math.max(...cliRows.map((r) => r.pid)), "numeric descending sort by pid");
 
+      // A row's details show every key, capabilities by name and namespaces readable.
+      await page.click("#table-pslist tbody tr:not(.spacer) >> nth=0");
+      const detail = await page.textContent("#detail-pslist");
+      for (const key of ["cap_eff_names", "ns.pid", "ns.net", "task_addr"]) assert.ok(detail.includes(key), `row details lack ${key}`);
+
       // The process tree collapses.
       await page.click('button[data-tab="pstree"]');
       await page.waitForSelector("#table-pstree[data-rows]", { timeout: 30_000 });
