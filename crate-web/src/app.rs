@@ -198,11 +198,12 @@ impl App {
         self.generation += 1;
         let generation = self.generation;
         let link = ctx.link().clone();
-        let timeout = Closure::<dyn FnMut()>::new(move || link.send_message(Msg::StartTimeout(generation)));
+        // once_into_js: the closure frees itself after its one call, so it outlives this worker safely
+        // (a restart drops the worker's listeners, never a pending timer's closure).
+        let timeout = Closure::once_into_js(move || link.send_message(Msg::StartTimeout(generation)));
         if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(timeout.as_ref().unchecked_ref(), 15_000);
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(timeout.unchecked_ref(), 15_000);
         }
-        self._listeners.push(Box::new(timeout));
     }
 
     fn send(&mut self, msg: ToWorker, blob: Option<web_sys::Blob>) {
