@@ -126,8 +126,21 @@ describe("captures in the browser (worker reading the local File)", () => {
   test("Cancel stops the worker and a fresh one takes over; the page reacts during an open", async () => {
     const entry = manifest.captures[0];
     const path = capturePath(entry);
+    // Press Cancel the moment it appears (in the page, so a fast open cannot win the race).
+    await page.evaluate(() => {
+      window.__cancelled = false;
+      const obs = new MutationObserver(() => {
+        const button = document.querySelector("#cancel");
+        if (button) {
+          obs.disconnect();
+          button.click();
+          window.__cancelled = true;
+        }
+      });
+      obs.observe(document.body, { subtree: true, childList: true });
+    });
     await openCapture(path);
-    await page.click("#cancel", { timeout: 2000 });
+    await page.waitForFunction(() => window.__cancelled, null, { timeout: 5000 });
     await page.waitForFunction(() => !document.querySelector("#progress"), null, { timeout: 5000 });
     assert.match(await page.textContent("#error"), /cancelled/);
     assert.equal(await page.locator("#table-pslist").count(), 0, "a table appeared after Cancel");
