@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use memscope_core::formats::Capture;
-use memscope_core::kernel::{identify, IdentifyError, Kernel};
+use memscope_core::kernel::{identify, identify_from, IdentifyError, Kernel};
 use memscope_core::symbols::index::{IndexEntry, SymbolIndex, INDEX_FILE};
 use memscope_core::symbols::SymbolTable;
 
@@ -169,10 +169,10 @@ pub fn identify_with(
                 .map_err(|e| CliError::new(format!("{e} (symbols {})", location.display())));
         }
         let index = read_index(location, warnings)?;
-        for entry in index.candidates(&capture) {
+        for (entry, init_task_phys) in index.candidates(&capture) {
             let path = location.join(&entry.file);
             let table = Rc::new(load(&path)?);
-            match identify(capture.clone(), table) {
+            match identify_from(capture.clone(), table, init_task_phys) {
                 Ok(kernel) => {
                     return Ok(Identified {
                         kernel,

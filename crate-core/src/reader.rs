@@ -31,6 +31,12 @@ pub trait ReadAt {
     /// Fill `buf` with the bytes at `offset`. A read past the end is an error, never a short read.
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError>;
 
+    /// Fill `buf` like [`ReadAt::read_at`], without keeping what was read in any cache: for sparse probes
+    /// that would otherwise fill a cache with whole blocks read for a few bytes each.
+    fn peek_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        self.read_at(offset, buf)
+    }
+
     /// Read `len` bytes at `offset` into a new vector.
     fn read_vec(&self, offset: u64, len: usize) -> Result<Vec<u8>, ReadError> {
         let mut buf = vec![0; len];
@@ -90,6 +96,10 @@ impl<R: ReadAt + ?Sized> ReadAt for &R {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
         (**self).read_at(offset, buf)
     }
+
+    fn peek_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        (**self).peek_at(offset, buf)
+    }
 }
 
 impl<R: ReadAt + ?Sized> ReadAt for Box<R> {
@@ -99,6 +109,10 @@ impl<R: ReadAt + ?Sized> ReadAt for Box<R> {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
         (**self).read_at(offset, buf)
+    }
+
+    fn peek_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        (**self).peek_at(offset, buf)
     }
 }
 
@@ -213,6 +227,22 @@ impl<R: ReadAt> ReadAt for BlockCache<R> {
         }
         Ok(())
     }
+
+    /// Served from the cache when every block it spans is there; otherwise read from the source as asked,
+    /// and nothing is cached.
+    fn peek_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        let end = offset.saturating_add(buf.len() as u64);
+        let (first, last) = (offset / self.block_size, end.saturating_sub(1) / self.block_size);
+        let cached = {
+            let state = self.state.borrow();
+            (first..=last).all(|i| state.blocks.contains(&i))
+        };
+        if cached {
+            self.read_at(offset, buf)
+        } else {
+            self.inner.read_at(offset, buf)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -239,5 +269,25 @@ mod tests {
         let mut tail = [0; 5];
         cache.read_at(9_995, &mut tail).unwrap();
         assert_eq!(tail, data[9_995..]);
+    }
+
+    #[test]
+    fn peeks_do_not_fill_the_cache() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        let cache = BlockCache::new(
+            data.clone(),
+            CacheConfig {
+                block_size: 512,
+                capacity: 2048,
+            },
+        );
+        let mut buf = [0u8; 16];
+        cache.peek_at(4_000, &mut buf).unwrap();
+        assert_eq!(buf[..], data[4_000..4_016]);
+        assert_eq!(cache.stats(), CacheStats::default());
+        cache.read_at(4_000, &mut buf).unwrap();
+        cache.peek_at(4_010, &mut buf[..4]).unwrap();
+        assert_eq!(cache.stats(), CacheStats { hits: 1, misses: 1 });
+        assert!(cache.peek_at(9_999, &mut buf).is_err());
     }
 }

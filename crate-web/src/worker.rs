@@ -13,7 +13,7 @@ use js_sys::{Array, Uint8Array};
 use memscope_core::analyses::{info, registry, Analysis};
 use memscope_core::export;
 use memscope_core::formats::Capture;
-use memscope_core::kernel::{identify, probe_init_task, Kernel};
+use memscope_core::kernel::{identify, identify_from, probe_init_task, Kernel};
 use memscope_core::reader::{BlockCache, CacheConfig, ReadAt, ReadError};
 use memscope_core::symbols::index::{SymbolIndex, INDEX_FILE};
 use memscope_core::symbols::SymbolTable;
@@ -287,9 +287,9 @@ fn open(reader: Box<dyn ReadAt>) {
     let mut tried = Vec::new();
     for entry in &index.entries {
         set_phase(&format!("probing the capture for {}", entry.file));
-        if probe_init_task(&capture, &entry.probe).is_empty() {
+        let Some(init_task_phys) = probe_init_task(&capture, &entry.probe).next() else {
             continue;
-        }
+        };
         set_phase(&format!("loading symbols {}", entry.file));
         let url = format!("symbols/{}.mspack", entry.sha256);
         let table = match sync_get(&url, None)
@@ -302,7 +302,7 @@ fn open(reader: Box<dyn ReadAt>) {
                 continue;
             }
         };
-        match use_symbols(capture.clone(), table, entry.file.clone()) {
+        match use_symbols(capture.clone(), table, entry.file.clone(), Some(init_task_phys)) {
             Ok(()) => return,
             Err(e) => tried.push(format!("{}: {e}", entry.file)),
         }
@@ -317,9 +317,19 @@ fn open(reader: Box<dyn ReadAt>) {
     });
 }
 
-fn use_symbols(capture: Rc<Capture>, table: SymbolTable, name: String) -> Result<(), String> {
+/// Identify the kernel with `table`; `init_task_phys` is where the bundled index's probe found it, if it ran.
+fn use_symbols(
+    capture: Rc<Capture>,
+    table: SymbolTable,
+    name: String,
+    init_task_phys: Option<u64>,
+) -> Result<(), String> {
     set_phase("identifying the kernel");
-    let kernel = identify(capture.clone(), Rc::new(table)).map_err(|e| e.to_string())?;
+    let kernel = match init_task_phys {
+        Some(phys) => identify_from(capture.clone(), Rc::new(table), phys),
+        None => identify(capture.clone(), Rc::new(table)),
+    }
+    .map_err(|e| e.to_string())?;
     let info = info::info(&capture, &kernel, Some(name));
     let info = serde_json::to_value(&info).map_err(|e| e.to_string())?;
     let warnings = kernel.warnings().to_vec();
@@ -348,7 +358,7 @@ fn isf(blob: Blob, name: String) {
         Ok(t) => t,
         Err(e) => return fail(format!("{name} is not a usable ISF: {e}")),
     };
-    if let Err(e) = use_symbols(capture, table, name.clone()) {
+    if let Err(e) = use_symbols(capture, table, name.clone(), None) {
         fail(format!("{name} does not match this capture: {e}"));
     }
 }

@@ -85,7 +85,7 @@ fn the_symbols_index_picks_each_captures_isf() {
     let index = SymbolIndex::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", index_path.display()));
     for capture in corpus::corpus_captures() {
         let cap = corpus::open_capture(&capture.lime_path);
-        let files: Vec<&str> = index.candidates(&cap).iter().map(|e| e.file.as_str()).collect();
+        let files: Vec<&str> = index.candidates(&cap).iter().map(|(e, _)| e.file.as_str()).collect();
         let want = capture
             .symbols_path
             .file_name()

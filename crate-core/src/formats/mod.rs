@@ -192,15 +192,28 @@ impl Capture {
 
     /// Fill `buf` with physical memory at `addr`. The whole range must be present.
     pub fn read_phys(&self, addr: u64, buf: &mut [u8]) -> Result<(), PhysError> {
+        self.copy_phys(addr, buf, false)
+    }
+
+    /// Like [`Capture::read_phys`], without filling the cache: for sparse probes of a few bytes.
+    pub fn peek_phys(&self, addr: u64, buf: &mut [u8]) -> Result<(), PhysError> {
+        self.copy_phys(addr, buf, true)
+    }
+
+    fn copy_phys(&self, addr: u64, buf: &mut [u8], peek: bool) -> Result<(), PhysError> {
         let mut done = 0usize;
         while done < buf.len() {
             let at = addr.checked_add(done as u64).ok_or(PhysError::NotPresent(u64::MAX))?;
             let seg = self.segment_of(at).ok_or(PhysError::NotPresent(at))?;
             let take = ((seg.phys_end() - at) as usize).min(buf.len() - done);
             let offset = seg.data_offset + (at - seg.phys_start);
-            self.data
-                .read_at(offset, &mut buf[done..done + take])
-                .map_err(|source| PhysError::Read { addr: at, source })?;
+            let part = &mut buf[done..done + take];
+            let read = if peek {
+                self.data.peek_at(offset, part)
+            } else {
+                self.data.read_at(offset, part)
+            };
+            read.map_err(|source| PhysError::Read { addr: at, source })?;
             done += take;
         }
         Ok(())

@@ -69,41 +69,43 @@ impl ProbeInfo {
     }
 }
 
-/// Physical addresses where an `init_task` of this build may be: its comm reads "swapper/0" (or the old
-/// "swapper") and its pid is 0.
-pub fn probe_init_task(capture: &Capture, probe: &ProbeInfo) -> Vec<u64> {
+/// Physical addresses where an `init_task` of this build may be, lowest first: its comm reads
+/// "swapper/0" (or the old "swapper") and its pid is 0. Lazy: a caller that stops at the first good one
+/// reads only up to it.
+pub fn probe_init_task<'c>(capture: &'c Capture, probe: &ProbeInfo) -> impl Iterator<Item = u64> + 'c {
+    let probe = *probe;
     let comm_image = probe
         .init_task
         .wrapping_add(probe.comm_offset)
         .wrapping_sub(START_KERNEL_MAP);
     let target = comm_image % IMAGE_ALIGN;
-    let mut found = Vec::new();
-    for seg in capture.segments() {
-        let first = seg.phys_start - seg.phys_start % IMAGE_ALIGN + target;
-        let mut comm = if first < seg.phys_start {
-            first + IMAGE_ALIGN
-        } else {
-            first
-        };
-        while comm.saturating_add(16) <= seg.phys_end() {
-            if is_init_task_at(capture, probe, comm) {
-                found.push(comm - probe.comm_offset);
-            }
-            comm += IMAGE_ALIGN;
-        }
-    }
-    found
+    capture
+        .segments()
+        .iter()
+        .flat_map(move |seg| {
+            let first = seg.phys_start - seg.phys_start % IMAGE_ALIGN + target;
+            let start = if first < seg.phys_start {
+                first.checked_add(IMAGE_ALIGN)
+            } else {
+                Some(first)
+            };
+            std::iter::successors(start, |c| c.checked_add(IMAGE_ALIGN))
+                .take_while(move |c| c.saturating_add(16) <= seg.phys_end())
+        })
+        .filter(move |&comm| is_init_task_at(capture, &probe, comm))
+        .map(move |comm| comm - probe.comm_offset)
 }
 
 fn is_init_task_at(capture: &Capture, probe: &ProbeInfo, comm: u64) -> bool {
     let mut name = [0u8; 16];
-    if capture.read_phys(comm, &mut name).is_err() {
+    // A few bytes in every 2 MiB of the capture: peeked, so the probe does not fill the cache.
+    if capture.peek_phys(comm, &mut name).is_err() {
         return false;
     }
     let named = name.starts_with(b"swapper/0\0") || name.starts_with(b"swapper\0");
     let mut pid = [0u8; 4];
     let pid_at = comm.wrapping_sub(probe.comm_offset).wrapping_add(probe.pid_offset);
-    named && capture.read_phys(pid_at, &mut pid).is_ok() && pid == [0; 4]
+    named && capture.peek_phys(pid_at, &mut pid).is_ok() && pid == [0; 4]
 }
 
 /// Hints from a VMCOREINFO note: `KERNELOFFSET` (the virtual shift) and `NUMBER(phys_base)`.
@@ -129,20 +131,47 @@ pub fn identify(capture: Rc<Capture>, symbols: Rc<SymbolTable>) -> Result<Kernel
     let probe = ProbeInfo::of(&symbols)?;
     let init_image = probe.init_task.wrapping_sub(START_KERNEL_MAP);
     let (hint_shift, hint_phys_base) = vmcoreinfo_hints(&capture);
-    let mut candidates = Vec::new();
-    if let (Some(shift), Some(base)) = (hint_shift, hint_phys_base) {
-        let at = init_image.wrapping_add(shift).wrapping_add(base);
-        if is_init_task_at(&capture, &probe, at.wrapping_add(probe.comm_offset)) {
-            candidates.push(at);
-        }
-    }
-    if candidates.is_empty() {
-        candidates = probe_init_task(&capture, &probe);
-    }
+    // The VMCOREINFO hint first, where there is one, then the probe.
+    let hinted = match (hint_shift, hint_phys_base) {
+        (Some(shift), Some(base)) => Some(init_image.wrapping_add(shift).wrapping_add(base))
+            .filter(|at| is_init_task_at(&capture, &probe, at.wrapping_add(probe.comm_offset))),
+        _ => None,
+    };
+    let candidates = hinted.into_iter().chain(probe_init_task(&capture, &probe));
+    identify_among(capture.clone(), symbols, &probe, candidates, hint_shift)
+}
+
+/// [`identify`] when a probe has already found `init_task` at physical `init_task_phys` (the symbols
+/// index's probe): that place is tried first, and the probe runs again only if it fails.
+pub fn identify_from(
+    capture: Rc<Capture>,
+    symbols: Rc<SymbolTable>,
+    init_task_phys: u64,
+) -> Result<Kernel, IdentifyError> {
+    let probe = ProbeInfo::of(&symbols)?;
+    let hint_shift = vmcoreinfo_hints(&capture).0;
+    let rest = probe_init_task(&capture, &probe).filter(move |&p| p != init_task_phys);
+    identify_among(
+        capture.clone(),
+        symbols,
+        &probe,
+        std::iter::once(init_task_phys).chain(rest),
+        hint_shift,
+    )
+}
+
+/// Place and confirm the kernel at the first of `candidates` (physical addresses of `init_task`) that works.
+fn identify_among(
+    capture: Rc<Capture>,
+    symbols: Rc<SymbolTable>,
+    probe: &ProbeInfo,
+    candidates: impl Iterator<Item = u64>,
+    hint_shift: Option<u64>,
+) -> Result<Kernel, IdentifyError> {
     let mut last_error = IdentifyError::NotFound;
     for init_phys in candidates {
-        match place(&capture, &symbols, &probe, init_phys, hint_shift) {
-            Ok(placement) => return confirm(Kernel::new(capture, symbols, placement)),
+        match place(&capture, &symbols, probe, init_phys, hint_shift) {
+            Ok(placement) => return confirm(Kernel::new(capture.clone(), symbols, placement)),
             Err(e) => last_error = e,
         }
     }

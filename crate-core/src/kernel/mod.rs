@@ -11,7 +11,7 @@ pub mod tasks;
 
 use std::rc::Rc;
 
-pub use identify::{identify, probe_init_task, IdentifyError, ProbeInfo};
+pub use identify::{identify, identify_from, probe_init_task, IdentifyError, ProbeInfo};
 pub use object::{c_string, ListWalk, Object};
 
 use crate::formats::Capture;

@@ -51,11 +51,12 @@ impl SymbolIndex {
         serde_json::from_slice(bytes).map_err(|e| SymbolError::Json(format!("symbols index: {e}")))
     }
 
-    /// The entries whose kernel the probe finds in `capture`, best first.
-    pub fn candidates(&self, capture: &Capture) -> Vec<&IndexEntry> {
+    /// The entries whose kernel the probe finds in `capture`, in index order, each with the physical address
+    /// of its `init_task` (for [`identify_from`](crate::kernel::identify_from)).
+    pub fn candidates(&self, capture: &Capture) -> Vec<(&IndexEntry, u64)> {
         self.entries
             .iter()
-            .filter(|e| !probe_init_task(capture, &e.probe).is_empty())
+            .filter_map(|e| Some((e, probe_init_task(capture, &e.probe).next()?)))
             .collect()
     }
 }
