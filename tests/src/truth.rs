@@ -13,6 +13,22 @@ pub fn output_lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The files of the truth folder `dir` whose names start with one of `prefixes` and end with `suffix`,
+/// sorted; panics, naming the folder, if it cannot be listed.
+fn files_named(dir: &Path, prefixes: &[&str], suffix: &str) -> Vec<std::path::PathBuf> {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list truth folder {}: {e}", dir.display()));
+    let mut files: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| prefixes.iter().any(|pre| n.starts_with(pre)) && n.ends_with(suffix))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// The first output line of a truth file (`proc-version.txt`, `hostname.txt`).
 pub fn first_line(path: &Path) -> String {
     output_lines(path)
@@ -163,17 +179,7 @@ pub struct StatEntry {
 
 /// Every line of every `truth/stat-*.tsv` (header `path inode mode octal uid gid size mtime link`).
 pub fn stat_entries(truth: &Path) -> Vec<StatEntry> {
-    let entries =
-        std::fs::read_dir(truth).unwrap_or_else(|e| panic!("cannot list truth folder {}: {e}", truth.display()));
-    let mut files: Vec<std::path::PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("stat-") && n.ends_with(".tsv"))
-        })
-        .collect();
-    files.sort();
+    let files = files_named(truth, &["stat-"], ".tsv");
     assert!(
         !files.is_empty(),
         "truth folder {} has no stat-*.tsv file",
@@ -208,14 +214,7 @@ pub fn stat_entries(truth: &Path) -> Vec<StatEntry> {
 pub fn numbers_in_socket_listings(truth: &Path) -> std::collections::BTreeSet<u64> {
     let mut files = Vec::new();
     for dir in [truth.to_path_buf(), truth.join("final")] {
-        let entries =
-            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list truth folder {}: {e}", dir.display()));
-        for e in entries.filter_map(Result::ok) {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if (name.starts_with("ss-") || name.starts_with("proc-net-")) && name.ends_with(".txt") {
-                files.push(e.path());
-            }
-        }
+        files.extend(files_named(&dir, &["ss-", "proc-net-"], ".txt"));
     }
     assert!(
         !files.is_empty(),
@@ -327,16 +326,7 @@ pub fn ss_endpoint(text: &str) -> Option<(String, u16)> {
 /// `truth/final/ss-tanpue-<container>.txt` (each container's network namespace).
 pub fn ss_inet_final(truth: &Path) -> Vec<SsInet> {
     let dir = truth.join("final");
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list truth folder {}: {e}", dir.display()));
-    let mut files: Vec<std::path::PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("ss-tanpue") && n.ends_with(".txt"))
-        })
-        .collect();
-    files.sort();
+    let files = files_named(&dir, &["ss-tanpue"], ".txt");
     assert!(
         !files.is_empty(),
         "truth folder {} has no ss-tanpue*.txt file",
@@ -921,25 +911,20 @@ pub struct TruthRoute {
 /// The routing tables the truth holds, and whether each namespace's list covers every table (`ip route
 /// show table all`) or only `main` (`ip route` and `ip -6 route` run in a container's namespace):
 /// the host's from `truth/ip-route-table-all.txt`, each container's from `truth/netns/<name>/ip-route.txt`
-/// and `ip-6-route.txt`, labelled with the namespace inode of the container's main process.
+/// and `ip-6-route.txt`, labelled with the namespace inodes of [`network_namespaces`].
 pub fn routes(truth: &Path) -> Vec<(TruthRoute, bool)> {
-    let host = process_netns(truth, 1).expect("truth/proc-summary.tsv gives pid 1's net namespace");
     let mut out: Vec<(TruthRoute, bool)> = Vec::new();
-    for line in output_lines(&truth.join("ip-route-table-all.txt")) {
-        out.extend(parse_route(&line, host, None).map(|r| (r, true)));
+    let namespaces = network_namespaces(truth);
+    let (host, containers) = namespaces
+        .split_first()
+        .expect("network_namespaces lists the host first");
+    for line in output_lines(&host.dir.join("ip-route-table-all.txt")) {
+        out.extend(parse_route(&line, host.inode, None).map(|r| (r, true)));
     }
-    let dir = truth.join("netns");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
-        .unwrap_or_default();
-    names.sort();
-    for name in names {
-        let pid = container_pid(truth, &name).unwrap_or_else(|| panic!("truth/docker/inspect-container-{name}.json"));
-        let netns =
-            process_netns(truth, pid).unwrap_or_else(|| panic!("truth/proc-summary.tsv: no net ns of pid {pid}"));
+    for ns in containers {
         for (file, family) in [("ip-route.txt", "inet"), ("ip-6-route.txt", "inet6")] {
-            for line in output_lines(&dir.join(&name).join(file)) {
-                out.extend(parse_route(&line, netns, Some(family)).map(|r| (r, false)));
+            for line in output_lines(&ns.dir.join(file)) {
+                out.extend(parse_route(&line, ns.inode, Some(family)).map(|r| (r, false)));
             }
         }
     }
