@@ -61,35 +61,18 @@ pub struct OpenFile {
 /// The open files of every process (or of the processes in `pids`, when not empty).
 pub fn lsof(kernel: &Kernel, pids: &[u32]) -> Result<Analysis<OpenFile>, KernelError> {
     let mut warnings = Vec::new();
-    let walk = tasks::processes(kernel)?;
-    warnings.extend(walk.warnings);
-    let tasks = walk.tasks;
     let resolver = PathResolver::new(kernel);
     let mut rows = Vec::new();
-    for task_addr in tasks {
-        let task = match kernel.object("task_struct", task_addr) {
-            Ok(t) => t,
-            Err(e) => {
-                warnings.push(format!("task at {task_addr:#x}: {e}"));
-                continue;
-            }
-        };
-        let pid = match task.u64("tgid") {
-            Ok(p) => p as u32,
-            Err(e) => {
-                warnings.push(format!("task at {task_addr:#x}: {e}"));
-                continue;
-            }
-        };
+    tasks::for_each_process(kernel, &mut warnings, |task, pid, warnings| {
         if !pids.is_empty() && !pids.contains(&pid) {
-            continue;
+            return;
         }
         let comm = task.string("comm").ok();
         let label = comm.as_deref().unwrap_or("?");
-        if let Err(e) = process_files(&resolver, &task, pid, comm.as_deref(), &mut rows, &mut warnings) {
+        if let Err(e) = process_files(&resolver, &task, pid, comm.as_deref(), &mut rows, warnings) {
             warnings.push(format!("pid {pid} ({label}): open files not readable: {e}"));
         }
-    }
+    })?;
     Ok(Analysis { rows, warnings })
 }
 

@@ -120,24 +120,8 @@ pub struct NetstatOptions {
 pub fn netstat(kernel: &Kernel, options: NetstatOptions) -> Result<Analysis<SocketRow>, KernelError> {
     let reader = SocketReader::new(kernel)?;
     let mut warnings = Vec::new();
-    let walk = tasks::processes(kernel)?;
-    warnings.extend(walk.warnings);
     let mut rows = Vec::new();
-    for task_addr in walk.tasks {
-        let task = match kernel.object("task_struct", task_addr) {
-            Ok(t) => t,
-            Err(e) => {
-                warnings.push(format!("task at {task_addr:#x}: {e}"));
-                continue;
-            }
-        };
-        let pid = match task.u64("tgid") {
-            Ok(p) => p as u32,
-            Err(e) => {
-                warnings.push(format!("task at {task_addr:#x}: {e}"));
-                continue;
-            }
-        };
+    tasks::for_each_process(kernel, &mut warnings, |task, pid, warnings| {
         let comm = task.string("comm").unwrap_or_default();
         let holder = files::descriptor_holder(kernel, task);
         let mut task_warnings = Vec::new();
@@ -145,7 +129,7 @@ pub fn netstat(kernel: &Kernel, options: NetstatOptions) -> Result<Analysis<Sock
             Ok(f) => f,
             Err(e) => {
                 warnings.push(format!("pid {pid} ({comm}): open files not readable: {e}"));
-                continue;
+                return;
             }
         };
         warnings.extend(task_warnings.into_iter().map(|w| format!("pid {pid} ({comm}): {w}")));
@@ -189,7 +173,7 @@ pub fn netstat(kernel: &Kernel, options: NetstatOptions) -> Result<Analysis<Sock
                 unreadable.0, unreadable.1
             ));
         }
-    }
+    })?;
     if !options.owned_only {
         unowned(&reader, &mut rows, &mut warnings);
     }

@@ -48,6 +48,27 @@ pub fn processes(kernel: &Kernel) -> Result<TaskWalk, KernelError> {
     Ok(out)
 }
 
+/// Call `visit` with each process of [`processes`] read as a `task_struct`, with its thread-group id and
+/// `warnings`; the walk's problems and every task that cannot be read become lines in `warnings`.
+pub fn for_each_process<'k>(
+    kernel: &'k Kernel,
+    warnings: &mut Vec<String>,
+    mut visit: impl FnMut(Object<'k>, u32, &mut Vec<String>),
+) -> Result<(), KernelError> {
+    let walk = processes(kernel)?;
+    warnings.extend(walk.warnings);
+    for task_addr in walk.tasks {
+        match kernel
+            .object("task_struct", task_addr)
+            .and_then(|task| Ok((task.u64("tgid")? as u32, task)))
+        {
+            Ok((pid, task)) => visit(task, pid, warnings),
+            Err(e) => warnings.push(format!("task at {task_addr:#x}: {e}")),
+        }
+    }
+    Ok(())
+}
+
 /// The threads of the process whose leader is at `leader`, the leader first. Uses
 /// `signal_struct.thread_head` linked by `task_struct.thread_node` where the symbols have it, else the
 /// older `task_struct.thread_group` ring.
