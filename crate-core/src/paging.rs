@@ -43,6 +43,14 @@ pub struct PagingScheme {
     pub va_top_bit: u32,
 }
 
+impl PagingScheme {
+    /// The lowest address of the kernel half (the upper canonical half): `0xffff800000000000` with 4 levels,
+    /// `0xff00000000000000` with 5.
+    pub fn kernel_half_start(&self) -> u64 {
+        u64::MAX << self.va_top_bit
+    }
+}
+
 /// x86-64 with 4-level paging (48-bit virtual addresses).
 pub const X86_64_4LEVEL: PagingScheme = PagingScheme {
     name: "x86-64 4-level",
@@ -175,6 +183,11 @@ impl AddressSpace {
         let top = self.scheme.va_top_bit;
         let high = vaddr >> top;
         high == 0 || high == (u64::MAX >> top)
+    }
+
+    /// Whether `vaddr` lies in the kernel half of this address space (canonical, top bit set).
+    pub fn is_kernel_half(&self, vaddr: u64) -> bool {
+        vaddr >= self.scheme.kernel_half_start()
     }
 
     /// Walk the tables for `vaddr`.

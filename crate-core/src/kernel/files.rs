@@ -6,9 +6,6 @@ use super::{tasks, Kernel, KernelError, Object};
 /// At most this many descriptor slots are read per process (the kernel's `NR_OPEN` is 2^20).
 pub const MAX_FDS: u64 = 1 << 20;
 
-/// Lowest address of the kernel half of the x86-64 address space.
-const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
-
 /// `NR_OPEN_DEFAULT` on 64-bit kernels: every descriptor table has at least this many slots.
 pub const NR_OPEN_DEFAULT: u64 = 64;
 
@@ -91,7 +88,7 @@ pub fn open_files(
             continue;
         };
         // A `struct file` is an 8-byte aligned object in the kernel half of the address space.
-        if file < KERNEL_HALF || file & 7 != 0 {
+        if !kernel.is_kernel_pointer(file) || file & 7 != 0 {
             not_kernel += 1;
             continue;
         }

@@ -114,6 +114,11 @@ impl Kernel {
         Ok(self.symbols.address(name)?.wrapping_add(self.placement.virtual_shift))
     }
 
+    /// Whether `p` can point into the kernel (the upper half of this capture's address space).
+    pub fn is_kernel_pointer(&self, p: u64) -> bool {
+        self.space.is_kernel_half(p)
+    }
+
     /// Read virtual memory.
     pub fn read(&self, vaddr: u64, buf: &mut [u8]) -> Result<(), MemoryError> {
         self.space.read(vaddr, buf)
