@@ -1,0 +1,86 @@
+#!/bin/sh
+# Runs inside the guest (the host's own tree, read-only over 9p): set up a small but varied system, record what
+# the live system says about itself in the truth folder's layout (../shared/corpus/README.md), then say READY on
+# the console and wait for the harness to dump memory.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
+HERE=$(dirname "$0")
+OUT=/mnt/truth
+mount -t sysfs sys /sys
+mount -t tmpfs tmp /tmp
+mount -t tmpfs run /run
+mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
+mkdir -p $OUT/final $OUT/netns/ns1 $OUT/proc
+hostname xk-guest
+echo 0 > /proc/sys/kernel/kptr_restrict
+echo "xkernel-marker: guest setting up" > /dev/kmsg
+
+# network: eth0 (QEMU user networking), a dummy in promiscuous mode, a netns behind a veth pair
+ip link set lo up
+ip link set eth0 up
+ip addr add 10.0.2.15/24 dev eth0
+ip addr add 10.0.2.16/24 dev eth0 label eth0:alias
+ip addr add fd00:c0de::15/64 dev eth0 nodad
+ip route add 198.51.100.0/24 via 10.0.2.2
+ip -6 route add fd00:dead::/48 via fd00:c0de::1
+ip link add dummy0 type dummy
+ip addr add 192.0.2.1/24 dev dummy0
+ip link set dummy0 up promisc on
+ip netns add ns1
+ip link add veth0 type veth peer name veth1
+ip link set veth1 netns ns1
+ip addr add 10.200.0.1/24 dev veth0
+ip link set veth0 up
+ip -n ns1 link set lo up
+ip -n ns1 addr add 10.200.0.2/24 dev veth1
+ip -n ns1 addr add fd00:200::2/64 dev veth1 nodad
+ip -n ns1 link set veth1 up
+ip -n ns1 route add default via 10.200.0.1
+ip link add br0 type bridge
+ip addr add 172.31.0.1/24 dev br0
+ip link set br0 up
+ping -c 2 -W 1 10.0.2.2 >/dev/null 2>&1
+ping -c 2 -W 1 10.200.0.2 >/dev/null 2>&1
+ip -n ns1 neigh add 10.200.0.99 lladdr 02:00:00:00:00:99 dev veth1 nud permanent
+
+# processes: a socket workload on the host, one in ns1, one in new pid+uts+user namespaces
+python3 "$HERE/work.py" host &
+ip netns exec ns1 python3 "$HERE/work.py" ns1 &
+unshare --user --map-root-user --pid --uts --fork --mount-proc sh -c 'hostname inner; exec sleep 100000' &
+sleep 100000 &
+sleep 3
+echo "xkernel-marker: workload started" > /dev/kmsg
+
+snap() {  # the truth files that say what is there right now
+  d=$1
+  ps -eo pid,ppid,uid,euid,gid,egid,lstart,stat,comm,args > $d/ps-eo.txt
+  ip neigh > $d/ip-neigh.txt
+  ip -n ns1 neigh > $d/ip-neigh-ns1.txt
+  ss -tanpue > $d/ss-tanpue.txt
+  ip netns exec ns1 ss -tanpue > $d/ss-tanpue-ns1.txt
+  ss -uanp > $d/ss-uanp.txt
+  ss -xanp > $d/ss-xanp.txt
+}
+snap $OUT
+ip -d addr > $OUT/ip-d-addr.txt
+ip link > $OUT/ip-link.txt
+ip route show table all > $OUT/ip-route-table-all.txt
+ip route > $OUT/ip-route.txt
+ip -6 route > $OUT/ip-6-route.txt
+ip -6 neigh > $OUT/ip-6-neigh.txt
+ip -n ns1 -d addr > $OUT/netns/ns1/ip-d-addr.txt
+ip -n ns1 route > $OUT/netns/ns1/ip-route.txt
+ip -n ns1 -6 route > $OUT/netns/ns1/ip-6-route.txt
+ip -n ns1 neigh > $OUT/netns/ns1/ip-neigh.txt
+ip netns exec ns1 ss -tanpue > $OUT/netns/ns1/ss-tanpue.txt
+for f in tcp tcp6 udp udp6 unix arp dev packet raw; do cat /proc/net/$f > $OUT/proc-net-$f.txt; done
+cat /proc/self/mountinfo > $OUT/mountinfo-pid1.txt
+uname -a > $OUT/uname-a.txt
+cat /proc/version > $OUT/proc-version.txt
+hostname > $OUT/hostname.txt
+python3 "$HERE/summary.py" $OUT/proc > $OUT/proc-summary.tsv
+cat /proc/kallsyms > $OUT/kallsyms.txt
+snap $OUT/final
+dmesg > $OUT/dmesg.txt
+sync
+echo XKERNEL-READY > /dev/console
+while :; do sleep 1000; done
