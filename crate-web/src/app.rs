@@ -168,10 +168,11 @@ impl App {
         }
         self._listeners.clear();
         self.ready = false;
-        // `?block=N` on the page's URL (KiB) reaches the worker: block-size measurements, see the README.
+        // `?block=N` (KiB) and `?reader=opfs` on the page's URL reach the worker: reader measurements, see
+        // benches/browser.mjs.
         let search = web_sys::window()
             .and_then(|w| w.location().search().ok())
-            .filter(|s| s.starts_with("?block="))
+            .filter(|s| s.starts_with("?block=") || s.starts_with("?reader="))
             .unwrap_or_default();
         let worker = match web_sys::Worker::new(&format!("./worker_loader.js{search}")) {
             Ok(w) => w,

@@ -18,9 +18,20 @@ pub enum ToWorker {
     Run { analysis: String },
     /// The rows of an analysis already run, as `json` or `csv` text (the CLI's exact bytes).
     Export { analysis: String, format: String },
-    /// Benchmark the raw reader on the blob beside this message: `seq` (1 MiB reads over the whole
-    /// file) or `random` (4 KiB pages at pseudo-random offsets, 20,000 of them).
-    Bench { mode: String },
+    /// Benchmark a raw reader (no cache) on the blob beside this message. `mode`: `seq` (reads of `size`
+    /// bytes over the whole file) or `random` (`count` reads of `size` bytes at pseudo-random aligned
+    /// offsets) through FileReaderSync; `opfs-copy` (copy the blob into the Origin Private File System
+    /// in `size`-byte pieces), then `opfs-seq` and `opfs-random` (the same reads from that copy through a
+    /// sync access handle); `opfs-remove` deletes the copy.
+    Bench {
+        mode: String,
+        /// Bytes per read (default: 1 MiB for `seq`, 4 KiB for `random`, 16 MiB for `opfs-copy`).
+        #[serde(default)]
+        size: Option<u32>,
+        /// Reads of a `random` run (default 20,000).
+        #[serde(default)]
+        count: Option<u32>,
+    },
 }
 
 /// Worker -> page.

@@ -20,8 +20,11 @@ use memscope_core::symbols::SymbolTable;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageEvent, XmlHttpRequest, XmlHttpRequestResponseType,
+    Blob, DedicatedWorkerGlobalScope, FileReaderSync, FileSystemDirectoryHandle, FileSystemFileHandle,
+    FileSystemGetFileOptions, FileSystemReadWriteOptions, FileSystemSyncAccessHandle, MessageEvent, XmlHttpRequest,
+    XmlHttpRequestResponseType,
 };
 
 use crate::proto::{FromWorker, ToWorker};
@@ -230,6 +233,143 @@ impl ReadAt for HttpRangeReader {
     }
 }
 
+/// The name of the capture's copy in the Origin Private File System.
+const OPFS_NAME: &str = "memscope-capture.bin";
+/// Bytes per FileReaderSync read while copying a capture into the OPFS.
+const OPFS_COPY_PIECE: usize = 16 << 20;
+
+/// A copy of the capture in the Origin Private File System, read through a sync access handle: each read
+/// costs microseconds instead of FileReaderSync's fixed ~0.6 ms, but the copy costs a pass over the whole
+/// file first (and its size in disk quota). Measured against [`BlobReader`] by `benches/browser.mjs`;
+/// the page uses it only with `?reader=opfs` (see benches/RESULTS.md for why).
+pub struct OpfsReader {
+    handle: FileSystemSyncAccessHandle,
+    size: u64,
+}
+
+async fn opfs_file(create: bool) -> Result<FileSystemFileHandle, String> {
+    let storage = scope().navigator().storage();
+    let dir: FileSystemDirectoryHandle = JsFuture::from(storage.get_directory())
+        .await
+        .map_err(|e| format!("no Origin Private File System: {}", js_message(&e)))?
+        .unchecked_into();
+    let options = FileSystemGetFileOptions::new();
+    options.set_create(create);
+    let file = JsFuture::from(dir.get_file_handle_with_options(OPFS_NAME, &options))
+        .await
+        .map_err(|e| format!("{OPFS_NAME}: {}", js_message(&e)))?;
+    Ok(file.unchecked_into())
+}
+
+async fn opfs_handle(create: bool) -> Result<FileSystemSyncAccessHandle, String> {
+    let file = opfs_file(create).await?;
+    let handle = JsFuture::from(file.create_sync_access_handle())
+        .await
+        .map_err(|e| format!("{OPFS_NAME}: {}", js_message(&e)))?;
+    Ok(handle.unchecked_into())
+}
+
+impl OpfsReader {
+    /// Copy `blob` into the OPFS (FileReaderSync reads of `piece` bytes, each written through the sync
+    /// access handle) and open the copy.
+    pub async fn copy(blob: &Blob, piece: usize) -> Result<OpfsReader, String> {
+        let handle = opfs_handle(true).await?;
+        // From here on the handle is closed on every path (Drop).
+        let mut reader = OpfsReader { handle, size: 0 };
+        let js = |e: JsValue| js_message(&e);
+        reader.handle.truncate_with_f64(0.0).map_err(js)?;
+        let source = FileReaderSync::new().map_err(js)?;
+        let size = blob.size();
+        let options = FileSystemReadWriteOptions::new();
+        let mut offset = 0.0;
+        while offset < size {
+            let end = (offset + piece as f64).min(size);
+            let bytes = source
+                .read_as_array_buffer(&blob.slice_with_f64_and_f64(offset, end).map_err(js)?)
+                .map_err(js)?;
+            options.set_at(offset);
+            let written = reader
+                .handle
+                .write_with_buffer_source_and_options(&bytes, &options)
+                .map_err(js)?;
+            if written != end - offset {
+                return Err(format!(
+                    "{OPFS_NAME}: wrote {written} of {} bytes at {offset} (storage quota?)",
+                    end - offset
+                ));
+            }
+            count_read((end - offset) as usize);
+            offset = end;
+        }
+        reader.handle.flush().map_err(js)?;
+        reader.size = size as u64;
+        Ok(reader)
+    }
+
+    /// Open the copy an earlier [`OpfsReader::copy`] left.
+    pub async fn existing() -> Result<OpfsReader, String> {
+        let handle = opfs_handle(false).await?;
+        let size = handle.get_size().map_err(|e| js_message(&e))?;
+        Ok(OpfsReader {
+            handle,
+            size: size as u64,
+        })
+    }
+
+    /// Delete the copy (after its handle is closed).
+    pub async fn remove() -> Result<(), String> {
+        let storage = scope().navigator().storage();
+        let dir: FileSystemDirectoryHandle = JsFuture::from(storage.get_directory())
+            .await
+            .map_err(|e| js_message(&e))?
+            .unchecked_into();
+        JsFuture::from(dir.remove_entry(OPFS_NAME))
+            .await
+            .map_err(|e| js_message(&e))?;
+        Ok(())
+    }
+}
+
+impl Drop for OpfsReader {
+    fn drop(&mut self) {
+        self.handle.close();
+    }
+}
+
+impl ReadAt for OpfsReader {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        if offset.checked_add(buf.len() as u64).is_none_or(|e| e > self.size) {
+            return Err(ReadError::OutOfBounds {
+                offset,
+                len: buf.len(),
+                size: self.size,
+            });
+        }
+        let options = FileSystemReadWriteOptions::new();
+        options.set_at(offset as f64);
+        let len = buf.len();
+        let got = self
+            .handle
+            .read_with_u8_array_and_options(buf, &options)
+            .map_err(|e| ReadError::Source {
+                offset,
+                message: js_message(&e),
+            })?;
+        if got as usize != len {
+            return Err(ReadError::Source {
+                offset,
+                message: format!("short read: {got} of {len} bytes"),
+            });
+        }
+        count_read(len);
+        Ok(())
+    }
+}
+
 fn cached(reader: impl ReadAt + 'static) -> Box<dyn ReadAt> {
     Box::new(BlockCache::new(
         reader,
@@ -240,11 +380,16 @@ fn cached(reader: impl ReadAt + 'static) -> Box<dyn ReadAt> {
     ))
 }
 
-/// The block size: [`BLOCK_SIZE`], or `?block=N` (KiB) on the worker's URL for measurements.
-fn block_size() -> usize {
+/// The value of `?name=value` on the worker's URL (measurement settings, passed on from the page's URL).
+fn url_param(name: &str) -> Option<String> {
     let href = scope().location().href();
     href.split(['?', '&'])
-        .find_map(|kv| kv.strip_prefix("block="))
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=').map(str::to_string))
+}
+
+/// The block size: [`BLOCK_SIZE`], or `?block=N` (KiB) on the worker's URL for measurements.
+fn block_size() -> usize {
+    url_param("block")
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|k| k.is_power_of_two() && (4..=16384).contains(k))
         .map_or(BLOCK_SIZE, |k| k * 1024)
@@ -262,7 +407,8 @@ fn open(reader: Box<dyn ReadAt>) {
     STATE.with(|s| *s.borrow_mut() = State::default());
     BYTES.with(|b| b.set(0));
     READS.with(|r| r.set(0));
-    PHASE_START.with(|s| s.set((now(), 0)));
+    // The phase under way (opening, or copying into the OPFS) keeps its start time; its reads restart at 0.
+    PHASE_START.with(|s| s.set((s.get().0, 0)));
     set_phase("reading the capture's format");
     let capture = match Capture::open(reader) {
         Ok(c) => Rc::new(c),
@@ -426,6 +572,17 @@ fn handle(data: JsValue) {
         Err(e) => return fail(format!("malformed message from the page: {e}")),
     };
     match msg {
+        ToWorker::Open { name } if url_param("reader").as_deref() == Some("opfs") => match blob {
+            // Measurement only (benches/browser.mjs): copy into the OPFS first, then read the copy.
+            Some(blob) => wasm_bindgen_futures::spawn_local(async move {
+                set_phase(&format!("copying {name} into the private file system"));
+                match OpfsReader::copy(&blob, OPFS_COPY_PIECE).await {
+                    Ok(r) => open(cached(r)),
+                    Err(e) => fail(e),
+                }
+            }),
+            None => fail("no file came with the message".into()),
+        },
         ToWorker::Open { name } => match blob
             .ok_or_else(|| "no file came with the message".to_string())
             .and_then(BlobReader::new)
@@ -449,54 +606,85 @@ fn handle(data: JsValue) {
         },
         ToWorker::Run { analysis } => run(analysis),
         ToWorker::Export { analysis, format } => export_rows(analysis, format),
-        ToWorker::Bench { mode } => match blob
-            .ok_or_else(|| "no file came with the message".to_string())
-            .and_then(BlobReader::new)
-        {
-            Ok(r) => bench(&r, &mode),
-            Err(e) => fail(e),
-        },
+        ToWorker::Bench { mode, size, count } => wasm_bindgen_futures::spawn_local(bench(mode, size, count, blob)),
     }
 }
 
-/// Raw reader throughput (no cache): sequential 1 MiB reads, or 20,000 random 4 KiB pages.
-fn bench(reader: &BlobReader, mode: &str) {
-    let size = reader.size();
+/// A raw reader benchmark (no cache), see [`ToWorker::Bench`].
+async fn bench(mode: String, size: Option<u32>, count: Option<u32>, blob: Option<Blob>) {
     let start = now();
-    let (mut bytes, mut reads) = (0u64, 0u64);
-    let mut buf = vec![0u8; if mode == "seq" { 1 << 20 } else { 4096 }];
-    let mut result = Ok(());
-    if mode == "seq" {
-        let mut off = 0;
-        while off + buf.len() as u64 <= size && result.is_ok() {
-            result = reader.read_at(off, &mut buf);
-            off += buf.len() as u64;
-            bytes += buf.len() as u64;
-            reads += 1;
-        }
-    } else {
-        let pages = size / 4096;
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            result = reader.read_at((x % pages.max(1)) * 4096, &mut buf);
-            if result.is_err() {
-                break;
+    let result = match mode.as_str() {
+        "opfs-copy" => match blob {
+            Some(b) => {
+                let piece = size.map_or(OPFS_COPY_PIECE, |s| s as usize).max(1);
+                OpfsReader::copy(&b, piece)
+                    .await
+                    .map(|r| (r.size(), r.size().div_ceil(piece as u64)))
             }
-            bytes += 4096;
-            reads += 1;
-        }
-    }
+            None => Err("no file came with the message".into()),
+        },
+        "opfs-remove" => OpfsReader::remove().await.map(|()| (0, 0)),
+        "opfs-seq" | "opfs-random" => match OpfsReader::existing().await {
+            Ok(r) => {
+                let start = now();
+                let result = read_pattern(&r, &mode[5..], size, count);
+                return post_bench(result, start);
+            }
+            Err(e) => Err(e),
+        },
+        _ => match blob
+            .ok_or_else(|| "no file came with the message".to_string())
+            .and_then(BlobReader::new)
+        {
+            Ok(r) => read_pattern(&r, &mode, size, count),
+            Err(e) => Err(e),
+        },
+    };
+    post_bench(result, start);
+}
+
+fn post_bench(result: Result<(u64, u64), String>, start: f64) {
     match result {
-        Ok(()) => post(&FromWorker::Bench {
+        Ok((bytes, reads)) => post(&FromWorker::Bench {
             bytes,
             reads,
             millis: now() - start,
         }),
-        Err(e) => fail(e.to_string()),
+        Err(e) => fail(e),
     }
+}
+
+/// `seq`: reads of `size` bytes (default 1 MiB) over the whole source; `random`: `count` (default 20,000)
+/// reads of `size` bytes (default 4 KiB) at pseudo-random offsets aligned to `size`. Bytes and reads done.
+fn read_pattern(reader: &dyn ReadAt, mode: &str, size: Option<u32>, count: Option<u32>) -> Result<(u64, u64), String> {
+    let total = reader.size();
+    let seq = mode == "seq";
+    let len = size.map_or(if seq { 1 << 20 } else { 4096 }, |s| s as usize).max(1);
+    let mut buf = vec![0u8; len];
+    let (mut bytes, mut reads) = (0u64, 0u64);
+    if seq {
+        let mut off = 0;
+        while off + len as u64 <= total {
+            reader.read_at(off, &mut buf).map_err(|e| e.to_string())?;
+            off += len as u64;
+            bytes += len as u64;
+            reads += 1;
+        }
+    } else {
+        let slots = (total / len as u64).max(1);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..count.unwrap_or(20_000) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            reader
+                .read_at((x % slots) * len as u64, &mut buf)
+                .map_err(|e| e.to_string())?;
+            bytes += len as u64;
+            reads += 1;
+        }
+    }
+    Ok((bytes, reads))
 }
 
 /// The worker's entry point: install the panic hook, listen, say so.
