@@ -10,7 +10,8 @@ conventions: anonymous types are named `unnamed_<id>`, anonymous members `unname
 `"anonymous": true`, and where two structs share a name the first definition wins.
 
 BTF has no types for most global variables; the few memscope reads through a symbol's type are given theirs
-from BTF itself (`tk_core`: the anonymous struct holding `seq` and `timekeeper`; `neigh_tables`: an array of
+from BTF itself (`tk_core`: the anonymous struct holding `seq` and `timekeeper`; `timekeeper_data`: an array
+of TIMEKEEPERS_MAX `struct tk_data`; `neigh_tables`: an array of
 NEIGH_NR_TABLES pointers), and `linux_banner` gets its constant data from the image.
 """
 import base64, json, struct, sys
@@ -209,6 +210,11 @@ def main(vmlinux, system_map, out):
             if "tk_core" in symbols:
                 symbols["tk_core"]["type"] = {"kind": "struct", "name": name}
             break
+    tk_max = next((e["constants"]["TIMEKEEPERS_MAX"] for e in enums.values() if "TIMEKEEPERS_MAX" in e["constants"]),
+                  None)
+    if tk_max and "timekeeper_data" in symbols and "tk_data" in user:
+        symbols["timekeeper_data"]["type"] = {"kind": "array", "count": tk_max,
+                                              "subtype": {"kind": "struct", "name": "tk_data"}}
     nr = next((dict(e["constants"]).get("NEIGH_NR_TABLES") for e in enums.values()
                if "NEIGH_NR_TABLES" in e["constants"]), None)
     if nr and "neigh_tables" in symbols:

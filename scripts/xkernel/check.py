@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Score memscope on a harness corpus root with ../shared/truthcheck's own checks (same comparison, other kernels).
 
-    check.py ROOT [--exe PATH] [CHECK ...]      (CHECK: info pslist network lsof; default all four)
+    check.py ROOT [--exe PATH] [CHECK ...]      (CHECK: info pslist network lsof details; default all)
 
 `lsof` is the harness's own check: every descriptor in truth/proc/<pid>.txt of a process still alive at the
 final snapshot is a row of `memscope lsof` with the same pid, fd and path (but pid 1, the guest's shell that
 collects the truth, whose descriptors change as it writes).
 """
-import pathlib, re, sys
+import pathlib, re, sys, time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2] / "shared" / "truthcheck"))
@@ -39,7 +39,99 @@ def check_lsof(exe, caps):
     return score, notes
 
 
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def check_details(exe, caps):
+    """Values truthcheck does not compare: start times (ps's lstart is boot time truncated to the second plus
+    the start truncated to the second, so the exact start is 0-2 s after it), threads (ps -eL), interface MAC,
+    MTU and promiscuity (ip -d link), neighbour states (ip neigh), TCP states and UNIX socket paths (ss)."""
+    import calendar
+    score = {k: [0, 0] for k in ("start times", "threads", "links", "neighbour states", "tcp states",
+                                 "unix paths")}
+    notes = []
+
+    def tally(key, ok, note):
+        score[key][1] += 1
+        score[key][0] += bool(ok)
+        if not ok:
+            notes.append(note)
+
+    for c in caps:
+        t, sym, name = c["truth"], ["--symbols", c["symbols"]], c["name"]
+        rows, err = truthcheck.run_json(exe, ["pslist", c["path"], "--threads"] + sym)
+        rows = rows or []
+        procs = {r["pid"]: r for r in rows if r.get("tid") == r.get("pid")}
+        for line in (t / "final" / "ps-eo.txt").read_text().splitlines()[1:]:
+            p = line.split()
+            pid, (mon, day, hms, year) = int(p[0]), (p[7], p[8], p[9], p[10])
+            if pid == 1 or pid not in procs:
+                continue
+            h, m, sec = map(int, hms.split(":"))
+            ps = calendar.timegm((int(year), MONTHS.index(mon) + 1, int(day), h, m, sec))
+            got = procs[pid].get("start_time")
+            exact = None
+            if got:
+                whole, frac = got.rstrip("Z").split(".")
+                exact = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) + float("0." + frac)
+            tally("start times", exact is not None and 0 <= exact - ps < 2,
+                  "%s: pid %d start %s, ps %s" % (name, pid, got, " ".join(p[6:11])))
+        threads = {(r["pid"], r["tid"]) for r in rows}
+        for line in (t / "final" / "ps-eL.txt").read_text().splitlines()[1:]:
+            pid, tid = map(int, line.split()[:2])
+            if pid != 1:
+                tally("threads", (pid, tid) in threads, "%s: thread %d of %d missing" % (name, tid, pid))
+
+        rows, err = truthcheck.run_json(exe, ["ifconfig", c["path"]] + sym)
+        links = {(r["name"], r["mac"]): r for r in rows or []}
+        for f in [t / "ip-d-link.txt"] + list((t / "netns").glob("*/ip-d-link.txt")):
+            text = f.read_text()
+            for m in re.finditer(r"^\d+: ([^:@]+)[@:].*? mtu (\d+) .*\n\s+link/\S+ (\S+) .*?promiscuity (\d+)",
+                                 text, re.M):
+                ifname, mtu, mac, promisc = m.group(1), int(m.group(2)), m.group(3), int(m.group(4))
+                r = links.get((ifname, mac))
+                ok = r is not None and r.get("mtu") == mtu and r.get("promiscuity") == promisc and \
+                    r.get("promiscuous") == (promisc > 0)
+                tally("links", ok, "%s: %s %s mtu %d promiscuity %d: %s" % (name, ifname, mac, mtu, promisc,
+                                                                            r and {k: r.get(k) for k in (
+                                                                                "mtu", "promiscuity")}))
+
+        rows, err = truthcheck.run_json(exe, ["arp", c["path"]] + sym)
+        states = {(r["ip"], (r.get("mac") or "").lower()): r.get("state") for r in rows or []}
+        for f in (t / "final").glob("ip-neigh*.txt"):
+            for line in f.read_text().splitlines():
+                m = re.match(r"^(\S+) dev \S+ lladdr (\S+)(?: router)? (\S+)", line)
+                if m:
+                    got = states.get((m.group(1), m.group(2).lower()))
+                    tally("neighbour states", got == m.group(3),
+                          "%s: %s %s state %s, truth %s" % (name, m.group(1), m.group(2), got, m.group(3)))
+
+        rows, err = truthcheck.run_json(exe, ["netstat", c["path"]] + sym)
+        ss_state = {"ESTAB": "ESTABLISHED", "LISTEN": "LISTEN"}
+        tcp = {(r.get("local_port"), r.get("remote_port") or 0, r.get("pid")): r.get("state")
+               for r in rows or [] if r.get("proto") == "tcp"}
+        for f in (t / "final").glob("ss-tanpue*.txt"):
+            for line in f.read_text().splitlines():
+                p = line.split()
+                if len(p) < 6 or p[0] != "tcp":
+                    continue
+                lport, rport = int(p[4].rsplit(":", 1)[1]), p[5].rsplit(":", 1)[1]
+                for pid in map(int, re.findall(r"pid=(\d+)", line)):
+                    got = tcp.get((lport, 0 if rport == "*" else int(rport), pid))
+                    want = ss_state.get(p[1], p[1])
+                    tally("tcp states", got in (p[1], want), "%s: tcp %d->%s pid %d state %s, truth %s" % (
+                        name, lport, rport, pid, got, p[1]))
+        paths = {r.get("inode"): r.get("path") for r in rows or [] if r.get("proto") == "unix"}
+        for line in (t / "final" / "ss-xanp.txt").read_text().splitlines():
+            p = line.split()
+            if len(p) >= 8 and p[0].startswith("u_") and p[5].isdigit() and p[4] != "*":
+                got = paths.get(int(p[5]))
+                tally("unix paths", got == p[4], "%s: unix %s path %r, truth %r" % (name, p[5], got, p[4]))
+    return score, notes
+
+
 truthcheck.CHECKS["lsof"] = check_lsof
+truthcheck.CHECKS["details"] = check_details
 
 
 def main(argv):
@@ -48,7 +140,7 @@ def main(argv):
     if "--exe" in argv:
         exe = pathlib.Path(argv[argv.index("--exe") + 1]).resolve()
         argv = argv[:argv.index("--exe")] + argv[argv.index("--exe") + 2:]
-    names = argv[1:] or ["info", "pslist", "network", "lsof"]
+    names = argv[1:] or ["info", "pslist", "network", "lsof", "details"]
     caps = truthcheck.captures([root], cache=root / ".cache")
     ok = True
     for n in names:

@@ -38,13 +38,11 @@ ip -n ns1 route add default via 10.200.0.1
 ip link add br0 type bridge
 ip addr add 172.31.0.1/24 dev br0
 ip link set br0 up
-ping -c 2 -W 1 10.0.2.2 >/dev/null 2>&1
-ping -c 2 -W 1 10.200.0.2 >/dev/null 2>&1
 ip -n ns1 neigh add 10.200.0.99 lladdr 02:00:00:00:00:99 dev veth1 nud permanent
 
 # processes: a socket workload on the host, one in ns1, one in new pid+uts+user namespaces
 python3 "$HERE/work.py" host &
-ip netns exec ns1 python3 "$HERE/work.py" ns1 &
+ip netns exec ns1 python3 "$HERE/work.py" ns1 10.200.0.1 &
 unshare --user --map-root-user --pid --uts --fork --mount-proc sh -c 'hostname inner; exec sleep 100000' &
 sleep 100000 &
 sleep 3
@@ -53,6 +51,7 @@ echo "xkernel-marker: workload started" > /dev/kmsg
 snap() {  # the truth files that say what is there right now
   d=$1
   ps -eo pid,ppid,uid,euid,gid,egid,lstart,stat,comm,args > $d/ps-eo.txt
+  ps -eLo pid,lwp,comm > $d/ps-eL.txt
   ip neigh > $d/ip-neigh.txt
   ip -n ns1 neigh > $d/ip-neigh-ns1.txt
   ss -tanpue > $d/ss-tanpue.txt
@@ -63,6 +62,8 @@ snap() {  # the truth files that say what is there right now
 snap $OUT
 ip -d addr > $OUT/ip-d-addr.txt
 ip link > $OUT/ip-link.txt
+ip -n ns1 -d link > $OUT/netns/ns1/ip-d-link.txt
+ip -d link > $OUT/ip-d-link.txt
 ip route show table all > $OUT/ip-route-table-all.txt
 ip route > $OUT/ip-route.txt
 ip -6 route > $OUT/ip-6-route.txt

@@ -1,9 +1,14 @@
 """The guest's socket workload: a TCP listener with an accepted connection holding unread data, a UDP socket
 with queued datagrams, UNIX stream and datagram sockets (bound, abstract and unnamed pairs), and a netlink socket."""
-import os, socket, sys, time
+import os, socket, sys, threading, time
 
 tag = sys.argv[1]
 held = []
+for _ in range(2):  # threads: rows of pslist --threads
+    threading.Thread(target=time.sleep, args=(100000,), daemon=True).start()
+if len(sys.argv) > 2:  # a connection to a listener in another namespace (its address), made after it started
+    time.sleep(2)
+    held.append(socket.create_connection((sys.argv[2], 7000)))
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("0.0.0.0", 7000))
@@ -33,5 +38,11 @@ gone = open("/tmp/xk-deleted-%s" % tag, "w")
 os.unlink("/tmp/xk-deleted-%s" % tag)
 rd, wr = os.pipe()
 held += [plain, gone, rd, wr, srv, cli, acc, srv6, udp, snd, ux, ab, pair, nl]
+poke = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # resolves the gateway's MAC: a neighbour entry
+for gw in ("10.0.2.2", "10.200.0.1"):
+    try:
+        poke.sendto(b"xk", (gw, 9))
+    except OSError:
+        pass
 while True:
     time.sleep(1000)

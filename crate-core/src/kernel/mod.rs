@@ -8,6 +8,8 @@ mod object;
 pub mod paths;
 pub mod sockets;
 pub mod tasks;
+#[cfg(test)]
+pub(crate) mod testkit;
 
 use std::rc::Rc;
 

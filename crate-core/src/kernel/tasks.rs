@@ -7,6 +7,7 @@
 //! `real_start_time`, `kernel_cap_t.val` or `cap[2]`, `signal_struct.thread_head` or `thread_group`).
 
 use super::{Kernel, KernelError, Object};
+use crate::symbols::TypeRef;
 
 /// Upper bound on the entries of one task list (the kernel's `PID_MAX_LIMIT`).
 pub const MAX_TASKS: usize = 4 * 1024 * 1024;
@@ -481,21 +482,55 @@ fn truncate_chars(s: &mut String, max: usize) {
 }
 
 /// Wall-clock time of boot in nanoseconds since the Unix epoch, from the kernel's timekeeper
-/// (`tk_core.timekeeper`: `offs_real - offs_boot`, what `getboottime64` and `/proc/stat`'s `btime` use).
+/// (`offs_real - offs_boot`, what `getboottime64` and `/proc/stat`'s `btime` use). The timekeeper lives in
+/// `tk_core` (a struct holding `timekeeper`), in `timekeeper_data[TIMEKEEPER_CORE]` where the kernel keeps
+/// auxiliary timekeepers beside it (6.16 on), or in a plain `timekeeper` global in older kernels.
 pub fn boot_time_ns(kernel: &Kernel) -> Result<i64, KernelError> {
     let symbols = kernel.symbols();
-    let (addr, ty) = match symbols.symbol("tk_core")? {
-        Some(s) => (s.address, s.ty.as_ref().and_then(|t| t.user_name().map(str::to_string))),
-        None => {
-            // Older kernels keep a plain `timekeeper` global.
-            let a = symbols.address("timekeeper")?;
-            let tk = kernel.object("timekeeper", a.wrapping_add(kernel.placement().virtual_shift))?;
-            return offsets(&tk);
+    let shift = kernel.placement().virtual_shift;
+    if let Some(s) = symbols.symbol("tk_core")? {
+        let ty = s.ty.as_ref().and_then(|t| t.user_name());
+        let ty = ty.ok_or_else(|| KernelError::Layout("tk_core has no type in the symbols".into()))?;
+        let core = kernel.object(ty, s.address.wrapping_add(shift))?;
+        return offsets(&core.member("timekeeper")?);
+    }
+    if let Some(s) = symbols.symbol("timekeeper_data")? {
+        let Some(TypeRef::Array { count, element }) = &s.ty else {
+            return Err(KernelError::Layout(
+                "timekeeper_data is not an array in the symbols".into(),
+            ));
+        };
+        let ty = element
+            .user_name()
+            .ok_or_else(|| KernelError::Layout("timekeeper_data's elements are not structs in the symbols".into()))?;
+        let index = timekeeper_core_index(symbols);
+        if index >= *count {
+            return Err(KernelError::Layout(format!(
+                "TIMEKEEPER_CORE is {index} but timekeeper_data holds {count}"
+            )));
         }
-    };
-    let ty = ty.ok_or_else(|| KernelError::Layout("tk_core has no type in the symbols".into()))?;
-    let core = kernel.object(&ty, addr.wrapping_add(kernel.placement().virtual_shift))?;
-    offsets(&core.member("timekeeper")?)
+        let size = symbols.size_of(element)?;
+        let core = kernel.object(ty, s.address.wrapping_add(shift).wrapping_add(index * size))?;
+        return offsets(&core.member("timekeeper")?);
+    }
+    let a = symbols.address("timekeeper")?;
+    let tk = kernel.object("timekeeper", a.wrapping_add(shift))?;
+    offsets(&tk)
+}
+
+/// `TIMEKEEPER_CORE` from `enum timekeeper_ids` where the symbols have it; the kernel defines it as 0.
+fn timekeeper_core_index(symbols: &crate::symbols::SymbolTable) -> u64 {
+    symbols
+        .enum_type("timekeeper_ids")
+        .ok()
+        .and_then(|e| {
+            e.constants
+                .iter()
+                .find(|(n, _)| n == "TIMEKEEPER_CORE")
+                .map(|(_, v)| *v)
+        })
+        .and_then(|v| u64::try_from(v).ok())
+        .unwrap_or(0)
 }
 
 fn offsets(tk: &Object<'_>) -> Result<i64, KernelError> {
@@ -509,4 +544,75 @@ fn offsets(tk: &Object<'_>) -> Result<i64, KernelError> {
         )));
     }
     Ok(wall)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::testkit::{Memory, IMAGE};
+
+    /// An ISF with `timekeeper {offs_real, offs_boot}`, the given extra user types and enums, and one symbol.
+    fn isf(extra_types: &str, enums: &str, symbol: &str) -> String {
+        format!(
+            r#"{{"metadata": {{"format": "6.2.0"}},
+              "base_types": {{"long long int": {{"size": 8, "signed": true, "kind": "int", "endian": "little"}},
+                             "int": {{"size": 4, "signed": true, "kind": "int", "endian": "little"}}}},
+              "user_types": {{"timekeeper": {{"kind": "struct", "size": 16, "fields": {{
+                  "offs_real": {{"type": {{"kind": "base", "name": "long long int"}}, "offset": 0}},
+                  "offs_boot": {{"type": {{"kind": "base", "name": "long long int"}}, "offset": 8}}}}}}
+                  {extra_types}}},
+              "enums": {{{enums}}},
+              "symbols": {{{symbol}}}}}"#
+        )
+    }
+
+    const BOOT_NS: i64 = 1_795_000_000_123_456_789;
+
+    /// A timekeeper at `at` whose boot time is `BOOT_NS` (`offs_real - offs_boot`).
+    fn timekeeper(mem: &mut Memory, at: u64) {
+        mem.write(at, &(BOOT_NS + 5_000_000_000).to_le_bytes());
+        mem.write(at + 8, &5_000_000_000i64.to_le_bytes());
+    }
+
+    const HOLDER: &str = r#"{"kind": "struct", "size": 24, "fields": {
+        "seq": {"type": {"kind": "base", "name": "int"}, "offset": 0},
+        "timekeeper": {"type": {"kind": "struct", "name": "timekeeper"}, "offset": 8}}}"#;
+
+    #[test]
+    fn boot_time_from_tk_core() {
+        let mut mem = Memory::new();
+        timekeeper(&mut mem, IMAGE + 0x1008);
+        let types = format!(r#", "unnamed_1f": {HOLDER}"#);
+        let sym = format!(
+            r#""tk_core": {{"address": {}, "type": {{"kind": "struct", "name": "unnamed_1f"}}}}"#,
+            IMAGE + 0x1000
+        );
+        assert_eq!(boot_time_ns(&mem.kernel(&isf(&types, "", &sym))), Ok(BOOT_NS));
+    }
+
+    #[test]
+    fn boot_time_from_timekeeper_data_at_timekeeper_core() {
+        // The enum, not a constant in the reader, says which element is the core timekeeper.
+        let mut mem = Memory::new();
+        timekeeper(&mut mem, IMAGE + 0x1000 + 24 + 8);
+        let types = format!(r#", "tk_data": {HOLDER}"#);
+        let enums = r#""timekeeper_ids": {"size": 4, "base": "unsigned int",
+            "constants": {"TIMEKEEPER_AUX": 0, "TIMEKEEPER_CORE": 1, "TIMEKEEPERS_MAX": 2}}"#;
+        let sym = format!(
+            r#""timekeeper_data": {{"address": {}, "type": {{"kind": "array", "count": 2,
+                "subtype": {{"kind": "struct", "name": "tk_data"}}}}}}"#,
+            IMAGE + 0x1000
+        );
+        assert_eq!(boot_time_ns(&mem.kernel(&isf(&types, enums, &sym))), Ok(BOOT_NS));
+    }
+
+    #[test]
+    fn boot_time_from_a_plain_timekeeper_and_implausible_ones_refused() {
+        let mut mem = Memory::new();
+        timekeeper(&mut mem, IMAGE + 0x2000);
+        let sym = format!(r#""timekeeper": {{"address": {}}}"#, IMAGE + 0x2000);
+        assert_eq!(boot_time_ns(&mem.kernel(&isf("", "", &sym))), Ok(BOOT_NS));
+        let zeroed = Memory::new().kernel(&isf("", "", &sym));
+        assert!(matches!(boot_time_ns(&zeroed), Err(KernelError::Layout(_))));
+    }
 }
