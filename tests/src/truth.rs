@@ -398,6 +398,40 @@ pub fn ss_unix_final(truth: &Path) -> Vec<SsUnix> {
     out
 }
 
+/// One line of `truth/proc-net-unix.txt` (`cat /proc/net/unix`: every UNIX socket of the host network
+/// namespace while the truth was collected).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcNetUnix {
+    /// Socket inode number (column `Inode`).
+    pub inode: u64,
+    /// Socket type (column `Type`: 1 stream, 2 dgram, 5 seqpacket).
+    pub sock_type: u16,
+    /// The bound name (`@name` for abstract ones), if any.
+    pub path: Option<String>,
+}
+
+/// Every socket of `truth/proc-net-unix.txt` (columns Num RefCount Protocol Flags Type St Inode Path).
+pub fn proc_net_unix(truth: &Path) -> Vec<ProcNetUnix> {
+    let file = truth.join("proc-net-unix.txt");
+    let mut out = Vec::new();
+    for line in output_lines(&file).iter().skip(1) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() < 7 {
+            continue;
+        }
+        let (Ok(sock_type), Ok(inode)) = (u16::from_str_radix(cols[4], 16), cols[6].parse()) else {
+            panic!("truth file {}: line {line:?} is not a UNIX socket", file.display())
+        };
+        out.push(ProcNetUnix {
+            inode,
+            sock_type,
+            path: cols.get(7).map(|p| p.to_string()),
+        });
+    }
+    assert!(!out.is_empty(), "truth file {} lists no UNIX socket", file.display());
+    out
+}
+
 /// The network namespace inode of a process (`truth/proc-summary.tsv`, column `net`, `net:[N]`).
 pub fn process_netns(truth: &Path, pid: u32) -> Option<u64> {
     let path = truth.join("proc-summary.tsv");

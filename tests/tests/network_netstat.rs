@@ -363,6 +363,103 @@ fn every_packet_socket_of_proc_net_packet_is_found() {
     assert!(diffs.is_empty(), "differences from the truth:\n{}", diffs.join("\n"));
 }
 
+/// Every UNIX socket of `truth/proc-net-unix.txt` (every UNIX socket of the host namespace during
+/// collection) still alive at the dump (listed in `truth/final/ss-xanp.txt`, the last snapshot) is found by
+/// netstat in the host namespace with its type and path, and also by the UNIX hash-table walk alone, which
+/// must run without warnings on the corpus and hold every UNIX socket a process holds. Rows with owner
+/// `none` never repeat a socket a process holds.
+#[test]
+fn every_unix_socket_of_proc_net_unix_is_found_in_the_hash_tables() {
+    let mut checks = 0usize;
+    let mut excused = 0usize;
+    let mut unowned = 0usize;
+    let mut diffs = Vec::new();
+    for capture in &corpus::corpus_captures() {
+        let name = &capture.name;
+        let kernel = kernel_of(capture);
+        let (rows, _) = rows_of(capture, NetstatOptions::default());
+        let host_ns = truth::process_netns(&capture.truth_dir, 1)
+            .unwrap_or_else(|| panic!("{name}: truth/proc-summary.tsv has no netns for pid 1"));
+        let alive: HashSet<u64> = truth::ss_unix_final(&capture.truth_dir)
+            .iter()
+            .map(|s| s.inode)
+            .collect();
+        let walk = sockets::unix_hashed(&kernel).unwrap_or_else(|e| panic!("{name}: unix hash: {e}"));
+        checks += 1;
+        if !walk.warnings.is_empty() {
+            diffs.push(format!("{name}: unix hash walk warns: {:?}", walk.warnings));
+        }
+        let reader = sockets::SocketReader::new(&kernel).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let hashed: HashMap<u64, u64> = walk
+            .socks
+            .iter()
+            .filter_map(|&sk| {
+                let info = reader.read_sock(sk).ok()?;
+                Some((reader.socket_inode(info.socket_addr?)?, sk))
+            })
+            .collect();
+        let hashed_socks: HashSet<u64> = walk.socks.iter().copied().collect();
+        for want in truth::proc_net_unix(&capture.truth_dir) {
+            if !alive.contains(&want.inode) {
+                excused += 1;
+                continue;
+            }
+            checks += 1;
+            let what = format!("{name}: proc-net-unix.txt: inode {} {:?}", want.inode, want.path);
+            if !hashed.contains_key(&want.inode) {
+                diffs.push(format!("{what}: not in the UNIX hash tables"));
+            }
+            let want_type = sockets::type_name(want.sock_type);
+            match rows
+                .iter()
+                .find(|r| r.family.as_deref() == Some("unix") && r.inode == Some(want.inode))
+            {
+                None => diffs.push(format!("{what}: not found")),
+                Some(r)
+                    if r.netns != Some(host_ns)
+                        || r.path != want.path
+                        || r.sock_type.as_deref() != Some(want_type.as_str()) =>
+                {
+                    diffs.push(format!(
+                        "{what}: netns {:?} path {:?} type {:?}, truth says {host_ns} {:?} {want_type}",
+                        r.netns, r.path, r.sock_type, want.path
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let held: HashSet<u64> = rows
+            .iter()
+            .filter(|r| r.owner == "process")
+            .map(|r| r.sock_addr)
+            .collect();
+        for r in rows.iter().filter(|r| r.family.as_deref() == Some("unix")) {
+            checks += 1;
+            if r.owner == "process" && !hashed_socks.contains(&r.sock_addr) {
+                diffs.push(format!(
+                    "{name}: UNIX socket inode {:?} of pid {:?} fd {:?} is not in the hash tables",
+                    r.inode, r.pid, r.fd
+                ));
+            }
+            if r.owner == "none" {
+                unowned += 1;
+                if held.contains(&r.sock_addr) {
+                    diffs.push(format!(
+                        "{name}: UNIX socket inode {:?} listed as unowned and held",
+                        r.inode
+                    ));
+                }
+            }
+        }
+    }
+    println!(
+        "netstat UNIX hash tables: {checks} corpus checks, {excused} excused (gone before final/ss-xanp.txt), \
+         {unowned} UNIX sockets no process holds, {} differences",
+        diffs.len()
+    );
+    assert!(diffs.is_empty(), "differences from the truth:\n{}", diffs.join("\n"));
+}
+
 #[test]
 fn no_unix_leaves_out_unix_sockets_only() {
     let captures = corpus::corpus_captures();
@@ -463,6 +560,17 @@ fn netstat_survives_damaged_captures() {
             &mut p,
         );
 
+        // A UNIX hash chain leading into a TCP socket: the UNIX socket's `sk_node.next` points at the
+        // established TCP socket's node.
+        let unix_sock = clean
+            .rows
+            .iter()
+            .find(|r| r.family.as_deref() == Some("unix") && r.pid.is_some() && r.path.is_none())
+            .unwrap_or_else(|| panic!("{name}: needs an unbound UNIX socket"));
+        let unix_node = unix_sock.sock_addr + off(&kernel, "sock_common", "skc_node");
+        let tcp_node = estab.sock_addr + off(&kernel, "sock_common", "skc_node");
+        patch(&kernel, &cap, unix_node, &tcp_node.to_le_bytes(), &mut p);
+
         // A zeroed `struct socket` (sk NULL) behind another process's descriptor.
         let zeroed = clean
             .rows
@@ -529,6 +637,17 @@ fn netstat_survives_damaged_captures() {
             got.warnings
         );
         assert!(
+            has("does not belong there"),
+            "{name}: a UNIX hash chain into a TCP socket gives no warning: {:?}",
+            got.warnings
+        );
+        assert!(
+            !got.rows
+                .iter()
+                .any(|r| r.owner == "none" && r.sock_addr == estab.sock_addr),
+            "{name}: the TCP socket a UNIX chain led to is listed as unowned"
+        );
+        assert!(
             has("has no sock"),
             "{name}: the zeroed socket gives no warning: {:?}",
             got.warnings
@@ -558,7 +677,7 @@ fn netstat_survives_damaged_captures() {
             got_owned + 1 >= clean_owned && got_owned < clean_owned + 16,
             "{name}: {got_owned} owned rows after damage, {clean_owned} before"
         );
-        checks += 4;
+        checks += 5;
     }
     println!("netstat damaged input: {checks} corpus checks");
 }

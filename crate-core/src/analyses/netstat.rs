@@ -4,7 +4,9 @@
 //! [`crate::kernel::sockets`]).
 //!
 //! A socket shared by several processes (inherited across fork) gives one row per process and descriptor,
-//! as `ss -p` lists each user.
+//! as `ss -p` lists each user. Sockets no process holds come from the protocol hash tables (TCP, UDP and
+//! UNIX: see [`sockets::tcp_hashed`], [`sockets::udp_hashed`], [`sockets::unix_hashed`]) as rows with
+//! owner `none`, never repeating a socket a process holds.
 
 use std::collections::HashSet;
 
@@ -56,7 +58,8 @@ pub struct SocketRow {
     pub ifindex: Option<i32>,
     /// `process` for a socket found through a process's descriptor table, `none` for one no process holds
     /// (found through the protocol hash tables: listening or connected sockets of the kernel or in flight,
-    /// orphaned ones, TIME-WAIT and NEW-SYN-RECV minisockets).
+    /// orphaned ones, TIME-WAIT and NEW-SYN-RECV minisockets; UNIX sockets passed in a message and not yet
+    /// received, or not yet accepted).
     pub owner: String,
     /// The socket has no `struct socket` (`sk_socket` NULL or a minisocket): no file can hold it.
     pub orphan: bool,
@@ -112,7 +115,8 @@ impl SocketRow {
 pub struct NetstatOptions {
     /// Leave out UNIX sockets.
     pub no_unix: bool,
-    /// Leave out the TCP and UDP sockets no process holds (found through the protocol hash tables).
+    /// Leave out the sockets no process holds (TCP, UDP and UNIX ones found through the protocol hash
+    /// tables).
     pub owned_only: bool,
 }
 
@@ -175,20 +179,25 @@ pub fn netstat(kernel: &Kernel, options: NetstatOptions) -> Result<Analysis<Sock
         }
     })?;
     if !options.owned_only {
-        unowned(&reader, &mut rows, &mut warnings);
+        unowned(&reader, options.no_unix, &mut rows, &mut warnings);
     }
     Ok(Analysis { rows, warnings })
 }
 
-/// The TCP and UDP sockets of the protocol hash tables that no descriptor of a listed process holds.
-fn unowned(reader: &SocketReader<'_>, rows: &mut Vec<SocketRow>, warnings: &mut Vec<String>) {
+/// The TCP, UDP and UNIX sockets of the protocol hash tables that no descriptor of a listed process holds
+/// (UNIX ones unless `no_unix`).
+fn unowned(reader: &SocketReader<'_>, no_unix: bool, rows: &mut Vec<SocketRow>, warnings: &mut Vec<String>) {
     let kernel = reader.kernel();
     let held: HashSet<u64> = rows.iter().map(|r| r.sock_addr).collect();
     let mut seen = HashSet::new();
-    for (proto, walk) in [
+    let mut tables = vec![
         ("tcp", sockets::tcp_hashed(kernel)),
         ("udp", sockets::udp_hashed(kernel)),
-    ] {
+    ];
+    if !no_unix {
+        tables.push(("unix", sockets::unix_hashed(kernel)));
+    }
+    for (proto, walk) in tables {
         let walk = match walk {
             Ok(w) => w,
             Err(e) => {
@@ -232,7 +241,12 @@ fn unowned(reader: &SocketReader<'_>, rows: &mut Vec<SocketRow>, warnings: &mut 
                     }
                 }
             };
-            if !matches!(info.family, sockets::AF_INET | sockets::AF_INET6) {
+            let expected = if proto == "unix" {
+                info.family == AF_UNIX
+            } else {
+                matches!(info.family, sockets::AF_INET | sockets::AF_INET6)
+            };
+            if !expected {
                 warnings.push(format!(
                     "{proto} hash: socket at {sk:#x} has family {}: skipped",
                     info.family

@@ -10,9 +10,10 @@
 //! lsof analysis keeps its own private.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::{Kernel, KernelError, Object};
+use crate::symbols::TypeRef;
 
 /// `AF_UNIX`.
 pub const AF_UNIX: u16 = 1;
@@ -451,8 +452,22 @@ fn bucket_heads(
 /// Follow hash chains from their first nodes: `hlist` (NULL-terminated) and `hlist_nulls` (ended by an
 /// odd "nulls" marker) alike; the node sits `node_off` bytes into each socket.
 fn walk_chains(kernel: &Kernel, heads: Vec<u64>, node_off: u64, what: &str, walk: &mut HashWalk) {
+    walk_chains_checked(kernel, heads, node_off, what, walk, &|_| Ok(()));
+}
+
+/// [`walk_chains`], with each socket checked before it is taken: a socket `check` refuses ends its chain
+/// (what follows it is not to be trusted), and the refusals are summed up in one warning.
+fn walk_chains_checked(
+    kernel: &Kernel,
+    heads: Vec<u64>,
+    node_off: u64,
+    what: &str,
+    walk: &mut HashWalk,
+    check: &dyn Fn(u64) -> Result<(), String>,
+) {
     let mut seen = std::collections::HashSet::new();
     let mut broken = 0usize;
+    let mut refused = (0usize, String::new());
     for head in heads {
         let mut node = head;
         while node != 0 && node & 1 == 0 {
@@ -463,6 +478,13 @@ fn walk_chains(kernel: &Kernel, heads: Vec<u64>, node_off: u64, what: &str, walk
             }
             if !seen.insert(node) {
                 broken += 1;
+                break;
+            }
+            if let Err(why) = check(node.wrapping_sub(node_off)) {
+                if refused.0 == 0 {
+                    refused.1 = why;
+                }
+                refused.0 += 1;
                 break;
             }
             walk.socks.push(node.wrapping_sub(node_off));
@@ -478,6 +500,12 @@ fn walk_chains(kernel: &Kernel, heads: Vec<u64>, node_off: u64, what: &str, walk
     if broken > 0 {
         walk.warnings.push(format!(
             "{what}: {broken} hash chains cut short (unreadable link or cycle)"
+        ));
+    }
+    if refused.0 > 0 {
+        walk.warnings.push(format!(
+            "{what}: {} hash chains cut short at a socket that does not belong there (first: {})",
+            refused.0, refused.1
         ));
     }
 }
@@ -606,6 +634,138 @@ pub fn udp_hashed(kernel: &Kernel) -> Result<HashWalk, KernelError> {
             walk_chains(kernel, heads, node_off, "udp hash", &mut walk);
         }
     }
+    Ok(walk)
+}
+
+/// `UNIX_HASH_SIZE` of kernels whose UNIX sockets hash per namespace (`net->unx.table`, Linux 5.19 on):
+/// 256 buckets for unbound and path-bound sockets, then 256 for abstract names. A compile-time constant the
+/// symbols do not record, except as the size of `bsd_socket_buckets`, which holds half as many.
+pub const UNIX_HASH_SIZE: u64 = 512;
+
+/// Whether a value can be a pointer into the kernel half of the address space (4- or 5-level paging).
+fn kernel_pointer(p: u64) -> bool {
+    p >= 0xff00_0000_0000_0000
+}
+
+/// Every UNIX socket in the kernel's UNIX hash tables, the layout chosen by what the symbols have:
+///
+/// - `net->unx.table.buckets` (Linux 5.19 on): each namespace's own [`UNIX_HASH_SIZE`] buckets, every
+///   socket of the namespace chained through `sk_node`; and the global `bsd_socket_buckets`, where
+///   sockets bound to a file-system path are also chained, through `sk_bind_node`;
+/// - `unix_socket_table[]` (before): one global array, its size taken from the symbol's type.
+///
+/// Each bucket head must be NULL or a kernel pointer, and each socket must be `AF_UNIX` and belong to the
+/// namespace walked (to some namespace of `net_namespace_list` for the global tables): a socket that does
+/// not ends its chain, with a warning. Each socket is given once.
+pub fn unix_hashed(kernel: &Kernel) -> Result<HashWalk, KernelError> {
+    let mut walk = HashWalk::default();
+    let symbols = kernel.symbols();
+    let common = kernel.member_offset("sock", "__sk_common")?;
+    let family_off = common + kernel.member_offset("sock_common", "skc_family")?;
+    let net_off = kernel
+        .member_offset("sock_common", "skc_net.net")
+        .ok()
+        .map(|o| o + common);
+    let node_off = common + kernel.member_offset("sock_common", "skc_node")?;
+    let head_size = symbols.layout("hlist_head")?.size();
+    let (namespaces, problems) = super::net::network_namespaces(kernel)?;
+    walk.warnings
+        .extend(problems.into_iter().map(|p| format!("unix hash: {p}")));
+    let known: HashSet<u64> = namespaces.iter().map(|n| n.addr).collect();
+    // `Some(net)`: the socket must belong to that namespace; `None`: to any known one.
+    let check = |sk: u64, want: Option<u64>| -> Result<(), String> {
+        let mut fam = [0u8; 2];
+        kernel
+            .read(sk.wrapping_add(family_off), &mut fam)
+            .map_err(|e| format!("socket at {sk:#x} unreadable: {e}"))?;
+        let family = u16::from_le_bytes(fam);
+        if family != AF_UNIX {
+            return Err(format!("socket at {sk:#x} has family {family}"));
+        }
+        // Without network namespaces (no `skc_net.net`) every socket is the initial namespace's.
+        let Some(off) = net_off else { return Ok(()) };
+        let net = kernel
+            .read_u64(sk.wrapping_add(off))
+            .map_err(|e| format!("socket at {sk:#x}: namespace unreadable: {e}"))?;
+        match want {
+            Some(w) if net != w => Err(format!("socket at {sk:#x} is in the namespace at {net:#x}, not {w:#x}")),
+            None if !known.contains(&net) => Err(format!("socket at {sk:#x} is in no known namespace ({net:#x})")),
+            _ => Ok(()),
+        }
+    };
+    let heads_of = |array: u64, count: u64, what: &str, walk: &mut HashWalk| -> Vec<u64> {
+        let heads = bucket_heads(kernel, array, count, head_size, 0, what, walk);
+        let bad = heads.iter().filter(|&&h| h != 0 && !kernel_pointer(h)).count();
+        if bad > 0 {
+            walk.warnings
+                .push(format!("{what}: {bad} bucket heads are not kernel pointers: skipped"));
+        }
+        // More than a quarter of garbage: not a bucket array at all.
+        if bad as u64 > count / 4 {
+            walk.warnings
+                .push(format!("{what}: the bucket array at {array:#x} is not one: not walked"));
+            return Vec::new();
+        }
+        heads.into_iter().filter(|&h| kernel_pointer(h)).collect()
+    };
+    if let Ok(buckets_off) = kernel.member_offset("net", "unx.table.buckets") {
+        let count = match symbols.symbol("bsd_socket_buckets")?.and_then(|s| s.ty) {
+            Some(TypeRef::Array { count, .. }) if count > 0 => (count * 2).min(MAX_BUCKETS),
+            _ => UNIX_HASH_SIZE,
+        };
+        for ns in &namespaces {
+            let what = match ns.inum {
+                Some(i) => format!("unix hash of netns {i}"),
+                None => format!("unix hash of the netns at {:#x}", ns.addr),
+            };
+            let array = match kernel.read_u64(ns.addr.wrapping_add(buckets_off)) {
+                Ok(a) => a,
+                Err(e) => {
+                    walk.warnings
+                        .push(format!("{what}: bucket array pointer unreadable: {e}"));
+                    continue;
+                }
+            };
+            if array == 0 {
+                continue;
+            }
+            if !kernel_pointer(array) {
+                walk.warnings.push(format!(
+                    "{what}: bucket array pointer {array:#x} is not a kernel pointer"
+                ));
+                continue;
+            }
+            let heads = heads_of(array, count, &what, &mut walk);
+            let want = ns.addr;
+            walk_chains_checked(kernel, heads, node_off, &what, &mut walk, &|sk| check(sk, Some(want)));
+        }
+        if symbols.has_symbol("bsd_socket_buckets") {
+            let array = kernel.symbol_addr("bsd_socket_buckets")?;
+            let heads = heads_of(array, count / 2, "unix bound-path hash", &mut walk);
+            let bind_off = common + kernel.member_offset("sock_common", "skc_bind_node")?;
+            walk_chains_checked(kernel, heads, bind_off, "unix bound-path hash", &mut walk, &|sk| {
+                check(sk, None)
+            });
+        }
+    } else if let Some(sym) = symbols.symbol("unix_socket_table")? {
+        let count = match sym.ty {
+            Some(TypeRef::Array { count, .. }) => count.min(MAX_BUCKETS),
+            _ => {
+                return Err(KernelError::Layout(
+                    "unix_socket_table has no array type in the symbols: its size is unknown".into(),
+                ))
+            }
+        };
+        let array = kernel.symbol_addr("unix_socket_table")?;
+        let heads = heads_of(array, count, "unix hash", &mut walk);
+        walk_chains_checked(kernel, heads, node_off, "unix hash", &mut walk, &|sk| check(sk, None));
+    } else {
+        return Err(KernelError::Layout(
+            "no UNIX socket table in the symbols (net.unx.table, unix_socket_table)".into(),
+        ));
+    }
+    let mut seen = HashSet::new();
+    walk.socks.retain(|&sk| seen.insert(sk));
     Ok(walk)
 }
 
