@@ -161,12 +161,15 @@ pub fn identify_with(
     for location in &locations {
         if !location.is_dir() {
             let table = Rc::new(load(location)?);
-            return identify(capture, table)
+            return identify(capture.clone(), table)
                 .map(|kernel| Identified {
                     kernel,
                     symbols_file: location.clone(),
                 })
-                .map_err(|e| CliError::new(format!("{e} (symbols {})", location.display())));
+                .map_err(|e| {
+                    let hint = banner_hint(&capture, &e);
+                    CliError::new(format!("{e} (symbols {}){hint}", location.display()))
+                });
         }
         let index = read_index(location, warnings)?;
         for (entry, init_task_phys) in index.candidates(&capture) {
@@ -184,12 +187,27 @@ pub fn identify_with(
         }
     }
     let searched: Vec<String> = locations.iter().map(|p| p.display().to_string()).collect();
+    let hint = last.as_ref().map_or_else(
+        || banner_hint(&capture, &IdentifyError::NotFound),
+        |e| banner_hint(&capture, e),
+    );
     Err(CliError::new(match last {
         Some(e @ IdentifyError::WrongKernel { .. }) => e.to_string(),
-        Some(e) => format!("no symbols in {} fit this capture: {e}", searched.join(", ")),
+        Some(e) => format!("no symbols in {} fit this capture: {e}{hint}", searched.join(", ")),
         None => format!(
-            "no Linux kernel described by the symbols in {} was found in the capture",
+            "no Linux kernel described by the symbols in {} was found in the capture{hint}",
             searched.join(", ")
         ),
     }))
+}
+
+/// When no kernel of the symbols was found, which kernel the capture's memory names in its banners.
+fn banner_hint(capture: &Capture, error: &IdentifyError) -> String {
+    if matches!(error, IdentifyError::WrongKernel { .. } | IdentifyError::Symbols(_)) {
+        return String::new();
+    }
+    match memscope_core::kernel::banner::banners(capture, 1).first() {
+        None => "; no kernel banner is in the capture's memory (is it a Linux memory capture?)".into(),
+        Some(banner) => format!("; the capture's memory names \"{banner}\": use symbols for that kernel"),
+    }
 }

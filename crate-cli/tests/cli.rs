@@ -183,10 +183,13 @@ fn bad_symbols_give_one_clear_error() {
     assert!(captures.len() >= 2, "the corpus needs two kernels for this test");
     let lime = captures[0].lime_path.to_string_lossy().into_owned();
     let wrong = captures[1].symbols_path.to_string_lossy().into_owned();
-    assert_clean_failure(
-        "another kernel's ISF",
-        &memscope(&["info", &lime, "--symbols", &wrong]),
-        1,
+    let out = memscope(&["info", &lime, "--symbols", &wrong]);
+    assert_clean_failure("another kernel's ISF", &out, 1);
+    // The error names the kernel the capture holds (its banner, as the manifest records it).
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("\"{}\"", captures[0].banner)),
+        "another kernel's ISF: the error does not name the capture's banner: {stderr}"
     );
     let not_json = write_file("not-json.json", b"this is not JSON {");
     assert_clean_failure(

@@ -1,6 +1,7 @@
 //! A running kernel found in a capture: its symbols, its address space and the KASLR shifts, with typed
 //! reads of its objects.
 
+pub mod banner;
 pub mod files;
 mod identify;
 pub mod net;
