@@ -43,12 +43,12 @@ MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
 def check_details(exe, caps):
-    """Values truthcheck does not compare: start times (ps's lstart is boot time truncated to the second plus
+    """Values truthcheck does not compare: IPv6 default routes, kernel log timestamps (dmesg's microseconds), start times (ps's lstart is boot time truncated to the second plus
     the start truncated to the second, so the exact start is 0-2 s after it), threads (ps -eL), interface MAC,
     MTU and promiscuity (ip -d link), neighbour states (ip neigh), TCP states and UNIX socket paths (ss)."""
     import calendar
     score = {k: [0, 0] for k in ("start times", "threads", "links", "neighbour states", "tcp states",
-                                 "unix paths")}
+                                 "unix paths", "log times", "ipv6 default routes")}
     notes = []
 
     def tally(key, ok, note):
@@ -79,7 +79,7 @@ def check_details(exe, caps):
         threads = {(r["pid"], r["tid"]) for r in rows}
         for line in (t / "final" / "ps-eL.txt").read_text().splitlines()[1:]:
             pid, tid = map(int, line.split()[:2])
-            if pid != 1:
+            if pid != 1 and pid in procs:  # presence is pslist's check; ps -eL lists itself
                 tally("threads", (pid, tid) in threads, "%s: thread %d of %d missing" % (name, tid, pid))
 
         rows, err = truthcheck.run_json(exe, ["ifconfig", c["path"]] + sym)
@@ -127,6 +127,25 @@ def check_details(exe, caps):
             if len(p) >= 8 and p[0].startswith("u_") and p[5].isdigit() and p[4] != "*":
                 got = paths.get(int(p[5]))
                 tally("unix paths", got == p[4], "%s: unix %s path %r, truth %r" % (name, p[5], got, p[4]))
+
+        # truthcheck reads `default` as 0.0.0.0/0 only; an IPv6 default route is ::/0
+        rows, err = truthcheck.run_json(exe, ["routes", c["path"]] + sym)
+        v6 = {(r.get("gateway"), r.get("device")) for r in rows or [] if r.get("destination") == "::/0"}
+        for f in [t / "ip-6-route.txt"] + list((t / "netns").glob("*/ip-6-route.txt")):
+            for m in re.finditer(r"^default via (\S+) dev (\S+)", f.read_text(), re.M):
+                tally("ipv6 default routes", (m.group(1), m.group(2)) in v6,
+                      "%s: ::/0 via %s dev %s missing" % (name, m.group(1), m.group(2)))
+
+        rows, err = truthcheck.run_json(exe, ["dmesg", c["path"]] + sym)
+        times = {}
+        for r in rows or []:
+            times.setdefault(r.get("text", "").strip(), []).append(r.get("timestamp"))
+        for line in (t / "dmesg.txt").read_text().splitlines():
+            m = re.match(r"^\[\s*(\d+\.\d+)\] (.*)$", line)
+            if m and m.group(2).strip():
+                want, got = float(m.group(1)), times.get(m.group(2).strip(), [])
+                tally("log times", any(g is not None and abs(g - want) < 1e-6 for g in got),
+                      "%s: log line %r at %s, memscope %s" % (name, m.group(2)[:60], m.group(1), got[:3]))
     return score, notes
 
 

@@ -10,6 +10,7 @@ run --name deb11-5.10-rt --suite bullseye --package 'linux-image-5\.10\.0-[0-9]+
 run --name trixie-6.12-la57 --cpu max --suite trixie --package 'linux-image-6\.12\.[0-9]+\+deb13-amd64-unsigned'
 run --name sid-7 --suite sid --package 'linux-image-7\.[0-9.]+\+deb14-amd64'
 run --name sid-7-la57 --cpu max --suite sid --package 'linux-image-7\.[0-9.]+\+deb14-amd64'
+run --name sid-7-rt-la57 --cpu max --suite sid --package 'linux-image-7\.[0-9.]+\+deb14-rt-amd64'
 run --name experimental-7 --suite experimental --package 'linux-image-7\.[0-9]+-amd64'
 cargo build --release -q -p memscope-cli
 python3 scripts/xkernel/check.py "$ROOT"
