@@ -460,6 +460,60 @@ fn every_unix_socket_of_proc_net_unix_is_found_in_the_hash_tables() {
     assert!(diffs.is_empty(), "differences from the truth:\n{}", diffs.join("\n"));
 }
 
+/// Netlink sockets held by processes alive at the dump (`truth/final/ps-eo.txt`): the truth has no
+/// `/proc/net/netlink`, so each is checked against `truth/proc/<pid>.txt` (that descriptor is
+/// `socket:[inode]`) and for a plausible port id: 0 (unbound), a negative number (a process's later
+/// autobound sockets), or the id of a process of `truth/proc-summary.tsv` (the first socket a process
+/// binds gets its pid, and children and socket-activated services inherit it). At least one socket must
+/// carry its own holder's pid, and every group bitmap must be known.
+#[test]
+fn netlink_sockets_have_their_inode_and_a_plausible_port_id() {
+    let mut checks = 0usize;
+    let mut own_pid = 0usize;
+    let mut diffs = Vec::new();
+    for capture in &corpus::corpus_captures() {
+        let name = &capture.name;
+        let (rows, _) = rows_of(capture, NetstatOptions::default());
+        let alive = truth::final_ps_pids(&capture.truth_dir);
+        let proc_fds = truth::proc_fds(&capture.truth_dir);
+        let pids: HashSet<u32> = truth::proc_summary(&capture.truth_dir)
+            .values()
+            .flat_map(|p| p.nspid.iter().copied().chain([p.pid]))
+            .collect();
+        for r in rows.iter().filter(|r| r.family.as_deref() == Some("netlink")) {
+            let (Some(pid), Some(fd)) = (r.pid, r.fd) else { continue };
+            if !alive.contains(&pid) {
+                continue;
+            }
+            checks += 1;
+            let what = format!(
+                "{name}: netlink pid {pid} fd {fd} inode {:?} portid {:?}",
+                r.inode, r.portid
+            );
+            let link = proc_fds.get(&pid).and_then(|p| p.fds.get(&fd));
+            if link.is_some_and(|l| Some(l.clone()) != r.inode.map(|i| format!("socket:[{i}]"))) {
+                diffs.push(format!("{what}: truth/proc/{pid}.txt says {link:?}"));
+            }
+            match r.portid {
+                Some(0) => {}
+                Some(p) if (p as i32) < 0 => {}
+                Some(p) if pids.contains(&p) => own_pid += usize::from(p == pid),
+                other => diffs.push(format!("{what}: port id {other:?} is no process id nor negative")),
+            }
+            if r.groups.is_none() {
+                diffs.push(format!("{what}: groups unknown"));
+            }
+        }
+    }
+    println!(
+        "netstat netlink sockets: {checks} corpus checks, {own_pid} bound to their holder's pid, {} differences",
+        diffs.len()
+    );
+    assert!(checks > 0, "no netlink socket held by a process");
+    assert!(own_pid > 0, "no netlink socket carries its holder's pid as port id");
+    assert!(diffs.is_empty(), "differences from the truth:\n{}", diffs.join("\n"));
+}
+
 #[test]
 fn no_unix_leaves_out_unix_sockets_only() {
     let captures = corpus::corpus_captures();

@@ -56,6 +56,11 @@ pub struct SocketRow {
     pub peer_inode: Option<u64>,
     /// Packet sockets: the interface index bound to (0: every interface).
     pub ifindex: Option<i32>,
+    /// Netlink sockets: the port id (0 unbound; usually the owner's pid, or a negative number shown
+    /// unsigned for a process's later sockets, as `/proc/net/netlink` prints it).
+    pub portid: Option<u32>,
+    /// Netlink sockets: bitmap of the multicast groups 1 to 64 subscribed to (bit `n - 1` for group `n`).
+    pub groups: Option<u64>,
     /// `process` for a socket found through a process's descriptor table, `none` for one no process holds
     /// (found through the protocol hash tables: listening or connected sockets of the kernel or in flight,
     /// orphaned ones, TIME-WAIT and NEW-SYN-RECV minisockets; UNIX sockets passed in a message and not yet
@@ -101,6 +106,8 @@ impl SocketRow {
             protocol: info.protocol,
             peer_inode: info.peer_inode,
             ifindex: info.ifindex,
+            portid: info.portid,
+            groups: info.groups,
             owner: "none".into(),
             orphan: info.socket_addr.is_none(),
             sock_addr: info.sock_addr,

@@ -21,6 +21,8 @@ pub const AF_UNIX: u16 = 1;
 pub const AF_INET: u16 = 2;
 /// `AF_INET6`.
 pub const AF_INET6: u16 = 10;
+/// `AF_NETLINK`.
+pub const AF_NETLINK: u16 = 16;
 /// `AF_PACKET`.
 pub const AF_PACKET: u16 = 17;
 
@@ -35,7 +37,7 @@ pub fn family_name(family: u16) -> String {
         5 => "appletalk",
         AF_INET6 => "inet6",
         15 => "key",
-        16 => "netlink",
+        AF_NETLINK => "netlink",
         AF_PACKET => "packet",
         30 => "tipc",
         31 => "bluetooth",
@@ -148,6 +150,13 @@ pub struct SockInfo {
     pub peer_inode: Option<u64>,
     /// Packet sockets: the interface index bound to (`packet_sock.ifindex`; 0 for all interfaces).
     pub ifindex: Option<i32>,
+    /// Netlink sockets: the port id (`netlink_sock.portid`): 0 while unbound (and for the kernel's own
+    /// sockets), the process id for the first socket a process binds, a negative number (shown unsigned,
+    /// as `/proc/net/netlink` does) for later ones.
+    pub portid: Option<u32>,
+    /// Netlink sockets: the multicast groups 1 to 64 subscribed to (bit `n - 1` for group `n`, the first
+    /// word of `netlink_sock.groups`); 0 when none.
+    pub groups: Option<u64>,
 }
 
 /// Decodes sockets, caching what many sockets share (the netns inode of each `struct net`).
@@ -247,6 +256,7 @@ impl<'k> SocketReader<'k> {
         match info.family {
             AF_UNIX => self.unix(sk_addr, &mut info),
             AF_PACKET => self.packet(sk_addr, &mut info),
+            AF_NETLINK => self.netlink(sk_addr, &mut info),
             _ => {}
         }
         Ok(info)
@@ -301,6 +311,25 @@ impl<'k> SocketReader<'k> {
         if let Ok(num) = po.u64("num") {
             info.protocol = Some((num as u16).swap_bytes());
         }
+    }
+
+    /// Netlink sockets: port id and the first word of the group bitmap (`groups` points at `ngroups` bits;
+    /// NULL or no groups means none subscribed).
+    fn netlink(&self, sk_addr: u64, info: &mut SockInfo) {
+        let Ok(nlk) = self.kernel.object("netlink_sock", sk_addr) else {
+            return;
+        };
+        info.portid = nlk.u64("portid").ok().map(|p| p as u32);
+        let ngroups = nlk.u64("ngroups").ok();
+        info.groups = match (nlk.pointer("groups"), ngroups) {
+            (Ok(0), Some(_)) | (Ok(_), Some(0)) => Some(0),
+            (Ok(p), Some(n)) => self
+                .kernel
+                .read_u64(p)
+                .ok()
+                .map(|w| if n < 64 { w & ((1u64 << n) - 1) } else { w }),
+            _ => None,
+        };
     }
 
     /// UNIX sockets: bound name and peer.
