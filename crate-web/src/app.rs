@@ -108,6 +108,8 @@ pub enum Msg {
     WorkerFailed(String),
     PickCapture(Option<web_sys::File>),
     PickIsf(Option<web_sys::File>),
+    /// An exported table (JSON rows) to view without its capture.
+    PickTable(Option<web_sys::File>),
     Drop(DragEvent),
     OpenDemo,
     Cancel,
@@ -138,6 +140,8 @@ pub struct App {
     ready: bool,
     queue: Vec<(String, Option<web_sys::Blob>)>,
     source: Option<(String, Option<u64>)>,
+    /// The source is an exported table viewed without its capture.
+    table_view: bool,
     busy: Option<Progress>,
     started: f64,
     info: Option<Value>,
@@ -306,6 +310,10 @@ impl App {
                 if self.pending.is_empty() {
                     self.busy = None;
                 }
+                if self.info.is_none() {
+                    // An exported table opened as a view: show it.
+                    self.tab = analysis.clone();
+                }
                 if let Some(spec) = registry::find(&analysis) {
                     for w in &warnings {
                         self.warnings.push(format!("{analysis}: {w}"));
@@ -445,6 +453,7 @@ impl Component for App {
             ready: false,
             queue: Vec::new(),
             source: None,
+            table_view: false,
             busy: None,
             started: 0.0,
             info: None,
@@ -497,6 +506,9 @@ impl Component for App {
                     if self.need_symbols.is_some() && (name.ends_with(".json") || name.ends_with(".json.xz")) {
                         return <Self as Component>::update(self, ctx, Msg::PickIsf(Some(file)));
                     }
+                    if name.ends_with(".json") {
+                        return <Self as Component>::update(self, ctx, Msg::PickTable(Some(file)));
+                    }
                     self.open_file(ctx, file);
                 }
             }
@@ -510,6 +522,14 @@ impl Component for App {
                     });
                     let name = file.name();
                     self.send(ToWorker::Isf { name }, Some(file.into()));
+                }
+            }
+            Msg::PickTable(file) => {
+                if let Some(file) = file {
+                    let name = file.name();
+                    self.start_open(ctx, name.clone(), Some(file.size() as u64));
+                    self.table_view = true;
+                    self.send(ToWorker::OpenTable { name }, Some(file.into()));
                 }
             }
             Msg::OpenDemo => {
@@ -591,13 +611,14 @@ impl Component for App {
         let link = ctx.link();
         let onchange = link.callback(|e: Event| Msg::PickCapture(file_of(&e)));
         let on_isf = link.callback(|e: Event| Msg::PickIsf(file_of(&e)));
+        let on_table = link.callback(|e: Event| Msg::PickTable(file_of(&e)));
         let ondrop = link.callback(Msg::Drop);
         let ondragover = Callback::from(|e: DragEvent| e.prevent_default());
 
         let source = match &self.source {
             Some((name, size)) => html! {
                 <p id="chosen-file" class="chosen">
-                    <span class="label">{ "Capture: " }</span>
+                    <span class="label">{ if self.table_view { "Exported table: " } else { "Capture: " } }</span>
                     <span class="name">{ name }</span>
                     <span class="size">{ size.map(|s| format!(" — {}", human_size(s))).unwrap_or_default() }</span>
                 </p>
@@ -664,6 +685,8 @@ impl Component for App {
                         <label class="picker" for="capture-input">{ "Capture file (LiME, AVML, ELF core or raw), or drop it here" }</label>
                         <input id="capture-input" type="file" {onchange} />
                         <button id="open-demo" onclick={link.callback(|_| Msg::OpenDemo)}>{ "Open demo capture" }</button>
+                        <label class="picker" for="table-input">{ "Or a table exported as JSON, to view it again without its capture" }</label>
+                        <input id="table-input" type="file" accept=".json,application/json" onchange={on_table} />
                     </div>
                     { source }
                     { progress }
@@ -683,6 +706,7 @@ impl App {
     fn start_open(&mut self, _ctx: &Context<Self>, name: String, size: Option<u64>) {
         self.reset();
         self.source = Some((name.clone(), size));
+        self.table_view = false;
         self.started = now();
         self.busy = Some(Progress {
             phase: format!("opening {name}"),
@@ -700,7 +724,11 @@ impl App {
     }
 
     fn view_tabs(&self, ctx: &Context<Self>) -> Html {
-        let Some(info) = &self.info else { return html! {} };
+        // A capture's session, or exported tables viewed without their capture (no overview, no report).
+        let info = self.info.as_ref();
+        if info.is_none() && self.tables.is_empty() {
+            return html! {};
+        }
         let link = ctx.link();
         let tab_button = |id: &str, title: &str| {
             let id_owned = id.to_string();
@@ -709,7 +737,7 @@ impl App {
                 <button class={class} data-tab={id.to_string()} onclick={link.callback(move |_| Msg::Tab(id_owned.clone()))}>{ title }</button>
             }
         };
-        let body = if self.tab == "overview" {
+        let body = if let (Some(info), "overview") = (info, self.tab.as_str()) {
             self.view_overview(info)
         } else if let Some(spec) = registry::find(&self.tab) {
             match self.tables.get(spec.name) {
@@ -722,9 +750,15 @@ impl App {
         html! {
             <section class="session">
                 <nav class="tabs">
-                    { tab_button("overview", "Overview") }
-                    { for registry::ANALYSES.iter().map(|s| tab_button(s.name, s.title)) }
-                    <button id="export-report" class="report" onclick={link.callback(|_| Msg::Report)}>{ "Export report (HTML)" }</button>
+                    if info.is_some() {
+                        { tab_button("overview", "Overview") }
+                    }
+                    { for registry::ANALYSES.iter()
+                        .filter(|s| info.is_some() || self.tables.contains_key(s.name))
+                        .map(|s| tab_button(s.name, s.title)) }
+                    if info.is_some() {
+                        <button id="export-report" class="report" onclick={link.callback(|_| Msg::Report)}>{ "Export report (HTML)" }</button>
+                    }
                 </nav>
                 <div class="panel">{ body }</div>
             </section>

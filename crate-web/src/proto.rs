@@ -12,6 +12,9 @@ pub enum ToWorker {
     Open { name: String },
     /// Open a capture served at `url` (the demo), read by HTTP byte ranges.
     OpenUrl { url: String },
+    /// Open the exported table (JSON rows, from this app or `memscope ... --format json`) sent beside this
+    /// message as a view of its analysis, without a capture.
+    OpenTable { name: String },
     /// The ISF file sent beside this message (.json or .json.xz) describes the open capture's kernel.
     Isf { name: String },
     /// Run one analysis of the registry.

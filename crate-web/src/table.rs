@@ -1,9 +1,11 @@
 //! Table logic of the page, independent of the DOM so it is tested on the host: cells from rows,
-//! numeric-aware sorting, filtering, the process tree's collapsing, and the visible window.
+//! numeric-aware sorting, filtering, the process tree's collapsing, the visible window, and which analysis
+//! an exported table belongs to.
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
+use memscope_core::analyses::registry::{Spec, ANALYSES};
 use memscope_core::export;
 use serde_json::Value;
 
@@ -103,6 +105,24 @@ pub fn window(total: usize, scroll_top: f64, height: f64) -> (usize, usize) {
     (first, (first + shown).min(total))
 }
 
+/// The analysis an exported table belongs to: by its file name as the app and the CLI's users save it
+/// (`pslist.json`, `pslist (1).json`, `host-pslist.json`), else by its keys: of the analyses all of whose
+/// columns the first row has, a tree (rows with a `depth`: `pstree` rows are `pslist` rows with a depth),
+/// then the one with most columns.
+pub fn analysis_of(file_name: &str, first_row: Option<&Value>) -> Option<&'static Spec> {
+    let stem = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name).to_lowercase();
+    let stem = stem.strip_suffix(".json").unwrap_or(&stem);
+    let words: Vec<&str> = stem.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+    if let Some(spec) = ANALYSES.iter().find(|s| words.contains(&s.name)) {
+        return Some(spec);
+    }
+    let keys: HashSet<String> = export::flatten(first_row?).into_iter().map(|(k, _)| k).collect();
+    ANALYSES
+        .iter()
+        .filter(|s| s.columns.iter().all(|c| keys.contains(*c)))
+        .max_by_key(|s| (s.columns.contains(&"depth"), s.columns.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +163,23 @@ mod tests {
         c.insert(0);
         assert_eq!(collapse(&order, &depths, &c), vec![0, 4]);
         assert!(has_children(&depths, 0) && !has_children(&depths, 2));
+    }
+
+    #[test]
+    fn exported_tables_are_recognised_by_name_then_by_keys() {
+        let name = |file: &str, row: Option<&Value>| analysis_of(file, row).map(|s| s.name);
+        assert_eq!(name("pslist.json", None), Some("pslist"));
+        assert_eq!(name("Downloads/pstree (1).json", None), Some("pstree"));
+        assert_eq!(name("host7-netstat.json", None), Some("netstat"));
+        let process = json!({"pid": 1, "ppid": 0, "comm": "systemd", "name": "systemd", "start_time": null,
+            "kernel_thread": false, "uid": 0, "euid": 0, "pid_in_ns": 1,
+            "ns": {"net": 1, "pid": 2, "mnt": 3}, "cap_eff_names": []});
+        assert_eq!(name("rows.json", Some(&process)), Some("pslist"));
+        let mut tree = process.clone();
+        tree["depth"] = json!(0);
+        assert_eq!(name("rows.json", Some(&tree)), Some("pstree"));
+        assert_eq!(name("rows.json", Some(&json!({"x": 1}))), None);
+        assert_eq!(name("rows.json", None), None);
     }
 
     #[test]

@@ -509,6 +509,45 @@ fn isf(blob: Blob, name: String) {
     }
 }
 
+/// An exported table opened as a view: its rows become the analysis's result (so they export again
+/// byte for byte), with no capture behind them.
+fn open_table(blob: Blob, name: String) {
+    STATE.with(|s| *s.borrow_mut() = State::default());
+    let start = now();
+    set_phase(&format!("reading {name}"));
+    let bytes = match FileReaderSync::new().and_then(|r| r.read_as_array_buffer(&blob)) {
+        Ok(b) => Uint8Array::new(&b).to_vec(),
+        Err(e) => return fail(js_message(&e)),
+    };
+    set_phase(&format!("parsing {name}"));
+    let rows = match serde_json::from_slice::<Vec<Value>>(&bytes) {
+        Ok(rows) if rows.iter().all(Value::is_object) => rows,
+        Ok(_) => {
+            return fail(format!(
+                "{name} is not an exported table: its items are not rows (JSON objects)"
+            ))
+        }
+        Err(e) => return fail(format!("{name} is not an exported table (a JSON array of rows): {e}")),
+    };
+    let Some(spec) = crate::table::analysis_of(&name, rows.first()) else {
+        return fail(format!(
+            "{name}: which analysis these rows come from is unknown (name the file after it, e.g. pslist.json)"
+        ));
+    };
+    let result = Analysis {
+        rows,
+        warnings: Vec::new(),
+    };
+    STATE.with(|s| s.borrow_mut().results.insert(spec.name.to_string(), result.clone()));
+    set_phase("ready");
+    post(&FromWorker::Rows {
+        analysis: spec.name.to_string(),
+        rows: result.rows,
+        warnings: result.warnings,
+        millis: now() - start,
+    });
+}
+
 fn run(analysis: String) {
     let Some(spec) = registry::find(&analysis) else {
         return fail(format!("no analysis named {analysis}"));
@@ -602,6 +641,10 @@ fn handle(data: JsValue) {
         }
         ToWorker::Isf { name } => match blob {
             Some(b) => isf(b, name),
+            None => fail("no file came with the message".into()),
+        },
+        ToWorker::OpenTable { name } => match blob {
+            Some(b) => open_table(b, name),
             None => fail("no file came with the message".into()),
         },
         ToWorker::Run { analysis } => run(analysis),
