@@ -9,7 +9,7 @@
 //     fs.readSync, one pread each, in this process).
 // Usage: trunk build --release --offline && cargo build --release -p memscope-cli &&
 //        node benches/browser.mjs [CAPTURE...]   (default: the deb12-6.1-docker LiME and AVML forms)
-// Env: RUNS (3), BLOCKS (64,256,1024: FileReaderSync block sizes in KiB), OPFS_BLOCKS (64: OPFS block
+// Env: MEMSCOPE_CLI (target/release/memscope), RUNS (3), BLOCKS (64,256,1024: FileReaderSync block sizes in KiB), OPFS_BLOCKS (64: OPFS block
 // sizes in KiB; empty to skip), READER=0 to skip part 2.
 import { execFileSync } from "node:child_process";
 import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { startServer } from "../tests/e2e/server.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const CLI = join(ROOT, "target/release/memscope");
+const CLI = process.env.MEMSCOPE_CLI ?? join(ROOT, "target/release/memscope");
 const RUNS = Number(process.env.RUNS ?? 3);
 const list = (v, d) => (v ?? d).split(",").filter(Boolean).map(Number);
 const BLOCKS = list(process.env.BLOCKS, "64,256,1024");

@@ -8,23 +8,33 @@
 //! (0x4c4d5641); a LiME magic with version 2 is accepted too. avml cuts ranges into blocks of at most
 //! 16 MiB and leaves out blocks that are all zero, so those addresses are absent from the capture.
 //!
-//! [`open`] walks the block headers and indexes every snappy chunk (where it is in the file, where its
-//! bytes go in the decompressed stream) without decompressing anything: it reads the file in windows of
-//! 1 MiB, so that a browser pays one read call per window, not one per chunk. The capture's data stream
-//! is the virtual concatenation of all decompressed ranges; a read finds its chunks by binary search,
-//! reads the compressed bytes of consecutive missing chunks in one call, decompresses them with snap's
-//! frame decoder (which checks their CRC), and keeps the most recent 16 MiB of decompressed chunks in an
-//! LRU cache.
+//! [`open`] finds the blocks from the end of the file: the last 8 bytes are the last block's trailer, the
+//! length it gives leads to that block's range header, and the 8 bytes before that header are the previous
+//! block's trailer, so one small read per block (25 for 400 MiB of memory) maps every range. A block's
+//! snappy chunks (where each is in the file, where its bytes go in the decompressed stream) are indexed when
+//! a read first needs that block, from one read of the block's compressed bytes (a few MiB), which are then
+//! kept (the last 32 MiB of them) so that its chunks load without further reads. In a browser, where each
+//! read call has a fixed cost, this replaces a walk over the whole file by one read per block used.
 //!
-//! A corrupt header, chunk type or chunk length is a [`FormatError::Corrupt`] at open; a chunk whose
-//! snappy data or CRC is bad is a [`ReadError`] when it is read. A capture cut short keeps what is
-//! complete: the blocks before the cut and, of the block that is cut, the chunks that are whole (a block
-//! whose trailer alone is missing is kept whole; a range header cut off after at least one block is
-//! dropped).
+//! A file whose trailers do not lead back to offset 0 through valid range headers (cut short, or damaged)
+//! is walked from its start instead, every chunk indexed at open from windows of 1 MiB. The capture's data
+//! stream is the virtual concatenation of all decompressed ranges; a read finds its block and chunks by
+//! binary search, takes the compressed bytes of consecutive missing chunks at once, decompresses them with
+//! snap's frame decoder (which checks their CRC), and keeps the most recent 16 MiB of decompressed chunks in
+//! an LRU cache.
+//!
+//! In a walked file a corrupt header, chunk type or chunk length is a [`FormatError::Corrupt`] at open; in
+//! a file whose blocks chain, a block with a corrupt chunk header is a [`ReadError`] when it is first read,
+//! and the other blocks still read. A chunk whose snappy data or CRC is bad is a [`ReadError`] when it is
+//! read. A capture cut short keeps what is complete: the blocks before the cut and, of the block that is
+//! cut, the chunks that are whole (a block whose trailer alone is missing is kept whole; a range header cut
+//! off after at least one block is dropped).
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::Read;
 use std::num::NonZeroUsize;
+use std::rc::Rc;
 
 use lru::LruCache;
 
@@ -59,6 +69,11 @@ const CACHE_BYTES: usize = 16 << 20;
 const MAX_BATCH_BYTES: u64 = 4 << 20;
 /// Bound on the chunks decompressed for one batch (well below the cache's capacity in chunks).
 const MAX_BATCH_CHUNKS: usize = 64;
+/// Bound on the compressed bytes of indexed blocks kept for loading their chunks.
+const RETAINED_BYTES: usize = 32 << 20;
+/// Largest block (header to trailer) indexed from one read of it; a larger one is walked in windows.
+/// avml's blocks hold at most 16 MiB, so their snappy data is at most about 19 MiB.
+const MAX_WHOLE_BLOCK: u64 = 32 << 20;
 
 /// Whether the first bytes are an AVML v2 range header (the AVML or LiME magic, version 2).
 pub(super) fn is_avml(magic: &[u8; 8]) -> bool {
@@ -67,12 +82,94 @@ pub(super) fn is_avml(magic: &[u8; 8]) -> bool {
     (word == MAGIC || word == LIME_MAGIC) && version == VERSION
 }
 
-/// Index the blocks and snappy chunks of an AVML file and map its ranges onto their decompressed stream.
+/// Map the ranges of an AVML file onto their decompressed stream: from the chain of its trailers when it
+/// is complete (chunks indexed as they are needed), else by walking and indexing it from the start.
 pub(super) fn open(file: Box<dyn ReadAt>) -> Result<Capture, FormatError> {
     let size = file.size();
+    if let Some(blocks) = block_chain(file.as_ref()) {
+        let mut segments = Vec::new();
+        for b in &blocks {
+            add_segment(&mut segments, b.phys_start, b.len, b.stream_offset);
+        }
+        let stream = AvmlStream::chained(file, blocks);
+        return Capture::from_parts(FORMAT, size, segments, Box::new(stream), None);
+    }
     let index = build_index(file.as_ref())?;
-    let stream = AvmlStream::new(file, index.chunks, index.stream_len);
+    let stream = AvmlStream::walked(file, index.chunks, index.stream_len);
     Capture::from_parts(FORMAT, size, index.segments, Box::new(stream), None)
+}
+
+/// One block of the file: a range header, the range's snappy data, a trailer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Block {
+    /// File offset of the range header.
+    header: u64,
+    /// Bytes of snappy data between the header and the trailer (what the trailer says).
+    data_len: u64,
+    /// The range's first physical address.
+    phys_start: u64,
+    /// Offset of the range's first byte in the stream.
+    stream_offset: u64,
+    /// The range's length (decompressed bytes).
+    len: u64,
+}
+
+impl Block {
+    fn stream_end(&self) -> u64 {
+        self.stream_offset + self.len
+    }
+
+    /// One past the trailer: where the next block's header is.
+    fn file_end(&self) -> u64 {
+        self.header + HEADER_LEN + self.data_len + TRAILER_LEN
+    }
+}
+
+/// The blocks of a complete file, found from its end (see the module's documentation). `None` when the
+/// chain does not lead back to offset 0 through valid version-2 range headers: a file cut short or
+/// damaged, which the caller walks from its start instead.
+fn block_chain(file: &dyn ReadAt) -> Option<Vec<Block>> {
+    let mut trailer = [0u8; TRAILER_LEN as usize];
+    let mut end = file.size().checked_sub(TRAILER_LEN)?; // where the current block's data ends
+    file.peek_at(end, &mut trailer).ok()?;
+    let mut blocks = Vec::new();
+    loop {
+        if blocks.len() >= MAX_RANGES {
+            return None;
+        }
+        let data_len = u64::from_le_bytes(trailer);
+        // A block's data holds at least its stream identifier chunk.
+        if data_len < CHUNK_HEADER_LEN + STREAM_ID.len() as u64 {
+            return None;
+        }
+        let header = end.checked_sub(data_len)?.checked_sub(HEADER_LEN)?;
+        // The header and, before it, the previous block's trailer: one read.
+        let before = header.min(TRAILER_LEN);
+        let mut buf = [0u8; (TRAILER_LEN + HEADER_LEN) as usize];
+        let buf = &mut buf[(TRAILER_LEN - before) as usize..];
+        file.peek_at(header - before, buf).ok()?;
+        let (previous, h) = buf.split_at(before as usize);
+        let range = parse_header(h, header).ok().filter(|r| r.version == VERSION)?;
+        blocks.push(Block {
+            header,
+            data_len,
+            phys_start: range.start,
+            stream_offset: 0,
+            len: range.end - range.start,
+        });
+        if header == 0 {
+            break;
+        }
+        trailer = previous.try_into().ok()?; // fails when the header starts inside the first 8 bytes
+        end = header - TRAILER_LEN;
+    }
+    blocks.reverse();
+    let mut offset = 0u64;
+    for b in &mut blocks {
+        b.stream_offset = offset;
+        offset = offset.checked_add(b.len)?;
+    }
+    Some(blocks)
 }
 
 /// One snappy data chunk of the file.
@@ -123,6 +220,16 @@ impl<'a> Window<'a> {
             size: file.size(),
             start: 0,
             buf: Vec::new(),
+        }
+    }
+
+    /// A window holding `buf`, the file's bytes from `start`, as if the file ended after them.
+    fn holding(file: &'a dyn ReadAt, start: u64, buf: Vec<u8>) -> Self {
+        Window {
+            file,
+            size: start + buf.len() as u64,
+            start,
+            buf,
         }
     }
 
@@ -364,31 +471,137 @@ fn walk_block(
     })
 }
 
-/// The decompressed bytes of all ranges, one after the other, read through the chunk index.
+/// The decompressed bytes of all ranges, one after the other, read through the blocks' chunk indexes.
 struct AvmlStream {
     file: Box<dyn ReadAt>,
-    /// Sorted by `stream_offset`; they cover `0..len` without gaps.
-    chunks: Vec<Chunk>,
+    /// Sorted by `stream_offset`; they cover `0..len` without gaps. A walked file is one pseudo-block.
+    blocks: Vec<Block>,
+    /// The chunks of each block, sorted by `stream_offset`, once indexed (or why they could not be).
+    chunks: RefCell<Vec<ChunkIndex>>,
+    /// The compressed bytes (header to trailer) of the blocks indexed last, most recent first.
+    retained: RefCell<VecDeque<(usize, Rc<Vec<u8>>)>>,
     len: u64,
-    /// Decompressed chunks by index in `chunks`.
-    cache: RefCell<LruCache<usize, Box<[u8]>>>,
+    /// Decompressed chunks by (block, index in the block's chunks).
+    cache: RefCell<ChunkCache>,
 }
 
+/// A block's chunks, once indexed (or why they could not be).
+type ChunkIndex = Option<Result<Rc<[Chunk]>, ReadError>>;
+/// Decompressed chunks by block and index in the block's chunks.
+type ChunkCache = LruCache<(usize, usize), Box<[u8]>>;
+
 impl AvmlStream {
-    fn new(file: Box<dyn ReadAt>, chunks: Vec<Chunk>, len: u64) -> Self {
+    fn with_blocks(file: Box<dyn ReadAt>, blocks: Vec<Block>, chunks: Vec<ChunkIndex>) -> Self {
         let capacity = NonZeroUsize::new(CACHE_BYTES / MAX_CHUNK_DATA).unwrap_or(NonZeroUsize::MIN);
         AvmlStream {
             file,
-            chunks,
-            len,
+            len: blocks.last().map_or(0, Block::stream_end),
+            blocks,
+            chunks: RefCell::new(chunks),
+            retained: RefCell::new(VecDeque::new()),
             cache: RefCell::new(LruCache::new(capacity)),
         }
     }
 
-    /// Copy bytes `from..from + dst.len()` of chunk `i` from the cache; false when it is not cached.
-    fn copy_cached(&self, i: usize, from: usize, dst: &mut [u8]) -> bool {
+    /// A file walked at open: all its chunks, as one pseudo-block.
+    fn walked(file: Box<dyn ReadAt>, chunks: Vec<Chunk>, len: u64) -> Self {
+        let all = Block {
+            header: 0,
+            data_len: 0,
+            phys_start: 0,
+            stream_offset: 0,
+            len,
+        };
+        Self::with_blocks(file, vec![all], vec![Some(Ok(chunks.into()))])
+    }
+
+    /// A file whose blocks chain: their chunks are indexed when first read.
+    fn chained(file: Box<dyn ReadAt>, blocks: Vec<Block>) -> Self {
+        let unknown = vec![None; blocks.len()];
+        Self::with_blocks(file, blocks, unknown)
+    }
+
+    /// The chunks of block `b`, indexing it on first use.
+    fn chunks_of(&self, b: usize) -> Result<Rc<[Chunk]>, ReadError> {
+        if let Some(known) = self.chunks.borrow().get(b).and_then(Option::as_ref) {
+            return known.clone();
+        }
+        let indexed = self.index_block(b);
+        if let Some(slot) = self.chunks.borrow_mut().get_mut(b) {
+            *slot = Some(indexed.clone());
+        }
+        indexed
+    }
+
+    /// Walk the chunks of block `b`: from one read of the whole block (kept for loading its chunks), or in
+    /// windows when it is unusually large. Its chunks must fill its range exactly, up to its trailer.
+    fn index_block(&self, b: usize) -> Result<Rc<[Chunk]>, ReadError> {
+        let block = *self.blocks.get(b).ok_or(ReadError::OutOfBounds {
+            offset: 0,
+            len: 0,
+            size: self.len,
+        })?;
+        let bad = |detail: String| ReadError::Source {
+            offset: block.header,
+            message: format!("corrupt AVML block: {detail}"),
+        };
+        let range = RangeHeader {
+            version: VERSION,
+            start: block.phys_start,
+            end: block.phys_start + block.len,
+        };
+        let (mut chunks, mut visited) = (Vec::new(), 0usize);
+        let end = block.file_end();
+        let at = block.header;
+        let walk = if end - at <= MAX_WHOLE_BLOCK {
+            let mut bytes = vec![0; (end - at) as usize];
+            self.file.peek_at(at, &mut bytes)?;
+            let mut window = Window::holding(self.file.as_ref(), at, bytes);
+            let walk = walk_block(&mut window, &range, at, &mut chunks, block.stream_offset, &mut visited);
+            if window.start == at {
+                self.retain(b, Rc::new(std::mem::take(&mut window.buf)));
+            }
+            walk
+        } else {
+            let mut window = Window::new(self.file.as_ref());
+            walk_block(&mut window, &range, at, &mut chunks, block.stream_offset, &mut visited)
+        }
+        .map_err(|e| bad(e.to_string()))?;
+        if walk.produced != block.len || walk.next != Some(end) {
+            let detail = format!(
+                "its chunks hold {} of range {:#x}'s {} bytes",
+                walk.produced, block.phys_start, block.len
+            );
+            return Err(bad(detail));
+        }
+        Ok(chunks.into())
+    }
+
+    /// Keep block `b`'s compressed bytes, dropping the oldest kept beyond [`RETAINED_BYTES`].
+    fn retain(&self, b: usize, bytes: Rc<Vec<u8>>) {
+        let mut retained = self.retained.borrow_mut();
+        retained.retain(|(i, _)| *i != b);
+        retained.push_front((b, bytes));
+        let mut total: usize = retained.iter().map(|(_, r)| r.len()).sum();
+        while total > RETAINED_BYTES && retained.len() > 1 {
+            total -= retained.pop_back().map_or(0, |(_, r)| r.len());
+        }
+    }
+
+    /// The compressed bytes of block `b`, if they are kept.
+    fn retained(&self, b: usize) -> Option<Rc<Vec<u8>>> {
+        self.retained
+            .borrow()
+            .iter()
+            .find(|(i, _)| *i == b)
+            .map(|(_, r)| r.clone())
+    }
+
+    /// Copy bytes `from..from + dst.len()` of chunk `i` of block `b` from the cache; false when it is not
+    /// cached.
+    fn copy_cached(&self, b: usize, i: usize, from: usize, dst: &mut [u8]) -> bool {
         let mut cache = self.cache.borrow_mut();
-        match cache.get(&i).and_then(|data| data.get(from..from + dst.len())) {
+        match cache.get(&(b, i)).and_then(|data| data.get(from..from + dst.len())) {
             Some(src) => {
                 dst.copy_from_slice(src);
                 true
@@ -397,10 +610,11 @@ impl AvmlStream {
         }
     }
 
-    /// Decompress chunk `first` and the following missing chunks that start before stream offset `until`,
-    /// reading their compressed bytes in one call, and put them in the cache.
-    fn load(&self, first: usize, until: u64) -> Result<(), ReadError> {
-        let Some(start) = self.chunks.get(first) else {
+    /// Decompress chunk `first` of block `b` and the following missing chunks that start before stream
+    /// offset `until`, taking their compressed bytes at once (from the kept block, else in one read), and
+    /// put them in the cache.
+    fn load(&self, b: usize, chunks: &[Chunk], first: usize, until: u64) -> Result<(), ReadError> {
+        let Some(start) = chunks.get(first) else {
             return Err(ReadError::OutOfBounds {
                 offset: until,
                 len: 0,
@@ -410,29 +624,36 @@ impl AvmlStream {
         let mut last = first;
         {
             let cache = self.cache.borrow();
-            for (i, chunk) in self
-                .chunks
-                .iter()
-                .enumerate()
-                .skip(first + 1)
-                .take(MAX_BATCH_CHUNKS - 1)
-            {
+            for (i, chunk) in chunks.iter().enumerate().skip(first + 1).take(MAX_BATCH_CHUNKS - 1) {
                 if chunk.stream_offset >= until
                     || chunk.body_end() - start.body > MAX_BATCH_BYTES
                     || chunk.body < start.body
-                    || cache.contains(&i)
+                    || cache.contains(&(b, i))
                 {
                     break;
                 }
                 last = i;
             }
         }
-        // One read from the first chunk's header to the last chunk's end; what lies between chunks
-        // (padding, or a trailer and the next range's header) is skipped when feeding the decoder.
+        // From the first chunk's header to the last chunk's end; what lies between chunks (padding, or a
+        // trailer and the next range's header) is skipped when feeding the decoder.
         let base = start.body - CHUNK_HEADER_LEN;
-        let end = self.chunks.get(last).map_or(start.body_end(), Chunk::body_end);
-        let compressed = self.file.read_vec(base, (end - base) as usize)?;
-        let batch = self.chunks.get(first..=last).unwrap_or_default();
+        let end = chunks.get(last).map_or(start.body_end(), Chunk::body_end);
+        let kept = self.retained(b);
+        let block_start = self.blocks.get(b).map_or(0, |block| block.header);
+        let from_kept = kept.as_deref().and_then(|k| {
+            let from = usize::try_from(base.checked_sub(block_start)?).ok()?;
+            k.get(from..from.checked_add(usize::try_from(end - base).ok()?)?)
+        });
+        let read;
+        let compressed = match from_kept {
+            Some(bytes) => bytes,
+            None => {
+                read = self.file.read_vec(base, (end - base) as usize)?;
+                &read[..]
+            }
+        };
+        let batch = chunks.get(first..=last).unwrap_or_default();
         let mut parts = Vec::with_capacity(batch.len() + 1);
         parts.push(STREAM_ID_CHUNK);
         for chunk in batch {
@@ -464,7 +685,7 @@ impl AvmlStream {
         }
         let mut cache = self.cache.borrow_mut();
         for (i, data) in (first..).zip(decoded) {
-            cache.put(i, data);
+            cache.put((b, i), data);
         }
         Ok(())
     }
@@ -511,29 +732,40 @@ impl ReadAt for AvmlStream {
             .checked_add(buf.len() as u64)
             .filter(|&end| end <= self.len)
             .ok_or_else(out_of_bounds)?;
-        let mut i = self.chunks.partition_point(|c| c.stream_end() <= offset);
+        let mut b = self.blocks.partition_point(|block| block.stream_end() <= offset);
         let mut done = 0usize;
         while done < buf.len() {
             let at = offset + done as u64;
-            let chunk = self
-                .chunks
-                .get(i)
-                .filter(|c| c.stream_offset <= at && at < c.stream_end())
+            let block = self
+                .blocks
+                .get(b)
+                .filter(|block| block.stream_offset <= at && at < block.stream_end())
                 .ok_or_else(out_of_bounds)?;
-            let from = (at - chunk.stream_offset) as usize;
-            let take = (chunk.len as usize - from).min(buf.len() - done);
-            let dst = &mut buf[done..done + take];
-            if !self.copy_cached(i, from, dst) {
-                self.load(i, end)?;
-                if !self.copy_cached(i, from, dst) {
-                    return Err(ReadError::Source {
-                        offset: chunk.body,
-                        message: "AVML chunk cache failed".into(),
-                    });
+            let until = end.min(block.stream_end());
+            let chunks = self.chunks_of(b)?;
+            let mut i = chunks.partition_point(|c| c.stream_end() <= at);
+            while offset + (done as u64) < until {
+                let at = offset + done as u64;
+                let chunk = chunks
+                    .get(i)
+                    .filter(|c| c.stream_offset <= at && at < c.stream_end())
+                    .ok_or_else(out_of_bounds)?;
+                let from = (at - chunk.stream_offset) as usize;
+                let take = (chunk.len as usize - from).min(buf.len() - done);
+                let dst = &mut buf[done..done + take];
+                if !self.copy_cached(b, i, from, dst) {
+                    self.load(b, &chunks, i, until)?;
+                    if !self.copy_cached(b, i, from, dst) {
+                        return Err(ReadError::Source {
+                            offset: chunk.body,
+                            message: "AVML chunk cache failed".into(),
+                        });
+                    }
                 }
+                done += take;
+                i += 1;
             }
-            done += take;
-            i += 1;
+            b += 1;
         }
         Ok(())
     }
@@ -735,30 +967,116 @@ mod tests {
 
     #[test]
     fn corrupt_chunk_type_and_trailer_are_errors() {
-        let (file, _, _) = sample();
+        let (file, a, b) = sample();
         let index = build_index(&file).unwrap();
         let second = index.chunks[1].body as usize - 4;
+        // Walked from the start (as a file whose trailers do not chain is), a corrupt chunk header fails
+        // the open.
         let mut bad = file.clone();
         bad[second] = 0x05;
-        let err = open_bytes(bad).unwrap_err();
+        let err = build_index(&bad).unwrap_err();
         assert!(err.to_string().contains("reserved snappy chunk type 0x05"), "{err}");
+        // In a file whose trailers chain, it fails the reads of its own range; the other range reads.
+        let cap = open_bytes(bad).unwrap();
+        let err = cap.read_phys(A + 70_000, &mut [0; 8]).unwrap_err();
+        assert!(err.to_string().contains("reserved snappy chunk type 0x05"), "{err}");
+        assert!(cap.read_phys(A, &mut [0; 8]).is_err(), "the whole block is unusable");
+        let mut buf = vec![0; b.len()];
+        cap.read_phys(B, &mut buf).unwrap();
+        assert_eq!(buf, b);
         // A skippable chunk type in place of a data chunk leaves the range short, so the trailer is misread.
         let mut bad = file.clone();
         bad[second] = 0x80;
-        assert!(matches!(open_bytes(bad), Err(FormatError::Corrupt { .. })));
-        // A wrong trailer.
-        let (_, a, _) = sample();
+        assert!(matches!(build_index(&bad), Err(FormatError::Corrupt { .. })));
+        let err = open_bytes(bad).unwrap().read_phys(A, &mut [0; 8]).unwrap_err();
+        assert!(err.to_string().contains("corrupt AVML block"), "{err}");
+        // A wrong trailer breaks the chain: the file is walked, and the walk finds it.
         let trailer = block(A, &a).len() - 8;
         let mut bad = file.clone();
         bad[trailer] ^= 1;
         assert!(open_bytes(bad).unwrap_err().to_string().contains("trailer"));
-        // No stream identifier, a version-1 header in an AVML file.
+        // No stream identifier: the block's reads fail.
         let mut bad = file.clone();
         bad[32] = 0x00;
-        assert!(open_bytes(bad).is_err());
+        assert!(build_index(&bad).is_err());
+        assert!(open_bytes(bad).unwrap().read_phys(A, &mut [0; 8]).is_err());
+        // A version-1 header in an AVML file.
         let mut bad = file;
         bad[4] = 1;
         assert!(open_bytes(bad).is_err());
+    }
+
+    /// A capture file that records the reads made of it.
+    struct Recorded {
+        bytes: Vec<u8>,
+        reads: Rc<RefCell<Vec<(u64, usize)>>>,
+    }
+
+    impl ReadAt for Recorded {
+        fn size(&self) -> u64 {
+            self.bytes.len() as u64
+        }
+
+        fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+            self.reads.borrow_mut().push((offset, buf.len()));
+            self.bytes.read_at(offset, buf)
+        }
+    }
+
+    #[test]
+    fn blocks_are_found_from_their_trailers_and_indexed_when_first_read() {
+        let (file, a, b) = sample();
+        let first_block_len = block(A, &a).len() as u64;
+        // The chain finds what the walk finds.
+        let blocks = block_chain(&file).unwrap();
+        let index = build_index(&file).unwrap();
+        let mut segments = Vec::new();
+        for block in &blocks {
+            add_segment(&mut segments, block.phys_start, block.len, block.stream_offset);
+        }
+        assert_eq!(segments, index.segments);
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(blocks[1].header, first_block_len);
+        assert_eq!(blocks[1].file_end(), file.len() as u64);
+        // Opening reads the magic, the last trailer, then each header with the trailer before it.
+        let reads = Rc::new(RefCell::new(Vec::new()));
+        let recorded = Recorded {
+            bytes: file.clone(),
+            reads: reads.clone(),
+        };
+        let cap = Capture::open(Box::new(recorded)).unwrap();
+        assert_eq!(reads.borrow().len(), 4, "{:?}", reads.borrow());
+        assert!(reads.borrow().iter().all(|&(_, len)| len <= 40));
+        // A read in the second range reads that block once, whole; the first block is not read.
+        reads.borrow_mut().clear();
+        let mut buf = vec![0; 100];
+        cap.read_phys(B + 10, &mut buf).unwrap();
+        assert_eq!(buf, b[10..110]);
+        cap.read_phys(B + 4_000, &mut buf).unwrap();
+        assert_eq!(buf, b[4_000..4_100]);
+        let len = file.len() as u64 - first_block_len;
+        assert_eq!(*reads.borrow(), [(first_block_len, len as usize)]);
+        // The first range: its block once, however many of its chunks are read.
+        reads.borrow_mut().clear();
+        let mut all = vec![0; a.len()];
+        cap.read_phys(A, &mut all).unwrap();
+        assert_eq!(all, a);
+        assert_eq!(*reads.borrow(), [(0, first_block_len as usize)]);
+    }
+
+    #[test]
+    fn a_file_cut_short_is_walked_not_chained() {
+        let (file, a, _) = sample();
+        let first_block_len = block(A, &a).len();
+        let cuts = (1..file.len())
+            .step_by(97)
+            .chain([first_block_len - 1, first_block_len + 1]);
+        for cut in cuts.filter(|&cut| cut != first_block_len) {
+            assert_eq!(block_chain(&file[..cut].to_vec()), None, "cut at {cut}");
+        }
+        // Cut between blocks, it is a complete file of the first range.
+        let blocks = block_chain(&file[..first_block_len].to_vec()).unwrap();
+        assert_eq!((blocks.len(), blocks[0].len), (1, a.len() as u64));
     }
 
     #[test]
