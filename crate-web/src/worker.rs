@@ -2,8 +2,9 @@
 //! capture bytes; it sends [`ToWorker`] messages and receives [`FromWorker`] ones.
 //!
 //! Reading is synchronous (the core's [`ReadAt`]): a `File` through `FileReaderSync` on `Blob` slices,
-//! the demo through synchronous `XMLHttpRequest`s with a `Range` header (both allowed in workers). Either
-//! sits behind a [`BlockCache`] of large blocks, since each call costs a fixed ~0.6 ms whatever its size.
+//! the demo through synchronous `XMLHttpRequest`s with a `Range` header (both allowed in workers), each a
+//! [`Ranges`] source behind the one [`Ranged`] reader, and that behind a [`BlockCache`] of large blocks,
+//! since each call costs a fixed ~0.6 ms whatever its size.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -107,64 +108,101 @@ fn js_message(e: &JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-/// A `Blob` (a local `File`) read through `FileReaderSync`.
-pub struct BlobReader {
-    blob: Blob,
+/// Where a [`Ranged`] reader gets its bytes: one call per read, whatever its size (FileReaderSync on a
+/// Blob slice, a synchronous HTTP range request, an OPFS sync access handle).
+pub trait Ranges {
+    /// Fill `buf` with the bytes at `offset` (already checked to lie inside the source); how many bytes
+    /// the source gave.
+    fn fill(&self, offset: u64, buf: &mut [u8]) -> Result<usize, String>;
+}
+
+/// A source read by byte ranges, as the core's [`ReadAt`]: bounds, short reads and the progress count
+/// are checked and kept here, once for every kind of source.
+pub struct Ranged<S> {
+    source: S,
     size: u64,
-    reader: FileReaderSync,
 }
 
-impl BlobReader {
-    pub fn new(blob: Blob) -> Result<BlobReader, String> {
-        let reader = FileReaderSync::new().map_err(|e| js_message(&e))?;
-        Ok(BlobReader {
-            size: blob.size() as u64,
-            blob,
-            reader,
-        })
-    }
-}
-
-impl ReadAt for BlobReader {
+impl<S: Ranges> ReadAt for Ranged<S> {
     fn size(&self) -> u64 {
         self.size
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
-        let end = offset
-            .checked_add(buf.len() as u64)
-            .filter(|&e| e <= self.size)
-            .ok_or(ReadError::OutOfBounds {
+        if offset.checked_add(buf.len() as u64).is_none_or(|end| end > self.size) {
+            return Err(ReadError::OutOfBounds {
                 offset,
                 len: buf.len(),
                 size: self.size,
-            })?;
-        let source = |message: String| ReadError::Source { offset, message };
-        let slice = self
-            .blob
-            .slice_with_f64_and_f64(offset as f64, end as f64)
-            .map_err(|e| source(js_message(&e)))?;
-        let bytes = self
-            .reader
-            .read_as_array_buffer(&slice)
-            .map_err(|e| source(js_message(&e)))?;
-        let array = Uint8Array::new(&bytes);
-        if array.length() as usize != buf.len() {
-            return Err(source(format!("short read: {} of {} bytes", array.length(), buf.len())));
+            });
         }
-        array.copy_to(buf);
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let got = self
+            .source
+            .fill(offset, buf)
+            .map_err(|message| ReadError::Source { offset, message })?;
+        if got != buf.len() {
+            return Err(ReadError::Source {
+                offset,
+                message: format!("short read: {got} of {} bytes", buf.len()),
+            });
+        }
         count_read(buf.len());
         Ok(())
     }
 }
 
-/// A file served over HTTP, read by synchronous range requests (the demo capture: never loaded whole).
-pub struct HttpRangeReader {
-    url: String,
-    size: u64,
+/// Copy `array` into `buf` when it is exactly as long; its length either way.
+fn copy_exact(array: &Uint8Array, buf: &mut [u8]) -> usize {
+    let got = array.length() as usize;
+    if got == buf.len() {
+        array.copy_to(buf);
+    }
+    got
 }
 
-fn sync_get(url: &str, range: Option<(u64, u64)>) -> Result<(XmlHttpRequest, Vec<u8>), String> {
+/// A `Blob` (a local `File`) read through `FileReaderSync`.
+pub struct BlobRanges {
+    blob: Blob,
+    reader: FileReaderSync,
+}
+
+/// A local `File` read through `FileReaderSync` on `Blob` slices.
+pub type BlobReader = Ranged<BlobRanges>;
+
+impl BlobReader {
+    pub fn new(blob: Blob) -> Result<BlobReader, String> {
+        let reader = FileReaderSync::new().map_err(|e| js_message(&e))?;
+        Ok(Ranged {
+            size: blob.size() as u64,
+            source: BlobRanges { blob, reader },
+        })
+    }
+}
+
+impl Ranges for BlobRanges {
+    fn fill(&self, offset: u64, buf: &mut [u8]) -> Result<usize, String> {
+        let slice = self
+            .blob
+            .slice_with_f64_and_f64(offset as f64, (offset + buf.len() as u64) as f64)
+            .map_err(|e| js_message(&e))?;
+        let bytes = self.reader.read_as_array_buffer(&slice).map_err(|e| js_message(&e))?;
+        Ok(copy_exact(&Uint8Array::new(&bytes), buf))
+    }
+}
+
+/// A file served over HTTP, read by synchronous range requests (the demo capture: never loaded whole).
+pub struct HttpRanges {
+    url: String,
+}
+
+/// A file served over HTTP, read by synchronous `Range` requests.
+pub type HttpRangeReader = Ranged<HttpRanges>;
+
+/// A synchronous GET of `url`, of the byte range `start..end` if given.
+fn sync_get(url: &str, range: Option<(u64, u64)>) -> Result<(XmlHttpRequest, Uint8Array), String> {
     let xhr = XmlHttpRequest::new().map_err(|e| js_message(&e))?;
     xhr.open_with_async("GET", url, false).map_err(|e| js_message(&e))?;
     xhr.set_response_type(XmlHttpRequestResponseType::Arraybuffer);
@@ -179,7 +217,12 @@ fn sync_get(url: &str, range: Option<(u64, u64)>) -> Result<(XmlHttpRequest, Vec
         return Err(format!("{url}: HTTP status {status}"));
     }
     let body = xhr.response().map_err(|e| js_message(&e))?;
-    Ok((xhr, Uint8Array::new(&body).to_vec()))
+    Ok((xhr, Uint8Array::new(&body)))
+}
+
+/// The whole body of `url`.
+fn get_bytes(url: &str) -> Result<Vec<u8>, String> {
+    sync_get(url, None).map(|(_, body)| body.to_vec())
 }
 
 impl HttpRangeReader {
@@ -195,41 +238,17 @@ impl HttpRangeReader {
             .next()
             .and_then(|s| s.trim().parse::<u64>().ok())
             .ok_or_else(|| format!("{url}: no size in Content-Range {range:?}"))?;
-        Ok(HttpRangeReader {
-            url: url.to_string(),
+        Ok(Ranged {
+            source: HttpRanges { url: url.to_string() },
             size,
         })
     }
 }
 
-impl ReadAt for HttpRangeReader {
-    fn size(&self) -> u64 {
-        self.size
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
-        let end = offset
-            .checked_add(buf.len() as u64)
-            .filter(|&e| e <= self.size)
-            .ok_or(ReadError::OutOfBounds {
-                offset,
-                len: buf.len(),
-                size: self.size,
-            })?;
-        if buf.is_empty() {
-            return Ok(());
-        }
-        let (_, bytes) =
-            sync_get(&self.url, Some((offset, end))).map_err(|message| ReadError::Source { offset, message })?;
-        if bytes.len() != buf.len() {
-            return Err(ReadError::Source {
-                offset,
-                message: format!("short range response: {} of {} bytes", bytes.len(), buf.len()),
-            });
-        }
-        buf.copy_from_slice(&bytes);
-        count_read(buf.len());
-        Ok(())
+impl Ranges for HttpRanges {
+    fn fill(&self, offset: u64, buf: &mut [u8]) -> Result<usize, String> {
+        let (_, body) = sync_get(&self.url, Some((offset, offset + buf.len() as u64)))?;
+        Ok(copy_exact(&body, buf))
     }
 }
 
@@ -238,31 +257,33 @@ const OPFS_NAME: &str = "memscope-capture.bin";
 /// Bytes per FileReaderSync read while copying a capture into the OPFS.
 const OPFS_COPY_PIECE: usize = 16 << 20;
 
-/// A copy of the capture in the Origin Private File System, read through a sync access handle: each read
-/// costs microseconds instead of FileReaderSync's fixed ~0.6 ms, but the copy costs a pass over the whole
-/// file first (and its size in disk quota). Measured against [`BlobReader`] by `benches/browser.mjs`;
-/// the page uses it only with `?reader=opfs` (see benches/RESULTS.md for why).
-pub struct OpfsReader {
+/// A file in the Origin Private File System, read through a sync access handle (closed when dropped).
+pub struct OpfsFile {
     handle: FileSystemSyncAccessHandle,
-    size: u64,
 }
 
-async fn opfs_file(create: bool) -> Result<FileSystemFileHandle, String> {
+/// A copy of the capture in the Origin Private File System: each read costs microseconds instead of
+/// FileReaderSync's fixed ~0.6 ms, but the copy costs a pass over the whole file first (and its size in
+/// storage quota). Measured against [`BlobReader`] by `benches/browser.mjs`; the page uses it only with
+/// `?reader=opfs` (see benches/RESULTS.md for why).
+pub type OpfsReader = Ranged<OpfsFile>;
+
+async fn opfs_dir() -> Result<FileSystemDirectoryHandle, String> {
     let storage = scope().navigator().storage();
-    let dir: FileSystemDirectoryHandle = JsFuture::from(storage.get_directory())
+    let dir = JsFuture::from(storage.get_directory())
         .await
-        .map_err(|e| format!("no Origin Private File System: {}", js_message(&e)))?
-        .unchecked_into();
-    let options = FileSystemGetFileOptions::new();
-    options.set_create(create);
-    let file = JsFuture::from(dir.get_file_handle_with_options(OPFS_NAME, &options))
-        .await
-        .map_err(|e| format!("{OPFS_NAME}: {}", js_message(&e)))?;
-    Ok(file.unchecked_into())
+        .map_err(|e| format!("no Origin Private File System: {}", js_message(&e)))?;
+    Ok(dir.unchecked_into())
 }
 
 async fn opfs_handle(create: bool) -> Result<FileSystemSyncAccessHandle, String> {
-    let file = opfs_file(create).await?;
+    let options = FileSystemGetFileOptions::new();
+    options.set_create(create);
+    let file: FileSystemFileHandle =
+        JsFuture::from(opfs_dir().await?.get_file_handle_with_options(OPFS_NAME, &options))
+            .await
+            .map_err(|e| format!("{OPFS_NAME}: {}", js_message(&e)))?
+            .unchecked_into();
     let handle = JsFuture::from(file.create_sync_access_handle())
         .await
         .map_err(|e| format!("{OPFS_NAME}: {}", js_message(&e)))?;
@@ -273,11 +294,12 @@ impl OpfsReader {
     /// Copy `blob` into the OPFS (FileReaderSync reads of `piece` bytes, each written through the sync
     /// access handle) and open the copy.
     pub async fn copy(blob: &Blob, piece: usize) -> Result<OpfsReader, String> {
-        let handle = opfs_handle(true).await?;
-        // From here on the handle is closed on every path (Drop).
-        let mut reader = OpfsReader { handle, size: 0 };
+        // The handle is closed on every path from here (OpfsFile's Drop).
+        let file = OpfsFile {
+            handle: opfs_handle(true).await?,
+        };
         let js = |e: JsValue| js_message(&e);
-        reader.handle.truncate_with_f64(0.0).map_err(js)?;
+        file.handle.truncate_with_f64(0.0).map_err(js)?;
         let source = FileReaderSync::new().map_err(js)?;
         let size = blob.size();
         let options = FileSystemReadWriteOptions::new();
@@ -288,7 +310,7 @@ impl OpfsReader {
                 .read_as_array_buffer(&blob.slice_with_f64_and_f64(offset, end).map_err(js)?)
                 .map_err(js)?;
             options.set_at(offset);
-            let written = reader
+            let written = file
                 .handle
                 .write_with_buffer_source_and_options(&bytes, &options)
                 .map_err(js)?;
@@ -301,72 +323,49 @@ impl OpfsReader {
             count_read((end - offset) as usize);
             offset = end;
         }
-        reader.handle.flush().map_err(js)?;
-        reader.size = size as u64;
-        Ok(reader)
-    }
-
-    /// Open the copy an earlier [`OpfsReader::copy`] left.
-    pub async fn existing() -> Result<OpfsReader, String> {
-        let handle = opfs_handle(false).await?;
-        let size = handle.get_size().map_err(|e| js_message(&e))?;
-        Ok(OpfsReader {
-            handle,
+        file.handle.flush().map_err(js)?;
+        Ok(Ranged {
+            source: file,
             size: size as u64,
         })
     }
 
-    /// Delete the copy (after its handle is closed).
+    /// Open the copy an earlier [`OpfsReader::copy`] left.
+    pub async fn existing() -> Result<OpfsReader, String> {
+        let file = OpfsFile {
+            handle: opfs_handle(false).await?,
+        };
+        let size = file.handle.get_size().map_err(|e| js_message(&e))?;
+        Ok(Ranged {
+            source: file,
+            size: size as u64,
+        })
+    }
+
+    /// Delete the copy (its handle must be closed).
     pub async fn remove() -> Result<(), String> {
-        let storage = scope().navigator().storage();
-        let dir: FileSystemDirectoryHandle = JsFuture::from(storage.get_directory())
-            .await
-            .map_err(|e| js_message(&e))?
-            .unchecked_into();
-        JsFuture::from(dir.remove_entry(OPFS_NAME))
+        JsFuture::from(opfs_dir().await?.remove_entry(OPFS_NAME))
             .await
             .map_err(|e| js_message(&e))?;
         Ok(())
     }
 }
 
-impl Drop for OpfsReader {
+impl Drop for OpfsFile {
     fn drop(&mut self) {
         self.handle.close();
     }
 }
 
-impl ReadAt for OpfsReader {
-    fn size(&self) -> u64 {
-        self.size
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
-        if offset.checked_add(buf.len() as u64).is_none_or(|e| e > self.size) {
-            return Err(ReadError::OutOfBounds {
-                offset,
-                len: buf.len(),
-                size: self.size,
-            });
-        }
+impl Ranges for OpfsFile {
+    fn fill(&self, offset: u64, buf: &mut [u8]) -> Result<usize, String> {
         let options = FileSystemReadWriteOptions::new();
         options.set_at(offset as f64);
-        let len = buf.len();
         let got = self
             .handle
             .read_with_u8_array_and_options(buf, &options)
-            .map_err(|e| ReadError::Source {
-                offset,
-                message: js_message(&e),
-            })?;
-        if got as usize != len {
-            return Err(ReadError::Source {
-                offset,
-                message: format!("short read: {got} of {len} bytes"),
-            });
-        }
-        count_read(len);
-        Ok(())
+            .map_err(|e| js_message(&e))?;
+        Ok(got as usize)
     }
 }
 
@@ -416,9 +415,8 @@ fn open(reader: Box<dyn ReadAt>) {
     };
     STATE.with(|s| s.borrow_mut().capture = Some(capture.clone()));
     set_phase("finding bundled symbols");
-    let index = match sync_get(&format!("symbols/{INDEX_FILE}"), None)
-        .map_err(|e| e.to_string())
-        .and_then(|(_, b)| SymbolIndex::parse(&b).map_err(|e| e.to_string()))
+    let index = match get_bytes(&format!("symbols/{INDEX_FILE}"))
+        .and_then(|b| SymbolIndex::parse(&b).map_err(|e| e.to_string()))
     {
         Ok(i) => i,
         Err(e) => {
@@ -438,10 +436,7 @@ fn open(reader: Box<dyn ReadAt>) {
         };
         set_phase(&format!("loading symbols {}", entry.file));
         let url = format!("symbols/{}.mspack", entry.sha256);
-        let table = match sync_get(&url, None)
-            .map_err(|e| e.to_string())
-            .and_then(|(_, b)| SymbolTable::from_pack(b).map_err(|e| e.to_string()))
-        {
+        let table = match get_bytes(&url).and_then(|b| SymbolTable::from_pack(b).map_err(|e| e.to_string())) {
             Ok(t) => t,
             Err(e) => {
                 tried.push(format!("{}: {e}", entry.file));
