@@ -558,13 +558,16 @@ fn pslist_reports_cycles_and_zeroed_memory() {
         let at = file_offset(capture, &kernel, a + tasks_off);
         let k = reopen(vec![(at, (b + tasks_off).to_le_bytes().to_vec())]);
         let got = pslist::pslist(&k, &Options::default()).unwrap_or_else(|e| panic!("{name}: cyclic list: {e}"));
+        // The walk stops at the cycle and goes on backwards from the head: every task is still listed once.
         assert_eq!(
-            got.rows.len(),
-            21,
-            "{name}: a cyclic list gives the tasks up to the cycle"
+            got.rows.iter().map(|r| r.pid).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.pid).collect::<Vec<_>>(),
+            "{name}: a cyclic list, walked forwards to the cycle and back from the head, gives every task"
         );
         assert!(
-            got.warnings.iter().any(|w| w.contains("cycle")),
+            got.warnings
+                .iter()
+                .any(|w| w.contains("cycle") && w.contains("recovered walking back")),
             "{name}: no cycle warning: {:?}",
             got.warnings
         );
@@ -581,12 +584,13 @@ fn pslist_reports_cycles_and_zeroed_memory() {
         );
         checks += 1;
 
-        // Zeroed page under the 16th process's list link: the walk stops there with a warning.
+        // Zeroed page under the 16th process's list link: the walk breaks there with a warning, and the
+        // tasks after it are recovered walking back from the head.
         let at = file_offset(capture, &kernel, rows[15].task_addr + tasks_off) & !0xfff;
         let k = reopen(vec![(at, vec![0; 4096])]);
         let got = pslist::pslist(&k, &Options::default()).unwrap_or_else(|e| panic!("{name}: zeroed page: {e}"));
         assert!(
-            got.rows.len() >= 15 && got.rows.len() < rows.len(),
+            got.rows.len() > rows.len() - 5 && got.rows.len() < rows.len(),
             "{name}: zeroed link: {} rows",
             got.rows.len()
         );

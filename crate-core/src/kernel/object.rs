@@ -272,35 +272,83 @@ impl Kernel {
     /// Walk a circular `list_head` list from the head at `head` (not itself an entry), giving the address
     /// of each container whose `member` (a `list_head`, possibly nested as `a.b`) is linked; at most
     /// `limit` entries.
+    ///
+    /// Each step is checked as the kernel's list debugging does: the next entry's `prev` must point back.
+    /// Where a link is unreadable, leads into a cycle or does not point back (a smeared page, a list changed
+    /// under the acquisition), the walk goes on from the head backwards through `prev` until it meets what
+    /// it has seen, so one bad entry costs that entry, not the rest of the list.
     pub fn walk_list(&self, head: u64, container: &str, member: &str, limit: usize) -> Result<ListWalk, KernelError> {
         let offset = self.member_offset(container, member)?;
-        let next_off = self.symbols().layout("list_head")?.field("next")?.0;
-        let mut walk = ListWalk::default();
-        let mut seen = HashSet::new();
-        let mut node = head;
+        let layout = self.symbols().layout("list_head")?;
+        let next_off = layout.field("next")?.0;
+        let prev_off = layout.field("prev")?.0;
+        let mut links = Vec::new();
+        let mut seen = HashSet::from([head]);
+        // Forward from the head; where that breaks off, backward from the head to the break.
+        let problem = match self.follow_links(head, (next_off, prev_off), limit, &mut seen, &mut links) {
+            None => None,
+            Some(problem) if links.len() >= limit => Some(format!("{container} list: {problem}")),
+            Some(problem) => {
+                let mut tail = Vec::new();
+                let back = self.follow_links(head, (prev_off, next_off), limit - links.len(), &mut seen, &mut tail);
+                let recovered = tail.len();
+                links.extend(tail.into_iter().rev());
+                let back = match back {
+                    Some(p) if !p.starts_with("met") => format!("; walking back: {p}"),
+                    _ => String::new(),
+                };
+                Some(format!(
+                    "{container} list: {problem}; {recovered} entries recovered walking back from the head{back}"
+                ))
+            }
+        };
+        Ok(ListWalk {
+            items: links.into_iter().map(|l| l.wrapping_sub(offset)).collect(),
+            problem,
+        })
+    }
+
+    /// Follow `list_head` links from `start` through the member at `links.0` (next or prev), checking that
+    /// each one's opposite link (`links.1`) points back, pushing the nodes visited (link addresses) until
+    /// the walk returns to `start` (`None`), or stops: a bad link, a node already in `seen` (`met ...`),
+    /// or `limit` nodes (`Some(why)`).
+    fn follow_links(
+        &self,
+        start: u64,
+        links: (u64, u64),
+        limit: usize,
+        seen: &mut HashSet<u64>,
+        out: &mut Vec<u64>,
+    ) -> Option<String> {
+        let (forth, back) = links;
+        let mut node = start;
         loop {
-            let next = match self.read_u64(node.wrapping_add(next_off)) {
+            let next = match self.read_u64(node.wrapping_add(forth)) {
                 Ok(n) => n,
-                Err(e) => {
-                    walk.problem = Some(format!("{container} list: link at {node:#x} unreadable: {e}"));
-                    break;
-                }
+                Err(e) => return Some(format!("link at {node:#x} unreadable: {e}")),
             };
-            if next == head {
-                break;
+            if next == start {
+                return None;
             }
-            if next == 0 || !seen.insert(next) {
-                walk.problem = Some(format!("{container} list: cycle or broken link at {next:#x}"));
-                break;
+            if seen.contains(&next) {
+                return Some(format!("met an entry already seen at {next:#x} (a cycle)"));
             }
-            if walk.items.len() >= limit {
-                walk.problem = Some(format!("{container} list: stopped after {limit} entries"));
-                break;
+            match self.read_u64(next.wrapping_add(back)) {
+                Ok(p) if p == node => {}
+                Ok(p) => {
+                    return Some(format!(
+                        "link {node:#x} -> {next:#x} does not point back (it points to {p:#x})"
+                    ))
+                }
+                Err(e) => return Some(format!("link at {node:#x} leads to {next:#x}, unreadable: {e}")),
             }
-            walk.items.push(next.wrapping_sub(offset));
+            if out.len() >= limit {
+                return Some(format!("stopped after {limit} entries"));
+            }
+            seen.insert(next);
+            out.push(next);
             node = next;
         }
-        Ok(walk)
     }
 
     /// Walk a NULL-terminated `hlist` whose first node pointer is `first`, giving the address of each
