@@ -562,9 +562,10 @@ fn per_netns_tables(kernel: &Kernel, path: &str, walk: &mut HashWalk) -> Vec<u64
 
 /// TCP sockets (IPv4 and IPv6) in `tcp_hashinfo` and in the per-namespace tables some namespaces have
 /// (`net->ipv4.tcp_death_row.hashinfo`, with `tcp_child_ehash_entries`): the listening hash (`lhash2`,
-/// `hlist_nulls` chains through `skc_nulls_node`) and the established hash (`ehash`, holding full
-/// sockets, TIME-WAIT and NEW-SYN-RECV minisockets). Kernels whose listening buckets have no `nulls_head`
-/// get the established hash only, with a warning.
+/// `hlist_nulls` chains through `skc_nulls_node`; before Linux 6.0, where `inet_connection_sock` has
+/// `icsk_listen_portaddr_node`, `hlist` chains through that) and the established hash (`ehash`, holding
+/// full sockets, TIME-WAIT and NEW-SYN-RECV minisockets). Kernels whose listening buckets have no
+/// `nulls_head` get the established hash only, with a warning.
 pub fn tcp_hashed(kernel: &Kernel) -> Result<HashWalk, KernelError> {
     let mut walk = HashWalk::default();
     let global = kernel.symbol_addr("tcp_hashinfo")?;
@@ -599,7 +600,12 @@ pub fn tcp_hashed(kernel: &Kernel) -> Result<HashWalk, KernelError> {
                 let count = info.u64("lhash2_mask")?.saturating_add(1).min(MAX_BUCKETS);
                 let head_off = kernel.member_offset("inet_listen_hashbucket", "nulls_head")? + first_off;
                 let heads = bucket_heads(kernel, array, count, stride, head_off, "tcp listening hash", &mut walk);
-                walk_chains(kernel, heads, node_off, "tcp listening hash", &mut walk);
+                // Linux 5.0 to 5.19 chain `lhash2` through the connection socket's own node (the
+                // `listening_hash` buckets had `skc_nulls_node`).
+                let listen_node_off = kernel
+                    .member_offset("inet_connection_sock", "icsk_listen_portaddr_node")
+                    .unwrap_or(node_off);
+                walk_chains(kernel, heads, listen_node_off, "tcp listening hash", &mut walk);
             }
         } else if i == 0 {
             walk.warnings.push(
@@ -681,7 +687,8 @@ fn kernel_pointer(p: u64) -> bool {
 /// - `net->unx.table.buckets` (Linux 5.19 on): each namespace's own [`UNIX_HASH_SIZE`] buckets, every
 ///   socket of the namespace chained through `sk_node`; and the global `bsd_socket_buckets`, where
 ///   sockets bound to a file-system path are also chained, through `sk_bind_node`;
-/// - `unix_socket_table[]` (before): one global array, its size taken from the symbol's type.
+/// - `unix_socket_table[]` (before): one global array, its size taken from the symbol's type (512 when
+///   the symbols do not say).
 ///
 /// Each bucket head must be NULL or a kernel pointer, and each socket must be `AF_UNIX` and belong to the
 /// namespace walked (to some namespace of `net_namespace_list` for the global tables): a socket that does
@@ -777,13 +784,12 @@ pub fn unix_hashed(kernel: &Kernel) -> Result<HashWalk, KernelError> {
             });
         }
     } else if let Some(sym) = symbols.symbol("unix_socket_table")? {
+        // Symbols made from BTF and kallsyms have no variable types: then the size every kernel since 3.10
+        // gives it (`2 * UNIX_HASH_SIZE` with 256, or `UNIX_HASH_SIZE` with 512); an older, smaller array
+        // would end in heads and sockets the checks refuse.
         let count = match sym.ty {
             Some(TypeRef::Array { count, .. }) => count.min(MAX_BUCKETS),
-            _ => {
-                return Err(KernelError::Layout(
-                    "unix_socket_table has no array type in the symbols: its size is unknown".into(),
-                ))
-            }
+            _ => UNIX_HASH_SIZE,
         };
         let array = kernel.symbol_addr("unix_socket_table")?;
         let heads = heads_of(array, count, "unix hash", &mut walk);
