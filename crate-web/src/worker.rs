@@ -420,11 +420,12 @@ fn open(reader: Box<dyn ReadAt>) {
     {
         Ok(i) => i,
         Err(e) => {
+            let kernel = kernel_named_in_memory(&capture);
             return post(&FromWorker::NeedSymbols {
                 message: format!(
-                    "the bundled symbols index could not be read ({e}): drop the kernel's ISF (.json or .json.xz)"
+                    "the bundled symbols index could not be read ({e}): drop the ISF of {kernel} (.json or .json.xz)"
                 ),
-            })
+            });
         }
     };
     // Probe one kernel at a time and stop at the first that identifies: most captures match one entry.
@@ -453,9 +454,20 @@ fn open(reader: Box<dyn ReadAt>) {
     } else {
         format!(" (tried {})", tried.join("; "))
     };
+    let kernel = kernel_named_in_memory(&capture);
     post(&FromWorker::NeedSymbols {
-        message: format!("no bundled symbols match: drop the kernel's ISF (.json or .json.xz){detail}"),
+        message: format!("no bundled symbols match: drop the ISF of {kernel} (.json or .json.xz){detail}"),
     });
+}
+
+/// Which kernel the capture's memory names in its banner, for a message asking for its symbols: a scan
+/// of the capture, run only when no symbols fit.
+fn kernel_named_in_memory(capture: &Capture) -> String {
+    set_phase("looking for the kernel's banner in memory");
+    match memscope_core::kernel::banner::banners(capture, 1).first() {
+        Some(banner) => format!("the kernel its memory names, \"{banner}\","),
+        None => "its kernel (no banner found in memory)".to_string(),
+    }
 }
 
 /// Identify the kernel with `table`; `init_task_phys` is where the bundled index's probe found it, if it ran.
@@ -499,8 +511,9 @@ fn isf(blob: Blob, name: String) {
         Ok(t) => t,
         Err(e) => return fail(format!("{name} is not a usable ISF: {e}")),
     };
-    if let Err(e) = use_symbols(capture, table, name.clone(), None) {
-        fail(format!("{name} does not match this capture: {e}"));
+    if let Err(e) = use_symbols(capture.clone(), table, name.clone(), None) {
+        let kernel = kernel_named_in_memory(&capture);
+        fail(format!("{name} does not match this capture: {e}; it needs the ISF of {kernel}"));
     }
 }
 

@@ -383,7 +383,10 @@ describe("captures in the browser (worker reading the local File)", () => {
       const entry = manifest.captures[0];
       await p2.setInputFiles("#capture-input", capturePath(entry));
       await p2.waitForSelector("#need-symbols", { timeout: 30_000 });
-      assert.match(await p2.textContent("#need-symbols"), /no bundled symbols match|drop the kernel's ISF/);
+      const asked = await p2.textContent("#need-symbols");
+      assert.match(asked, /no bundled symbols match|drop the ISF/);
+      // It names the kernel the capture's memory holds, so the user knows which ISF to fetch.
+      assert.ok(asked.includes(entry.banner), `the request for symbols does not name the banner: ${asked}`);
       const isf = join(ROOT, entry.symbols);
       assert.ok(existsSync(isf), `${isf} is missing (symbols/ keeps the corpus ISF files)`);
       const t0 = Date.now();
