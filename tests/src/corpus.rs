@@ -440,6 +440,33 @@ pub fn kernel(capture: &CorpusCapture) -> Kernel {
     identify(cap, load_symbols(capture)).unwrap_or_else(|e| panic!("{}: kernel not identified: {e}", capture.name))
 }
 
+/// Queue `bytes` to be written at kernel virtual address `vaddr` of the direct map (`page_offset_base`
+/// onwards), as (file offset, bytes) pairs for [`Patched`], split at page boundaries; panics if a page is
+/// outside the direct map or the capture.
+pub fn patch_direct_map(kernel: &Kernel, cap: &Capture, vaddr: u64, bytes: &[u8], patches: &mut Vec<(u64, Vec<u8>)>) {
+    let pob = kernel
+        .read_u64(kernel.symbol_addr("page_offset_base").expect("page_offset_base"))
+        .expect("page_offset_base readable");
+    let mut done = 0usize;
+    while done < bytes.len() {
+        let at = vaddr + done as u64;
+        let take = (0x1000 - (at & 0xfff) as usize).min(bytes.len() - done);
+        let phys = at
+            .checked_sub(pob)
+            .unwrap_or_else(|| panic!("{at:#x} is not in the direct map"));
+        let seg = cap
+            .segments()
+            .iter()
+            .find(|s| s.phys_start <= phys && phys < s.phys_end())
+            .unwrap_or_else(|| panic!("{at:#x} (physical {phys:#x}) is not in the capture"));
+        patches.push((
+            seg.data_offset + (phys - seg.phys_start),
+            bytes[done..done + take].to_vec(),
+        ));
+        done += take;
+    }
+}
+
 /// A capture file with some of its bytes replaced: damage for robustness tests, at file offsets.
 pub struct Patched {
     /// The undamaged file.

@@ -18,8 +18,8 @@ use memscope_core::analyses::netstat::{netstat, NetstatOptions, SocketRow};
 use memscope_core::formats::Capture;
 use memscope_core::kernel::{identify, sockets, tasks, Kernel};
 use memscope_core::reader::{BlockCache, CacheConfig};
-use memscope_tests::corpus::Patched;
 use memscope_tests::corpus::{self, CorpusCapture};
+use memscope_tests::corpus::{patch_direct_map as patch, Patched};
 use memscope_tests::truth::{self, SsInet, SsUnix};
 
 fn rows_of(capture: &CorpusCapture, options: NetstatOptions) -> (Vec<SocketRow>, Vec<String>) {
@@ -545,31 +545,6 @@ fn no_unix_leaves_out_unix_sockets_only() {
 // undamaged capture), so that netstat meets a real cycle in a hash chain, a corrupt UNIX name length, a
 // descriptor table claiming 2^32 slots and a zeroed `struct socket` in otherwise real memory.
 // ---------------------------------------------------------------------------------------------------------
-
-/// File offsets of kernel virtual addresses in the direct map, page by page.
-fn patch(kernel: &Kernel, cap: &Capture, vaddr: u64, bytes: &[u8], patches: &mut Vec<(u64, Vec<u8>)>) {
-    let pob = kernel
-        .read_u64(kernel.symbol_addr("page_offset_base").expect("page_offset_base"))
-        .expect("pob");
-    let mut done = 0usize;
-    while done < bytes.len() {
-        let at = vaddr + done as u64;
-        let take = (0x1000 - (at & 0xfff) as usize).min(bytes.len() - done);
-        let phys = at
-            .checked_sub(pob)
-            .unwrap_or_else(|| panic!("{at:#x} is not in the direct map"));
-        let seg = cap
-            .segments()
-            .iter()
-            .find(|s| s.phys_start <= phys && phys < s.phys_end())
-            .unwrap_or_else(|| panic!("{at:#x} (physical {phys:#x}) is not in the capture"));
-        patches.push((
-            seg.data_offset + (phys - seg.phys_start),
-            bytes[done..done + take].to_vec(),
-        ));
-        done += take;
-    }
-}
 
 fn off(kernel: &Kernel, ty: &str, member: &str) -> u64 {
     kernel
