@@ -6,6 +6,13 @@
 //! list of `fib_alias`, one per route to that prefix. Since Linux 4.1 the local table may share the main
 //! table's trie: each alias names its own table (`fa_alias.tb_id`). IPv6 routes live in a radix tree of
 //! `fib6_node` per table, whose nodes carry chains of `fib6_info`.
+//!
+//! A route's next hops are its `fib_info`'s own `fib_nh` array (or its `fib6_info`'s `fib6_nh`), or, where
+//! the route uses a next-hop object (`ip nexthop`, Linux 5.3 on: `fib_info.nh` set), that `struct nexthop`:
+//! one `nh_info` or a group (`nh_group`) of them. Each IPv4 next hop may keep an exception cache
+//! (`fib_nh_common.nhc_exceptions`: `FNHE_HASH_SIZE` buckets of `fib_nh_exception` chains, the redirects
+//! and path MTUs learned for single destinations): those are rows of table `cache`, what
+//! `ip route show cache` prints (with the expired ones it leaves out, marked `expired`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -30,6 +37,13 @@ const RTN_RTINFO: u64 = 4;
 /// Address families of a gateway.
 const AF_INET: u64 = 2;
 const AF_INET6: u64 = 10;
+/// Buckets of a next hop's exception table (`FNHE_HASH_SIZE`, `1 << FNHE_HASH_SHIFT`, 11 in every kernel
+/// since 3.6; a compile-time constant the symbols do not record).
+const FNHE_HASH_SIZE: u64 = 1 << 11;
+/// Most exceptions on one bucket's chain (the kernel reclaims beyond `FNHE_RECLAIM_DEPTH`, 5).
+const MAX_FNHE_CHAIN: usize = 64;
+/// Most members of a next-hop group read.
+const MAX_GROUP: u64 = 1024;
 
 /// One route (one per next hop of a multipath route).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,45 +73,97 @@ pub struct Route {
     pub scope: Option<String>,
     /// Preferred source address (IPv4).
     pub prefsrc: Option<String>,
+    /// The next-hop object the route uses (`ip route ... nhid N`), if it uses one.
+    pub nexthop_id: Option<u64>,
+    /// Cache rows: the path MTU learned for the destination (`fnhe_pmtu`); null when none.
+    pub pmtu: Option<u64>,
+    /// Cache rows: the `jiffies` value at which the entry expires (`fnhe_expires`); null when it does not.
+    pub expires_jiffies: Option<u64>,
+    /// Cache rows: whether the entry had expired when memory was captured (`jiffies` past its expiry;
+    /// `ip route show cache` leaves those out); null when `jiffies` is unreadable.
+    pub expired: Option<bool>,
+    /// Address of the kernel object the row comes from: the route's `fib_info` or `fib6_info`, or for a
+    /// cache row its `fib_nh_exception`.
+    #[serde(with = "crate::hex::option")]
+    pub addr: Option<u64>,
 }
 
 /// Every route of every network namespace.
 pub fn routes(kernel: &Kernel) -> Result<Analysis<Route>, KernelError> {
     let (namespaces, mut warnings) = network_namespaces(kernel)?;
     let mut rows = Vec::new();
-    let mut devices = DeviceNames::default();
+    let mut look = Lookups::default();
+    // The kernel's clock, to tell expired cache entries (`jiffies`, the low word of `jiffies_64`).
+    let jiffies = kernel
+        .symbol_addr("jiffies")
+        .or_else(|_| kernel.symbol_addr("jiffies_64"))
+        .ok()
+        .and_then(|a| kernel.read_u64(a).ok());
     for ns in &namespaces {
         let label = match ns.inum {
             Some(i) => format!("netns {i}"),
             None => format!("netns at {:#x}", ns.addr),
         };
         for (family, result) in [
-            ("inet", ipv4_routes(kernel, ns, &mut devices, &mut rows)),
-            ("inet6", ipv6_routes(kernel, ns, &mut devices, &mut rows)),
+            ("inet", ipv4_routes(kernel, ns, &mut look, &mut rows)),
+            ("inet6", ipv6_routes(kernel, ns, &mut look, &mut rows)),
         ] {
             match result {
                 Ok(problems) => warnings.extend(problems.into_iter().map(|p| format!("{label} {family}: {p}"))),
                 Err(e) => warnings.push(format!("{label} {family} routes unreadable: {e}")),
             }
         }
+        // The exception caches of the IPv4 next hops met in this namespace's tables.
+        for (hop, route) in std::mem::take(&mut look.hops) {
+            let mut problems = Vec::new();
+            if let Err(e) = exception_rows(kernel, &hop, &route, jiffies, &mut rows, &mut problems) {
+                problems.push(format!("next hop at {:#x}: {e}", hop.common));
+            }
+            warnings.extend(problems.into_iter().map(|p| format!("{label} route cache: {p}")));
+        }
     }
     Ok(Analysis { rows, warnings })
 }
 
-/// Device names by `net_device` address, read once each.
+/// What a walk reads once: device names by `net_device` address, and the IPv4 next hops met (by their
+/// `fib_nh_common` address), whose exception caches are read after the tables.
 #[derive(Default)]
-struct DeviceNames(HashMap<u64, Option<String>>);
+struct Lookups {
+    names: HashMap<u64, Option<String>>,
+    hops: Vec<(Hop, Route)>,
+    hops_seen: HashSet<u64>,
+}
 
-impl DeviceNames {
+impl Lookups {
     fn name(&mut self, kernel: &Kernel, dev: u64) -> Option<String> {
         if dev == 0 {
             return None;
         }
-        self.0
+        self.names
             .entry(dev)
             .or_insert_with(|| kernel.object("net_device", dev).and_then(|d| d.string("name")).ok())
             .clone()
     }
+
+    /// Remember an IPv4 next hop and the route that uses it (the first one), for its exception cache.
+    fn note(&mut self, hop: &Hop, route: &Route) {
+        if hop.exceptions != 0 && hop.family == AF_INET && self.hops_seen.insert(hop.common) {
+            self.hops.push((hop.clone(), route.clone()));
+        }
+    }
+}
+
+/// One next hop: where it goes, and where its exception cache is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Hop {
+    gateway: Option<String>,
+    device: Option<String>,
+    /// Address of its `fib_nh_common` (0 on kernels without one).
+    common: u64,
+    /// Its family (`nhc_family`; `AF_INET` for an old `fib_nh`).
+    family: u64,
+    /// `nhc_exceptions` (or an old `fib_nh.nh_exceptions`): the exception buckets, 0 for none.
+    exceptions: u64,
 }
 
 /// The buckets of a table hash (`fib_table_hash`): 256 with policy routing (the namespace has rules), else
@@ -186,45 +252,190 @@ fn scope(s: u64) -> String {
     }
 }
 
-/// Gateway and device of a `fib_nh_common` (Linux 5.3+) or of an older `fib_nh`/`fib6_nh`.
-fn next_hop(
-    kernel: &Kernel,
-    nh: &Object<'_>,
-    devices: &mut DeviceNames,
-) -> Result<(Option<String>, Option<String>), KernelError> {
-    let (dev, gw_family, gw_addr) = if nh.has("nh_common") {
-        let c = nh.member("nh_common")?;
-        (c.pointer("nhc_dev")?, c.u64("nhc_gw_family")?, c.field_addr("nhc_gw")?)
-    } else if nh.has("nh_gw") {
-        (nh.pointer("nh_dev")?, AF_INET, nh.field_addr("nh_gw")?)
+/// The gateway of family `family` stored at `at`: an IPv4 address (none when 0.0.0.0) or an IPv6 one;
+/// none for any other family.
+fn gateway_at(kernel: &Kernel, at: u64, family: u64) -> Result<Option<String>, KernelError> {
+    let len = match family {
+        AF_INET => 4,
+        AF_INET6 => 16,
+        _ => return Ok(None),
+    };
+    let mut b = [0u8; 16];
+    kernel
+        .read(at, &mut b[..len])
+        .map_err(|e| KernelError::memory(format!("next hop gateway at {at:#x}"), Some(e)))?;
+    Ok(if len == 4 {
+        let v4 = [b[0], b[1], b[2], b[3]];
+        (v4 != [0; 4]).then(|| ipv4(v4))
     } else {
-        (nh.pointer(nh.which(&["fib_nh_dev", "nh_dev"])?)?, 0, 0)
+        Some(ipv6(b))
+    })
+}
+
+/// A next hop from a `fib_nh_common` (Linux 5.3 on).
+fn common_hop(kernel: &Kernel, c: &Object<'_>, look: &mut Lookups) -> Result<Hop, KernelError> {
+    Ok(Hop {
+        gateway: gateway_at(kernel, c.field_addr("nhc_gw")?, c.u64("nhc_gw_family")?)?,
+        device: look.name(kernel, c.pointer("nhc_dev")?),
+        common: c.addr(),
+        family: c.u64("nhc_family")?,
+        exceptions: if c.has("nhc_exceptions") {
+            c.pointer("nhc_exceptions")?
+        } else {
+            0
+        },
+    })
+}
+
+/// A next hop from a `fib_nh` or `fib6_nh`: through its `fib_nh_common` (Linux 5.3+), or the older
+/// layouts' own members.
+fn next_hop(kernel: &Kernel, nh: &Object<'_>, look: &mut Lookups) -> Result<Hop, KernelError> {
+    if nh.has("nh_common") {
+        return common_hop(kernel, &nh.member("nh_common")?, look);
+    }
+    if nh.has("nh_gw") {
+        return Ok(Hop {
+            gateway: gateway_at(kernel, nh.field_addr("nh_gw")?, AF_INET)?,
+            device: look.name(kernel, nh.pointer("nh_dev")?),
+            family: AF_INET,
+            exceptions: if nh.has("nh_exceptions") {
+                nh.pointer("nh_exceptions")?
+            } else {
+                0
+            },
+            common: nh.addr(),
+        });
+    }
+    Ok(Hop {
+        device: look.name(kernel, nh.pointer(nh.which(&["fib_nh_dev", "nh_dev"])?)?),
+        family: AF_INET6,
+        ..Hop::default()
+    })
+}
+
+/// The next hops of a next-hop object (`struct nexthop`): its `nh_info`, or each member of its group
+/// (`nh_group.nh_entries[]`, `num_nh` of them, each pointing at a non-group `nexthop`); and its id.
+fn nexthop_object(kernel: &Kernel, addr: u64, look: &mut Lookups) -> Result<(u64, Vec<Hop>), KernelError> {
+    let nh = kernel.object("nexthop", addr)?;
+    let id = nh.u64("id")?;
+    let info_hop = |nh: &Object<'_>, look: &mut Lookups| -> Result<Hop, KernelError> {
+        let info = nh
+            .deref_as("nh_info", "nh_info")?
+            .ok_or_else(|| KernelError::Layout(format!("nexthop {} has no nh_info", nh.addr())))?;
+        let common = match info.which(&["fib_nhc", "fib_nh"])? {
+            "fib_nhc" => info.member("fib_nhc")?,
+            _ => info.member("fib_nh")?.member("nh_common")?,
+        };
+        common_hop(kernel, &common, look)
     };
-    let gateway = match gw_family {
-        AF_INET => {
-            let mut b = [0u8; 4];
-            kernel
-                .read(gw_addr, &mut b)
-                .map_err(|e| KernelError::memory("next hop gateway".into(), Some(e)))?;
-            (b != [0; 4]).then(|| ipv4(b))
+    if nh.u64("is_group")? == 0 {
+        return Ok((id, vec![info_hop(&nh, look)?]));
+    }
+    let group = nh
+        .deref_as("nh_grp", "nh_group")?
+        .ok_or_else(|| KernelError::Layout(format!("nexthop group {id} has no nh_group")))?;
+    let count = group.u64("num_nh")?;
+    if count > MAX_GROUP {
+        return Err(KernelError::Layout(format!(
+            "nexthop group {id} claims {count} members"
+        )));
+    }
+    let stride = kernel.symbols().layout("nh_grp_entry")?.size();
+    let first = group.field_addr("nh_entries")?;
+    let mut hops = Vec::new();
+    for i in 0..count {
+        let entry = kernel.object("nh_grp_entry", first.wrapping_add(i * stride))?;
+        let member = entry
+            .deref_as("nh", "nexthop")?
+            .ok_or_else(|| KernelError::Layout(format!("nexthop group {id}: member {i} is NULL")))?;
+        if member.u64("is_group")? != 0 {
+            return Err(KernelError::Layout(format!(
+                "nexthop group {id}: member {i} is itself a group"
+            )));
         }
-        AF_INET6 => {
-            let mut b = [0u8; 16];
-            kernel
-                .read(gw_addr, &mut b)
-                .map_err(|e| KernelError::memory("next hop gateway".into(), Some(e)))?;
-            Some(ipv6(b))
+        hops.push(info_hop(&member, look)?);
+    }
+    Ok((id, hops))
+}
+
+/// The rows of the exception cache of one IPv4 next hop (`hop.exceptions`, `FNHE_HASH_SIZE` buckets of
+/// `fib_nh_exception` chains): one host route per destination, through the exception's gateway (a
+/// redirect) or else the next hop's, on its device; `route` is the route the next hop belongs to. `jiffies`
+/// is the kernel's clock at the capture, to tell expired entries.
+fn exception_rows(
+    kernel: &Kernel,
+    hop: &Hop,
+    route: &Route,
+    jiffies: Option<u64>,
+    rows: &mut Vec<Route>,
+    problems: &mut Vec<String>,
+) -> Result<usize, KernelError> {
+    let array = hop.exceptions;
+    if array < 0xff00_0000_0000_0000 {
+        return Err(KernelError::Layout(format!(
+            "exception table pointer {array:#x} is not a kernel pointer"
+        )));
+    }
+    let stride = kernel.symbols().layout("fnhe_hash_bucket")?.size();
+    let chain_off = kernel.member_offset("fnhe_hash_bucket", "chain")?;
+    let mut buckets = vec![0u8; (FNHE_HASH_SIZE * stride) as usize];
+    kernel
+        .read(array, &mut buckets)
+        .map_err(|e| KernelError::memory(format!("exception table at {array:#x}"), Some(e)))?;
+    let mut found = 0usize;
+    let mut seen = HashSet::new();
+    for b in 0..FNHE_HASH_SIZE {
+        let at = (b * stride + chain_off) as usize;
+        let mut next = u64::from_le_bytes(buckets[at..at + 8].try_into().unwrap_or_default());
+        let mut depth = 0usize;
+        while next != 0 {
+            if next < 0xff00_0000_0000_0000 || !seen.insert(next) || depth >= MAX_FNHE_CHAIN {
+                problems.push(format!(
+                    "exception table at {array:#x}: bucket {b} chain cut at {next:#x} (bad link, cycle or too long)"
+                ));
+                break;
+            }
+            depth += 1;
+            let fnhe = kernel.object("fib_nh_exception", next)?;
+            let daddr: [u8; 4] = fnhe
+                .bytes("fnhe_daddr")?
+                .try_into()
+                .map_err(|_| KernelError::Layout("fib_nh_exception.fnhe_daddr is not 4 bytes".into()))?;
+            let gateway = gateway_at(kernel, fnhe.field_addr("fnhe_gw")?, AF_INET)?;
+            let expires = fnhe.u64("fnhe_expires")?;
+            rows.push(Route {
+                table: "cache".into(),
+                route_type: "unicast".into(),
+                destination: format!("{}/32", ipv4(daddr)),
+                gateway: gateway.or_else(|| hop.gateway.clone()),
+                device: hop.device.clone(),
+                metric: None,
+                protocol: None,
+                scope: None,
+                prefsrc: None,
+                pmtu: Some(fnhe.u64("fnhe_pmtu")?).filter(|&m| m != 0),
+                expires_jiffies: (expires != 0).then_some(expires),
+                // `time_after(jiffies, expires)`, with the kernel's wrap-around arithmetic.
+                expired: if expires == 0 {
+                    Some(false)
+                } else {
+                    jiffies.map(|j| (expires.wrapping_sub(j) as i64) < 0)
+                },
+                addr: Some(next),
+                ..route.clone()
+            });
+            found += 1;
+            next = fnhe.pointer("fnhe_next")?;
         }
-        _ => None,
-    };
-    Ok((gateway, devices.name(kernel, dev)))
+    }
+    Ok(found)
 }
 
 /// Read the IPv4 tables of a namespace into `rows`; returns the problems met.
 fn ipv4_routes(
     kernel: &Kernel,
     ns: &NetNs,
-    devices: &mut DeviceNames,
+    look: &mut Lookups,
     rows: &mut Vec<Route>,
 ) -> Result<Vec<String>, KernelError> {
     let net = kernel.object("net", ns.addr)?;
@@ -242,7 +453,7 @@ fn ipv4_routes(
                 continue;
             }
             let table_id = t.u64("tb_id")?;
-            walk_trie(kernel, ns, trie, table_id, devices, rows, &mut problems)?;
+            walk_trie(kernel, ns, trie, table_id, look, rows, &mut problems)?;
         }
     }
     Ok(problems)
@@ -253,7 +464,7 @@ fn walk_trie(
     ns: &NetNs,
     trie: u64,
     table_id: u64,
-    devices: &mut DeviceNames,
+    look: &mut Lookups,
     rows: &mut Vec<Route>,
     problems: &mut Vec<String>,
 ) -> Result<(), KernelError> {
@@ -293,7 +504,7 @@ fn walk_trie(
                     problems.push(format!("table {table_id}: stopped after {MAX_ROUTES} routes"));
                     return Ok(());
                 }
-                if let Err(e) = ipv4_alias(kernel, ns, key, alias, table_id, devices, rows) {
+                if let Err(e) = ipv4_alias(kernel, ns, key, alias, table_id, look, rows) {
                     problems.push(format!("route at {alias:#x}: {e}"));
                 }
             }
@@ -324,7 +535,7 @@ fn ipv4_alias(
     key: u32,
     alias: u64,
     table_id: u64,
-    devices: &mut DeviceNames,
+    look: &mut Lookups,
     rows: &mut Vec<Route>,
 ) -> Result<(), KernelError> {
     let fa = kernel.object("fib_alias", alias)?;
@@ -357,23 +568,36 @@ fn ipv4_alias(
         protocol: Some(protocol(info.u64("fib_protocol")?)),
         scope: Some(scope(info.u64("fib_scope")?)),
         prefsrc,
+        nexthop_id: None,
+        pmtu: None,
+        expires_jiffies: None,
+        expired: None,
+        addr: Some(info.addr()),
     };
-    // Next-hop objects (`ip nexthop`, Linux 5.3+) are not followed yet: the route keeps no device.
-    if info.has("nh") && info.pointer("nh")? != 0 {
-        rows.push(base);
-        return Ok(());
-    }
-    let count = info.u64("fib_nhs")?.clamp(1, MAX_NEXTHOPS);
-    let nh_size = kernel.symbols().layout("fib_nh")?.size();
-    let first = info.field_addr("fib_nh")?;
-    for i in 0..count {
-        let nh = kernel.object("fib_nh", first.wrapping_add(i * nh_size))?;
-        let (gateway, device) = next_hop(kernel, &nh, devices)?;
-        rows.push(Route {
-            gateway,
-            device,
+    let object = if info.has("nh") { info.pointer("nh")? } else { 0 };
+    let (nexthop_id, hops) = if object != 0 {
+        let (id, hops) = nexthop_object(kernel, object, look)?;
+        (Some(id), hops)
+    } else {
+        let count = info.u64("fib_nhs")?.clamp(1, MAX_NEXTHOPS);
+        let nh_size = kernel.symbols().layout("fib_nh")?.size();
+        let first = info.field_addr("fib_nh")?;
+        let mut hops = Vec::new();
+        for i in 0..count {
+            let nh = kernel.object("fib_nh", first.wrapping_add(i * nh_size))?;
+            hops.push(next_hop(kernel, &nh, look)?);
+        }
+        (None, hops)
+    };
+    for hop in hops {
+        let route = Route {
+            gateway: hop.gateway.clone(),
+            device: hop.device.clone(),
+            nexthop_id,
             ..base.clone()
-        });
+        };
+        look.note(&hop, &route);
+        rows.push(route);
     }
     Ok(())
 }
@@ -382,7 +606,7 @@ fn ipv4_alias(
 fn ipv6_routes(
     kernel: &Kernel,
     ns: &NetNs,
-    devices: &mut DeviceNames,
+    look: &mut Lookups,
     rows: &mut Vec<Route>,
 ) -> Result<Vec<String>, KernelError> {
     let net = kernel.object("net", ns.addr)?;
@@ -401,7 +625,7 @@ fn ipv6_routes(
             let t = kernel.object("fib6_table", table)?;
             let table_id = t.u64("tb6_id")?;
             let root = t.field_addr("tb6_root")?;
-            walk_fib6(kernel, ns, root, table_id, null_entry, devices, rows, &mut problems)?;
+            walk_fib6(kernel, ns, root, table_id, null_entry, look, rows, &mut problems)?;
         }
     }
     Ok(problems)
@@ -414,7 +638,7 @@ fn walk_fib6(
     root: u64,
     table_id: u64,
     null_entry: u64,
-    devices: &mut DeviceNames,
+    look: &mut Lookups,
     rows: &mut Vec<Route>,
     problems: &mut Vec<String>,
 ) -> Result<(), KernelError> {
@@ -453,7 +677,7 @@ fn walk_fib6(
                 return Ok(());
             }
             let info = kernel.object("fib6_info", info_addr)?;
-            if let Err(e) = ipv6_info(kernel, ns, &info, table_id, devices, rows) {
+            if let Err(e) = ipv6_info(kernel, ns, &info, table_id, look, rows) {
                 problems.push(format!("route at {info_addr:#x}: {e}"));
             }
             info_addr = info.pointer("fib6_next")?;
@@ -467,7 +691,7 @@ fn ipv6_info(
     ns: &NetNs,
     info: &Object<'_>,
     table_id: u64,
-    devices: &mut DeviceNames,
+    look: &mut Lookups,
     rows: &mut Vec<Route>,
 ) -> Result<(), KernelError> {
     let dst = info.member("fib6_dst")?;
@@ -493,11 +717,290 @@ fn ipv6_info(
         protocol: Some(protocol(info.u64("fib6_protocol")?)),
         scope: None,
         prefsrc: None,
+        nexthop_id: None,
+        pmtu: None,
+        expires_jiffies: None,
+        expired: None,
+        addr: Some(info.addr()),
     };
-    if !(info.has("nh") && info.pointer("nh")? != 0) {
-        let nh = kernel.object("fib6_nh", info.field_addr("fib6_nh")?)?;
-        (route.gateway, route.device) = next_hop(kernel, &nh, devices)?;
+    let object = if info.has("nh") { info.pointer("nh")? } else { 0 };
+    if object != 0 {
+        let (id, hops) = nexthop_object(kernel, object, look)?;
+        route.nexthop_id = Some(id);
+        for hop in hops {
+            rows.push(Route {
+                gateway: hop.gateway,
+                device: hop.device,
+                ..route.clone()
+            });
+        }
+        return Ok(());
     }
+    let nh = kernel.object("fib6_nh", info.field_addr("fib6_nh")?)?;
+    let hop = next_hop(kernel, &nh, look)?;
+    (route.gateway, route.device) = (hop.gateway, hop.device);
     rows.push(route);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::testkit::{Memory, IMAGE};
+
+    /// The types next hops, next-hop objects and exception caches are read with, at their 6.1 offsets.
+    const ISF: &str = r#"{"metadata": {"format": "6.2.0"},
+      "base_types": {
+        "pointer": {"size": 8, "signed": false, "kind": "int", "endian": "little"},
+        "char": {"size": 1, "signed": false, "kind": "char", "endian": "little"},
+        "unsigned char": {"size": 1, "signed": false, "kind": "char", "endian": "little"},
+        "_Bool": {"size": 1, "signed": false, "kind": "bool", "endian": "little"},
+        "short unsigned int": {"size": 2, "signed": false, "kind": "int", "endian": "little"},
+        "unsigned int": {"size": 4, "signed": false, "kind": "int", "endian": "little"},
+        "long unsigned int": {"size": 8, "signed": false, "kind": "int", "endian": "little"}},
+      "user_types": {
+        "net_device": {"kind": "struct", "size": 16, "fields": {
+          "name": {"type": {"kind": "array", "count": 16, "subtype": {"kind": "base", "name": "char"}}, "offset": 0}}},
+        "fib_nh_common": {"kind": "struct", "size": 72, "fields": {
+          "nhc_dev": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "net_device"}}, "offset": 0},
+          "nhc_family": {"type": {"kind": "base", "name": "unsigned char"}, "offset": 13},
+          "nhc_gw_family": {"type": {"kind": "base", "name": "unsigned char"}, "offset": 14},
+          "nhc_gw": {"type": {"kind": "array", "count": 16, "subtype": {"kind": "base", "name": "unsigned char"}}, "offset": 24},
+          "nhc_exceptions": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "fnhe_hash_bucket"}}, "offset": 64}}},
+        "fib_nh": {"kind": "struct", "size": 112, "fields": {
+          "nh_common": {"type": {"kind": "struct", "name": "fib_nh_common"}, "offset": 0}}},
+        "fnhe_hash_bucket": {"kind": "struct", "size": 8, "fields": {
+          "chain": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "fib_nh_exception"}}, "offset": 0}}},
+        "fib_nh_exception": {"kind": "struct", "size": 80, "fields": {
+          "fnhe_next": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "fib_nh_exception"}}, "offset": 0},
+          "fnhe_daddr": {"type": {"kind": "base", "name": "unsigned int"}, "offset": 12},
+          "fnhe_pmtu": {"type": {"kind": "base", "name": "unsigned int"}, "offset": 16},
+          "fnhe_gw": {"type": {"kind": "base", "name": "unsigned int"}, "offset": 24},
+          "fnhe_expires": {"type": {"kind": "base", "name": "long unsigned int"}, "offset": 32}}},
+        "nexthop": {"kind": "struct", "size": 136, "fields": {
+          "id": {"type": {"kind": "base", "name": "unsigned int"}, "offset": 96},
+          "is_group": {"type": {"kind": "base", "name": "_Bool"}, "offset": 102},
+          "unnamed_field_80": {"type": {"kind": "union", "name": "unnamed_nh"}, "offset": 128, "anonymous": true}}},
+        "unnamed_nh": {"kind": "union", "size": 8, "fields": {
+          "nh_info": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "nh_info"}}, "offset": 0},
+          "nh_grp": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "nh_group"}}, "offset": 0}}},
+        "nh_info": {"kind": "struct", "size": 144, "fields": {
+          "family": {"type": {"kind": "base", "name": "unsigned char"}, "offset": 24},
+          "unnamed_field_20": {"type": {"kind": "union", "name": "unnamed_info"}, "offset": 32, "anonymous": true}}},
+        "unnamed_info": {"kind": "union", "size": 112, "fields": {
+          "fib_nhc": {"type": {"kind": "struct", "name": "fib_nh_common"}, "offset": 0},
+          "fib_nh": {"type": {"kind": "struct", "name": "fib_nh"}, "offset": 0}}},
+        "nh_group": {"kind": "struct", "size": 24, "fields": {
+          "num_nh": {"type": {"kind": "base", "name": "short unsigned int"}, "offset": 8},
+          "nh_entries": {"type": {"kind": "array", "count": 0, "subtype": {"kind": "struct", "name": "nh_grp_entry"}}, "offset": 24}}},
+        "nh_grp_entry": {"kind": "struct", "size": 64, "fields": {
+          "nh": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "nexthop"}}, "offset": 0}}}},
+      "enums": {},
+      "symbols": {}}"#;
+
+    const DEV: u64 = IMAGE + 0x1000;
+    const DEV6: u64 = IMAGE + 0x1100;
+
+    fn devices(mem: &mut Memory) {
+        mem.write(DEV, b"eth9\0");
+        mem.write(DEV6, b"veth6\0");
+    }
+
+    /// A `fib_nh_common` at `at` on `dev` through gateway `gw` (4 or 16 bytes), with exceptions `fnhe`.
+    fn common(mem: &mut Memory, at: u64, dev: u64, gw: &[u8], fnhe: u64) {
+        mem.write(at, &dev.to_le_bytes());
+        let family = if gw.len() == 4 { 2u8 } else { 10 };
+        mem.write(at + 13, &[family, family]);
+        mem.write(at + 24, gw);
+        mem.write(at + 64, &fnhe.to_le_bytes());
+    }
+
+    /// A single next-hop object `id` at `at` whose `nh_info` sits at `at + 0x100`.
+    fn single(mem: &mut Memory, at: u64, id: u32, dev: u64, gw: &[u8]) {
+        mem.write(at + 96, &id.to_le_bytes());
+        mem.write(at + 128, &(at + 0x100).to_le_bytes());
+        common(mem, at + 0x100 + 32, dev, gw, 0);
+    }
+
+    fn base_route() -> Route {
+        Route {
+            netns: Some(4026531840),
+            family: "inet",
+            table: "main".into(),
+            table_id: 254,
+            route_type: "unicast".into(),
+            destination: "10.0.0.0/8".into(),
+            gateway: Some("10.0.0.1".into()),
+            device: Some("eth9".into()),
+            metric: Some(0),
+            protocol: Some("static".into()),
+            scope: Some("universe".into()),
+            prefsrc: None,
+            nexthop_id: None,
+            pmtu: None,
+            expires_jiffies: None,
+            expired: None,
+            addr: Some(IMAGE + 0x9000),
+        }
+    }
+
+    #[test]
+    fn nexthop_objects_single_and_grouped() {
+        let mut mem = Memory::new();
+        devices(&mut mem);
+        single(&mut mem, IMAGE + 0x2000, 7, DEV, &[10, 1, 2, 3]);
+        let v6 = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        single(&mut mem, IMAGE + 0x2400, 8, DEV6, &v6);
+        // Group 9 of 7 and 8; group 10 holding group 9; group 11 claiming 5000 members.
+        let group = IMAGE + 0x3000;
+        mem.write(group + 96, &9u32.to_le_bytes());
+        mem.write(group + 102, &[1]);
+        mem.write(group + 128, &(group + 0x100).to_le_bytes());
+        mem.write(group + 0x100 + 8, &2u16.to_le_bytes());
+        mem.write(group + 0x100 + 24, &(IMAGE + 0x2000).to_le_bytes());
+        mem.write(group + 0x100 + 24 + 64, &(IMAGE + 0x2400).to_le_bytes());
+        let nested = IMAGE + 0x3400;
+        mem.write(nested + 96, &10u32.to_le_bytes());
+        mem.write(nested + 102, &[1]);
+        mem.write(nested + 128, &(nested + 0x100).to_le_bytes());
+        mem.write(nested + 0x100 + 8, &1u16.to_le_bytes());
+        mem.write(nested + 0x100 + 24, &group.to_le_bytes());
+        let huge = IMAGE + 0x3800;
+        mem.write(huge + 96, &11u32.to_le_bytes());
+        mem.write(huge + 102, &[1]);
+        mem.write(huge + 128, &(huge + 0x100).to_le_bytes());
+        mem.write(huge + 0x100 + 8, &5000u16.to_le_bytes());
+        let kernel = mem.kernel(ISF);
+        let mut look = Lookups::default();
+
+        let (id, hops) = nexthop_object(&kernel, IMAGE + 0x2000, &mut look).unwrap();
+        assert_eq!(id, 7);
+        assert_eq!(hops.len(), 1);
+        assert_eq!(hops[0].gateway.as_deref(), Some("10.1.2.3"));
+        assert_eq!(hops[0].device.as_deref(), Some("eth9"));
+        assert_eq!((hops[0].family, hops[0].common), (AF_INET, IMAGE + 0x2100 + 32));
+
+        let (id, hops) = nexthop_object(&kernel, group, &mut look).unwrap();
+        assert_eq!(id, 9);
+        let got: Vec<(Option<&str>, Option<&str>)> = hops
+            .iter()
+            .map(|h| (h.gateway.as_deref(), h.device.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [(Some("10.1.2.3"), Some("eth9")), (Some("fd00::1"), Some("veth6"))]
+        );
+
+        let nested_err = nexthop_object(&kernel, nested, &mut look).unwrap_err().to_string();
+        assert!(nested_err.contains("itself a group"), "{nested_err}");
+        let huge_err = nexthop_object(&kernel, huge, &mut look).unwrap_err().to_string();
+        assert!(huge_err.contains("5000 members"), "{huge_err}");
+    }
+
+    #[test]
+    fn exception_cache_rows_with_expiry_and_bounded_chains() {
+        let mut mem = Memory::new();
+        devices(&mut mem);
+        let table = IMAGE + 0x10000;
+        let (a, b, c) = (IMAGE + 0x20000, IMAGE + 0x20100, IMAGE + 0x20200);
+        // Bucket 5: a (a PMTU of 1400, expired at jiffies 1000) then b (a redirect to 10.0.0.9, no expiry).
+        mem.write(table + 5 * 8, &a.to_le_bytes());
+        mem.write(a, &b.to_le_bytes());
+        mem.write(a + 12, &[192, 0, 2, 99]);
+        mem.write(a + 16, &1400u32.to_le_bytes());
+        mem.write(a + 32, &1000u64.to_le_bytes());
+        mem.write(b + 12, &[192, 0, 2, 100]);
+        mem.write(b + 24, &[10, 0, 0, 9]);
+        // Bucket 2047: c, which links to itself; expires at 3000.
+        mem.write(table + 2047 * 8, &c.to_le_bytes());
+        mem.write(c, &c.to_le_bytes());
+        mem.write(c + 12, &[198, 51, 100, 7]);
+        mem.write(c + 32, &3000u64.to_le_bytes());
+        let kernel = mem.kernel(ISF);
+        let hop = Hop {
+            gateway: Some("10.0.0.1".into()),
+            device: Some("eth9".into()),
+            common: IMAGE + 0x5000,
+            family: AF_INET,
+            exceptions: table,
+        };
+        let (mut rows, mut problems) = (Vec::new(), Vec::new());
+        let n = exception_rows(&kernel, &hop, &base_route(), Some(2000), &mut rows, &mut problems).unwrap();
+        assert_eq!(n, 3);
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.table.as_str(),
+                    r.destination.as_str(),
+                    r.gateway.as_deref(),
+                    r.device.as_deref(),
+                    r.pmtu,
+                    r.expires_jiffies,
+                    r.expired,
+                    r.addr,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "cache",
+                    "192.0.2.99/32",
+                    Some("10.0.0.1"),
+                    Some("eth9"),
+                    Some(1400),
+                    Some(1000),
+                    Some(true),
+                    Some(a)
+                ),
+                (
+                    "cache",
+                    "192.0.2.100/32",
+                    Some("10.0.0.9"),
+                    Some("eth9"),
+                    None,
+                    None,
+                    Some(false),
+                    Some(b)
+                ),
+                (
+                    "cache",
+                    "198.51.100.7/32",
+                    Some("10.0.0.1"),
+                    Some("eth9"),
+                    None,
+                    Some(3000),
+                    Some(false),
+                    Some(c)
+                ),
+            ]
+        );
+        assert!(rows
+            .iter()
+            .all(|r| r.metric.is_none() && r.table_id == 254 && r.netns == Some(4026531840)));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("bucket 2047"), "{problems:?}");
+
+        // Unknown clock: expiry unknown, except for entries that never expire.
+        rows.clear();
+        exception_rows(&kernel, &hop, &base_route(), None, &mut rows, &mut problems).unwrap();
+        assert_eq!(
+            rows.iter().map(|r| r.expired).collect::<Vec<_>>(),
+            [None, Some(false), None]
+        );
+
+        // A table pointer that is no kernel pointer, and one on unmapped memory, are errors.
+        let bad = Hop {
+            exceptions: 0x1234,
+            ..hop.clone()
+        };
+        assert!(exception_rows(&kernel, &bad, &base_route(), None, &mut rows, &mut problems).is_err());
+        let unmapped = Hop {
+            exceptions: IMAGE + (4 << 20),
+            ..hop
+        };
+        assert!(exception_rows(&kernel, &unmapped, &base_route(), None, &mut rows, &mut problems).is_err());
+    }
 }
