@@ -12,14 +12,15 @@
 //! one `nh_info` or a group (`nh_group`) of them. Each IPv4 next hop may keep an exception cache
 //! (`fib_nh_common.nhc_exceptions`: `FNHE_HASH_SIZE` buckets of `fib_nh_exception` chains, the redirects
 //! and path MTUs learned for single destinations): those are rows of table `cache`, what
-//! `ip route show cache` prints (with the expired ones it leaves out, marked `expired`).
+//! `ip route show cache` prints (with the expired ones it leaves out, marked `expired`). Kernels before
+//! 3.6 kept a global route cache instead (`rt_hash_table`), read where the symbols have it.
 
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
 use super::Analysis;
-use crate::kernel::net::{ipv4, ipv6, network_namespaces, NetNs};
+use crate::kernel::net::{ipv4, ipv6, namespace_map, network_namespaces, NetNs};
 use crate::kernel::{Kernel, KernelError, Object};
 
 /// Most trie or tree nodes visited in one table.
@@ -122,7 +123,115 @@ pub fn routes(kernel: &Kernel) -> Result<Analysis<Route>, KernelError> {
             warnings.extend(problems.into_iter().map(|p| format!("{label} route cache: {p}")));
         }
     }
+    // Kernels before 3.6 cache routes in one global hash of `rtable`s instead.
+    if kernel.symbols().has_symbol("rt_hash_table") && kernel.symbols().has_type("rt_hash_bucket") {
+        let by_net = namespace_map(&namespaces);
+        if let Err(e) = legacy_cache(kernel, &by_net, &mut look, &mut rows, &mut warnings) {
+            warnings.push(format!("route cache (rt_hash_table) unreadable: {e}"));
+        }
+    }
     Ok(Analysis { rows, warnings })
+}
+
+/// The route cache of kernels before 3.6 (as Volatility 2's `linux_route_cache` reads it): `rt_hash_table`
+/// points at `rt_hash_mask + 1` buckets, each a chain of `struct rtable` linked through
+/// `dst.rt_next`. Each entry is a host route: `rt_dst` through `rt_gateway` (shown only when it differs,
+/// as `ip route show cache` does) on `dst.dev`, labelled with that device's namespace; table `cache`,
+/// numbered `main` as the kernel reported it.
+fn legacy_cache(
+    kernel: &Kernel,
+    by_net: &HashMap<u64, NetNs>,
+    look: &mut Lookups,
+    rows: &mut Vec<Route>,
+    warnings: &mut Vec<String>,
+) -> Result<(), KernelError> {
+    let array = kernel
+        .read_u64(kernel.symbol_addr("rt_hash_table")?)
+        .map_err(|e| KernelError::memory("rt_hash_table".into(), Some(e)))?;
+    let mut mask = [0u8; 4];
+    kernel
+        .read(kernel.symbol_addr("rt_hash_mask")?, &mut mask)
+        .map_err(|e| KernelError::memory("rt_hash_mask".into(), Some(e)))?;
+    let count = u64::from(u32::from_le_bytes(mask)) + 1;
+    if array == 0 {
+        return Ok(());
+    }
+    if array < 0xff00_0000_0000_0000 || count > 1 << 24 {
+        return Err(KernelError::Layout(format!(
+            "rt_hash_table {array:#x} with {count} buckets is implausible"
+        )));
+    }
+    let stride = kernel.symbols().layout("rt_hash_bucket")?.size();
+    let chain_off = kernel.member_offset("rt_hash_bucket", "chain")?;
+    let rtable = kernel.symbols().layout("rtable")?;
+    // `struct rtable` embeds its `dst_entry` as `dst`, or as `u.dst` before 2.6.36.
+    let dst_path = if rtable.has_field("dst") { "dst" } else { "u.dst" };
+    let next_off = kernel.member_offset("rtable", &format!("{dst_path}.rt_next"))?;
+    let dev_off = kernel.member_offset("rtable", &format!("{dst_path}.dev"))?;
+    let (mut found, mut cut) = (0usize, 0usize);
+    let mut seen = HashSet::new();
+    for b in 0..count {
+        let mut next = match kernel.read_u64(array.wrapping_add(b * stride + chain_off)) {
+            Ok(n) => n,
+            Err(_) => {
+                cut += 1;
+                continue;
+            }
+        };
+        while next != 0 {
+            if next < 0xff00_0000_0000_0000 || !seen.insert(next) || found >= MAX_ROUTES {
+                cut += 1;
+                break;
+            }
+            let Ok(rt) = kernel.object("rtable", next) else {
+                cut += 1;
+                break;
+            };
+            let dst: [u8; 4] = rt
+                .bytes("rt_dst")?
+                .try_into()
+                .map_err(|_| KernelError::Layout("rtable.rt_dst is not 4 bytes".into()))?;
+            let gw: [u8; 4] = rt
+                .bytes("rt_gateway")?
+                .try_into()
+                .map_err(|_| KernelError::Layout("rtable.rt_gateway is not 4 bytes".into()))?;
+            let dev = kernel.read_u64(next.wrapping_add(dev_off)).unwrap_or(0);
+            let ns = crate::kernel::net::device_net(kernel, dev).and_then(|n| by_net.get(&n));
+            rows.push(Route {
+                netns: ns.and_then(|n| n.inum),
+                family: "inet",
+                table: "cache".into(),
+                table_id: 254,
+                route_type: "unicast".into(),
+                destination: format!("{}/32", ipv4(dst)),
+                gateway: (gw != dst && gw != [0; 4]).then(|| ipv4(gw)),
+                device: look.name(kernel, dev),
+                metric: None,
+                protocol: None,
+                scope: None,
+                prefsrc: None,
+                nexthop_id: None,
+                pmtu: None,
+                expires_jiffies: None,
+                expired: None,
+                addr: Some(next),
+            });
+            found += 1;
+            next = match kernel.read_u64(next.wrapping_add(next_off)) {
+                Ok(n) => n,
+                Err(_) => {
+                    cut += 1;
+                    break;
+                }
+            };
+        }
+    }
+    if cut > 0 {
+        warnings.push(format!(
+            "route cache (rt_hash_table): {cut} chains cut short (unreadable bucket, bad link, cycle or bound)"
+        ));
+    }
+    Ok(())
 }
 
 /// What a walk reads once: device names by `net_device` address, and the IPv4 next hops met (by their
@@ -1002,5 +1111,98 @@ mod tests {
             ..hop
         };
         assert!(exception_rows(&kernel, &unmapped, &base_route(), None, &mut rows, &mut problems).is_err());
+    }
+
+    #[test]
+    fn legacy_route_cache_from_rt_hash_table() {
+        let isf = ISF.replace(
+            r#""nh_grp_entry":"#,
+            r#""rt_hash_bucket": {"kind": "struct", "size": 8, "fields": {
+                 "chain": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "rtable"}}, "offset": 0}}},
+               "dst_entry": {"kind": "struct", "size": 32, "fields": {
+                 "dev": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "net_device"}}, "offset": 0},
+                 "unnamed_field_8": {"type": {"kind": "union", "name": "unnamed_next"}, "offset": 8, "anonymous": true}}},
+               "unnamed_next": {"kind": "union", "size": 8, "fields": {
+                 "rt_next": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "rtable"}}, "offset": 0}}},
+               "rtable": {"kind": "struct", "size": 80, "fields": {
+                 "dst": {"type": {"kind": "struct", "name": "dst_entry"}, "offset": 0},
+                 "rt_dst": {"type": {"kind": "base", "name": "unsigned int"}, "offset": 64},
+                 "rt_gateway": {"type": {"kind": "base", "name": "unsigned int"}, "offset": 68}}},
+               "nh_grp_entry":"#,
+        )
+        .replace(
+            r#""symbols": {}"#,
+            &format!(
+                r#""symbols": {{"rt_hash_table": {{"address": {}}}, "rt_hash_mask": {{"address": {}}}}}"#,
+                IMAGE + 0x100,
+                IMAGE + 0x108
+            ),
+        );
+        let mut mem = Memory::new();
+        devices(&mut mem);
+        let table = IMAGE + 0x8000;
+        let (r1, r2, r3) = (IMAGE + 0x9000, IMAGE + 0x9100, IMAGE + 0x9200);
+        mem.write(IMAGE + 0x100, &table.to_le_bytes());
+        mem.write(IMAGE + 0x108, &3u32.to_le_bytes());
+        // Bucket 0: r1 (10.0.0.5, on link) then r2 (8.8.8.8 via 10.0.0.1); bucket 3: r3, linked to itself.
+        mem.write(table, &r1.to_le_bytes());
+        for (rt, dst, gw, next) in [
+            (r1, [10, 0, 0, 5], [10, 0, 0, 5], r2),
+            (r2, [8, 8, 8, 8], [10, 0, 0, 1], 0),
+            (r3, [192, 0, 2, 1], [0, 0, 0, 0], r3),
+        ] {
+            mem.write(rt, &DEV.to_le_bytes());
+            mem.write(rt + 8, &next.to_le_bytes());
+            mem.write(rt + 64, &dst);
+            mem.write(rt + 68, &gw);
+        }
+        mem.write(table + 3 * 8, &r3.to_le_bytes());
+        let kernel = mem.kernel(&isf);
+        let (mut rows, mut warnings) = (Vec::new(), Vec::new());
+        legacy_cache(
+            &kernel,
+            &HashMap::new(),
+            &mut Lookups::default(),
+            &mut rows,
+            &mut warnings,
+        )
+        .unwrap();
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.table.as_str(),
+                    r.destination.as_str(),
+                    r.gateway.as_deref(),
+                    r.device.as_deref(),
+                    r.addr,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("cache", "10.0.0.5/32", None, Some("eth9"), Some(r1)),
+                ("cache", "8.8.8.8/32", Some("10.0.0.1"), Some("eth9"), Some(r2)),
+                ("cache", "192.0.2.1/32", None, Some("eth9"), Some(r3)),
+            ]
+        );
+        assert!(rows.iter().all(|r| r.netns.is_none() && r.table_id == 254));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("1 chains cut short"), "{warnings:?}");
+
+        // A mask claiming 2^32 buckets is refused.
+        let mut mem = Memory::new();
+        mem.write(IMAGE + 0x100, &table.to_le_bytes());
+        mem.write(IMAGE + 0x108, &u32::MAX.to_le_bytes());
+        let kernel = mem.kernel(&isf);
+        let err = legacy_cache(
+            &kernel,
+            &HashMap::new(),
+            &mut Lookups::default(),
+            &mut rows,
+            &mut warnings,
+        );
+        assert!(err.is_err());
     }
 }
