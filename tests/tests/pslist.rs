@@ -620,3 +620,72 @@ fn pslist_reports_cycles_and_zeroed_memory() {
         captures.len()
     );
 }
+
+/// A process unlinked from the task list, as a rootkit hides one (its neighbours' links skip it), is still
+/// listed from the PID table, marked `in_task_list: false`, with a warning naming its pid; the others
+/// are unchanged.
+#[test]
+fn pslist_finds_a_process_unlinked_from_the_task_list() {
+    for capture in &corpus::corpus_captures() {
+        let name = &capture.name;
+        let symbols = load_symbols(capture);
+        let kernel = kernel_of(capture, symbols.clone());
+        let whole = pslist::pslist(&kernel, &Options::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            whole
+                .rows
+                .iter()
+                .all(|r| r.in_task_list && r.in_pid_table == Some(true)),
+            "{name}: undamaged, every process is on the task list and in the PID table"
+        );
+        // Hide a user process from the middle of the list: prev.next = next, next.prev = prev.
+        let (i, hidden) = whole
+            .rows
+            .iter()
+            .enumerate()
+            .find(|(i, r)| *i > 20 && !r.kernel_thread)
+            .unwrap_or_else(|| panic!("{name}: no user process past the 20th"));
+        let (prev, next) = (&whole.rows[i - 1], &whole.rows[i + 1]);
+        let tasks_off = kernel.member_offset("task_struct", "tasks").expect("task_struct.tasks");
+        let patches = vec![
+            (
+                file_offset(capture, &kernel, prev.task_addr + tasks_off),
+                (next.task_addr + tasks_off).to_le_bytes().to_vec(),
+            ),
+            (
+                file_offset(capture, &kernel, next.task_addr + tasks_off + 8),
+                (prev.task_addr + tasks_off).to_le_bytes().to_vec(),
+            ),
+        ];
+        let overlay = Overlay {
+            inner: corpus::FileReader::open(&capture.lime_path),
+            patches,
+        };
+        let cap = Capture::open(Box::new(overlay)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let k = identify(Rc::new(cap), symbols).unwrap_or_else(|e| panic!("{name}: unlinked: {e}"));
+        let got = pslist::pslist(&k, &Options::default()).unwrap_or_else(|e| panic!("{name}: unlinked: {e}"));
+        let row = got
+            .rows
+            .iter()
+            .find(|r| r.pid == hidden.pid)
+            .unwrap_or_else(|| panic!("{name}: pid {} unlinked from the task list is not listed", hidden.pid));
+        assert!(!row.in_task_list && row.in_pid_table == Some(true), "{name}: {row:?}");
+        assert_eq!(row.comm, hidden.comm, "{name}: the hidden process reads as itself");
+        assert_eq!(
+            got.rows.len(),
+            whole.rows.len(),
+            "{name}: every other process still listed"
+        );
+        assert!(
+            got.warnings
+                .iter()
+                .any(|w| w.contains("PID table but not on the task list") && w.contains(&hidden.pid.to_string())),
+            "{name}: no warning names the hidden pid: {:?}",
+            got.warnings
+        );
+        eprintln!(
+            "{name}: pid {} ({}) unlinked from the task list, found in the PID table",
+            hidden.pid, hidden.comm
+        );
+    }
+}

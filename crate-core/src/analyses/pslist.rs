@@ -233,6 +233,12 @@ pub struct ProcessRow {
     pub cap_amb: Option<u64>,
     /// The effective capabilities by name.
     pub cap_eff_names: Option<Vec<CapName>>,
+    /// Whether the process is on the kernel's task list (`init_task.tasks`); false for one found only in
+    /// the PID table (unlinked to hide it, or past a break in a smeared list). Threads: their process's.
+    pub in_task_list: bool,
+    /// Whether the kernel's PID table (`init_pid_ns.idr`) holds the process; null where it was not read.
+    /// Threads: their process's.
+    pub in_pid_table: Option<bool>,
     /// Address of the parent task (`real_parent`).
     #[serde(skip)]
     pub parent_addr: Option<u64>,
@@ -303,6 +309,8 @@ fn row(t: TaskInfo, boot_ns: Option<i64>) -> ProcessRow {
         cap_bnd: c.map(|c| c.cap_bnd),
         cap_amb: c.map(|c| c.cap_amb),
         cap_eff_names: c.map(|c| cap_names(c.cap_eff)),
+        in_task_list: true,
+        in_pid_table: None,
         parent_addr: t.parent_addr,
     }
 }
@@ -331,12 +339,22 @@ fn all_rows(kernel: &Kernel, threads: bool) -> Result<(Vec<ProcessRow>, Vec<Stri
             None
         }
     };
-    let mut rows = Vec::with_capacity(walk.tasks.len());
+    let mut rows: Vec<ProcessRow> = Vec::with_capacity(walk.tasks.len());
     for addr in walk.tasks {
         match tasks::read_task(kernel, addr, &mut warnings) {
             Ok(t) => rows.push(row(t, boot_ns)),
             Err(e) => warnings.push(format!("task at {addr:#x} skipped: {e}")),
         }
+    }
+    // Where each process was found; a thread shows its process's.
+    let mut found_in: HashMap<i64, (bool, Option<bool>)> = HashMap::new();
+    for r in rows.iter_mut().filter(|r| r.tid == r.pid) {
+        r.in_task_list = !walk.pid_table_only.contains(&r.task_addr);
+        r.in_pid_table = walk.in_pid_table.as_ref().map(|s| s.contains(&r.task_addr));
+        found_in.insert(r.pid, (r.in_task_list, r.in_pid_table));
+    }
+    for r in rows.iter_mut().filter(|r| r.tid != r.pid) {
+        (r.in_task_list, r.in_pid_table) = found_in.get(&r.pid).copied().unwrap_or((true, None));
     }
     Ok((rows, warnings))
 }

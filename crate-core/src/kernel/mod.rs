@@ -11,6 +11,7 @@ pub mod sockets;
 pub mod tasks;
 #[cfg(test)]
 pub(crate) mod testkit;
+pub mod xarray;
 
 use std::rc::Rc;
 

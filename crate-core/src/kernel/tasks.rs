@@ -6,6 +6,8 @@
 //! saying why. Layouts are chosen by what the symbols contain (`thread_pid` or `pids`, `start_boottime` or
 //! `real_start_time`, `kernel_cap_t.val` or `cap[2]`, `signal_struct.thread_head` or `thread_group`).
 
+use std::collections::HashSet;
+
 use super::{Kernel, KernelError, Object};
 use crate::symbols::TypeRef;
 
@@ -31,20 +33,98 @@ pub struct TaskWalk {
     pub tasks: Vec<u64>,
     /// One line per problem (a broken link, a cut-off list).
     pub warnings: Vec<String>,
+    /// The processes the PID table holds (their `task_struct` addresses); `None` where it was not read.
+    pub in_pid_table: Option<HashSet<u64>>,
+    /// Processes found only in the PID table, not on the task list (listed last in `tasks`).
+    pub pid_table_only: HashSet<u64>,
 }
 
 /// The processes (thread-group leaders) on `init_task.tasks`, in list order, without `init_task` itself
-/// (the idle task, pid 0, which `ps` does not show either).
+/// (the idle task, pid 0, which `ps` does not show either); then any process the PID table holds that the
+/// list does not (unlinked from the list to hide it, or past a break in a smeared list), with a warning.
 pub fn processes(kernel: &Kernel) -> Result<TaskWalk, KernelError> {
     let init = kernel.placement().init_task;
     let head = init.wrapping_add(kernel.member_offset("task_struct", "tasks")?);
     let walk = kernel.walk_list(head, "task_struct", "tasks", MAX_TASKS)?;
     let mut out = TaskWalk {
         tasks: walk.items,
-        warnings: Vec::new(),
+        ..TaskWalk::default()
     };
     if let Some(p) = walk.problem {
         out.warnings.push(format!("process list (init_task.tasks): {p}"));
+    }
+    match pid_table_processes(kernel, &mut out.warnings) {
+        Ok(table) => {
+            let listed: HashSet<u64> = out.tasks.iter().copied().collect();
+            let extra: Vec<(u64, i64)> = table.iter().copied().filter(|(t, _)| !listed.contains(t)).collect();
+            if !extra.is_empty() {
+                let pids: Vec<String> = extra.iter().map(|(_, pid)| pid.to_string()).collect();
+                out.warnings.push(format!(
+                    "{} processes are in the PID table but not on the task list (hidden, or past a break in \
+                     the list): pids {}",
+                    extra.len(),
+                    pids.join(" ")
+                ));
+            }
+            out.pid_table_only = extra.iter().map(|(t, _)| *t).collect();
+            out.tasks.extend(extra.iter().map(|(t, _)| *t));
+            out.in_pid_table = Some(table.into_iter().map(|(t, _)| t).collect());
+        }
+        Err(e) => out.warnings.push(format!("PID table (init_pid_ns.idr) not read: {e}")),
+    }
+    Ok(out)
+}
+
+/// The processes the initial pid namespace's PID table (`init_pid_ns.idr`) holds: for every pid whose
+/// `struct pid` has a task of type `PIDTYPE_PID` that leads its thread group, (task address, pid), in pid
+/// order. Each task must carry the pid it is filed under; one that does not is left out with a warning.
+pub fn pid_table_processes(kernel: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<(u64, i64)>, KernelError> {
+    let symbols = kernel.symbols();
+    let pid_type = symbols
+        .enum_type("pid_type")
+        .ok()
+        .and_then(|e| e.constants.iter().find(|(n, _)| n == "PIDTYPE_PID").map(|(_, v)| *v))
+        .and_then(|v| u64::try_from(v).ok())
+        .unwrap_or(0);
+    let idr = kernel
+        .symbol_addr("init_pid_ns")?
+        .wrapping_add(kernel.member_offset("pid_namespace", "idr")?);
+    let root = idr.wrapping_add(kernel.member_offset("idr", "idr_rt")?);
+    let walk = super::xarray::entries(kernel, root, MAX_TASKS)?;
+    if let Some(p) = walk.problem {
+        warnings.push(format!("PID table (init_pid_ns.idr): {p}"));
+    }
+    let hlist_head = symbols.size_of(&TypeRef::User("hlist_head".into()))?;
+    let hlist_node = symbols.size_of(&TypeRef::User("hlist_node".into()))?;
+    let tasks_at = kernel.member_offset("pid", "tasks")? + pid_type * hlist_head;
+    let link_at = kernel.member_offset("task_struct", "pid_links")? + pid_type * hlist_node;
+    let mut out = Vec::new();
+    let mut misfiled = 0usize;
+    for (nr, pid) in walk.entries {
+        let Ok(first) = kernel.read_u64(pid.wrapping_add(tasks_at)) else {
+            misfiled += 1;
+            continue;
+        };
+        if first == 0 {
+            continue; // a pid without a task of this type (a process group or session id only)
+        }
+        let task = first.wrapping_sub(link_at);
+        let ids = kernel
+            .object("task_struct", task)
+            .and_then(|t| Ok((t.i64("pid")?, t.i64("tgid")?)));
+        match ids {
+            Ok((p, tgid)) if p == nr as i64 => {
+                if p == tgid {
+                    out.push((task, p));
+                }
+            }
+            _ => misfiled += 1,
+        }
+    }
+    if misfiled > 0 {
+        warnings.push(format!(
+            "PID table (init_pid_ns.idr): {misfiled} entries do not lead to a task carrying their pid: left out"
+        ));
     }
     Ok(out)
 }
@@ -77,7 +157,7 @@ pub fn threads_of(kernel: &Kernel, leader: u64) -> Result<TaskWalk, KernelError>
     let symbols = kernel.symbols();
     let mut out = TaskWalk {
         tasks: vec![leader],
-        warnings: Vec::new(),
+        ..TaskWalk::default()
     };
     let walk = if symbols.layout("signal_struct")?.has_field("thread_head")
         && symbols.layout("task_struct")?.has_field("thread_node")
@@ -107,12 +187,15 @@ pub fn threads_of(kernel: &Kernel, leader: u64) -> Result<TaskWalk, KernelError>
     Ok(out)
 }
 
-/// Every task: each process of [`processes`] followed by its other threads.
+/// Every task: each process of [`processes`] followed by its other threads (the PID-table sets keep
+/// naming processes).
 pub fn all_tasks(kernel: &Kernel) -> Result<TaskWalk, KernelError> {
     let procs = processes(kernel)?;
     let mut out = TaskWalk {
         tasks: Vec::with_capacity(procs.tasks.len()),
         warnings: procs.warnings,
+        in_pid_table: procs.in_pid_table,
+        pid_table_only: procs.pid_table_only,
     };
     for &leader in &procs.tasks {
         let t = threads_of(kernel, leader)?;

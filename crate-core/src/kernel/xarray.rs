@@ -1,0 +1,110 @@
+//! The kernel's XArray (and the radix tree and IDR built on it): a tree of `xa_node`s whose slots hold
+//! pointers, tagged internal entries (child nodes, siblings, retry markers) or tagged values. Used for the
+//! PID table (`pid_namespace.idr`) and, later, page caches.
+
+use std::collections::HashSet;
+
+use super::{Kernel, KernelError};
+
+/// `XA_CHUNK_SHIFT`: each tree level indexes this many bits.
+const CHUNK_SHIFT: u64 = 6;
+/// Internal entries at or below this value are not nodes (siblings, retry and zero entries).
+const LAST_NON_NODE: u64 = 4096;
+
+/// The pointers stored in one XArray, with their indices, and what went wrong on the way.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct XaWalk {
+    /// (index, pointer) in index order.
+    pub entries: Vec<(u64, u64)>,
+    /// The first part of the tree that could not be read or looked wrong (the rest is still walked), or
+    /// the bound reached.
+    pub problem: Option<String>,
+}
+
+/// Every pointer entry of the XArray at `xa` (a `struct xarray`, or a `radix_tree_root`, which is one),
+/// at most `limit`; value entries and internal markers are skipped.
+pub fn entries(kernel: &Kernel, xa: u64, limit: usize) -> Result<XaWalk, KernelError> {
+    let head = kernel
+        .read_u64(xa.wrapping_add(kernel.member_offset("xarray", "xa_head")?))
+        .map_err(|e| KernelError::memory(format!("xarray.xa_head at {xa:#x}"), Some(e)))?;
+    let layout = kernel.symbols().layout("xa_node")?;
+    let slots = layout.field("slots")?;
+    let count = match slots.1 {
+        crate::symbols::TypeRef::Array { count, .. } => *count,
+        _ => return Err(KernelError::Layout("xa_node.slots is not an array".into())),
+    };
+    let node = NodeLayout {
+        shift: layout.field("shift")?.0,
+        slots: slots.0,
+        count,
+    };
+    let mut walk = XaWalk::default();
+    let mut seen = HashSet::new();
+    visit(kernel, &node, head, 0, None, limit, &mut seen, &mut walk);
+    walk.entries.truncate(limit);
+    Ok(walk)
+}
+
+struct NodeLayout {
+    shift: u64,
+    slots: u64,
+    count: u64,
+}
+
+/// Record the entry `entry` covering indices from `base`; descend into nodes. `parent_shift` is the shift
+/// of the node holding the entry (`None` at the root), which a child's shift must be below.
+#[allow(clippy::too_many_arguments)]
+fn visit(
+    kernel: &Kernel,
+    node: &NodeLayout,
+    entry: u64,
+    base: u64,
+    parent_shift: Option<u64>,
+    limit: usize,
+    seen: &mut HashSet<u64>,
+    walk: &mut XaWalk,
+) {
+    if entry == 0 || entry & 1 == 1 || walk.entries.len() > limit {
+        return; // empty slot, value entry, or the bound already reached
+    }
+    if entry & 3 != 2 {
+        if walk.entries.len() == limit {
+            walk.problem = Some(format!("stopped after {limit} entries"));
+            walk.entries.push((base, entry)); // one past the bound marks it reached; dropped below
+        } else {
+            walk.entries.push((base, entry));
+        }
+        return;
+    }
+    if entry <= LAST_NON_NODE {
+        return; // sibling, retry or zero entry
+    }
+    let addr = entry - 2;
+    let mut note = |p: String| {
+        walk.problem.get_or_insert(p);
+    };
+    if !seen.insert(addr) {
+        note(format!("node {addr:#x} met twice (a cycle)"));
+        return;
+    }
+    let mut shift = [0u8; 1];
+    if let Err(e) = kernel.read(addr.wrapping_add(node.shift), &mut shift) {
+        note(format!("node {addr:#x} unreadable: {e}"));
+        return;
+    }
+    let shift = u64::from(shift[0]);
+    if shift % CHUNK_SHIFT != 0 || shift >= 64 || parent_shift.is_some_and(|p| shift >= p) {
+        note(format!("node {addr:#x} has shift {shift}: not a tree node"));
+        return;
+    }
+    let mut slots = vec![0u8; node.count as usize * 8];
+    if let Err(e) = kernel.read(addr.wrapping_add(node.slots), &mut slots) {
+        note(format!("slots of node {addr:#x} unreadable: {e}"));
+        return;
+    }
+    for (i, slot) in slots.chunks_exact(8).enumerate() {
+        let child = u64::from_le_bytes(slot.try_into().expect("8-byte chunk"));
+        let index = base.wrapping_add((i as u64).checked_shl(shift as u32).unwrap_or(0));
+        visit(kernel, node, child, index, Some(shift), limit, seen, walk);
+    }
+}
