@@ -1,5 +1,6 @@
 //! `dmesg`: the kernel log, read from the printk ring buffer (`prb`, Linux 5.10 and later) or, where the
-//! symbols show the older layout, from `log_buf` with its `struct printk_log` records.
+//! symbols show an older layout, from `log_buf`: records with a `struct printk_log` header (3.11-5.9;
+//! `struct log` in 3.5-3.10), or plain text lines `<level>[time] text` (before 3.5).
 //!
 //! A record whose text holds several lines (the kernel keeps `pr_cont` and embedded newlines in one record)
 //! gives one row per line, as `dmesg` prints it; `line` numbers them within the record.
@@ -19,10 +20,11 @@ const MAX_LOG_BUF: u64 = 1 << 28;
 /// One line of the kernel log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LogLine {
-    /// Seconds since boot when the record was written (`ts_nsec`), with nanosecond precision.
-    pub timestamp: f64,
+    /// Seconds since boot when the record was written (`ts_nsec`), with nanosecond precision; null in a
+    /// plain-text log (before 3.5) printed without times.
+    pub timestamp: Option<f64>,
     /// The same time, under the name the conventions give to times since boot.
-    pub timestamp_since_boot: f64,
+    pub timestamp_since_boot: Option<f64>,
     /// Syslog level, 0 (emerg) to 7 (debug).
     pub level: u8,
     /// Syslog facility (0 kernel, 3 daemon...; user-space writes to /dev/kmsg use 1 by default).
@@ -45,7 +47,7 @@ pub struct LogLine {
 /// One record before it is split into lines.
 struct Record {
     seq: u64,
-    ts_nsec: u64,
+    ts_nsec: Option<u64>,
     level: u8,
     facility: u8,
     caller: Option<String>,
@@ -58,19 +60,29 @@ struct Record {
 pub fn dmesg(kernel: &Kernel) -> Result<Analysis<LogLine>, KernelError> {
     let symbols = kernel.symbols();
     let mut warnings = Vec::new();
+    // The record header's type: `printk_log` since 3.11, `log` in 3.5-3.10 (a name checked by its members).
+    let header = ["printk_log", "log"].into_iter().find(|t| {
+        symbols
+            .layout(t)
+            .is_ok_and(|l| l.has_field("ts_nsec") && l.has_field("text_len"))
+    });
     let records = if symbols.has_symbol("prb") && symbols.has_type("printk_ringbuffer") {
         ringbuffer(kernel, &mut warnings)?
-    } else if symbols.has_symbol("log_buf") && symbols.has_type("printk_log") {
-        legacy(kernel, &mut warnings)?
+    } else if let (true, Some(header)) = (symbols.has_symbol("log_buf"), header) {
+        legacy(kernel, header, &mut warnings)?
+    } else if symbols.has_symbol("log_buf") && symbols.has_symbol("log_end") {
+        text_log(kernel, &mut warnings)?
     } else {
         return Err(KernelError::Layout(
-            "no kernel log in the symbols (neither prb/printk_ringbuffer nor log_buf/printk_log)".into(),
+            "no kernel log in the symbols (neither prb/printk_ringbuffer nor log_buf with printk_log records \
+             or log_end)"
+                .into(),
         ));
     };
     let mut rows = Vec::new();
     for r in records {
         let text = String::from_utf8_lossy(&r.text);
-        let secs = r.ts_nsec as f64 / 1e9;
+        let secs = r.ts_nsec.map(|t| t as f64 / 1e9);
         for (i, line) in text.split('\n').enumerate() {
             rows.push(LogLine {
                 timestamp: secs,
@@ -215,7 +227,7 @@ fn ringbuffer(kernel: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<Record>
         };
         records.push(Record {
             seq: info.u64("seq").unwrap_or(0),
-            ts_nsec: info.u64("ts_nsec").unwrap_or(0),
+            ts_nsec: info.u64("ts_nsec").ok(),
             level: info.u64("level").unwrap_or(0) as u8,
             facility: info.u64("facility").unwrap_or(0) as u8,
             caller: if info.has("caller_id") {
@@ -277,7 +289,7 @@ fn block_text(
 
 /// The log buffer before 5.10: `struct printk_log` records in `log_buf` from `log_first_idx` to
 /// `log_next_idx`, a record of length 0 meaning "continue at the start of the buffer".
-fn legacy(kernel: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<Record>, KernelError> {
+fn legacy(kernel: &Kernel, header: &str, warnings: &mut Vec<String>) -> Result<Vec<Record>, KernelError> {
     let read_u32 = |sym: &str| -> Result<u64, KernelError> {
         let mut b = [0u8; 4];
         kernel
@@ -303,7 +315,7 @@ fn legacy(kernel: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<Record>, Ke
     if !missing.is_empty() {
         warnings.push(format!("log_buf: {} unreadable page(s)", missing.len()));
     }
-    let layout = kernel.symbols().layout("printk_log")?;
+    let layout = kernel.symbols().layout(header)?;
     let field = |name: &str| layout.field(name).map(|(o, _)| o as usize);
     let (level_at, level_shift) = match layout.field("level")? {
         (o, crate::symbols::TypeRef::Bitfield { position, .. }) => (o as usize, *position),
@@ -400,7 +412,7 @@ fn parse_log_buf(
             .and_then(|b| b.try_into().ok());
         records.push(Record {
             seq,
-            ts_nsec: u64_at(l.ts_nsec).unwrap_or(0),
+            ts_nsec: u64_at(l.ts_nsec),
             level: rec.get(l.level).map(|b| (b >> l.level_shift) & 7).unwrap_or(0),
             facility: rec.get(l.facility).copied().unwrap_or(0),
             caller: caller_id.map(u32::from_le_bytes).and_then(|c| caller(u64::from(c))),
@@ -413,6 +425,79 @@ fn parse_log_buf(
     }
     if pos != next && warnings.is_empty() {
         warnings.push(format!("log_buf: stopped at index {pos} before log_next_idx {next}"));
+    }
+    records
+}
+
+/// The plain-text log buffer before 3.5: `log_buf_len` bytes at `log_buf`, the last `log_end` characters
+/// written (`log_end` counts every character ever written, wrapping at 2^32).
+fn text_log(kernel: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<Record>, KernelError> {
+    let read_u32 = |sym: &str| -> Result<u64, KernelError> {
+        let mut b = [0u8; 4];
+        kernel
+            .read(kernel.symbol_addr(sym)?, &mut b)
+            .map_err(|e| KernelError::memory(sym.into(), Some(e)))?;
+        Ok(u64::from(u32::from_le_bytes(b)))
+    };
+    let buf = kernel
+        .read_u64(kernel.symbol_addr("log_buf")?)
+        .map_err(|e| KernelError::memory("log_buf".into(), Some(e)))?;
+    let len = read_u32("log_buf_len")?;
+    if len == 0 || len > MAX_LOG_BUF || !len.is_power_of_two() {
+        return Err(KernelError::Layout(format!("log_buf_len {len} is implausible")));
+    }
+    let end = read_u32("log_end")?;
+    let (bytes, missing) = read_pages(kernel, buf, len as usize);
+    if !missing.is_empty() {
+        warnings.push(format!("log_buf: {} unreadable page(s)", missing.len()));
+    }
+    // The characters in writing order: the ring from log_end backwards by up to its length.
+    let count = end.min(len) as usize;
+    let start = (end as usize).wrapping_sub(count);
+    let mask = len as usize - 1;
+    let text: Vec<u8> = (0..count).map(|i| bytes[(start + i) & mask]).collect();
+    Ok(parse_text_log(&text, end as usize > count))
+}
+
+/// Records of a plain-text log: one per line that starts with `<level>`, then an optional `[seconds]`
+/// time. When the buffer has wrapped, its first line is cut and left out.
+fn parse_text_log(text: &[u8], wrapped: bool) -> Vec<Record> {
+    let mut lines = text.split(|&b| b == b'\n');
+    if wrapped {
+        lines.next();
+    }
+    let mut records = Vec::new();
+    for line in lines {
+        let Some((prefix, rest)) = line.strip_prefix(b"<").and_then(|l| {
+            let close = l.iter().take(4).position(|&b| b == b'>')?;
+            Some((&l[..close], &l[close + 1..]))
+        }) else {
+            continue; // the unterminated last line, or no record
+        };
+        let Some(value) = std::str::from_utf8(prefix).ok().and_then(|p| p.parse::<u16>().ok()) else {
+            continue;
+        };
+        let (ts_nsec, text) = match rest.strip_prefix(b"[").and_then(|r| {
+            let close = r.iter().take(24).position(|&b| b == b']')?;
+            let secs = std::str::from_utf8(&r[..close]).ok()?.trim();
+            let (whole, frac) = secs.split_once('.')?;
+            let ns =
+                whole.parse::<u64>().ok()? * 1_000_000_000 + format!("{frac:0<9}").get(..9)?.parse::<u64>().ok()?;
+            Some((ns, r[close + 1..].strip_prefix(b" ").unwrap_or(&r[close + 1..])))
+        }) {
+            Some((ns, text)) => (Some(ns), text),
+            None => (None, rest),
+        };
+        records.push(Record {
+            seq: records.len() as u64,
+            ts_nsec,
+            level: (value & 7) as u8,
+            facility: (value >> 3).min(255) as u8,
+            caller: None,
+            subsystem: None,
+            device: None,
+            text: text.to_vec(),
+        });
     }
     records
 }
@@ -450,6 +535,37 @@ mod tests {
         assert_eq!(block_text(9, &ring, &[(0, 64)], 64, 6, 0, 12, 4), None);
         assert_eq!(caller(0x8000_0001).as_deref(), Some("C1"));
         assert_eq!(caller(42).as_deref(), Some("T42"));
+    }
+
+    #[test]
+    fn plain_text_log() {
+        let log = b"ut-off line\n<6>[    0.000000] Linux version 3.2.0 (x)\n<4>[   12.345678] eth0: link up\n\
+                    <14>hello from user space\n<6>[    13.000001] partial";
+        let recs = parse_text_log(log, true);
+        let got: Vec<_> = recs
+            .iter()
+            .map(|r| {
+                (
+                    r.ts_nsec,
+                    r.level,
+                    r.facility,
+                    String::from_utf8_lossy(&r.text).into_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(0), 6, 0, "Linux version 3.2.0 (x)".to_string()),
+                (Some(12_345_678_000), 4, 0, "eth0: link up".to_string()),
+                (None, 6, 1, "hello from user space".to_string()),
+                (Some(13_000_001_000), 6, 0, "partial".to_string()),
+            ]
+        );
+        // Not wrapped: the first line is whole and kept; noise gives no records.
+        assert_eq!(parse_text_log(b"<5>[1.5] a\n", false)[0].ts_nsec, Some(1_500_000_000));
+        assert!(parse_text_log(&[0xff; 64], false).is_empty());
+        assert!(parse_text_log(b"<99999999>x\n<x>y\n", false).is_empty());
     }
 
     /// A `struct printk_log` record as 4.x kernels write it: ts_nsec u64, len u16, text_len u16,
@@ -497,7 +613,7 @@ mod tests {
         assert_eq!(texts, [&b"first"[..], b"second line\ncont", b"third"]);
         assert_eq!((recs[0].seq, recs[2].seq), (7, 9));
         assert_eq!((recs[0].level, recs[1].level, recs[2].level), (6, 3, 4));
-        assert_eq!(recs[2].ts_nsec, 3_000_000_000);
+        assert_eq!(recs[2].ts_nsec, Some(3_000_000_000));
 
         // A corrupt length (longer than the buffer) stops the walk with a warning, keeping what was read.
         let mut bad = buf.clone();
