@@ -513,7 +513,9 @@ fn isf(blob: Blob, name: String) {
     };
     if let Err(e) = use_symbols(capture.clone(), table, name.clone(), None) {
         let kernel = kernel_named_in_memory(&capture);
-        fail(format!("{name} does not match this capture: {e}; it needs the ISF of {kernel}"));
+        fail(format!(
+            "{name} does not match this capture: {e}; it needs the ISF of {kernel}"
+        ));
     }
 }
 
