@@ -52,6 +52,8 @@ enum Command {
     Pslist(PslistArgs),
     /// Processes as a tree under their parents.
     Pstree(PslistArgs),
+    /// Each process's command line (arguments), read from its own memory.
+    Psaux(CaptureArgs),
     /// The kernel log (printk ring buffer, or the older log_buf): time since boot, level, facility, text.
     Dmesg(CaptureArgs),
     /// Network interfaces of every network namespace: index, name, MAC, addresses (CIDR), flags, MTU,
@@ -307,6 +309,7 @@ fn run(cli: Cli) -> Result<Vec<String>, CliError> {
             warnings.extend(found.warnings);
             Ok(warnings)
         }
+        Command::Psaux(args) => run_registered(&args, "psaux"),
         Command::Dmesg(args) => run_registered(&args, "dmesg"),
         Command::Ifconfig(args) => run_registered(&args, "ifconfig"),
         Command::Arp(args) => run_registered(&args, "arp"),

@@ -75,6 +75,10 @@ pub struct TruthFds {
     pub cwd: Option<String>,
     /// The `root:` line (`readlink /proc/PID/root`), if there is one.
     pub root: Option<String>,
+    /// The `cmdline:` line: `/proc/PID/cmdline` with NULs as spaces, trailing blanks dropped, and only its
+    /// first line (a command line holding newlines continues on lines the file does not mark); empty for
+    /// kernel threads.
+    pub cmdline: Option<String>,
     /// Descriptor number to link target (empty when the link could not be read).
     pub fds: std::collections::BTreeMap<u32, String>,
 }
@@ -99,7 +103,7 @@ pub fn proc_fds(truth: &Path) -> std::collections::BTreeMap<u32, TruthFds> {
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read truth file {}: {e}", path.display()));
         let mut comm = String::new();
-        let (mut cwd, mut root) = (None, None);
+        let (mut cwd, mut root, mut cmdline) = (None, None, None);
         let mut fds = std::collections::BTreeMap::new();
         let mut in_fd = false;
         for line in text.lines() {
@@ -117,6 +121,9 @@ pub fn proc_fds(truth: &Path) -> std::collections::BTreeMap<u32, TruthFds> {
             }
             if let Some(r) = line.strip_prefix("root: ") {
                 root.get_or_insert_with(|| r.to_string());
+            }
+            if let Some(c) = line.strip_prefix("cmdline:") {
+                cmdline.get_or_insert_with(|| c.trim().to_string());
             }
             if in_fd {
                 let (num, target) = line
@@ -138,6 +145,7 @@ pub fn proc_fds(truth: &Path) -> std::collections::BTreeMap<u32, TruthFds> {
                 comm,
                 cwd,
                 root,
+                cmdline,
                 fds,
             },
         );

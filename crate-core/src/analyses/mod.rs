@@ -7,6 +7,7 @@ pub mod ifconfig;
 pub mod info;
 pub mod lsof;
 pub mod netstat;
+pub mod psaux;
 pub mod pslist;
 pub mod registry;
 pub mod routes;

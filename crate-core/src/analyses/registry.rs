@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{arp, dmesg, ifconfig, lsof, netstat, pslist, routes, Analysis};
+use super::{arp, dmesg, ifconfig, lsof, netstat, psaux, pslist, routes, Analysis};
 use crate::kernel::{Kernel, KernelError};
 
 /// One analysis as a front end sees it.
@@ -55,7 +55,7 @@ pub const ANALYSES: &[Spec] = &[
         name: "pslist",
         title: "Processes",
         description:
-            "Processes from the kernel's task list, with start times, namespaces, credentials and capabilities.",
+            "Processes from the kernel's task list and PID table, with start times, namespaces, credentials and capabilities.",
         columns: &[
             "pid",
             "ppid",
@@ -72,6 +72,13 @@ pub const ANALYSES: &[Spec] = &[
             "cap_eff_names",
         ],
         run: |k| values(pslist::pslist(k, &pslist::Options::default())?),
+    },
+    Spec {
+        name: "psaux",
+        title: "Command lines",
+        description: "Each process's arguments, read from its own memory (as /proc/PID/cmdline and ps -o args show them).",
+        columns: &["pid", "ppid", "comm", "cmdline"],
+        run: |k| values(psaux::psaux(k)?),
     },
     Spec {
         name: "pstree",

@@ -123,6 +123,17 @@ impl Kernel {
         self.space.is_kernel_half(p)
     }
 
+    /// The address space of a process whose top-level page table (`mm->pgd`, a kernel virtual address)
+    /// is at `pgd`: the same capture and paging scheme as the kernel's.
+    pub fn user_space(&self, pgd: u64) -> Result<AddressSpace, MemoryError> {
+        let root = self.space.translate(pgd)?.paddr;
+        Ok(AddressSpace::new(
+            self.space.capture().clone(),
+            self.placement.scheme,
+            root,
+        ))
+    }
+
     /// Read virtual memory.
     pub fn read(&self, vaddr: u64, buf: &mut [u8]) -> Result<(), MemoryError> {
         self.space.read(vaddr, buf)
