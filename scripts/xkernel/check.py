@@ -43,12 +43,12 @@ MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
 def check_details(exe, caps):
-    """Values truthcheck does not compare: IPv6 default routes, kernel log timestamps (dmesg's microseconds), start times (ps's lstart is boot time truncated to the second plus
+    """Values truthcheck does not compare: command lines (ps -o args), IPv6 default routes, kernel log timestamps (dmesg's microseconds), start times (ps's lstart is boot time truncated to the second plus
     the start truncated to the second, so the exact start is 0-2 s after it), threads (ps -eL), interface MAC,
     MTU and promiscuity (ip -d link), neighbour states (ip neigh), TCP states and UNIX socket paths (ss)."""
     import calendar
     score = {k: [0, 0] for k in ("start times", "threads", "links", "neighbour states", "tcp states",
-                                 "unix paths", "log times", "ipv6 default routes")}
+                                 "unix paths", "log times", "ipv6 default routes", "command lines")}
     notes = []
 
     def tally(key, ok, note):
@@ -76,6 +76,19 @@ def check_details(exe, caps):
                 exact = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) + float("0." + frac)
             tally("start times", exact is not None and 0 <= exact - ps < 2,
                   "%s: pid %d start %s, ps %s" % (name, pid, got, " ".join(p[6:11])))
+        rows_aux, err = truthcheck.run_json(exe, ["psaux", c["path"]] + sym)
+        aux = {r["pid"]: r for r in rows_aux or []}
+        for line in (t / "final" / "ps-eo.txt").read_text().splitlines()[1:]:
+            p = line.split()
+            pid, args = int(p[0]), " ".join(p[13:])
+            if pid == 1 or pid not in procs or pid not in aux and not rows_aux:
+                continue
+            got = aux.get(pid, {}).get("cmdline")
+            if args.startswith("[") and args.endswith("]"):
+                ok = got is None  # a kernel thread: ps brackets its name
+            else:
+                ok = got is not None and " ".join(got.split()) == args
+            tally("command lines", ok, "%s: pid %d args %r, ps %r" % (name, pid, got, args))
         threads = {(r["pid"], r["tid"]) for r in rows}
         for line in (t / "final" / "ps-eL.txt").read_text().splitlines()[1:]:
             pid, tid = map(int, line.split()[:2])
