@@ -54,6 +54,8 @@ enum Command {
     Pstree(PslistArgs),
     /// Each process's command line (arguments), read from its own memory.
     Psaux(CaptureArgs),
+    /// Each process's environment variables, read from its own memory.
+    Envars(CaptureArgs),
     /// The kernel log (printk ring buffer, or the older log_buf): time since boot, level, facility, text.
     Dmesg(CaptureArgs),
     /// Network interfaces of every network namespace: index, name, MAC, addresses (CIDR), flags, MTU,
@@ -310,6 +312,7 @@ fn run(cli: Cli) -> Result<Vec<String>, CliError> {
             Ok(warnings)
         }
         Command::Psaux(args) => run_registered(&args, "psaux"),
+        Command::Envars(args) => run_registered(&args, "envars"),
         Command::Dmesg(args) => run_registered(&args, "dmesg"),
         Command::Ifconfig(args) => run_registered(&args, "ifconfig"),
         Command::Arp(args) => run_registered(&args, "arp"),

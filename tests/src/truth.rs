@@ -79,6 +79,8 @@ pub struct TruthFds {
     /// first line (a command line holding newlines continues on lines the file does not mark); empty for
     /// kernel threads.
     pub cmdline: Option<String>,
+    /// The `-- environ` section: `/proc/PID/environ` with NULs as line breaks (empty lines kept).
+    pub environ: Vec<String>,
     /// Descriptor number to link target (empty when the link could not be read).
     pub fds: std::collections::BTreeMap<u32, String>,
 }
@@ -106,9 +108,16 @@ pub fn proc_fds(truth: &Path) -> std::collections::BTreeMap<u32, TruthFds> {
         let (mut cwd, mut root, mut cmdline) = (None, None, None);
         let mut fds = std::collections::BTreeMap::new();
         let mut in_fd = false;
+        let mut in_environ = false;
+        let mut environ = Vec::new();
         for line in text.lines() {
             if let Some(section) = line.strip_prefix("-- ") {
                 in_fd = section.trim() == "fd";
+                in_environ = section.trim() == "environ";
+                continue;
+            }
+            if in_environ {
+                environ.push(line.to_string());
                 continue;
             }
             if let Some(c) = line.strip_prefix("comm: ") {
@@ -146,6 +155,7 @@ pub fn proc_fds(truth: &Path) -> std::collections::BTreeMap<u32, TruthFds> {
                 cwd,
                 root,
                 cmdline,
+                environ,
                 fds,
             },
         );

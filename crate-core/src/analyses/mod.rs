@@ -3,6 +3,7 @@
 
 pub mod arp;
 pub mod dmesg;
+pub mod envars;
 pub mod ifconfig;
 pub mod info;
 pub mod lsof;

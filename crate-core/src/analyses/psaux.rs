@@ -9,11 +9,7 @@
 use serde::Serialize;
 
 use super::Analysis;
-use crate::kernel::{tasks, Kernel, KernelError, Object};
-
-/// Longest argument area read (the kernel's own limit on `execve` arguments is a quarter of the stack
-/// limit; 2 MiB covers every default).
-const MAX_ARGS: u64 = 2 << 20;
+use crate::kernel::{mm, tasks, Kernel, KernelError, Object};
 
 /// One process's command line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,76 +72,24 @@ pub fn psaux(kernel: &Kernel) -> Result<Analysis<CommandLine>, KernelError> {
     Ok(Analysis { rows, warnings })
 }
 
-/// The NUL-separated strings of `mm->arg_start..arg_end`; `None` for a task without memory (exited, or a
-/// kernel thread borrowing another's).
+/// The arguments in `mm->arg_start..arg_end`; `None` for a task without memory of its own.
 fn arguments(kernel: &Kernel, task: &Object<'_>) -> Result<Option<Vec<String>>, KernelError> {
-    let mm_addr = task.pointer("mm")?;
-    if mm_addr == 0 {
+    let Some(mm) = mm::mm_of(kernel, task)? else {
         return Ok(None);
-    }
-    let mm = kernel.object("mm_struct", mm_addr)?;
-    let (start, end) = (mm.u64("arg_start")?, mm.u64("arg_end")?);
-    if end < start || end - start > MAX_ARGS {
-        return Err(KernelError::Layout(format!(
-            "argument area {start:#x}..{end:#x} is implausible"
-        )));
-    }
-    let pgd = mm.pointer("pgd")?;
-    let space = kernel
-        .user_space(pgd)
-        .map_err(|e| KernelError::memory(format!("page tables of mm {mm_addr:#x}"), Some(e)))?;
-    let read = |from: u64, to: u64| {
-        let mut bytes = vec![0u8; (to - from) as usize];
-        space
-            .read(from, &mut bytes)
-            .map_err(|e| KernelError::memory(format!("arguments at {from:#x}"), Some(e)))
-            .map(|()| bytes)
     };
-    let bytes = read(start, end)?;
+    let (start, end) = (mm.u64("arg_start")?, mm.u64("arg_end")?);
+    let bytes = mm::read_area(kernel, &mm, start, end)?;
     if bytes.last().is_none_or(|&b| b == 0) {
-        return Ok(Some(split_args(&bytes)));
+        return Ok(Some(mm::split_strings(&bytes)));
     }
     // The area's last byte is not NUL: the process rewrote its arguments (setproctitle). As the kernel's
     // /proc/PID/cmdline does, show one string, up to the first NUL, running on into the environment area
     // where it directly follows the arguments.
     let (env_start, env_end) = (mm.u64("env_start")?, mm.u64("env_end")?);
-    let title_end = if env_start == end && env_end >= env_start && env_end - start <= MAX_ARGS {
-        env_end
-    } else {
-        end
-    };
-    let bytes = if title_end > end {
-        let mut all = bytes;
-        all.extend(read(end, title_end)?);
-        all
-    } else {
-        bytes
-    };
+    let mut bytes = bytes;
+    if env_start == end && env_end > env_start && env_end - start <= mm::MAX_AREA {
+        bytes.extend(mm::read_area(kernel, &mm, end, env_end)?);
+    }
     let title = &bytes[..memchr::memchr(0, &bytes).unwrap_or(bytes.len())];
     Ok(Some(vec![String::from_utf8_lossy(title).into_owned()]))
-}
-
-/// `argv` from the argument area: strings separated by NUL, the area's final NUL closing the last.
-fn split_args(bytes: &[u8]) -> Vec<String> {
-    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
-    if bytes.is_empty() {
-        return Vec::new();
-    }
-    bytes
-        .split(|&b| b == 0)
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arguments_split_at_nul() {
-        assert_eq!(split_args(b"nc\0-ll\0-p\09000\0"), vec!["nc", "-ll", "-p", "9000"]);
-        assert_eq!(split_args(b"sh\0\0x\0"), vec!["sh", "", "x"]);
-        assert_eq!(split_args(b"setproctitle text"), vec!["setproctitle text"]);
-        assert!(split_args(b"").is_empty());
-    }
 }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{arp, dmesg, ifconfig, lsof, netstat, psaux, pslist, routes, Analysis};
+use super::{arp, dmesg, envars, ifconfig, lsof, netstat, psaux, pslist, routes, Analysis};
 use crate::kernel::{Kernel, KernelError};
 
 /// One analysis as a front end sees it.
@@ -79,6 +79,13 @@ pub const ANALYSES: &[Spec] = &[
         description: "Each process's arguments, read from its own memory (as /proc/PID/cmdline and ps -o args show them).",
         columns: &["pid", "ppid", "comm", "cmdline"],
         run: |k| values(psaux::psaux(k)?),
+    },
+    Spec {
+        name: "envars",
+        title: "Environment",
+        description: "Each process's environment variables, read from its own memory (as /proc/PID/environ shows them).",
+        columns: &["pid", "comm", "name", "value"],
+        run: |k| values(envars::envars(k)?),
     },
     Spec {
         name: "pstree",

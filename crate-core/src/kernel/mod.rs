@@ -4,6 +4,7 @@
 pub mod banner;
 pub mod files;
 mod identify;
+pub mod mm;
 pub mod net;
 mod object;
 pub mod paths;
