@@ -12,8 +12,10 @@
 //! one `nh_info` or a group (`nh_group`) of them. Each IPv4 next hop may keep an exception cache
 //! (`fib_nh_common.nhc_exceptions`: `FNHE_HASH_SIZE` buckets of `fib_nh_exception` chains, the redirects
 //! and path MTUs learned for single destinations): those are rows of table `cache`, what
-//! `ip route show cache` prints (with the expired ones it leaves out, marked `expired`). Kernels before
-//! 3.6 kept a global route cache instead (`rt_hash_table`), read where the symbols have it.
+//! `ip route show cache` prints (with the expired ones it leaves out, marked `expired`); each IPv6 next
+//! hop likewise (`fib6_nh.rt6i_exception_bucket`: `FIB6_EXCEPTION_BUCKETS` chains of `rt6_exception`,
+//! each a cached `rt6_info`, `ip -6 route show cache`). Kernels before 3.6 kept a global route cache
+//! instead (`rt_hash_table`), read where the symbols have it.
 
 use std::collections::{HashMap, HashSet};
 
@@ -43,6 +45,15 @@ const AF_INET6: u64 = 10;
 const FNHE_HASH_SIZE: u64 = 1 << 11;
 /// Most exceptions on one bucket's chain (the kernel reclaims beyond `FNHE_RECLAIM_DEPTH`, 5).
 const MAX_FNHE_CHAIN: usize = 64;
+/// Buckets of an IPv6 next hop's exception table (`FIB6_EXCEPTION_BUCKET_SIZE`, `1 << 10` since 4.15; a
+/// compile-time constant the symbols do not record).
+const FIB6_EXCEPTION_BUCKETS: u64 = 1 << 10;
+/// Most entries on one IPv6 exception chain (the kernel keeps `FIB6_MAX_DEPTH`, 5).
+const MAX_RT6_CHAIN: usize = 64;
+/// `RTF_GATEWAY`: the cached IPv6 route goes through its gateway.
+const RTF_GATEWAY: u64 = 0x2;
+/// `RTAX_MTU`: the path-MTU metric (a route's metrics are `u32 metrics[RTAX_MAX]`, indexed by `RTAX_* - 1`).
+const RTAX_MTU: u64 = 2;
 /// Most members of a next-hop group read.
 const MAX_GROUP: u64 = 1024;
 
@@ -76,7 +87,8 @@ pub struct Route {
     pub prefsrc: Option<String>,
     /// The next-hop object the route uses (`ip route ... nhid N`), if it uses one.
     pub nexthop_id: Option<u64>,
-    /// Cache rows: the path MTU learned for the destination (`fnhe_pmtu`); null when none.
+    /// Cache rows: the path MTU learned for the destination (`fnhe_pmtu`, or the cached IPv6 route's MTU
+    /// metric); null when none.
     pub pmtu: Option<u64>,
     /// Cache rows: the `jiffies` value at which the entry expires (`fnhe_expires`); null when it does not.
     pub expires_jiffies: Option<u64>,
@@ -84,7 +96,7 @@ pub struct Route {
     /// `ip route show cache` leaves those out); null when `jiffies` is unreadable.
     pub expired: Option<bool>,
     /// Address of the kernel object the row comes from: the route's `fib_info` or `fib6_info`, or for a
-    /// cache row its `fib_nh_exception`.
+    /// cache row its `fib_nh_exception` or cached `rt6_info`.
     #[serde(with = "crate::hex::option")]
     pub addr: Option<u64>,
 }
@@ -114,13 +126,20 @@ pub fn routes(kernel: &Kernel) -> Result<Analysis<Route>, KernelError> {
                 Err(e) => warnings.push(format!("{label} {family} routes unreadable: {e}")),
             }
         }
-        // The exception caches of the IPv4 next hops met in this namespace's tables.
+        // The exception caches of the IPv4 and IPv6 next hops met in this namespace's tables.
         for (hop, route) in std::mem::take(&mut look.hops) {
             let mut problems = Vec::new();
             if let Err(e) = exception_rows(kernel, &hop, &route, jiffies, &mut rows, &mut problems) {
                 problems.push(format!("next hop at {:#x}: {e}", hop.common));
             }
             warnings.extend(problems.into_iter().map(|p| format!("{label} route cache: {p}")));
+        }
+        for (buckets, route) in std::mem::take(&mut look.v6_exceptions) {
+            let mut problems = Vec::new();
+            if let Err(e) = ipv6_exception_rows(kernel, buckets, &route, jiffies, &mut look, &mut rows, &mut problems) {
+                problems.push(format!("IPv6 exception table at {buckets:#x}: {e}"));
+            }
+            warnings.extend(problems.into_iter().map(|p| format!("{label} inet6 route cache: {p}")));
         }
     }
     // Kernels before 3.6 cache routes in one global hash of `rtable`s instead.
@@ -156,7 +175,7 @@ fn legacy_cache(
     if array == 0 {
         return Ok(());
     }
-    if array < 0xff00_0000_0000_0000 || count > 1 << 24 {
+    if !kernel.is_kernel_pointer(array) || count > 1 << 24 {
         return Err(KernelError::Layout(format!(
             "rt_hash_table {array:#x} with {count} buckets is implausible"
         )));
@@ -179,7 +198,7 @@ fn legacy_cache(
             }
         };
         while next != 0 {
-            if next < 0xff00_0000_0000_0000 || !seen.insert(next) || found >= MAX_ROUTES {
+            if !kernel.is_kernel_pointer(next) || !seen.insert(next) || found >= MAX_ROUTES {
                 cut += 1;
                 break;
             }
@@ -241,6 +260,8 @@ struct Lookups {
     names: HashMap<u64, Option<String>>,
     hops: Vec<(Hop, Route)>,
     hops_seen: HashSet<u64>,
+    /// IPv6 next hops with an exception table: its address (flag bit cleared) and the route they serve.
+    v6_exceptions: Vec<(u64, Route)>,
 }
 
 impl Lookups {
@@ -480,7 +501,7 @@ fn exception_rows(
     problems: &mut Vec<String>,
 ) -> Result<usize, KernelError> {
     let array = hop.exceptions;
-    if array < 0xff00_0000_0000_0000 {
+    if !kernel.is_kernel_pointer(array) {
         return Err(KernelError::Layout(format!(
             "exception table pointer {array:#x} is not a kernel pointer"
         )));
@@ -498,7 +519,7 @@ fn exception_rows(
         let mut next = u64::from_le_bytes(buckets[at..at + 8].try_into().unwrap_or_default());
         let mut depth = 0usize;
         while next != 0 {
-            if next < 0xff00_0000_0000_0000 || !seen.insert(next) || depth >= MAX_FNHE_CHAIN {
+            if !kernel.is_kernel_pointer(next) || !seen.insert(next) || depth >= MAX_FNHE_CHAIN {
                 problems.push(format!(
                     "exception table at {array:#x}: bucket {b} chain cut at {next:#x} (bad link, cycle or too long)"
                 ));
@@ -848,7 +869,96 @@ fn ipv6_info(
     let nh = kernel.object("fib6_nh", info.field_addr("fib6_nh")?)?;
     let hop = next_hop(kernel, &nh, look)?;
     (route.gateway, route.device) = (hop.gateway, hop.device);
+    if nh.has("rt6i_exception_bucket") {
+        // The low bit marks a flushed table (`FIB6_EXCEPTION_BUCKET_FLUSHED`).
+        let buckets = nh.pointer("rt6i_exception_bucket")? & !1;
+        if buckets != 0 && look.hops_seen.insert(nh.addr()) {
+            look.v6_exceptions.push((buckets, route.clone()));
+        }
+    }
     rows.push(route);
+    Ok(())
+}
+
+/// The rows of one IPv6 next hop's exception table (`FIB6_EXCEPTION_BUCKETS` buckets of `rt6_exception`
+/// chains, each holding a cached `rt6_info`: what `ip -6 route show cache` prints, learned path MTUs and
+/// redirects): destination and gateway from the cached route, its device, expiry and path MTU.
+fn ipv6_exception_rows(
+    kernel: &Kernel,
+    buckets: u64,
+    route: &Route,
+    jiffies: Option<u64>,
+    look: &mut Lookups,
+    rows: &mut Vec<Route>,
+    problems: &mut Vec<String>,
+) -> Result<(), KernelError> {
+    if !kernel.is_kernel_pointer(buckets) {
+        return Err(KernelError::Layout(format!("{buckets:#x} is not a kernel pointer")));
+    }
+    let stride = kernel.symbols().layout("rt6_exception_bucket")?.size();
+    let chain_off = kernel.member_offset("rt6_exception_bucket", "chain")?;
+    let mut table = vec![0u8; (FIB6_EXCEPTION_BUCKETS * stride) as usize];
+    kernel
+        .read(buckets, &mut table)
+        .map_err(|e| KernelError::memory(format!("IPv6 exception table at {buckets:#x}"), Some(e)))?;
+    let mtu_at = (RTAX_MTU - 1) * 4;
+    for b in 0..FIB6_EXCEPTION_BUCKETS {
+        let at = (b * stride + chain_off) as usize;
+        let first = u64::from_le_bytes(table[at..at + 8].try_into().unwrap_or_default());
+        if first == 0 {
+            continue;
+        }
+        let chain = kernel.walk_hlist(first, "rt6_exception", "hlist", MAX_RT6_CHAIN)?;
+        if let Some(p) = chain.problem {
+            problems.push(format!("bucket {b}: {p}"));
+        }
+        for exception in chain.items {
+            let Some(rt) = kernel
+                .object("rt6_exception", exception)?
+                .deref_as("rt6i", "rt6_info")?
+            else {
+                continue;
+            };
+            let dst = rt.member("rt6i_dst")?;
+            let addr: [u8; 16] = dst
+                .bytes("addr")?
+                .try_into()
+                .map_err(|_| KernelError::Layout("in6_addr is not 16 bytes".into()))?;
+            let gateway = if rt.u64("rt6i_flags")? & RTF_GATEWAY != 0 {
+                gateway_at(kernel, rt.field_addr("rt6i_gateway")?, AF_INET6)?
+            } else {
+                None
+            };
+            let entry = rt.member("dst")?;
+            let expires = entry.u64("expires")?;
+            // `dst._metrics` points at the metrics array, its low bits flags (`DST_METRICS_FLAGS`).
+            let metrics = entry.u64("_metrics")? & !3;
+            let mut mtu = [0u8; 4];
+            let pmtu = (metrics != 0 && kernel.read(metrics + mtu_at, &mut mtu).is_ok())
+                .then(|| u64::from(u32::from_le_bytes(mtu)))
+                .filter(|&m| m != 0);
+            rows.push(Route {
+                table: "cache".into(),
+                route_type: "unicast".into(),
+                destination: format!("{}/{}", ipv6(addr), dst.u64("plen")?.min(128)),
+                gateway,
+                device: look.name(kernel, entry.pointer("dev")?),
+                metric: None,
+                protocol: None,
+                scope: None,
+                prefsrc: None,
+                pmtu,
+                expires_jiffies: (expires != 0).then_some(expires),
+                expired: if expires == 0 {
+                    Some(false)
+                } else {
+                    jiffies.map(|j| (expires.wrapping_sub(j) as i64) < 0)
+                },
+                addr: Some(rt.addr()),
+                ..route.clone()
+            });
+        }
+    }
     Ok(())
 }
 
@@ -1111,6 +1221,104 @@ mod tests {
             ..hop
         };
         assert!(exception_rows(&kernel, &unmapped, &base_route(), None, &mut rows, &mut problems).is_err());
+    }
+
+    #[test]
+    fn ipv6_exception_rows_with_gateway_mtu_and_cut_chains() {
+        let types = r#""user_types": {
+        "hlist_node": {"kind": "struct", "size": 16, "fields": {
+          "next": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "hlist_node"}}, "offset": 0}}},
+        "hlist_head": {"kind": "struct", "size": 8, "fields": {
+          "first": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "hlist_node"}}, "offset": 0}}},
+        "rt6_exception_bucket": {"kind": "struct", "size": 16, "fields": {
+          "chain": {"type": {"kind": "struct", "name": "hlist_head"}, "offset": 0}}},
+        "rt6_exception": {"kind": "struct", "size": 48, "fields": {
+          "hlist": {"type": {"kind": "struct", "name": "hlist_node"}, "offset": 0},
+          "rt6i": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "rt6_info"}}, "offset": 16}}},
+        "in6_addr": {"kind": "struct", "size": 16, "fields": {
+          "s6_addr": {"type": {"kind": "array", "count": 16, "subtype": {"kind": "base", "name": "unsigned char"}}, "offset": 0}}},
+        "rt6key": {"kind": "struct", "size": 20, "fields": {
+          "addr": {"type": {"kind": "struct", "name": "in6_addr"}, "offset": 0},
+          "plen": {"type": {"kind": "base", "name": "unsigned int"}, "offset": 16}}},
+        "dst_entry": {"kind": "struct", "size": 112, "fields": {
+          "dev": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "net_device"}}, "offset": 0},
+          "_metrics": {"type": {"kind": "base", "name": "long unsigned int"}, "offset": 16},
+          "expires": {"type": {"kind": "base", "name": "long unsigned int"}, "offset": 24}}},
+        "rt6_info": {"kind": "struct", "size": 232, "fields": {
+          "dst": {"type": {"kind": "struct", "name": "dst_entry"}, "offset": 0},
+          "rt6i_dst": {"type": {"kind": "struct", "name": "rt6key"}, "offset": 124},
+          "rt6i_gateway": {"type": {"kind": "struct", "name": "in6_addr"}, "offset": 164},
+          "rt6i_flags": {"type": {"kind": "base", "name": "unsigned int"}, "offset": 192}}},"#;
+        let isf = ISF.replacen(r#""user_types": {"#, types, 1);
+        let mut mem = Memory::new();
+        devices(&mut mem);
+        let table = IMAGE + 0x10000;
+        let (e1, e2, e3) = (IMAGE + 0x20000, IMAGE + 0x20100, IMAGE + 0x20200);
+        let (rt1, rt2, metrics) = (IMAGE + 0x30000, IMAGE + 0x30400, IMAGE + 0x31000);
+        let v6 = |s: &str| s.parse::<std::net::Ipv6Addr>().unwrap().octets();
+        // Bucket 3: e1 (a path MTU of 1280 through fd00:200::2, expiring at 5000) then e2 (no gateway flag,
+        // no metrics, no expiry).
+        mem.write(table + 3 * 16, &e1.to_le_bytes());
+        mem.write(e1, &e2.to_le_bytes());
+        mem.write(e1 + 16, &rt1.to_le_bytes());
+        mem.write(e2 + 16, &rt2.to_le_bytes());
+        mem.write(rt1, &DEV6.to_le_bytes());
+        mem.write(rt1 + 16, &(metrics | 1).to_le_bytes()); // low bits: DST_METRICS_* flags
+        mem.write(metrics + 4, &1280u32.to_le_bytes()); // metrics[RTAX_MTU - 1]
+        mem.write(rt1 + 24, &5000u64.to_le_bytes());
+        mem.write(rt1 + 124, &v6("fd00:201::2"));
+        mem.write(rt1 + 140, &128u32.to_le_bytes());
+        mem.write(rt1 + 164, &v6("fd00:200::2"));
+        mem.write(rt1 + 192, &(RTF_GATEWAY as u32).to_le_bytes());
+        mem.write(rt2, &DEV6.to_le_bytes());
+        mem.write(rt2 + 124, &v6("2001:db8::7"));
+        mem.write(rt2 + 140, &128u32.to_le_bytes());
+        mem.write(rt2 + 164, &v6("fe80::1")); // ignored: no RTF_GATEWAY
+                                              // Bucket 1023: e3 links to itself, and holds no route.
+        mem.write(table + 1023 * 16, &e3.to_le_bytes());
+        mem.write(e3, &e3.to_le_bytes());
+        let kernel = mem.kernel(&isf);
+        let route = Route {
+            family: "inet6",
+            ..base_route()
+        };
+        let (mut rows, mut problems, mut look) = (Vec::new(), Vec::new(), Lookups::default());
+        ipv6_exception_rows(&kernel, table, &route, Some(6000), &mut look, &mut rows, &mut problems).unwrap();
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.table.as_str(),
+                    r.destination.as_str(),
+                    r.gateway.as_deref(),
+                    r.device.as_deref(),
+                    r.pmtu,
+                    r.expires_jiffies,
+                    r.expired,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "cache",
+                    "fd00:201::2/128",
+                    Some("fd00:200::2"),
+                    Some("veth6"),
+                    Some(1280),
+                    Some(5000),
+                    Some(true)
+                ),
+                ("cache", "2001:db8::7/128", None, Some("veth6"), None, None, Some(false)),
+            ]
+        );
+        assert!(
+            problems.len() == 1 && problems[0].starts_with("bucket 1023"),
+            "{problems:?}"
+        );
+        // A table pointer outside the kernel is refused, not read.
+        assert!(ipv6_exception_rows(&kernel, 0x1000, &route, None, &mut look, &mut rows, &mut problems).is_err());
     }
 
     #[test]

@@ -677,11 +677,6 @@ pub fn udp_hashed(kernel: &Kernel) -> Result<HashWalk, KernelError> {
 /// symbols do not record, except as the size of `bsd_socket_buckets`, which holds half as many.
 pub const UNIX_HASH_SIZE: u64 = 512;
 
-/// Whether a value can be a pointer into the kernel half of the address space (4- or 5-level paging).
-fn kernel_pointer(p: u64) -> bool {
-    p >= 0xff00_0000_0000_0000
-}
-
 /// Every UNIX socket in the kernel's UNIX hash tables, the layout chosen by what the symbols have:
 ///
 /// - `net->unx.table.buckets` (Linux 5.19 on): each namespace's own [`UNIX_HASH_SIZE`] buckets, every
@@ -731,7 +726,10 @@ pub fn unix_hashed(kernel: &Kernel) -> Result<HashWalk, KernelError> {
     };
     let heads_of = |array: u64, count: u64, what: &str, walk: &mut HashWalk| -> Vec<u64> {
         let heads = bucket_heads(kernel, array, count, head_size, 0, what, walk);
-        let bad = heads.iter().filter(|&&h| h != 0 && !kernel_pointer(h)).count();
+        let bad = heads
+            .iter()
+            .filter(|&&h| h != 0 && !kernel.is_kernel_pointer(h))
+            .count();
         if bad > 0 {
             walk.warnings
                 .push(format!("{what}: {bad} bucket heads are not kernel pointers: skipped"));
@@ -742,7 +740,7 @@ pub fn unix_hashed(kernel: &Kernel) -> Result<HashWalk, KernelError> {
                 .push(format!("{what}: the bucket array at {array:#x} is not one: not walked"));
             return Vec::new();
         }
-        heads.into_iter().filter(|&h| kernel_pointer(h)).collect()
+        heads.into_iter().filter(|&h| kernel.is_kernel_pointer(h)).collect()
     };
     if let Ok(buckets_off) = kernel.member_offset("net", "unx.table.buckets") {
         let count = match symbols.symbol("bsd_socket_buckets")?.and_then(|s| s.ty) {
@@ -765,7 +763,7 @@ pub fn unix_hashed(kernel: &Kernel) -> Result<HashWalk, KernelError> {
             if array == 0 {
                 continue;
             }
-            if !kernel_pointer(array) {
+            if !kernel.is_kernel_pointer(array) {
                 walk.warnings.push(format!(
                     "{what}: bucket array pointer {array:#x} is not a kernel pointer"
                 ));
