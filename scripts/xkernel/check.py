@@ -43,12 +43,13 @@ MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
 def check_details(exe, caps):
-    """Values truthcheck does not compare: command lines (ps -o args), IPv6 default routes, kernel log timestamps (dmesg's microseconds), start times (ps's lstart is boot time truncated to the second plus
+    """Values truthcheck does not compare: route caches (next-hop exceptions, `ip route show cache`),
+    command lines (ps -o args), IPv6 default routes, kernel log timestamps (dmesg's microseconds), start times (ps's lstart is boot time truncated to the second plus
     the start truncated to the second, so the exact start is 0-2 s after it), threads (ps -eL), interface MAC,
     MTU and promiscuity (ip -d link), neighbour states (ip neigh), TCP states and UNIX socket paths (ss)."""
     import calendar
     score = {k: [0, 0] for k in ("start times", "threads", "links", "neighbour states", "tcp states",
-                                 "unix paths", "log times", "ipv6 default routes", "command lines")}
+                                 "unix paths", "log times", "ipv6 default routes", "command lines", "route cache")}
     notes = []
 
     def tally(key, ok, note):
@@ -148,6 +149,16 @@ def check_details(exe, caps):
             for m in re.finditer(r"^default via (\S+) dev (\S+)", f.read_text(), re.M):
                 tally("ipv6 default routes", (m.group(1), m.group(2)) in v6,
                       "%s: ::/0 via %s dev %s missing" % (name, m.group(1), m.group(2)))
+
+        cache = {(r.get("destination", "").split("/")[0], r.get("gateway"), r.get("device"), r.get("pmtu"))
+                 for r in rows or [] if r.get("table") == "cache"}
+        for f in ("ip-route-cache.txt", "ip-6-route-cache.txt"):
+            text = (t / f).read_text() if (t / f).exists() else ""
+            # ip prints a v4 entry on two lines ("DST via GW dev D" then "cache ... mtu N"); join them
+            for m in re.finditer(r"^(\S+)(?: via (\S+))? dev (\S+)[^\n]*(?:\n\s+cache[^\n]*)?", text, re.M):
+                mtu = re.search(r"mtu (\d+)", m.group(0))
+                key = (m.group(1), m.group(2), m.group(3), int(mtu.group(1)) if mtu else None)
+                tally("route cache", key in cache, "%s: cache entry %s missing" % (name, key))
 
         rows, err = truthcheck.run_json(exe, ["dmesg", c["path"]] + sym)
         times = {}

@@ -35,6 +35,26 @@ ip -n ns1 addr add 10.200.0.2/24 dev veth1
 ip -n ns1 addr add fd00:200::2/64 dev veth1 nodad
 ip -n ns1 link set veth1 up
 ip -n ns1 route add default via 10.200.0.1
+# a third namespace behind ns1 on a 1280-byte link: packets too big for it teach the host path MTUs
+# (next-hop exceptions: `ip route show cache`, `ip -6 route show cache`)
+ip netns add far
+ip link add veth2 type veth peer name veth3
+ip link set veth2 netns ns1
+ip link set veth3 netns far
+ip -n ns1 link set veth2 mtu 1280 up
+ip -n far link set veth3 mtu 1280 up
+ip -n far link set lo up
+ip -n ns1 addr add 10.201.0.1/24 dev veth2
+ip -n far addr add 10.201.0.2/24 dev veth3
+ip -n ns1 addr add fd00:201::1/64 dev veth2 nodad
+ip -n far addr add fd00:201::2/64 dev veth3 nodad
+ip addr add fd00:200::1/64 dev veth0 nodad
+ip -n far route add default via 10.201.0.1
+ip -n far -6 route add default via fd00:201::1
+ip netns exec ns1 sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip route add 10.201.0.0/24 via 10.200.0.2
+ip -6 route add fd00:201::/64 via fd00:200::2
+python3 "$HERE/pmtu.py"
 ip link add br0 type bridge
 ip addr add 172.31.0.1/24 dev br0
 ip link set br0 up
@@ -68,6 +88,8 @@ ip route show table all > $OUT/ip-route-table-all.txt
 ip route > $OUT/ip-route.txt
 ip -6 route > $OUT/ip-6-route.txt
 ip -6 neigh > $OUT/ip-6-neigh.txt
+ip route show cache > $OUT/ip-route-cache.txt
+ip -6 route show cache > $OUT/ip-6-route-cache.txt
 ip -n ns1 -d addr > $OUT/netns/ns1/ip-d-addr.txt
 ip -n ns1 route > $OUT/netns/ns1/ip-route.txt
 ip -n ns1 -6 route > $OUT/netns/ns1/ip-6-route.txt
