@@ -245,6 +245,17 @@ describe("captures in the browser (worker reading the local File)", () => {
       const detail = await page.textContent("#detail-pslist");
       for (const key of ["cap_eff_names", "ns.pid", "ns.net", "task_addr"]) assert.ok(detail.includes(key), `row details lack ${key}`);
 
+      // Command lines and environments, read from each process's own memory in the worker: the same CSV
+      // bytes as the CLI's.
+      for (const tab of ["psaux", "envars"]) {
+        await page.click(`button[data-tab="${tab}"]`);
+        await page.waitForSelector(`#table-${tab}[data-rows]`, { timeout: 30_000 });
+        const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`#table-${tab} .export-csv`)]);
+        const got = readFileSync(await dl.path());
+        const want = cli(tab, path, "--format", "csv");
+        assert.ok(got.equals(want), `${tab}: exported CSV (${got.length} bytes) differs from the CLI's (${want.length} bytes)`);
+      }
+
       // The process tree collapses.
       await page.click('button[data-tab="pstree"]');
       await page.waitForSelector("#table-pstree[data-rows]", { timeout: 30_000 });
