@@ -104,8 +104,11 @@ impl TableState {
 }
 
 pub enum Msg {
-    FromWorker(String),
-    WorkerFailed(String),
+    /// A message from the worker of this generation (one from a worker since replaced is dropped: a
+    /// Ready of a cancelled worker, already queued, must not mark its successor ready).
+    FromWorker(u32, String),
+    /// The worker of this generation failed.
+    WorkerFailed(u32, String),
     PickCapture(Option<web_sys::File>),
     PickIsf(Option<web_sys::File>),
     /// An exported table (JSON rows) to view without its capture.
@@ -185,14 +188,16 @@ impl App {
                 return;
             }
         };
+        self.generation += 1;
+        let generation = self.generation;
         let link = ctx.link().clone();
         let onmessage = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            link.send_message(Msg::FromWorker(e.data().as_string().unwrap_or_default()));
+            link.send_message(Msg::FromWorker(generation, e.data().as_string().unwrap_or_default()));
         });
         let link = ctx.link().clone();
         let onerror = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
             e.prevent_default();
-            link.send_message(Msg::WorkerFailed(e.message()));
+            link.send_message(Msg::WorkerFailed(generation, e.message()));
         });
         worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
         worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
@@ -200,8 +205,6 @@ impl App {
         self._listeners.push(Box::new(onerror));
         self.worker = Some(worker);
         // A worker that never says Ready (its wasm failed to load) must not leave the page waiting.
-        self.generation += 1;
-        let generation = self.generation;
         let link = ctx.link().clone();
         // once_into_js: the closure frees itself after its one call, so it outlives this worker safely
         // (a restart drops the worker's listeners, never a pending timer's closure).
@@ -475,7 +478,10 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
-            Msg::FromWorker(text) => {
+            Msg::FromWorker(generation, _) | Msg::WorkerFailed(generation, _) if generation != self.generation => {
+                return false; // from a worker since replaced
+            }
+            Msg::FromWorker(_, text) => {
                 self.on_worker(&text);
                 if self.respawn {
                     // The worker panicked: its wasm instance is unusable. Start a fresh one.
@@ -483,7 +489,7 @@ impl Component for App {
                     self.spawn(ctx);
                 }
             }
-            Msg::WorkerFailed(message) => {
+            Msg::WorkerFailed(_, message) => {
                 let what = self
                     .busy
                     .as_ref()
