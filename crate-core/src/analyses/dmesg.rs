@@ -287,25 +287,34 @@ fn block_text(
     Some(body[..text_len.min(body.len())].to_vec())
 }
 
-/// The log buffer before 5.10: `struct printk_log` records in `log_buf` from `log_first_idx` to
-/// `log_next_idx`, a record of length 0 meaning "continue at the start of the buffer".
-fn legacy(kernel: &Kernel, header: &str, warnings: &mut Vec<String>) -> Result<Vec<Record>, KernelError> {
-    let read_u32 = |sym: &str| -> Result<u64, KernelError> {
-        let mut b = [0u8; 4];
-        kernel
-            .read(kernel.symbol_addr(sym)?, &mut b)
-            .map_err(|e| KernelError::memory(sym.into(), Some(e)))?;
-        Ok(u64::from(u32::from_le_bytes(b)))
-    };
+/// An unsigned 32-bit global of the kernel image.
+fn global_u32(kernel: &Kernel, sym: &str) -> Result<u64, KernelError> {
+    let mut b = [0u8; 4];
+    kernel
+        .read(kernel.symbol_addr(sym)?, &mut b)
+        .map_err(|e| KernelError::memory(sym.into(), Some(e)))?;
+    Ok(u64::from(u32::from_le_bytes(b)))
+}
+
+/// Where the log buffer of kernels before 5.10 is (`log_buf`) and its length (`log_buf_len`), refused
+/// when the length is 0 or above [`MAX_LOG_BUF`].
+fn log_buf(kernel: &Kernel) -> Result<(u64, u64), KernelError> {
     let buf = kernel
         .read_u64(kernel.symbol_addr("log_buf")?)
         .map_err(|e| KernelError::memory("log_buf".into(), Some(e)))?;
-    let len = read_u32("log_buf_len")?;
+    let len = global_u32(kernel, "log_buf_len")?;
     if len == 0 || len > MAX_LOG_BUF {
         return Err(KernelError::Layout(format!("log_buf_len {len} is implausible")));
     }
-    let first = read_u32("log_first_idx")?;
-    let next = read_u32("log_next_idx")?;
+    Ok((buf, len))
+}
+
+/// The log buffer before 5.10: `struct printk_log` records in `log_buf` from `log_first_idx` to
+/// `log_next_idx`, a record of length 0 meaning "continue at the start of the buffer".
+fn legacy(kernel: &Kernel, header: &str, warnings: &mut Vec<String>) -> Result<Vec<Record>, KernelError> {
+    let (buf, len) = log_buf(kernel)?;
+    let first = global_u32(kernel, "log_first_idx")?;
+    let next = global_u32(kernel, "log_next_idx")?;
     let first_seq = kernel
         .symbol_addr("log_first_seq")
         .ok()
@@ -432,21 +441,11 @@ fn parse_log_buf(
 /// The plain-text log buffer before 3.5: `log_buf_len` bytes at `log_buf`, the last `log_end` characters
 /// written (`log_end` counts every character ever written, wrapping at 2^32).
 fn text_log(kernel: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<Record>, KernelError> {
-    let read_u32 = |sym: &str| -> Result<u64, KernelError> {
-        let mut b = [0u8; 4];
-        kernel
-            .read(kernel.symbol_addr(sym)?, &mut b)
-            .map_err(|e| KernelError::memory(sym.into(), Some(e)))?;
-        Ok(u64::from(u32::from_le_bytes(b)))
-    };
-    let buf = kernel
-        .read_u64(kernel.symbol_addr("log_buf")?)
-        .map_err(|e| KernelError::memory("log_buf".into(), Some(e)))?;
-    let len = read_u32("log_buf_len")?;
-    if len == 0 || len > MAX_LOG_BUF || !len.is_power_of_two() {
+    let (buf, len) = log_buf(kernel)?;
+    if !len.is_power_of_two() {
         return Err(KernelError::Layout(format!("log_buf_len {len} is implausible")));
     }
-    let end = read_u32("log_end")?;
+    let end = global_u32(kernel, "log_end")?;
     let (bytes, missing) = read_pages(kernel, buf, len as usize);
     if !missing.is_empty() {
         warnings.push(format!("log_buf: {} unreadable page(s)", missing.len()));

@@ -165,10 +165,8 @@ fn scope6(v: u64) -> String {
 fn link_state_bit(kernel: &Kernel, name: &str, default: u64) -> u64 {
     kernel
         .symbols()
-        .enum_type("netdev_state_t")
-        .ok()
-        .and_then(|e| e.constants.iter().find(|(n, _)| n == name).map(|(_, v)| *v as u64))
-        .unwrap_or(default)
+        .enum_constant("netdev_state_t", name)
+        .map_or(default, |v| v as u64)
 }
 
 /// Every interface of every network namespace.

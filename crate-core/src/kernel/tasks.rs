@@ -81,9 +81,7 @@ pub fn processes(kernel: &Kernel) -> Result<TaskWalk, KernelError> {
 pub fn pid_table_processes(kernel: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<(u64, i64)>, KernelError> {
     let symbols = kernel.symbols();
     let pid_type = symbols
-        .enum_type("pid_type")
-        .ok()
-        .and_then(|e| e.constants.iter().find(|(n, _)| n == "PIDTYPE_PID").map(|(_, v)| *v))
+        .enum_constant("pid_type", "PIDTYPE_PID")
         .and_then(|v| u64::try_from(v).ok())
         .unwrap_or(0);
     let idr = kernel
@@ -604,14 +602,7 @@ pub fn boot_time_ns(kernel: &Kernel) -> Result<i64, KernelError> {
 /// `TIMEKEEPER_CORE` from `enum timekeeper_ids` where the symbols have it; the kernel defines it as 0.
 fn timekeeper_core_index(symbols: &crate::symbols::SymbolTable) -> u64 {
     symbols
-        .enum_type("timekeeper_ids")
-        .ok()
-        .and_then(|e| {
-            e.constants
-                .iter()
-                .find(|(n, _)| n == "TIMEKEEPER_CORE")
-                .map(|(_, v)| *v)
-        })
+        .enum_constant("timekeeper_ids", "TIMEKEEPER_CORE")
         .and_then(|v| u64::try_from(v).ok())
         .unwrap_or(0)
 }

@@ -33,16 +33,20 @@ pub fn entries(kernel: &Kernel, xa: u64, limit: usize) -> Result<XaWalk, KernelE
         crate::symbols::TypeRef::Array { count, .. } => *count,
         _ => return Err(KernelError::Layout("xa_node.slots is not an array".into())),
     };
-    let node = NodeLayout {
-        shift: layout.field("shift")?.0,
-        slots: slots.0,
-        count,
+    let mut walker = Walker {
+        kernel,
+        node: NodeLayout {
+            shift: layout.field("shift")?.0,
+            slots: slots.0,
+            count,
+        },
+        limit,
+        seen: HashSet::new(),
+        full: false,
+        walk: XaWalk::default(),
     };
-    let mut walk = XaWalk::default();
-    let mut seen = HashSet::new();
-    visit(kernel, &node, head, 0, None, limit, &mut seen, &mut walk);
-    walk.entries.truncate(limit);
-    Ok(walk)
+    walker.visit(head, 0, None);
+    Ok(walker.walk)
 }
 
 struct NodeLayout {
@@ -51,60 +55,64 @@ struct NodeLayout {
     count: u64,
 }
 
-/// Record the entry `entry` covering indices from `base`; descend into nodes. `parent_shift` is the shift
-/// of the node holding the entry (`None` at the root), which a child's shift must be below.
-#[allow(clippy::too_many_arguments)]
-fn visit(
-    kernel: &Kernel,
-    node: &NodeLayout,
-    entry: u64,
-    base: u64,
-    parent_shift: Option<u64>,
+/// One walk of a tree: what it has met, and whether the bound is reached.
+struct Walker<'k> {
+    kernel: &'k Kernel,
+    node: NodeLayout,
     limit: usize,
-    seen: &mut HashSet<u64>,
-    walk: &mut XaWalk,
-) {
-    if entry == 0 || entry & 1 == 1 || walk.entries.len() > limit {
-        return; // empty slot, value entry, or the bound already reached
+    seen: HashSet<u64>,
+    full: bool,
+    walk: XaWalk,
+}
+
+impl Walker<'_> {
+    /// Record the first problem; the rest of the tree is still walked.
+    fn note(&mut self, problem: String) {
+        self.walk.problem.get_or_insert(problem);
     }
-    if entry & 3 != 2 {
-        if walk.entries.len() == limit {
-            walk.problem = Some(format!("stopped after {limit} entries"));
-            walk.entries.push((base, entry)); // one past the bound marks it reached; dropped below
-        } else {
-            walk.entries.push((base, entry));
+
+    /// Record the entry `entry` covering indices from `base`; descend into nodes. `parent_shift` is the
+    /// shift of the node holding the entry (`None` at the root), which a child's shift must be below.
+    fn visit(&mut self, entry: u64, base: u64, parent_shift: Option<u64>) {
+        if entry == 0 || entry & 1 == 1 || self.full {
+            return; // empty slot, value entry, or the bound already reached
         }
-        return;
-    }
-    if entry <= LAST_NON_NODE {
-        return; // sibling, retry or zero entry
-    }
-    let addr = entry - 2;
-    let mut note = |p: String| {
-        walk.problem.get_or_insert(p);
-    };
-    if !seen.insert(addr) {
-        note(format!("node {addr:#x} met twice (a cycle)"));
-        return;
-    }
-    let mut shift = [0u8; 1];
-    if let Err(e) = kernel.read(addr.wrapping_add(node.shift), &mut shift) {
-        note(format!("node {addr:#x} unreadable: {e}"));
-        return;
-    }
-    let shift = u64::from(shift[0]);
-    if shift % CHUNK_SHIFT != 0 || shift >= 64 || parent_shift.is_some_and(|p| shift >= p) {
-        note(format!("node {addr:#x} has shift {shift}: not a tree node"));
-        return;
-    }
-    let mut slots = vec![0u8; node.count as usize * 8];
-    if let Err(e) = kernel.read(addr.wrapping_add(node.slots), &mut slots) {
-        note(format!("slots of node {addr:#x} unreadable: {e}"));
-        return;
-    }
-    for (i, slot) in slots.chunks_exact(8).enumerate() {
-        let child = u64::from_le_bytes(slot.try_into().expect("8-byte chunk"));
-        let index = base.wrapping_add((i as u64).checked_shl(shift as u32).unwrap_or(0));
-        visit(kernel, node, child, index, Some(shift), limit, seen, walk);
+        if entry & 3 != 2 {
+            if self.walk.entries.len() == self.limit {
+                self.full = true;
+                self.walk.problem = Some(format!("stopped after {} entries", self.limit));
+            } else {
+                self.walk.entries.push((base, entry));
+            }
+            return;
+        }
+        if entry <= LAST_NON_NODE {
+            return; // sibling, retry or zero entry
+        }
+        let addr = entry - 2;
+        if !self.seen.insert(addr) {
+            self.note(format!("node {addr:#x} met twice (a cycle)"));
+            return;
+        }
+        let mut shift = [0u8; 1];
+        if let Err(e) = self.kernel.read(addr.wrapping_add(self.node.shift), &mut shift) {
+            self.note(format!("node {addr:#x} unreadable: {e}"));
+            return;
+        }
+        let shift = u64::from(shift[0]);
+        if shift % CHUNK_SHIFT != 0 || shift >= 64 || parent_shift.is_some_and(|p| shift >= p) {
+            self.note(format!("node {addr:#x} has shift {shift}: not a tree node"));
+            return;
+        }
+        let mut slots = vec![0u8; self.node.count as usize * 8];
+        if let Err(e) = self.kernel.read(addr.wrapping_add(self.node.slots), &mut slots) {
+            self.note(format!("slots of node {addr:#x} unreadable: {e}"));
+            return;
+        }
+        for (i, slot) in slots.chunks_exact(8).enumerate() {
+            let child = u64::from_le_bytes(slot.try_into().expect("8-byte chunk"));
+            let index = base.wrapping_add((i as u64).checked_shl(shift as u32).unwrap_or(0));
+            self.visit(child, index, Some(shift));
+        }
     }
 }

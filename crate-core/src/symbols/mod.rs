@@ -178,6 +178,12 @@ impl SymbolTable {
             .ok_or_else(|| SymbolError::MissingType(name.to_string()))
     }
 
+    /// The value of constant `constant` of enum `enum_name`, where the symbols have both.
+    pub fn enum_constant(&self, enum_name: &str, constant: &str) -> Option<i128> {
+        let e = self.enum_type(enum_name).ok()?;
+        e.constants.iter().find(|(n, _)| n == constant).map(|(_, v)| *v)
+    }
+
     /// Whether a struct or union of this name exists.
     pub fn has_type(&self, name: &str) -> bool {
         self.layout(name).is_ok()
