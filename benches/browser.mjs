@@ -16,6 +16,7 @@ import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readSync, 
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CHROMIUM, FLAGS } from "../tests/e2e/chromium.mjs";
 import { startServer } from "../tests/e2e/server.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -35,10 +36,9 @@ const { chromium } = await import("playwright-core");
 const server = await startServer({ root: join(ROOT, "dist") });
 const profile = mkdtempSync(join(tmpdir(), "memscope-bench-"));
 const context = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
+  executablePath: CHROMIUM,
   headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  args: FLAGS,
 });
 const page = context.pages()[0] ?? (await context.newPage());
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -10,23 +10,13 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HOST, startServer } from "./server.mjs";
+import { CHROMIUM, FLAGS } from "./chromium.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const DIST = join(ROOT, "dist");
 const CORPUS = resolve(ROOT, "../shared/corpus");
 const SHOTS = join(ROOT, "target", "e2e");
 const CLI = join(ROOT, "target", "release", "memscope");
-const CHROMIUM = process.env.MEMSCOPE_CHROMIUM ?? "/usr/bin/chromium";
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** The decompressed LiME capture of a corpus entry: the Rust tests' cache, else decompressed here. */
 function capturePath(entry) {

@@ -16,7 +16,7 @@ use memscope_core::formats::Capture;
 use memscope_core::kernel::{identify, tasks, Kernel};
 use memscope_core::symbols::SymbolTable;
 use memscope_tests::corpus::load_symbols;
-use memscope_tests::corpus::{self, CorpusCapture};
+use memscope_tests::corpus::{self, CorpusCapture, Patched};
 use memscope_tests::truth;
 
 fn kernel_of(capture: &CorpusCapture, symbols: Rc<SymbolTable>) -> Kernel {
@@ -489,31 +489,6 @@ fn pslist_survives_damaged_captures() {
     );
 }
 
-/// A file with some bytes replaced: a capture whose memory was damaged in known places.
-struct Overlay {
-    inner: corpus::FileReader,
-    patches: Vec<(u64, Vec<u8>)>,
-}
-
-impl memscope_core::reader::ReadAt for Overlay {
-    fn size(&self) -> u64 {
-        self.inner.size()
-    }
-
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), memscope_core::reader::ReadError> {
-        self.inner.read_at(offset, buf)?;
-        let end = offset + buf.len() as u64;
-        for (at, bytes) in &self.patches {
-            let (from, to) = ((*at).max(offset), (at + bytes.len() as u64).min(end));
-            if from < to {
-                buf[(from - offset) as usize..(to - offset) as usize]
-                    .copy_from_slice(&bytes[(from - at) as usize..(to - at) as usize]);
-            }
-        }
-        Ok(())
-    }
-}
-
 /// File offset in the LiME capture of a kernel virtual address, through the kernel's page tables.
 fn file_offset(capture: &CorpusCapture, kernel: &Kernel, vaddr: u64) -> u64 {
     let p = kernel.placement();
@@ -545,7 +520,7 @@ fn pslist_reports_cycles_and_zeroed_memory() {
         assert!(rows.len() > 30, "{name}: too few processes to damage");
         let tasks_off = kernel.member_offset("task_struct", "tasks").expect("task_struct.tasks");
         let reopen = |patches: Vec<(u64, Vec<u8>)>| -> Kernel {
-            let overlay = Overlay {
+            let overlay = Patched {
                 inner: corpus::FileReader::open(&capture.lime_path),
                 patches,
             };
@@ -657,7 +632,7 @@ fn pslist_finds_a_process_unlinked_from_the_task_list() {
                 (prev.task_addr + tasks_off).to_le_bytes().to_vec(),
             ),
         ];
-        let overlay = Overlay {
+        let overlay = Patched {
             inner: corpus::FileReader::open(&capture.lime_path),
             patches,
         };
