@@ -2,7 +2,9 @@
 # Benchmarks, side by side with the peer: memscope (release) against Volatility 3 (from PyPI, in a throwaway
 # virtualenv under target/bench/) on every corpus capture, whole process, warm OS page cache, runs
 # interleaved so that drift on a shared machine hits both. Prints ratios; absolute times drift.
-#   bash scripts/bench.sh [--runs N]
+#   bash scripts/bench.sh [--runs N] [--baseline OLD_MEMSCOPE] [--no-vol]
+# The analyses are the registry's (`memscope list --format json`); --baseline times another build side by
+# side and prints new/old.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VOL3_VERSION=2.28.2

@@ -1,5 +1,6 @@
 //! `memscope`: Linux memory forensics from the terminal, over the same core as the web app.
 
+mod analysis;
 mod bench;
 mod output;
 mod source;
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::rc::Rc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, FromArgMatches, Subcommand};
 use memscope_core::analyses::info::info;
 use memscope_core::analyses::registry;
 use memscope_core::formats::Capture;
@@ -28,43 +29,18 @@ impl CliError {
     }
 }
 
-#[derive(Parser)]
-#[command(
-    name = "memscope",
-    version,
-    about = "Linux memory forensics: what a physical-memory capture shows"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
+/// The commands that are not analyses; the analyses' subcommands come from the registry
+/// ([`analysis::command`]).
 #[derive(Subcommand)]
-enum Command {
+enum Fixed {
     /// The capture's format and ranges, and the kernel it holds.
     Info(CaptureArgs),
-    /// Open files of each process: descriptor, path as the process sees it, inode, type, mode, size.
-    Lsof(LsofArgs),
-    /// Sockets held by processes: protocol, family, addresses and ports, state, pid, fd, inode, netns;
-    /// UNIX sockets with path and type.
-    Netstat(NetstatArgs),
-    /// Processes (with --threads their threads): ids, parent, start time, namespaces, credentials.
-    Pslist(PslistArgs),
-    /// Processes as a tree under their parents.
-    Pstree(PslistArgs),
-    /// Each process's command line (arguments), read from its own memory.
-    Psaux(CaptureArgs),
-    /// Each process's environment variables, read from its own memory.
-    Envars(CaptureArgs),
-    /// The kernel log (printk ring buffer, or the older log_buf): time since boot, level, facility, text.
-    Dmesg(CaptureArgs),
-    /// Network interfaces of every network namespace: index, name, MAC, addresses (CIDR), flags, MTU,
-    /// promiscuous mode.
-    Ifconfig(CaptureArgs),
-    /// Neighbour tables (ARP and IPv6 neighbour discovery) of every network namespace.
-    Arp(CaptureArgs),
-    /// Routing tables (IPv4 and IPv6 FIB) of every network namespace, as `ip route show table all`.
-    Routes(CaptureArgs),
+    /// Every analysis with its options and column sets (`--format json` for scripts).
+    List {
+        /// Output format.
+        #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Symbols directories.
     #[command(subcommand)]
     Symbols(SymbolsCommand),
@@ -114,118 +90,14 @@ struct CaptureArgs {
     format: Format,
 }
 
-/// Arguments of `lsof`.
-#[derive(Args)]
-struct LsofArgs {
-    #[command(flatten)]
-    capture: CaptureArgs,
-    /// Only these processes (thread-group ids).
-    #[arg(long, num_args = 1..)]
-    pid: Vec<u32>,
-}
-
-/// Arguments of `netstat`.
-#[derive(Args)]
-struct NetstatArgs {
-    #[command(flatten)]
-    capture: CaptureArgs,
-    /// Leave out UNIX sockets.
-    #[arg(long, short = 'U')]
-    no_unix: bool,
-    /// Only sockets a process holds (leave out those found only in the protocol hash tables).
-    #[arg(long)]
-    owned_only: bool,
-}
-
-/// Arguments of `pslist` and `pstree`.
-#[derive(Args)]
-struct PslistArgs {
-    #[command(flatten)]
-    capture: CaptureArgs,
-    /// A row per thread too (with its tid).
-    #[arg(long)]
-    threads: bool,
-    /// Only these processes (process ids).
-    #[arg(long, num_args = 1..)]
-    pid: Vec<i64>,
-    /// Only processes in this namespace, KIND:INODE (e.g. net:4026531840); repeatable.
-    #[arg(long, value_parser = clap::value_parser!(memscope_core::analyses::pslist::NsFilter))]
-    ns: Vec<memscope_core::analyses::pslist::NsFilter>,
-    /// Namespace columns in the table (JSON and CSV always have them).
-    #[arg(long)]
-    nsinfo: bool,
-    /// Credential and capability columns in the table (JSON and CSV always have them).
-    #[arg(long)]
-    credinfo: bool,
-}
-
-/// `pslist` and `pstree`.
-fn run_pslist(args: &PslistArgs, tree: bool) -> Result<Vec<String>, CliError> {
-    use memscope_core::analyses::pslist;
-    let s = open(&args.capture)?;
-    let options = pslist::Options {
-        threads: args.threads,
-        pids: args.pid.clone(),
-        ns: args.ns.clone(),
-    };
-    let kernel = &s.identified.kernel;
-    let fail = |e| CliError::new(format!("{}: {e}", if tree { "pstree" } else { "pslist" }));
-    let mut columns = vec!["task_addr", "pid"];
-    if args.threads {
-        columns.push("tid");
-    }
-    columns.extend(["ppid", "comm", "name", "start_time", "kernel_thread"]);
-    if args.nsinfo {
-        columns.extend([
-            "pid_in_ns",
-            "ns.uts",
-            "ns.ipc",
-            "ns.mnt",
-            "ns.net",
-            "ns.pid",
-            "ns.user",
-            "ns.cgroup",
-            "ns.time",
-        ]);
-    }
-    if args.credinfo {
-        columns.extend([
-            "uid",
-            "gid",
-            "euid",
-            "egid",
-            "cap_inh",
-            "cap_prm",
-            "cap_eff",
-            "cap_bnd",
-            "cap_amb",
-            "cap_eff_names",
-        ]);
-    }
-    let format = args.capture.format;
-    let found_warnings = if tree {
-        let found = pslist::pstree(kernel, &options).map_err(fail)?;
-        if format == Format::Table {
-            // Indent the comm by depth.
-            let mut values = memscope_core::export::to_values(&found.rows).map_err(|e| CliError::new(e.to_string()))?;
-            for (v, r) in values.iter_mut().zip(&found.rows) {
-                let comm = format!("{}{}", ". ".repeat(r.depth as usize), r.process.comm);
-                v["comm"] = serde_json::Value::String(comm);
-            }
-            columns.insert(0, "depth");
-            output::print_rows(&values, format, Some(&columns))?;
-        } else {
-            output::print_rows(&found.rows, format, Some(&columns))?;
-        }
-        found.warnings
-    } else {
-        let found = pslist::pslist(kernel, &options).map_err(fail)?;
-        output::print_rows(&found.rows, format, Some(&columns))?;
-        found.warnings
-    };
-    let mut warnings = s.warnings;
-    warnings.extend(found_warnings);
-    Ok(warnings)
+/// The whole command line: the fixed commands, then one subcommand per analysis of the registry.
+fn cli() -> clap::Command {
+    Fixed::augment_subcommands(clap::Command::new("memscope"))
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Linux memory forensics: what a physical-memory capture shows")
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .subcommands(registry::ANALYSES.iter().map(analysis::command))
 }
 
 /// An opened capture with its identified kernel.
@@ -258,28 +130,15 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-/// Run an analysis that takes only the kernel (`dmesg`, `ifconfig`, `arp`) and print its rows.
-/// The registry's default table columns of an analysis.
-fn columns_of(name: &str) -> &'static [&'static str] {
-    registry::find(name).map_or(&[], |spec| spec.columns)
-}
-
-/// Run an analysis that takes no options, through the core's registry (its default table columns too).
-fn run_registered(args: &CaptureArgs, name: &str) -> Result<Vec<String>, CliError> {
-    let spec = registry::find(name).ok_or_else(|| CliError::new(format!("no analysis named {name}")))?;
-    let s = open(args)?;
-    let found = spec
-        .run(&s.identified.kernel)
-        .map_err(|e| CliError::new(format!("{name}: {e}")))?;
-    output::print_rows(&found.rows, args.format, Some(spec.columns))?;
-    let mut warnings = s.warnings;
-    warnings.extend(found.warnings);
-    Ok(warnings)
-}
-
-fn run(cli: Cli) -> Result<Vec<String>, CliError> {
-    match cli.command {
-        Command::Info(args) => {
+fn run(matches: &clap::ArgMatches) -> Result<Vec<String>, CliError> {
+    if let Some((name, sub)) = matches.subcommand() {
+        if let Some(spec) = registry::find(name) {
+            return analysis::run(spec, sub);
+        }
+    }
+    let fixed = Fixed::from_arg_matches(matches).map_err(|e| CliError::new(e.to_string()))?;
+    match fixed {
+        Fixed::Info(args) => {
             let s = open(&args)?;
             let row = info(
                 &s.capture,
@@ -289,35 +148,19 @@ fn run(cli: Cli) -> Result<Vec<String>, CliError> {
             output::print_object(&row, args.format)?;
             Ok(s.warnings)
         }
-        Command::Lsof(args) => {
-            let s = open(&args.capture)?;
-            let found = memscope_core::analyses::lsof::lsof(&s.identified.kernel, &args.pid)
-                .map_err(|e| CliError::new(format!("lsof: {e}")))?;
-            output::print_rows(&found.rows, args.capture.format, Some(columns_of("lsof")))?;
-            let mut warnings = s.warnings;
-            warnings.extend(found.warnings);
-            Ok(warnings)
+        Fixed::List { format } => {
+            let specs: Vec<serde_json::Value> = registry::ANALYSES
+                .iter()
+                .map(|spec| {
+                    let mut row = spec.describe();
+                    row["usage"] = analysis::usage(spec, "memscope").into();
+                    row
+                })
+                .collect();
+            output::print_rows(&specs, format, Some(&["name", "title", "usage"]))?;
+            Ok(Vec::new())
         }
-        Command::Netstat(args) => {
-            let s = open(&args.capture)?;
-            let options = memscope_core::analyses::netstat::NetstatOptions {
-                no_unix: args.no_unix,
-                owned_only: args.owned_only,
-            };
-            let found = memscope_core::analyses::netstat::netstat(&s.identified.kernel, options)
-                .map_err(|e| CliError::new(format!("netstat: {e}")))?;
-            output::print_rows(&found.rows, args.capture.format, Some(columns_of("netstat")))?;
-            let mut warnings = s.warnings;
-            warnings.extend(found.warnings);
-            Ok(warnings)
-        }
-        Command::Psaux(args) => run_registered(&args, "psaux"),
-        Command::Envars(args) => run_registered(&args, "envars"),
-        Command::Dmesg(args) => run_registered(&args, "dmesg"),
-        Command::Ifconfig(args) => run_registered(&args, "ifconfig"),
-        Command::Arp(args) => run_registered(&args, "arp"),
-        Command::Routes(args) => run_registered(&args, "routes"),
-        Command::Bench {
+        Fixed::Bench {
             capture,
             symbols,
             runs,
@@ -326,14 +169,12 @@ fn run(cli: Cli) -> Result<Vec<String>, CliError> {
             output::print_rows(&bench::run(&capture, &symbols, runs)?, format, None)?;
             Ok(Vec::new())
         }
-        Command::Pslist(args) => run_pslist(&args, false),
-        Command::Pstree(args) => run_pslist(&args, true),
-        Command::Symbols(SymbolsCommand::Pack { dir, out }) => {
+        Fixed::Symbols(SymbolsCommand::Pack { dir, out }) => {
             let written = symbols::write_packs(&dir, &out)?;
             eprintln!("wrote {written} symbol packs and index.json to {}", out.display());
             Ok(Vec::new())
         }
-        Command::Symbols(SymbolsCommand::Index { dir }) => {
+        Fixed::Symbols(SymbolsCommand::Index { dir }) => {
             let index = symbols::build_index(&dir)?;
             let path = dir.join(memscope_core::symbols::index::INDEX_FILE);
             let text = serde_json::to_string_pretty(&index).map_err(|e| CliError::new(e.to_string()))? + "\n";
@@ -345,8 +186,8 @@ fn run(cli: Cli) -> Result<Vec<String>, CliError> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    let matches = cli().get_matches();
+    match run(&matches) {
         Ok(warnings) => {
             for w in warnings {
                 eprintln!("warning: {w}");

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use memscope_core::analyses::registry::{self, Spec};
+use memscope_core::analyses::registry::{self, OptionKind, OptionSpec, OptionValue, Options, Spec};
 use serde_json::Value;
 use yew::prelude::*;
 
@@ -45,6 +45,12 @@ fn group_thousands(n: u64) -> String {
 
 /// One analysis's table as the page holds it.
 pub struct TableState {
+    /// The options its rows were read with.
+    pub options: Options,
+    /// The columns shown: the spec's and the chosen column sets'.
+    pub columns: Vec<&'static str>,
+    /// The rows as the worker sent them (kept to redraw with other column sets).
+    pub values: Vec<Value>,
     pub rows: usize,
     pub cells: Vec<Vec<String>>,
     pub warnings: Vec<String>,
@@ -62,14 +68,25 @@ pub struct TableState {
 }
 
 impl TableState {
-    fn new(spec: &Spec, rows: &[Value], warnings: Vec<String>, millis: f64) -> TableState {
-        let cells: Vec<Vec<String>> = rows.iter().map(|r| table::cells(r, spec.columns)).collect();
-        let depths = spec.columns.iter().position(|c| *c == "depth").map(|_| {
+    fn new(
+        spec: &Spec,
+        options: Options,
+        sets: &[&str],
+        rows: Vec<Value>,
+        warnings: Vec<String>,
+        millis: f64,
+    ) -> TableState {
+        let columns = spec.table_columns(sets);
+        let cells: Vec<Vec<String>> = rows.iter().map(|r| table::cells(r, &columns)).collect();
+        let depths = spec.tree.map(|tree| {
             rows.iter()
-                .map(|r| r.get("depth").and_then(Value::as_u64).unwrap_or(0))
+                .map(|r| r.get(tree.depth).and_then(Value::as_u64).unwrap_or(0))
                 .collect()
         });
         let mut t = TableState {
+            options,
+            columns,
+            values: Vec::new(),
             rows: rows.len(),
             cells,
             warnings,
@@ -83,6 +100,18 @@ impl TableState {
             full: rows.iter().map(memscope_core::export::flatten).collect(),
             selected: None,
         };
+        t.values = rows;
+        t.refresh();
+        t
+    }
+
+    /// The same rows with other column sets; filter, selection and scroll kept.
+    fn with_sets(self, spec: &Spec, sets: &[&str]) -> TableState {
+        let mut t = TableState::new(spec, self.options, sets, self.values, self.warnings, self.millis);
+        t.filter = self.filter;
+        t.selected = self.selected;
+        t.scroll_top = self.scroll_top;
+        t.collapsed = self.collapsed;
         t.refresh();
         t
     }
@@ -123,6 +152,12 @@ pub enum Msg {
     Toggle(String, usize),
     Select(String, usize),
     Export(String, String),
+    /// An analysis's option changed (its name, its new value): the analysis runs again.
+    SetOption(String, &'static str, OptionValue),
+    /// An option's text could not be read (the analysis, why).
+    BadOption(String, String),
+    /// A column set was ticked or unticked (analysis, set, on).
+    SetColumns(String, &'static str, bool),
     /// The About button: shows or hides the about line (also the e2e's probe that the page reacts).
     Ping,
     Report,
@@ -153,7 +188,14 @@ pub struct App {
     error: Option<String>,
     tab: String,
     tables: HashMap<String, TableState>,
+    /// Runs asked of the worker and not answered yet, by analysis and options.
     pending: HashSet<String>,
+    /// The options chosen for each analysis (absent: defaults).
+    options: HashMap<String, Options>,
+    /// The column sets chosen for each analysis's table.
+    sets: HashMap<String, Vec<&'static str>>,
+    /// Why the last option typed into an analysis's controls was refused.
+    option_errors: HashMap<String, String>,
     pings: u32,
     report_pending: bool,
     respawn: bool,
@@ -242,15 +284,22 @@ impl App {
         self.tab = "overview".into();
     }
 
+    /// The options chosen for `analysis`.
+    fn options_of(&self, analysis: &str) -> Options {
+        self.options.get(analysis).cloned().unwrap_or_default()
+    }
+
     fn run(&mut self, analysis: &str) {
+        let options = self.options_of(analysis);
+        let key = pending_key(analysis, &options);
         if registry::find(analysis).is_none()
-            || self.tables.contains_key(analysis)
-            || self.pending.contains(analysis)
+            || self.tables.get(analysis).is_some_and(|t| t.options == options)
+            || self.pending.contains(&key)
             || self.info.is_none()
         {
             return;
         }
-        self.pending.insert(analysis.to_string());
+        self.pending.insert(key);
         self.busy.get_or_insert(Progress {
             phase: format!("running {analysis}"),
             bytes: 0,
@@ -259,6 +308,7 @@ impl App {
         self.send(
             ToWorker::Run {
                 analysis: analysis.to_string(),
+                options,
             },
             None,
         );
@@ -305,11 +355,12 @@ impl App {
             }
             FromWorker::Rows {
                 analysis,
+                options,
                 rows,
                 warnings,
                 millis,
             } => {
-                self.pending.remove(&analysis);
+                self.pending.remove(&pending_key(&analysis, &options));
                 if self.pending.is_empty() {
                     self.busy = None;
                 }
@@ -317,16 +368,23 @@ impl App {
                     // An exported table opened as a view: show it.
                     self.tab = analysis.clone();
                 }
-                if let Some(spec) = registry::find(&analysis) {
+                // Rows for options since changed are not shown (the run for the new ones is on its way).
+                if let Some(spec) = registry::find(&analysis).filter(|_| options == self.options_of(&analysis)) {
                     for w in &warnings {
                         self.warnings.push(format!("{analysis}: {w}"));
                     }
-                    self.tables
-                        .insert(analysis, TableState::new(spec, &rows, warnings, millis));
+                    let sets = self.sets.get(&analysis).cloned().unwrap_or_default();
+                    let table = TableState::new(spec, options, &sets, rows, warnings, millis);
+                    self.tables.insert(analysis, table);
                 }
                 self.maybe_report();
             }
-            FromWorker::Export { analysis, format, text } => download(&analysis, &format, &text),
+            FromWorker::Export {
+                analysis,
+                options,
+                format,
+                text,
+            } => download(&export_name(&analysis, &options), &format, &text),
             FromWorker::Bench { .. } => {}
             FromWorker::Error {
                 message,
@@ -359,13 +417,19 @@ impl App {
         }
         self.report_pending = false;
         let Some(info) = &self.info else { return };
+        let flags: HashMap<&str, String> = self
+            .tables
+            .iter()
+            .map(|(k, t)| (k.as_str(), t.options.to_flags()))
+            .collect();
         let sections: Vec<crate::report::Section<'_>> = registry::ANALYSES
             .iter()
             .filter_map(|spec| {
                 self.tables.get(spec.name).map(|t| crate::report::Section {
                     title: spec.title,
                     description: spec.description,
-                    columns: spec.columns,
+                    options: flags.get(spec.name).map_or("", String::as_str),
+                    columns: &t.columns,
                     cells: &t.cells,
                     warnings: &t.warnings,
                 })
@@ -383,6 +447,20 @@ impl App {
         self.pending.clear();
         self.info = None;
         self.tables.clear();
+    }
+}
+
+/// Where a run of `analysis` with `options` is tracked while the worker reads it.
+fn pending_key(analysis: &str, options: &Options) -> String {
+    format!("{analysis} {}", options.to_flags())
+}
+
+/// An export's file name (without extension): the analysis, then the options it ran with
+/// (`pslist_threads_pid-1-982`), so that exports of two runs do not overwrite each other.
+pub fn export_name(analysis: &str, options: &Options) -> String {
+    match options.file_suffix() {
+        suffix if suffix.is_empty() => analysis.to_string(),
+        suffix => format!("{analysis}_{suffix}"),
     }
 }
 
@@ -466,6 +544,9 @@ impl Component for App {
             tab: "overview".into(),
             tables: HashMap::new(),
             pending: HashSet::new(),
+            options: HashMap::new(),
+            sets: HashMap::new(),
+            option_errors: HashMap::new(),
             pings: 0,
             report_pending: false,
             respawn: false,
@@ -589,7 +670,40 @@ impl Component for App {
                     t.refresh();
                 }
             }
-            Msg::Export(analysis, format) => self.send(ToWorker::Export { analysis, format }, None),
+            Msg::Export(analysis, format) => {
+                let options = self
+                    .tables
+                    .get(&analysis)
+                    .map(|t| t.options.clone())
+                    .unwrap_or_default();
+                self.send(
+                    ToWorker::Export {
+                        analysis,
+                        options,
+                        format,
+                    },
+                    None,
+                )
+            }
+            Msg::SetOption(analysis, name, value) => {
+                self.option_errors.remove(&analysis);
+                self.options.entry(analysis.clone()).or_default().set(name, value);
+                self.run(&analysis);
+            }
+            Msg::BadOption(analysis, why) => {
+                self.option_errors.insert(analysis, why);
+            }
+            Msg::SetColumns(analysis, set, on) => {
+                let sets = self.sets.entry(analysis.clone()).or_default();
+                sets.retain(|s| *s != set);
+                if on {
+                    sets.push(set);
+                }
+                let sets = sets.clone();
+                if let (Some(spec), Some(t)) = (registry::find(&analysis), self.tables.remove(&analysis)) {
+                    self.tables.insert(analysis, t.with_sets(spec, &sets));
+                }
+            }
             Msg::Ping => self.pings += 1,
             Msg::StartTimeout(generation) => {
                 if generation != self.generation || self.ready {
@@ -747,8 +861,13 @@ impl App {
             self.view_overview(info)
         } else if let Some(spec) = registry::find(&self.tab) {
             match self.tables.get(spec.name) {
-                Some(t) => self.view_table(ctx, spec, t),
-                None => html! { <p class="loading">{ format!("Running {}…", spec.title) }</p> },
+                Some(t) if t.options == self.options_of(spec.name) => self.view_table(ctx, spec, t),
+                _ => html! {
+                    <div class="analysis">
+                        { self.view_options(ctx, spec) }
+                        <p class="loading">{ format!("Running {}…", spec.title) }</p>
+                    </div>
+                },
             }
         } else {
             html! {}
@@ -800,10 +919,47 @@ impl App {
         }
     }
 
+    /// The controls of an analysis's options and column sets, each labelled with its name; a change runs
+    /// the analysis again (options) or redraws its table (column sets).
+    fn view_options(&self, ctx: &Context<Self>, spec: &'static Spec) -> Html {
+        if spec.options.is_empty() && spec.column_sets.is_empty() {
+            return html! {};
+        }
+        let link = ctx.link();
+        let name = spec.name;
+        let chosen = self.options_of(name);
+        let controls = spec
+            .options
+            .iter()
+            .map(|o| option_control(link, name, o, chosen.get(o.name)));
+        let sets = self.sets.get(name).cloned().unwrap_or_default();
+        let set_boxes = spec.column_sets.iter().map(|set| {
+            let set_name = set.name;
+            let onchange = link.callback(move |e: Event| {
+                let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+                Msg::SetColumns(name.to_string(), set_name, input.checked())
+            });
+            html! {
+                <label class="option column-set" title={set.help}>
+                    <input type="checkbox" checked={sets.contains(&set.name)} {onchange} />{ set.name }
+                </label>
+            }
+        });
+        let error = match self.option_errors.get(name) {
+            Some(e) => html! { <span class="option-error" role="alert">{ e }</span> },
+            None => html! {},
+        };
+        html! {
+            <div class="options" id={format!("options-{name}")}>
+                { for controls }{ for set_boxes }{ error }
+            </div>
+        }
+    }
+
     fn view_table(&self, ctx: &Context<Self>, spec: &'static Spec, t: &TableState) -> Html {
         let link = ctx.link();
         let name = spec.name;
-        let header = spec.columns.iter().enumerate().map(|(i, c)| {
+        let header = t.columns.iter().enumerate().map(|(i, c)| {
             let arrow = match t.sort {
                 Some((col, true)) if col == i => " ▲",
                 Some((col, false)) if col == i => " ▼",
@@ -813,7 +969,9 @@ impl App {
         });
         let (first, last) = table::window(t.order.len(), t.scroll_top, 600.0);
         let tree = t.tree();
-        let comm_col = spec.columns.iter().position(|c| *c == "comm");
+        let comm_col = spec
+            .tree
+            .and_then(|tree| t.columns.iter().position(|c| *c == tree.label));
         let rows = t.order[first..last].iter().enumerate().map(|(pos, &i)| {
             let cells = t.cells[i].iter().enumerate().map(|(ci, cell)| {
                 if let (Some(depths), Some(cc)) = (tree, comm_col) {
@@ -836,7 +994,7 @@ impl App {
         });
         let top = (first as f64 * table::ROW_HEIGHT) as u64;
         let bottom = ((t.order.len() - last) as f64 * table::ROW_HEIGHT) as u64;
-        let ncols = spec.columns.len().to_string();
+        let ncols = t.columns.len().to_string();
         let spacer = |h: u64| {
             if h == 0 {
                 html! {}
@@ -870,8 +1028,9 @@ impl App {
             html! { <ul class="warnings">{ for t.warnings.iter().map(|w| html! { <li>{ w }</li> }) }</ul> }
         };
         html! {
-            <div class="analysis" id={format!("table-{name}")} data-rows={t.rows.to_string()} data-shown={t.order.len().to_string()}>
+            <div class="analysis" id={format!("table-{name}")} data-options={t.options.to_flags()} data-rows={t.rows.to_string()} data-shown={t.order.len().to_string()}>
                 <p class="description">{ spec.description }</p>
+                { self.view_options(ctx, spec) }
                 <div class="tools">
                     <input class="filter" type="search" placeholder="Filter" value={t.filter.clone()} {oninput} />
                     <span class="count">{ format!("{} of {} rows", t.order.len(), t.rows) }</span>
@@ -892,6 +1051,93 @@ impl App {
     }
 }
 
+/// The control of one option, labelled with its name: a checkbox for a flag, a text field for integers or
+/// text (values separated by spaces or commas, applied on Enter or leaving the field), a list for a choice.
+/// Output paths have no control in the page: what they write is offered as a download.
+fn option_control(
+    link: &yew::html::Scope<App>,
+    analysis: &'static str,
+    o: &'static OptionSpec,
+    value: Option<&OptionValue>,
+) -> Html {
+    let name = o.name;
+    match o.kind {
+        OptionKind::Flag => {
+            let onchange = link.callback(move |e: Event| {
+                let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+                Msg::SetOption(analysis.to_string(), name, OptionValue::Flag(input.checked()))
+            });
+            let on = matches!(value, Some(OptionValue::Flag(true)));
+            html! {
+                <label class="option" title={o.help}><input type="checkbox" checked={on} {onchange} />{ name }</label>
+            }
+        }
+        OptionKind::Integers | OptionKind::Text { .. } => {
+            let text = match value {
+                Some(OptionValue::Integers(v)) => v.iter().map(u64::to_string).collect::<Vec<_>>().join(" "),
+                Some(OptionValue::Texts(v)) => v.join(" "),
+                Some(OptionValue::Text(t)) => t.clone(),
+                _ => String::new(),
+            };
+            let onchange = link.callback(move |e: Event| {
+                let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+                match parse_option(o, &input.value()) {
+                    Ok(v) => Msg::SetOption(analysis.to_string(), name, v),
+                    Err(why) => Msg::BadOption(analysis.to_string(), format!("{name}: {why}")),
+                }
+            });
+            html! {
+                <label class="option" title={o.help}>{ name }
+                    <input type="text" placeholder={o.value_name} value={text} {onchange} />
+                </label>
+            }
+        }
+        OptionKind::Choice { choices } => {
+            let current = match value {
+                Some(OptionValue::Text(t)) => t.clone(),
+                _ => String::new(),
+            };
+            let onchange = link.callback(move |e: Event| {
+                let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
+                Msg::SetOption(analysis.to_string(), name, OptionValue::Text(select.value()))
+            });
+            html! {
+                <label class="option" title={o.help}>{ name }
+                    <select {onchange}>
+                        <option value="" selected={current.is_empty()}>{ "(default)" }</option>
+                        { for choices.iter().map(|c| html! { <option value={*c} selected={current == *c}>{ *c }</option> }) }
+                    </select>
+                </label>
+            }
+        }
+        OptionKind::Output { .. } => html! {},
+    }
+}
+
+/// What the user typed into an option's text field, as its value: integers or texts separated by spaces
+/// or commas, each text accepted by the option's check.
+pub fn parse_option(o: &OptionSpec, typed: &str) -> Result<OptionValue, String> {
+    let words: Vec<&str> = typed.split([' ', ',', '\t']).filter(|w| !w.is_empty()).collect();
+    match o.kind {
+        OptionKind::Integers => words
+            .iter()
+            .map(|w| w.parse::<u64>().map_err(|_| format!("{w:?} is not a whole number")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(OptionValue::Integers),
+        OptionKind::Text { many } => {
+            if let Some(check) = o.check {
+                words.iter().try_for_each(|w| check(w))?;
+            }
+            Ok(if many {
+                OptionValue::Texts(words.iter().map(|w| w.to_string()).collect())
+            } else {
+                OptionValue::Text(typed.trim().to_string())
+            })
+        }
+        _ => Err("not a text option".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::human_size;
@@ -903,5 +1149,26 @@ mod tests {
         assert_eq!(human_size(1024), "1.0 KiB (1,024 bytes)");
         assert_eq!(human_size(402_653_184), "384.0 MiB (402,653,184 bytes)");
         assert_eq!(human_size(73_369_407), "70.0 MiB (73,369,407 bytes)");
+    }
+
+    #[test]
+    fn typed_options_become_values_or_say_why_not() {
+        use super::{export_name, parse_option};
+        use memscope_core::analyses::registry::{find, OptionValue, Options};
+        let pslist = find("pslist").unwrap();
+        let pid = pslist.options.iter().find(|o| o.name == "pid").unwrap();
+        let ns = pslist.options.iter().find(|o| o.name == "ns").unwrap();
+        assert_eq!(parse_option(pid, " 1, 982 "), Ok(OptionValue::Integers(vec![1, 982])));
+        assert!(parse_option(pid, "1 x").is_err());
+        assert_eq!(
+            parse_option(ns, "net:4026531840"),
+            Ok(OptionValue::Texts(vec!["net:4026531840".into()]))
+        );
+        assert!(parse_option(ns, "net").is_err());
+        let mut options = Options::new();
+        assert_eq!(export_name("pslist", &options), "pslist");
+        options.set("threads", OptionValue::Flag(true));
+        options.set("pid", OptionValue::Integers(vec![1, 982]));
+        assert_eq!(export_name("pslist", &options), "pslist_pid-1-982_threads");
     }
 }

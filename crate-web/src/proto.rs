@@ -1,6 +1,7 @@
 //! The messages between the page and the worker, as JSON text. A message to the worker travels as a JS
 //! array `[json, blob?]`: the `File` (a handle, no bytes) rides beside the JSON where one is needed.
 
+use memscope_core::analyses::registry::Options;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -17,10 +18,20 @@ pub enum ToWorker {
     OpenTable { name: String },
     /// The ISF file sent beside this message (.json or .json.xz) describes the open capture's kernel.
     Isf { name: String },
-    /// Run one analysis of the registry.
-    Run { analysis: String },
-    /// The rows of an analysis already run, as `json` or `csv` text (the CLI's exact bytes).
-    Export { analysis: String, format: String },
+    /// Run one analysis of the registry with these options (the CLI's flags, by name).
+    Run {
+        analysis: String,
+        #[serde(default)]
+        options: Options,
+    },
+    /// The rows of an analysis already run with these options, as `json` or `csv` text (the CLI's exact
+    /// bytes for the same options).
+    Export {
+        analysis: String,
+        #[serde(default)]
+        options: Options,
+        format: String,
+    },
     /// Benchmark a raw reader (no cache) on the blob beside this message. `mode`: `seq` (reads of `size`
     /// bytes over the whole file) or `random` (`count` reads of `size` bytes at pseudo-random aligned
     /// offsets) through FileReaderSync; `opfs-copy` (copy the blob into the Origin Private File System
@@ -55,9 +66,11 @@ pub enum FromWorker {
     },
     /// No bundled symbols match: the user must supply the kernel's ISF.
     NeedSymbols { message: String },
-    /// The rows of an analysis.
+    /// The rows of an analysis run with `options`.
     Rows {
         analysis: String,
+        #[serde(default)]
+        options: Options,
         rows: Vec<Value>,
         warnings: Vec<String>,
         millis: f64,
@@ -65,6 +78,8 @@ pub enum FromWorker {
     /// An export's text.
     Export {
         analysis: String,
+        #[serde(default)]
+        options: Options,
         format: String,
         text: String,
     },

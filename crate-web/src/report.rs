@@ -24,6 +24,8 @@ pub fn escape(text: &str) -> String {
 pub struct Section<'a> {
     pub title: &'a str,
     pub description: &'a str,
+    /// The options it ran with, as CLI flags (empty: defaults).
+    pub options: &'a str,
     pub columns: &'a [&'a str],
     pub cells: &'a [Vec<String>],
     pub warnings: &'a [String],
@@ -84,8 +86,13 @@ pub fn html(source: &str, info: &Value, warnings: &[String], sections: &[Section
         out.push_str("</ul>");
     }
     for s in sections {
+        let options = if s.options.is_empty() {
+            String::new()
+        } else {
+            format!(" — options: {}", escape(s.options))
+        };
         out.push_str(&format!(
-            "\n<h2>{}</h2><p class=\"muted\">{} — {} rows</p>",
+            "\n<h2>{}</h2><p class=\"muted\">{} — {} rows{options}</p>",
             escape(s.title),
             escape(s.description),
             s.cells.len()
@@ -128,6 +135,7 @@ mod tests {
             &[Section {
                 title: "Processes",
                 description: "d",
+                options: "--pid 1",
                 columns: &["comm"],
                 cells: &cells,
                 warnings: &warnings,
@@ -136,5 +144,6 @@ mod tests {
         assert!(!page.contains("<script>"), "{page}");
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;"));
         assert_eq!(page.matches("<table>").count(), 2);
+        assert!(page.contains("1 rows — options: --pid 1"));
     }
 }

@@ -120,7 +120,7 @@ pub fn analysis_of(file_name: &str, first_row: Option<&Value>) -> Option<&'stati
     ANALYSES
         .iter()
         .filter(|s| s.columns.iter().all(|c| keys.contains(*c)))
-        .max_by_key(|s| (s.columns.contains(&"depth"), s.columns.len()))
+        .max_by_key(|s| (s.tree.is_some(), s.columns.len()))
 }
 
 #[cfg(test)]
@@ -171,7 +171,7 @@ mod tests {
         assert_eq!(name("pslist.json", None), Some("pslist"));
         assert_eq!(name("Downloads/pstree (1).json", None), Some("pstree"));
         assert_eq!(name("host7-netstat.json", None), Some("netstat"));
-        let process = json!({"pid": 1, "ppid": 0, "comm": "systemd", "name": "systemd", "start_time": null,
+        let process = json!({"task_addr": "0xffff8b6601212100", "pid": 1, "tid": 1, "ppid": 0, "comm": "systemd", "name": "systemd", "start_time": null,
             "kernel_thread": false, "uid": 0, "euid": 0, "pid_in_ns": 1,
             "ns": {"net": 1, "pid": 2, "mnt": 3}, "cap_eff_names": []});
         assert_eq!(name("rows.json", Some(&process)), Some("pslist"));

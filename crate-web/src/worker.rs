@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Uint8Array};
-use memscope_core::analyses::{info, registry, Analysis};
+use memscope_core::analyses::registry::{self, Options};
+use memscope_core::analyses::{info, Analysis};
 use memscope_core::export;
 use memscope_core::formats::Capture;
 use memscope_core::kernel::{identify, identify_from, probe_init_task, Kernel};
@@ -52,7 +53,13 @@ thread_local! {
 struct State {
     capture: Option<Rc<Capture>>,
     kernel: Option<Kernel>,
+    /// Rows already read, by [`result_key`].
     results: HashMap<String, Analysis<Value>>,
+}
+
+/// Where the rows of `analysis` run with `options` are kept.
+fn result_key(analysis: &str, options: &Options) -> String {
+    format!("{analysis} {}", options.to_flags())
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -548,21 +555,24 @@ fn open_table(blob: Blob, name: String) {
         rows,
         warnings: Vec::new(),
     };
-    STATE.with(|s| s.borrow_mut().results.insert(spec.name.to_string(), result.clone()));
+    let key = result_key(spec.name, &Options::new());
+    STATE.with(|s| s.borrow_mut().results.insert(key, result.clone()));
     set_phase("ready");
     post(&FromWorker::Rows {
         analysis: spec.name.to_string(),
+        options: Options::new(),
         rows: result.rows,
         warnings: result.warnings,
         millis: now() - start,
     });
 }
 
-fn run(analysis: String) {
+fn run(analysis: String, options: Options) {
     let Some(spec) = registry::find(&analysis) else {
         return fail(format!("no analysis named {analysis}"));
     };
-    let done = STATE.with(|s| s.borrow().results.get(&analysis).cloned());
+    let key = result_key(&analysis, &options);
+    let done = STATE.with(|s| s.borrow().results.get(&key).cloned());
     let start = now();
     let result = match done {
         Some(r) => r,
@@ -570,13 +580,17 @@ fn run(analysis: String) {
             set_phase(&format!("running {}", spec.title));
             let result = STATE.with(|s| {
                 let s = s.borrow();
-                s.kernel.as_ref().map(|k| spec.run(k))
+                s.kernel.as_ref().map(|k| spec.run(k, &options))
             });
             match result {
                 None => return fail("no capture is open".into()),
                 Some(Err(e)) => return fail(format!("{analysis}: {e}")),
-                Some(Ok(r)) => {
-                    STATE.with(|s| s.borrow_mut().results.insert(analysis.clone(), r.clone()));
+                Some(Ok(out)) => {
+                    let r = Analysis {
+                        rows: out.rows,
+                        warnings: out.warnings,
+                    };
+                    STATE.with(|s| s.borrow_mut().results.insert(key, r.clone()));
                     r
                 }
             }
@@ -585,15 +599,17 @@ fn run(analysis: String) {
     set_phase("ready");
     post(&FromWorker::Rows {
         analysis,
+        options,
         rows: result.rows,
         warnings: result.warnings,
         millis: now() - start,
     });
 }
 
-fn export_rows(analysis: String, format: String) {
-    let Some(result) = STATE.with(|s| s.borrow().results.get(&analysis).cloned()) else {
-        return fail(format!("{analysis} has not run yet"));
+fn export_rows(analysis: String, options: Options, format: String) {
+    let key = result_key(&analysis, &options);
+    let Some(result) = STATE.with(|s| s.borrow().results.get(&key).cloned()) else {
+        return fail(format!("{analysis} has not run yet with {}", options.to_flags()));
     };
     let text = match format.as_str() {
         "csv" => export::csv(&result.rows),
@@ -602,7 +618,12 @@ fn export_rows(analysis: String, format: String) {
             Err(e) => return fail(e.to_string()),
         },
     };
-    post(&FromWorker::Export { analysis, format, text });
+    post(&FromWorker::Export {
+        analysis,
+        options,
+        format,
+        text,
+    });
 }
 
 fn handle(data: JsValue) {
@@ -657,8 +678,12 @@ fn handle(data: JsValue) {
             Some(b) => open_table(b, name),
             None => fail("no file came with the message".into()),
         },
-        ToWorker::Run { analysis } => run(analysis),
-        ToWorker::Export { analysis, format } => export_rows(analysis, format),
+        ToWorker::Run { analysis, options } => run(analysis, options),
+        ToWorker::Export {
+            analysis,
+            options,
+            format,
+        } => export_rows(analysis, options, format),
         ToWorker::Bench { mode, size, count } => wasm_bindgen_futures::spawn_local(bench(mode, size, count, blob)),
     }
 }

@@ -270,6 +270,77 @@ describe("captures in the browser (worker reading the local File)", () => {
     });
   }
 
+  test("every analysis's options, set through their controls, give the CLI's bytes for the same flags", async () => {
+    const entry = manifest.captures[0];
+    const path = capturePath(entry);
+    const specs = JSON.parse(cli("list", "--format", "json").toString("utf8"));
+    const init = JSON.parse(cli("pslist", path, "--format", "json", "--pid", "1").toString("utf8"))[0];
+    // A value to try for each option, by its name; a new option needs one here (else this test fails).
+    const samples = { threads: null, "no-unix": null, "owned-only": null, pid: "1", ns: `net:${init.ns.net}` };
+    await openCapture(path);
+    await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
+    let exercised = 0;
+    for (const spec of specs.filter((s) => s.options.length > 0)) {
+      for (const option of spec.options) {
+        assert.ok(option.name in samples, `${spec.name} --${option.name}: no sample value in this test`);
+        await page.click(`button[data-tab="${spec.name}"]`);
+        await page.waitForSelector(`#table-${spec.name}[data-rows]`, { timeout: 60_000 });
+        const control = page.locator(`#options-${spec.name}`).getByLabel(option.name, { exact: true });
+        const flags = option.kind === "flag" ? [`--${option.name}`] : [`--${option.name}`, samples[option.name]];
+        if (option.kind === "flag") await control.check();
+        else {
+          await control.fill(samples[option.name]);
+          await control.press("Enter");
+        }
+        const want = cli(spec.name, path, "--format", "json", ...flags);
+        const wantRows = JSON.parse(want.toString("utf8")).length;
+        await page.waitForFunction(
+          ([name, n, f]) => {
+            const t = document.querySelector(`#table-${name}`);
+            return t?.dataset.rows === String(n) && t.dataset.options === f;
+          },
+          [spec.name, wantRows, flags.join(" ")],
+          { timeout: 60_000 },
+        );
+        assert.match(await page.textContent(`#table-${spec.name} .count`), new RegExp(`of ${wantRows} rows`));
+        const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`#table-${spec.name} .export-json`)]);
+        const got = readFileSync(await dl.path());
+        assert.ok(got.equals(want), `${spec.name} ${flags.join(" ")}: exported JSON differs from the CLI's (${got.length} vs ${want.length} bytes)`);
+        const suffix = flags.map((f) => f.replace(/^--/, "").replace(/[^A-Za-z0-9.]/g, "-")).join("-");
+        assert.equal(dl.suggestedFilename(), `${spec.name}_${suffix}.json`, "the export is named after its options");
+        // Back to the defaults: the first run's rows, from the worker's cache.
+        if (option.kind === "flag") await control.uncheck();
+        else {
+          await control.fill("");
+          await control.press("Enter");
+        }
+        const all = JSON.parse(cli(spec.name, path, "--format", "json").toString("utf8")).length;
+        await page.waitForFunction(
+          ([name, n]) => {
+            const t = document.querySelector(`#table-${name}`);
+            return t?.dataset.rows === String(n) && t.dataset.options === "";
+          },
+          [spec.name, all],
+          { timeout: 60_000 },
+        );
+        exercised++;
+      }
+    }
+    assert.ok(exercised >= 6, `${exercised} options exercised`);
+    // A column set adds its columns to the table, and the export keeps every key.
+    await page.click('button[data-tab="pslist"]');
+    const header = () => page.locator("#table-pslist thead th").allTextContents();
+    assert.ok(!(await header()).some((h) => h.startsWith("ns.net")), "ns.net shown before --nsinfo");
+    await page.locator("#options-pslist").getByLabel("nsinfo", { exact: true }).check();
+    await page.waitForFunction(() => [...document.querySelectorAll("#table-pslist thead th")].some((th) => th.textContent.startsWith("ns.net")));
+    const typed = page.locator("#options-pslist").getByLabel("pid", { exact: true });
+    await typed.fill("1 x");
+    await typed.press("Enter");
+    assert.match(await page.textContent("#options-pslist .option-error"), /pid: "x" is not a whole number/);
+    await typed.fill("");
+    await typed.press("Enter");
+  });
+
   test("AVML and ELF core forms of a corpus capture give the same process table", async () => {
     const entry = manifest.captures[0];
     const lime = capturePath(entry);

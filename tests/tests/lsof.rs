@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use memscope_core::analyses::lsof::{lsof, OpenFile};
+use memscope_core::analyses::lsof::{self, lsof, OpenFile};
 use memscope_core::kernel::paths::PathResolver;
 use memscope_core::kernel::{identify, tasks};
 use memscope_tests::corpus::load_symbols;
@@ -34,7 +34,7 @@ fn check_capture(capture: &CorpusCapture, diffs: &mut Vec<String>) -> Figures {
             return Figures::default();
         }
     };
-    let found = match lsof(&kernel, &[]) {
+    let found = match lsof(&kernel, &lsof::Options::default()) {
         Ok(f) => f,
         Err(e) => {
             diffs.push(format!("{name}: lsof failed: {e}"));
@@ -280,7 +280,8 @@ fn resolver_survives_wrong_addresses() {
         let cap = Rc::new(corpus::open_capture(&capture.lime_path));
         let kernel =
             identify(cap, load_symbols(capture)).unwrap_or_else(|e| panic!("{}: not identified: {e}", capture.name));
-        let found = lsof(&kernel, &[1]).unwrap_or_else(|e| panic!("{}: lsof: {e}", capture.name));
+        let found =
+            lsof(&kernel, &lsof::Options { pids: vec![1] }).unwrap_or_else(|e| panic!("{}: lsof: {e}", capture.name));
         let resolver = PathResolver::new(&kernel);
         let init = kernel.placement().init_task;
         let mut addrs = vec![init, 0xdead_0000_0000, 0xffff_ffff_ffff_f000, 8];

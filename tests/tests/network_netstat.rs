@@ -14,7 +14,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
-use memscope_core::analyses::netstat::{netstat, NetstatOptions, SocketRow};
+use memscope_core::analyses::netstat::{netstat, Options as NetstatOptions, SocketRow};
 use memscope_core::formats::Capture;
 use memscope_core::kernel::{identify, sockets, tasks, Kernel};
 use memscope_core::reader::{BlockCache, CacheConfig};
@@ -22,7 +22,7 @@ use memscope_tests::corpus::{self, CorpusCapture};
 use memscope_tests::corpus::{patch_direct_map as patch, Patched};
 use memscope_tests::truth::{self, SsInet, SsUnix};
 
-fn rows_of(capture: &CorpusCapture, options: NetstatOptions) -> (Vec<SocketRow>, Vec<String>) {
+fn rows_of(capture: &CorpusCapture, options: &NetstatOptions) -> (Vec<SocketRow>, Vec<String>) {
     let kernel = kernel_of(capture);
     let found = netstat(&kernel, options).unwrap_or_else(|e| panic!("{}: netstat failed: {e}", capture.name));
     (found.rows, found.warnings)
@@ -236,7 +236,7 @@ fn every_socket_of_the_final_ss_snapshots_is_found_with_its_owner() {
     };
     let mut extras = Vec::new();
     for capture in &captures {
-        let (rows, warnings) = rows_of(capture, NetstatOptions::default());
+        let (rows, warnings) = rows_of(capture, &NetstatOptions::default());
         for w in &warnings {
             println!("{}: warning: {w}", capture.name);
         }
@@ -316,7 +316,7 @@ fn every_packet_socket_of_proc_net_packet_is_found() {
     for capture in &corpus::corpus_captures() {
         let (rows, _) = rows_of(
             capture,
-            NetstatOptions {
+            &NetstatOptions {
                 no_unix: true,
                 owned_only: true,
             },
@@ -377,7 +377,7 @@ fn every_unix_socket_of_proc_net_unix_is_found_in_the_hash_tables() {
     for capture in &corpus::corpus_captures() {
         let name = &capture.name;
         let kernel = kernel_of(capture);
-        let (rows, _) = rows_of(capture, NetstatOptions::default());
+        let (rows, _) = rows_of(capture, &NetstatOptions::default());
         let host_ns = truth::process_netns(&capture.truth_dir, 1)
             .unwrap_or_else(|| panic!("{name}: truth/proc-summary.tsv has no netns for pid 1"));
         let alive: HashSet<u64> = truth::ss_unix_final(&capture.truth_dir)
@@ -473,7 +473,7 @@ fn netlink_sockets_have_their_inode_and_a_plausible_port_id() {
     let mut diffs = Vec::new();
     for capture in &corpus::corpus_captures() {
         let name = &capture.name;
-        let (rows, _) = rows_of(capture, NetstatOptions::default());
+        let (rows, _) = rows_of(capture, &NetstatOptions::default());
         let alive = truth::final_ps_pids(&capture.truth_dir);
         let proc_fds = truth::proc_fds(&capture.truth_dir);
         let pids: HashSet<u32> = truth::proc_summary(&capture.truth_dir)
@@ -520,10 +520,10 @@ fn no_unix_leaves_out_unix_sockets_only() {
     let capture = captures
         .first()
         .unwrap_or_else(|| panic!("the corpus lists no capture; {}", corpus::CORPUS_HELP));
-    let (all, _) = rows_of(capture, NetstatOptions::default());
+    let (all, _) = rows_of(capture, &NetstatOptions::default());
     let (no_unix, _) = rows_of(
         capture,
-        NetstatOptions {
+        &NetstatOptions {
             no_unix: true,
             owned_only: false,
         },
@@ -560,7 +560,7 @@ fn netstat_survives_damaged_captures() {
         let symbols = corpus::load_symbols(capture);
         let cap = Rc::new(corpus::open_capture(&capture.lime_path));
         let kernel = identify(cap.clone(), symbols.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let clean = netstat(&kernel, NetstatOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let clean = netstat(&kernel, &NetstatOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let mut p = Vec::new();
 
         // A cycle in the TCP established hash: a connected socket's chain link points to itself.
@@ -653,7 +653,7 @@ fn netstat_survives_damaged_captures() {
             .unwrap_or_else(|e| panic!("{name}: damaged capture does not open: {e}"));
         let k = identify(Rc::new(damaged), symbols.clone()).unwrap_or_else(|e| panic!("{name}: damaged: {e}"));
         let got =
-            netstat(&k, NetstatOptions::default()).unwrap_or_else(|e| panic!("{name}: damaged: netstat failed: {e}"));
+            netstat(&k, &NetstatOptions::default()).unwrap_or_else(|e| panic!("{name}: damaged: netstat failed: {e}"));
         let has = |needle: &str| got.warnings.iter().any(|w| w.contains(needle));
         assert!(
             has("cycle"),

@@ -8,7 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use memscope_core::analyses::registry::ANALYSES;
+use memscope_core::analyses::registry::{Options, ANALYSES};
 use memscope_core::formats::Capture;
 use memscope_core::kernel::identify;
 use memscope_core::reader::{BlockCache, CacheConfig, ReadAt, ReadError};
@@ -126,7 +126,7 @@ fn every_analysis_survives_smeared_pages() {
             identified += 1;
             for spec in ANALYSES {
                 let started = Instant::now();
-                let result = catch_unwind(AssertUnwindSafe(|| spec.run(&kernel)))
+                let result = catch_unwind(AssertUnwindSafe(|| spec.run(&kernel, &Options::new())))
                     .unwrap_or_else(|_| panic!("{label}: {} panicked", spec.name));
                 let took = started.elapsed();
                 assert!(took < HANG, "{label}: {} took {took:?}", spec.name);

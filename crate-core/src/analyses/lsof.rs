@@ -58,8 +58,16 @@ pub struct OpenFile {
     pub task_addr: u64,
 }
 
-/// The open files of every process (or of the processes in `pids`, when not empty).
-pub fn lsof(kernel: &Kernel, pids: &[u32]) -> Result<Analysis<OpenFile>, KernelError> {
+/// Options of [`lsof`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Only these processes (thread-group ids); empty: all.
+    pub pids: Vec<u32>,
+}
+
+/// The open files of every process (or of the processes in `options.pids`, when not empty).
+pub fn lsof(kernel: &Kernel, options: &Options) -> Result<Analysis<OpenFile>, KernelError> {
+    let pids = &options.pids;
     let mut warnings = Vec::new();
     let resolver = PathResolver::new(kernel);
     let mut rows = Vec::new();

@@ -118,8 +118,8 @@ impl SocketRow {
 }
 
 /// Options of [`netstat`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NetstatOptions {
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
     /// Leave out UNIX sockets.
     pub no_unix: bool,
     /// Leave out the sockets no process holds (TCP, UDP and UNIX ones found through the protocol hash
@@ -128,7 +128,7 @@ pub struct NetstatOptions {
 }
 
 /// Every socket held by a process.
-pub fn netstat(kernel: &Kernel, options: NetstatOptions) -> Result<Analysis<SocketRow>, KernelError> {
+pub fn netstat(kernel: &Kernel, options: &Options) -> Result<Analysis<SocketRow>, KernelError> {
     let reader = SocketReader::new(kernel)?;
     let mut warnings = Vec::new();
     let mut rows = Vec::new();

@@ -172,15 +172,19 @@ impl FromStr for NsFilter {
 pub struct Options {
     /// A row per thread, not only per process.
     pub threads: bool,
-    /// Only these process ids (empty: all).
-    pub pids: Vec<i64>,
+    /// Only these process (or thread) ids; empty: all.
+    pub pids: Vec<u32>,
     /// Only tasks in all of these namespaces.
     pub ns: Vec<NsFilter>,
 }
 
 impl Options {
     fn selects(&self, row: &ProcessRow) -> bool {
-        (self.pids.is_empty() || self.pids.contains(&row.pid) || self.pids.contains(&row.tid))
+        (self.pids.is_empty()
+            || self
+                .pids
+                .iter()
+                .any(|&p| i64::from(p) == row.pid || i64::from(p) == row.tid))
             && self.ns.iter().all(|f| f.kind.of(&row.ns) == Some(f.inode))
     }
 }

@@ -1,0 +1,421 @@
+//! Every analysis a front end can offer, with everything a front end needs to offer it: name, title,
+//! description, options, table columns and column sets, whether its rows form a tree, and how to run it.
+//! The CLI builds its subcommands and flags from here and the web app its tabs and controls, so an
+//! analysis added to the core is one module and one [`Spec`] in [`ANALYSES`], and nothing else.
+
+mod options;
+
+use serde::Serialize;
+use serde_json::Value;
+
+pub use options::{ColumnSet, OptionError, OptionKind, OptionSpec, OptionValue, Options};
+
+use super::{arp, dmesg, envars, ifconfig, lsof, netstat, psaux, pslist, routes, Analysis};
+use crate::kernel::{Kernel, KernelError};
+
+/// One analysis as a front end sees it.
+#[derive(Debug)]
+pub struct Spec {
+    /// The CLI subcommand and stable identifier (`pslist`).
+    pub name: &'static str,
+    /// A short title for a tab or heading (`Processes`).
+    pub title: &'static str,
+    /// What it shows, in one sentence.
+    pub description: &'static str,
+    /// Its options (flags on the command line, controls above the page's table).
+    pub options: &'static [OptionSpec],
+    /// Default table columns (flattened keys, as CSV names them); rows carry more keys.
+    pub columns: &'static [&'static str],
+    /// Extra columns a user may ask the table for.
+    pub column_sets: &'static [ColumnSet],
+    /// Set when rows come in depth-first order of a tree.
+    pub tree: Option<Tree>,
+    /// Rows, or sub-views.
+    pub body: Body,
+}
+
+/// Rows that form a tree: each row's depth is a key, and one column is indented by it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Tree {
+    /// The key holding a row's depth (0 for a root).
+    pub depth: &'static str,
+    /// The column indented by depth.
+    pub label: &'static str,
+}
+
+/// How an analysis runs: `fn(kernel, options) -> output`, options already checked against its spec.
+pub type RunFn = fn(&Kernel, &Options) -> Result<Output, RunError>;
+
+/// What a spec holds.
+#[derive(Debug)]
+pub enum Body {
+    /// It gives rows itself.
+    Rows(RunFn),
+    /// It is a group of sub-views run by name (`memscope docker ps CAPTURE`).
+    Views(&'static [Spec]),
+}
+
+/// What a run gives: rows as JSON objects, warnings, and any files it was asked to write.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// The rows, in the analysis's order.
+    pub rows: Vec<Value>,
+    /// One line per problem met; the rows are still good.
+    pub warnings: Vec<String>,
+    /// Files for output-path options (`--dump DIR`): the CLI writes them, the page offers them as
+    /// downloads.
+    pub files: Vec<OutputFile>,
+}
+
+/// One file an analysis produced for an output-path option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    /// The option it is for.
+    pub option: &'static str,
+    /// Its name inside the option's directory; empty when the option names the file itself.
+    pub name: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Why a run gave nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    /// The options do not fit the analysis (bad usage).
+    #[error(transparent)]
+    Options(#[from] OptionError),
+    /// The kernel could not be read for it.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    /// A group of views was run without naming one.
+    #[error("{0} has views: name one of {1}")]
+    NoView(&'static str, String),
+    /// Rows that do not serialize (a bug).
+    #[error("rows do not serialize: {0}")]
+    Serialize(String),
+}
+
+impl Spec {
+    /// An analysis that gives rows, with no options, no column sets and no tree (struct update syntax adds
+    /// them: `Spec { options: ..., ..Spec::rows(...) }`).
+    pub const fn rows(
+        name: &'static str,
+        title: &'static str,
+        description: &'static str,
+        columns: &'static [&'static str],
+        run: RunFn,
+    ) -> Spec {
+        Spec {
+            name,
+            title,
+            description,
+            options: &[],
+            columns,
+            column_sets: &[],
+            tree: None,
+            body: Body::Rows(run),
+        }
+    }
+
+    /// Run the analysis with `options`, checked first against its options.
+    pub fn run(&self, kernel: &Kernel, options: &Options) -> Result<Output, RunError> {
+        options.check(self.name, self.options)?;
+        match &self.body {
+            Body::Rows(run) => run(kernel, options),
+            Body::Views(views) => Err(RunError::NoView(
+                self.name,
+                views.iter().map(|v| v.name).collect::<Vec<_>>().join(", "),
+            )),
+        }
+    }
+
+    /// Its sub-views (empty for an analysis that gives rows itself).
+    pub fn views(&self) -> &'static [Spec] {
+        match self.body {
+            Body::Rows(_) => &[],
+            Body::Views(views) => views,
+        }
+    }
+
+    /// The table's columns with the column sets named in `sets` added, in the spec's order.
+    pub fn table_columns(&self, sets: &[&str]) -> Vec<&'static str> {
+        let mut columns: Vec<&'static str> = self.columns.to_vec();
+        for set in self.column_sets.iter().filter(|s| sets.contains(&s.name)) {
+            for c in set.columns {
+                if !columns.contains(c) {
+                    columns.push(c);
+                }
+            }
+        }
+        columns
+    }
+
+    /// What `memscope list --format json` prints for it.
+    pub fn describe(&self) -> Value {
+        serde_json::json!({
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "options": self.options,
+            "columns": self.columns,
+            "column_sets": self.column_sets,
+            "tree": self.tree,
+            "views": self.views().iter().map(Spec::describe).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Typed rows as the output of a run.
+pub fn rows<T: Serialize>(found: Analysis<T>) -> Result<Output, RunError> {
+    Ok(Output {
+        rows: crate::export::to_values(&found.rows).map_err(|e| RunError::Serialize(e.to_string()))?,
+        warnings: found.warnings,
+        files: Vec::new(),
+    })
+}
+
+/// `--pid`: only these processes.
+const PID: OptionSpec = OptionSpec::integers("pid", "PID", "Only these processes (process ids).");
+
+/// pslist's and pstree's options.
+const PSLIST_OPTIONS: &[OptionSpec] = &[
+    OptionSpec::flag("threads", "A row per thread too (with its tid)."),
+    PID,
+    OptionSpec::texts(
+        "ns",
+        "KIND:INODE",
+        "Only processes in this namespace (e.g. net:4026531840); repeatable.",
+        |s| s.parse::<pslist::NsFilter>().map(|_| ()),
+    ),
+];
+
+fn pslist_options(o: &Options) -> Result<pslist::Options, OptionError> {
+    Ok(pslist::Options {
+        threads: o.flag("threads"),
+        pids: o.u32s("pid")?,
+        ns: o.parsed("ns")?,
+    })
+}
+
+/// pslist's and pstree's column sets.
+const PSLIST_COLUMN_SETS: &[ColumnSet] = &[
+    ColumnSet {
+        name: "nsinfo",
+        help: "Namespace columns in the table (JSON and CSV always have them).",
+        columns: &[
+            "pid_in_ns",
+            "ns.uts",
+            "ns.ipc",
+            "ns.mnt",
+            "ns.net",
+            "ns.pid",
+            "ns.user",
+            "ns.cgroup",
+            "ns.time",
+        ],
+    },
+    ColumnSet {
+        name: "credinfo",
+        help: "Credential and capability columns in the table (JSON and CSV always have them).",
+        columns: &[
+            "uid",
+            "gid",
+            "euid",
+            "egid",
+            "cap_inh",
+            "cap_prm",
+            "cap_eff",
+            "cap_bnd",
+            "cap_amb",
+            "cap_eff_names",
+        ],
+    },
+];
+
+/// Every analysis, in the order a front end shows them.
+pub const ANALYSES: &[Spec] = &[
+    Spec {
+        options: PSLIST_OPTIONS,
+        column_sets: PSLIST_COLUMN_SETS,
+        ..Spec::rows(
+            "pslist",
+            "Processes",
+            "Processes from the kernel's task list and PID table, with start times, namespaces, credentials and capabilities.",
+            &["pid", "tid", "ppid", "comm", "name", "start_time", "kernel_thread", "task_addr"],
+            |k, o| rows(pslist::pslist(k, &pslist_options(o)?)?),
+        )
+    },
+    Spec::rows(
+        "psaux",
+        "Command lines",
+        "Each process's arguments, read from its own memory (as /proc/PID/cmdline and ps -o args show them).",
+        &["pid", "ppid", "comm", "cmdline"],
+        |k, _| rows(psaux::psaux(k)?),
+    ),
+    Spec::rows(
+        "envars",
+        "Environment",
+        "Each process's environment variables, read from its own memory (as /proc/PID/environ shows them).",
+        &["pid", "comm", "name", "value"],
+        |k, _| rows(envars::envars(k)?),
+    ),
+    Spec {
+        options: PSLIST_OPTIONS,
+        column_sets: PSLIST_COLUMN_SETS,
+        tree: Some(Tree {
+            depth: "depth",
+            label: "comm",
+        }),
+        ..Spec::rows(
+            "pstree",
+            "Process tree",
+            "Processes by parent, with their depth in the tree.",
+            &["depth", "pid", "tid", "ppid", "comm", "name", "start_time", "kernel_thread", "task_addr"],
+            |k, o| rows(pslist::pstree(k, &pslist_options(o)?)?),
+        )
+    },
+    Spec {
+        options: &[PID],
+        ..Spec::rows(
+            "lsof",
+            "Open files",
+            "Every open file descriptor of every process, with the path as the process sees it.",
+            &["pid", "comm", "fd", "file_type", "mode_str", "inode", "size", "path"],
+            |k, o| rows(lsof::lsof(k, &lsof::Options { pids: o.u32s("pid")? })?),
+        )
+    },
+    Spec {
+        options: &[
+            OptionSpec::flag("no-unix", "Leave out UNIX sockets.").short('U'),
+            OptionSpec::flag(
+                "owned-only",
+                "Only sockets a process holds (leave out those found only in the protocol hash tables).",
+            ),
+        ],
+        ..Spec::rows(
+            "netstat",
+            "Sockets",
+            "Sockets with their owning process, address, port and state, in every network namespace.",
+            &[
+                "netns",
+                "proto",
+                "family",
+                "local_addr",
+                "local_port",
+                "remote_addr",
+                "remote_port",
+                "state",
+                "pid",
+                "comm",
+                "fd",
+                "inode",
+                "path",
+            ],
+            |k, o| {
+                let options = netstat::Options {
+                    no_unix: o.flag("no-unix"),
+                    owned_only: o.flag("owned-only"),
+                };
+                rows(netstat::netstat(k, &options)?)
+            },
+        )
+    },
+    Spec::rows(
+        "ifconfig",
+        "Interfaces",
+        "Network interfaces of every network namespace: addresses, MAC, flags, MTU, promiscuous mode.",
+        &[
+            "netns",
+            "index",
+            "name",
+            "mac",
+            "addresses",
+            "flags",
+            "mtu",
+            "promiscuous",
+            "promiscuity",
+            "operstate",
+        ],
+        |k, _| rows(ifconfig::ifconfig(k)?),
+    ),
+    Spec::rows(
+        "arp",
+        "Neighbours",
+        "ARP and IPv6 neighbour tables of every network namespace.",
+        &["netns", "family", "ip", "mac", "device", "state"],
+        |k, _| rows(arp::arp(k)?),
+    ),
+    Spec::rows(
+        "routes",
+        "Routes",
+        "IPv4 and IPv6 routing tables of every network namespace, as ip route show table all.",
+        &[
+            "netns",
+            "family",
+            "table",
+            "type",
+            "destination",
+            "gateway",
+            "device",
+            "metric",
+            "protocol",
+        ],
+        |k, _| rows(routes::routes(k)?),
+    ),
+    Spec::rows(
+        "dmesg",
+        "Kernel log",
+        "The kernel's log buffer: time since boot, level, facility and text.",
+        &["timestamp", "level", "facility", "caller", "text"],
+        |k, _| rows(dmesg::dmesg(k)?),
+    ),
+];
+
+/// The analysis of this name.
+pub fn find(name: &str) -> Option<&'static Spec> {
+    ANALYSES.iter().find(|s| s.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_options_well_formed() {
+        let mut names = std::collections::HashSet::new();
+        for spec in ANALYSES {
+            assert!(names.insert(spec.name), "{} twice", spec.name);
+            let mut flags = std::collections::HashSet::new();
+            for o in spec.options {
+                assert!(flags.insert(o.name), "{}: --{} twice", spec.name, o.name);
+            }
+            for set in spec.column_sets {
+                assert!(
+                    flags.insert(set.name),
+                    "{}: --{} is an option and a column set",
+                    spec.name,
+                    set.name
+                );
+            }
+            if let Some(tree) = spec.tree {
+                assert!(
+                    spec.columns.contains(&tree.label),
+                    "{}: tree label not a column",
+                    spec.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn column_sets_add_their_columns_once() {
+        let spec = find("pslist").unwrap();
+        let cols = spec.table_columns(&["credinfo", "nsinfo"]);
+        assert_eq!(cols[..spec.columns.len()], *spec.columns);
+        assert!(cols.contains(&"ns.net") && cols.contains(&"cap_eff_names"));
+        assert_eq!(spec.table_columns(&[]), spec.columns);
+        let described = spec.describe();
+        assert_eq!(described["options"][0]["name"], "threads");
+        assert_eq!(described["options"][1]["kind"], "integers");
+    }
+}
