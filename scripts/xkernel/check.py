@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Score memscope on a harness corpus root with ../shared/truthcheck's own checks (same comparison, other kernels).
 
-    check.py ROOT [--exe PATH] [CHECK ...]      (CHECK: info pslist network lsof details; default all)
+    check.py ROOT [--exe PATH] [CHECK ...]      (CHECK: info pslist network lsmod lsof modules details; default all)
 
 `lsof` is the harness's own check: every descriptor in truth/proc/<pid>.txt of a process still alive at the
 final snapshot is a row of `memscope lsof` with the same pid, fd and path (but pid 1, the guest's shell that
-collects the truth, whose descriptors change as it writes).
+collects the truth, whose descriptors change as it writes). `modules` is too: what truthcheck's `lsmod`
+(names, sizes, load addresses) leaves out of /proc/modules (truth/proc-modules.txt).
 """
 import pathlib, re, sys, time
 
@@ -36,6 +37,48 @@ def check_lsof(exe, caps):
                     score["descriptors"][0] += 1
                 else:
                     notes.append("%s: pid %d fd %d: %r, truth %r" % (c["name"], pid, fd, got.get((pid, fd)), want))
+    return score, notes
+
+
+def check_modules(exe, caps):
+    """Each module of truth/proc-modules.txt has the same reference count, users (as a set; `[permanent]`
+    included), state and taint letters in `memscope lsmod`, which lists no module the truth does not."""
+    keys = ("module refcounts", "module users", "module states", "module taints", "captures without extra modules")
+    score, notes = {k: [0, 0] for k in keys}, []
+
+    def tally(key, ok, note):
+        score[key][1] += 1
+        score[key][0] += bool(ok)
+        if not ok:
+            notes.append(note)
+
+    for c in caps:
+        rows, err = truthcheck.run_json(exe, ["lsmod", c["path"], "--symbols", c["symbols"]])
+        if rows is None:
+            notes.append("%s lsmod: %s" % (c["name"], err))
+        got = {r.get("name"): r for r in rows or []}
+        want = set()
+        for line in (c["truth"] / "proc-modules.txt").read_text().splitlines():
+            p = line.split()
+            if len(p) < 6 or line.startswith("#"):
+                continue
+            name, refs, users, state = p[0], p[2], p[3], p[4]
+            taints = p[6].strip("()").replace("+", "").replace("-", "") if len(p) > 6 else ""
+            want.add(name)
+            r = got.get(name, {})
+            refcount = None if refs == "-" else int(refs)
+            tally("module refcounts", r.get("refcount") == refcount,
+                  "%s: module %s refcount %r, truth %r" % (c["name"], name, r.get("refcount"), refcount))
+            users = set() if users == "-" else {u for u in users.split(",") if u}
+            tally("module users", set(r.get("used_by") or []) == users and len(r.get("used_by") or []) == len(users),
+                  "%s: module %s used by %r, truth %r" % (c["name"], name, r.get("used_by"), sorted(users)))
+            tally("module states", r.get("state") == state,
+                  "%s: module %s state %r, truth %r" % (c["name"], name, r.get("state"), state))
+            tally("module taints", r.get("taints") == taints,
+                  "%s: module %s taints %r, truth %r" % (c["name"], name, r.get("taints"), taints))
+        extra = sorted(set(got) - want)
+        tally("captures without extra modules", rows is not None and not extra,
+              "%s: modules not in proc-modules.txt: %s" % (c["name"], extra))
     return score, notes
 
 
@@ -177,6 +220,7 @@ def check_details(exe, caps):
 
 
 truthcheck.CHECKS["lsof"] = check_lsof
+truthcheck.CHECKS["modules"] = check_modules
 truthcheck.CHECKS["details"] = check_details
 
 
@@ -186,7 +230,7 @@ def main(argv):
     if "--exe" in argv:
         exe = pathlib.Path(argv[argv.index("--exe") + 1]).resolve()
         argv = argv[:argv.index("--exe")] + argv[argv.index("--exe") + 2:]
-    names = argv[1:] or ["info", "pslist", "network", "lsof", "details"]
+    names = argv[1:] or ["info", "pslist", "network", "lsmod", "lsof", "modules", "details"]
     caps = truthcheck.captures([root], cache=root / ".cache")
     ok = True
     for n in names:

@@ -103,6 +103,7 @@ hostname > $OUT/hostname.txt
 python3 "$HERE/summary.py" $OUT/proc > $OUT/proc-summary.tsv
 cat /proc/kallsyms > $OUT/kallsyms.txt
 snap $OUT/final
+cat /proc/modules > $OUT/proc-modules.txt
 dmesg > $OUT/dmesg.txt
 sync
 echo XKERNEL-READY > /dev/console

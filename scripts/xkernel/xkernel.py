@@ -14,12 +14,27 @@ kernel's packages from the Debian archive into OUT_ROOT/.debs first.
 Needs qemu-system-x86 and busybox-static (Debian). Nothing here is part of the product or of CI: it is how
 layouts of other kernel versions get checked on real memory. See scripts/xkernel/README.md.
 """
-import argparse, gzip, io, json, lzma, os, pathlib, re, shutil, socket, subprocess, sys, time
+import argparse, gzip, io, json, lzma, os, pathlib, re, shutil, socket, struct, subprocess, sys, time
 
 HERE = pathlib.Path(__file__).resolve().parent
 MODULES = ["virtio", "virtio_ring", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci", "failover",
            "net_failover", "virtio_net", "netfs", "fscache", "9pnet", "9pnet_virtio", "9p", "veth", "dummy", "llc",
            "stp", "bridge", "overlay"]
+# loaded as an out-of-tree, unsigned build would be, so that lsmod meets module taints on real memory
+OUT_OF_TREE = "dummy"
+SIG_MAGIC = b"~Module signature appended~\n"
+
+
+def out_of_tree(ko):
+    """The module as an unsigned out-of-tree build: its appended signature (struct module_signature, whose
+    last 4 bytes are the big-endian signature length, then the magic) cut off, and its `intree=Y` modinfo
+    renamed. The kernel then taints it O and E (/proc/modules prints `(OE)`)."""
+    if ko.endswith(SIG_MAGIC):
+        sig_len, = struct.unpack_from(">I", ko, len(ko) - len(SIG_MAGIC) - 4)
+        ko = ko[:len(ko) - len(SIG_MAGIC) - 12 - sig_len]
+    if ko.count(b"intree=Y\0") != 1:
+        sys.exit("%s.ko: no single intree=Y modinfo" % OUT_OF_TREE)
+    return ko.replace(b"intree=Y\0", b"xntree=Y\0")
 
 
 def cpio_newc(entries):
@@ -52,6 +67,8 @@ def initramfs(modules_dir, guest_script):
             data = lzma.decompress(data)
         elif p.suffix == ".zst":
             data = subprocess.run(["zstd", "-q", "-d", "-c"], input=data, capture_output=True, check=True).stdout
+        if base == OUT_OF_TREE:
+            data = out_of_tree(data)
         entries.append(("modules/%s.ko" % base, 0o100644, data))
     print("initramfs: modules %s" % " ".join(sorted(found)))
     return gzip.compress(cpio_newc(entries))

@@ -6,6 +6,7 @@ pub mod dmesg;
 pub mod envars;
 pub mod ifconfig;
 pub mod info;
+pub mod lsmod;
 pub mod lsof;
 pub mod netstat;
 pub mod psaux;

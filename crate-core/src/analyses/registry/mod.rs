@@ -10,7 +10,7 @@ use serde_json::Value;
 
 pub use options::{ColumnSet, OptionError, OptionKind, OptionSpec, OptionValue, Options};
 
-use super::{arp, dmesg, envars, ifconfig, lsof, netstat, psaux, pslist, routes, Analysis};
+use super::{arp, dmesg, envars, ifconfig, lsmod, lsof, netstat, psaux, pslist, routes, Analysis};
 use crate::kernel::{Kernel, KernelError};
 
 /// One analysis as a front end sees it.
@@ -368,6 +368,14 @@ pub const ANALYSES: &[Spec] = &[
         "The kernel's log buffer: time since boot, level, facility and text.",
         &["timestamp", "level", "facility", "caller", "text"],
         |k, _| rows(dmesg::dmesg(k)?),
+    ),
+    Spec::rows(
+        "lsmod",
+        "Kernel modules",
+        "Loaded kernel modules from the kernel's module list, as /proc/modules shows them: size, load address, \
+         references, users, state, taints.",
+        &["name", "size", "address", "refcount", "used_by", "state", "taints"],
+        |k, _| rows(lsmod::lsmod(k)?),
     ),
 ];
 
