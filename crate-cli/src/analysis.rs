@@ -178,31 +178,13 @@ fn write_files(spec: &Spec, options: &Options, found: &Output) -> Result<(), Cli
             OptionKind::Output { directory: true } => {
                 std::fs::create_dir_all(&base)
                     .map_err(|e| CliError::new(format!("cannot create {}: {e}", base.display())))?;
-                base.join(safe_name(&file.name))
+                base.join(memscope_core::archive::safe_name(&file.name))
             }
             _ => base,
         };
         write(&path, &file.bytes)?;
     }
     Ok(())
-}
-
-/// A file name from memory, made safe to create inside a directory (no separators, no `..`).
-fn safe_name(name: &str) -> String {
-    let clean: String = name
-        .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    match clean.as_str() {
-        "" | "." | ".." => "_".to_string(),
-        _ => clean,
-    }
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {

@@ -21,15 +21,34 @@ fn memscope(args: &[&str]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("memscope starts");
+    // Drain both pipes while waiting: a large output would otherwise fill a pipe and stall the child.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
     let start = Instant::now();
-    while child.try_wait().expect("wait for memscope").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for memscope") {
+            break status;
+        }
         if start.elapsed() > TIME_LIMIT {
             let _ = child.kill();
             panic!("memscope {args:?} hung for more than {TIME_LIMIT:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
     }
-    child.wait_with_output().expect("memscope output")
 }
 
 fn bad_dir() -> PathBuf {
@@ -216,4 +235,64 @@ fn bad_symbols_give_one_clear_error() {
 fn bad_usage_exits_2() {
     assert_clean_failure("no arguments", &memscope(&[]), 2);
     assert_clean_failure("unknown format", &memscope(&["info", "x", "--format", "yaml"]), 2);
+}
+
+/// `dmesg --out FILE` writes the log as `dmesg` printed it on the live system: truth/dmesg.txt (after its
+/// `# dmesg` header) is, byte for byte, the start of the file; the lines after it are records the kernel
+/// wrote later (the truth's collection and the dump log a few), each stamped no earlier than the truth's
+/// last line.
+#[test]
+fn dmesg_out_writes_the_log_as_dmesg_prints_it() {
+    let stamp = |line: &str| -> Option<f64> { line.strip_prefix('[')?.split_once(']')?.0.trim().parse().ok() };
+    let mut checks = 0;
+    for capture in corpus::corpus_captures() {
+        let out_file = corpus::cache_dir().join(format!("{}-dmesg.txt", capture.name));
+        let _ = std::fs::remove_file(&out_file);
+        let out = memscope(&[
+            "dmesg",
+            &capture.lime_path.to_string_lossy(),
+            "--symbols",
+            &capture.symbols_path.to_string_lossy(),
+            "--out",
+            &out_file.to_string_lossy(),
+            "--format",
+            "json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            capture.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = std::fs::read_to_string(&out_file).unwrap_or_else(|e| panic!("{}: no --out file: {e}", capture.name));
+        let truth_file = capture.truth_dir.join("dmesg.txt");
+        let truth = std::fs::read_to_string(&truth_file).expect("truth/dmesg.txt");
+        let want = truth.strip_prefix("# dmesg\n").unwrap_or(&truth);
+        assert!(
+            got.starts_with(want),
+            "{}: the --out file does not start with {} (first difference at byte {})",
+            capture.name,
+            truth_file.display(),
+            got.bytes().zip(want.bytes()).take_while(|(a, b)| a == b).count()
+        );
+        let last = want.lines().rev().find_map(stamp).expect("a stamped truth line");
+        for line in got[want.len()..].lines() {
+            if let Some(t) = stamp(line) {
+                assert!(
+                    t >= last,
+                    "{}: extra line {line:?} is older than the truth's last ({last})",
+                    capture.name
+                );
+            }
+        }
+        checks += want.lines().count();
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON rows");
+        assert_eq!(
+            rows.len(),
+            got.lines().count(),
+            "{}: a row per line of the --out file",
+            capture.name
+        );
+    }
+    println!("corpus checks: {checks} lines of truth/dmesg.txt in dmesg --out files");
 }

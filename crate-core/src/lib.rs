@@ -3,6 +3,7 @@
 //! natively and in a browser worker.
 
 pub mod analyses;
+pub mod archive;
 pub mod export;
 pub mod formats;
 pub mod hex;

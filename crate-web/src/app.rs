@@ -12,6 +12,9 @@ use yew::prelude::*;
 use crate::proto::{FromWorker, ToWorker};
 use crate::table;
 
+/// The value an output option gets in the page, where it names no path: what it writes is downloaded.
+const PAGE_OUTPUT: &str = "download";
+
 /// Where the demo capture is served (scripts/serve.sh puts it there), relative to the page.
 pub const DEMO_URL: &str = "demo/deb12-6.1-docker.lime";
 
@@ -51,6 +54,8 @@ pub struct TableState {
     pub columns: Vec<&'static str>,
     /// The rows as the worker sent them (kept to redraw with other column sets).
     pub values: Vec<Value>,
+    /// The files the run wrote for output options, by download name.
+    pub files: Vec<String>,
     pub rows: usize,
     pub cells: Vec<Vec<String>>,
     pub warnings: Vec<String>,
@@ -87,6 +92,7 @@ impl TableState {
             options,
             columns,
             values: Vec::new(),
+            files: Vec::new(),
             rows: rows.len(),
             cells,
             warnings,
@@ -112,6 +118,7 @@ impl TableState {
         t.selected = self.selected;
         t.scroll_top = self.scroll_top;
         t.collapsed = self.collapsed;
+        t.files = self.files;
         t.refresh();
         t
     }
@@ -136,6 +143,10 @@ pub enum Msg {
     /// A message from the worker of this generation (one from a worker since replaced is dropped: a
     /// Ready of a cancelled worker, already queued, must not mark its successor ready).
     FromWorker(u32, String),
+    /// A file from the worker of this generation: its message and its bytes (a `Uint8Array`).
+    WorkerFile(u32, String, wasm_bindgen::JsValue),
+    /// Ask the worker for a file a run of this analysis wrote.
+    Download(String, String),
     /// The worker of this generation failed.
     WorkerFailed(u32, String),
     PickCapture(Option<web_sys::File>),
@@ -234,7 +245,15 @@ impl App {
         let generation = self.generation;
         let link = ctx.link().clone();
         let onmessage = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            link.send_message(Msg::FromWorker(generation, e.data().as_string().unwrap_or_default()));
+            let data = e.data();
+            if js_sys::Array::is_array(&data) {
+                // A file: `[json, Uint8Array]`.
+                let parts = js_sys::Array::from(&data);
+                let json = parts.get(0).as_string().unwrap_or_default();
+                link.send_message(Msg::WorkerFile(generation, json, parts.get(1)));
+            } else {
+                link.send_message(Msg::FromWorker(generation, data.as_string().unwrap_or_default()));
+            }
         });
         let link = ctx.link().clone();
         let onerror = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
@@ -359,6 +378,7 @@ impl App {
                 rows,
                 warnings,
                 millis,
+                files,
             } => {
                 self.pending.remove(&pending_key(&analysis, &options));
                 if self.pending.is_empty() {
@@ -374,7 +394,8 @@ impl App {
                         self.warnings.push(format!("{analysis}: {w}"));
                     }
                     let sets = self.sets.get(&analysis).cloned().unwrap_or_default();
-                    let table = TableState::new(spec, options, &sets, rows, warnings, millis);
+                    let mut table = TableState::new(spec, options, &sets, rows, warnings, millis);
+                    table.files = files;
                     self.tables.insert(analysis, table);
                 }
                 self.maybe_report();
@@ -385,7 +406,7 @@ impl App {
                 format,
                 text,
             } => download(&export_name(&analysis, &options), &format, &text),
-            FromWorker::Bench { .. } => {}
+            FromWorker::Bench { .. } | FromWorker::File { .. } => {}
             FromWorker::Error {
                 message,
                 context,
@@ -464,17 +485,23 @@ pub fn export_name(analysis: &str, options: &Options) -> String {
     }
 }
 
-/// Save `text` as a file: a Blob, an object URL and a clicked `<a download>`.
-fn download(analysis: &str, format: &str, text: &str) {
+/// Save `text` as `NAME.FORMAT`.
+fn download(name: &str, format: &str, text: &str) {
+    let kind = match format {
+        "csv" => "text/csv",
+        "html" => "text/html",
+        _ => "application/json",
+    };
+    save(&format!("{name}.{format}"), kind, &js_sys::Array::of1(&text.into()));
+}
+
+/// Save `parts` (strings or byte arrays) as the file `file_name`: a Blob, an object URL and a clicked
+/// `<a download>`.
+fn save(file_name: &str, kind: &str, parts: &js_sys::Array) {
     use wasm_bindgen::JsCast;
-    let parts = js_sys::Array::of1(&text.into());
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type(if format == "csv" {
-        "text/csv"
-    } else {
-        "application/json"
-    });
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+    options.set_type(kind);
+    let Ok(blob) = web_sys::Blob::new_with_buffer_source_sequence_and_options(parts, &options) else {
         return;
     };
     let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
@@ -486,7 +513,7 @@ fn download(analysis: &str, format: &str, text: &str) {
         .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
     {
         a.set_href(&url);
-        a.set_download(&format!("{analysis}.{format}"));
+        a.set_download(file_name);
         a.click();
     }
     let _ = web_sys::Url::revoke_object_url(&url);
@@ -559,7 +586,9 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         match msg {
-            Msg::FromWorker(generation, _) | Msg::WorkerFailed(generation, _) if generation != self.generation => {
+            Msg::FromWorker(generation, _) | Msg::WorkerFailed(generation, _) | Msg::WorkerFile(generation, ..)
+                if generation != self.generation =>
+            {
                 return false; // from a worker since replaced
             }
             Msg::FromWorker(_, text) => {
@@ -569,6 +598,25 @@ impl Component for App {
                     self.respawn = false;
                     self.spawn(ctx);
                 }
+            }
+            Msg::WorkerFile(_, json, bytes) => match serde_json::from_str(&json) {
+                Ok(FromWorker::File { name }) => save(&name, "application/octet-stream", &js_sys::Array::of1(&bytes)),
+                _ => self.error = Some(format!("unreadable file message from the worker: {json}")),
+            },
+            Msg::Download(analysis, name) => {
+                let options = self
+                    .tables
+                    .get(&analysis)
+                    .map(|t| t.options.clone())
+                    .unwrap_or_default();
+                self.send(
+                    ToWorker::File {
+                        analysis,
+                        options,
+                        name,
+                    },
+                    None,
+                )
             }
             Msg::WorkerFailed(_, message) => {
                 let what = self
@@ -1036,6 +1084,11 @@ impl App {
                     <span class="count">{ format!("{} of {} rows", t.order.len(), t.rows) }</span>
                     <button class="export-json" onclick={link.callback(move |_| Msg::Export(name.to_string(), "json".into()))}>{ "Export JSON" }</button>
                     <button class="export-csv" onclick={link.callback(move |_| Msg::Export(name.to_string(), "csv".into()))}>{ "Export CSV" }</button>
+                    { for t.files.iter().map(|file| {
+                        let file_name = file.clone();
+                        let onclick = link.callback(move |_| Msg::Download(name.to_string(), file_name.clone()));
+                        html! { <button class="download-file" data-file={file.clone()} {onclick}>{ format!("Download {file}") }</button> }
+                    }) }
                 </div>
                 { warnings }
                 <p class="hint">{ "Click a row for all its fields; click a column header to sort." }</p>
@@ -1053,7 +1106,7 @@ impl App {
 
 /// The control of one option, labelled with its name: a checkbox for a flag, a text field for integers or
 /// text (values separated by spaces or commas, applied on Enter or leaving the field), a list for a choice.
-/// Output paths have no control in the page: what they write is offered as a download.
+/// An output path is a checkbox: what it writes is offered as a download.
 fn option_control(
     link: &yew::html::Scope<App>,
     analysis: &'static str,
@@ -1110,7 +1163,18 @@ fn option_control(
                 </label>
             }
         }
-        OptionKind::Output { .. } => html! {},
+        OptionKind::Output { .. } => {
+            // What the CLI writes to a path, the page offers as a download.
+            let onchange = link.callback(move |e: Event| {
+                let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+                let value = if input.checked() { PAGE_OUTPUT } else { "" };
+                Msg::SetOption(analysis.to_string(), name, OptionValue::Text(value.to_string()))
+            });
+            let on = matches!(value, Some(OptionValue::Text(t)) if !t.is_empty());
+            html! {
+                <label class="option" title={o.help}><input type="checkbox" checked={on} {onchange} />{ name }</label>
+            }
+        }
     }
 }
 

@@ -32,6 +32,14 @@ pub enum ToWorker {
         options: Options,
         format: String,
     },
+    /// A file that a run with `options` wrote for an output option (named in its `Rows` message's
+    /// `files`); it comes back as `File`.
+    File {
+        analysis: String,
+        #[serde(default)]
+        options: Options,
+        name: String,
+    },
     /// Benchmark a raw reader (no cache) on the blob beside this message. `mode`: `seq` (reads of `size`
     /// bytes over the whole file) or `random` (`count` reads of `size` bytes at pseudo-random aligned
     /// offsets) through FileReaderSync; `opfs-copy` (copy the blob into the Origin Private File System
@@ -74,6 +82,9 @@ pub enum FromWorker {
         rows: Vec<Value>,
         warnings: Vec<String>,
         millis: f64,
+        /// The files its output options wrote (a directory option's as one `.tar`), to download by name.
+        #[serde(default)]
+        files: Vec<String>,
     },
     /// An export's text.
     Export {
@@ -83,6 +94,9 @@ pub enum FromWorker {
         format: String,
         text: String,
     },
+    /// A file asked for with `ToWorker::File`: this message travels as a JS array `[json, Uint8Array]`,
+    /// the bytes beside the JSON.
+    File { name: String },
     /// A benchmark's result.
     Bench { bytes: u64, reads: u64, millis: f64 },
     /// Something failed; `context` says what was being done. `fatal`: the worker must be restarted.

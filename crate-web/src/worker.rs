@@ -11,8 +11,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Uint8Array};
-use memscope_core::analyses::registry::{self, Options};
-use memscope_core::analyses::{info, Analysis};
+use memscope_core::analyses::info;
+use memscope_core::analyses::registry::{self, OptionKind, Options, Output, OutputFile, Spec};
+use memscope_core::archive;
 use memscope_core::export;
 use memscope_core::formats::Capture;
 use memscope_core::kernel::{identify, identify_from, probe_init_task, Kernel};
@@ -53,8 +54,25 @@ thread_local! {
 struct State {
     capture: Option<Rc<Capture>>,
     kernel: Option<Kernel>,
-    /// Rows already read, by [`result_key`].
-    results: HashMap<String, Analysis<Value>>,
+    /// Rows (and the files of output options) already read, by [`result_key`].
+    results: HashMap<String, Output>,
+}
+
+/// The files a run wrote, as the page downloads them: a file option's file as it is, a directory
+/// option's files as one tar archive named after the analysis and the option.
+fn downloads(spec: &Spec, out: &Output) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for o in spec.options {
+        let mine: Vec<&OutputFile> = out.files.iter().filter(|f| f.option == o.name).collect();
+        match o.kind {
+            OptionKind::Output { directory: true } if !mine.is_empty() => {
+                let entries: Vec<(&str, &[u8])> = mine.iter().map(|f| (f.name.as_str(), &f.bytes[..])).collect();
+                files.push((format!("{}-{}.tar", spec.name, o.name), archive::tar(&entries)));
+            }
+            _ => files.extend(mine.iter().map(|f| (f.name.clone(), f.bytes.clone()))),
+        }
+    }
+    files
 }
 
 /// Where the rows of `analysis` run with `options` are kept.
@@ -551,9 +569,9 @@ fn open_table(blob: Blob, name: String) {
             "{name}: which analysis these rows come from is unknown (name the file after it, e.g. pslist.json)"
         ));
     };
-    let result = Analysis {
+    let result = Output {
         rows,
-        warnings: Vec::new(),
+        ..Output::default()
     };
     let key = result_key(spec.name, &Options::new());
     STATE.with(|s| s.borrow_mut().results.insert(key, result.clone()));
@@ -564,6 +582,7 @@ fn open_table(blob: Blob, name: String) {
         rows: result.rows,
         warnings: result.warnings,
         millis: now() - start,
+        files: Vec::new(),
     });
 }
 
@@ -586,24 +605,39 @@ fn run(analysis: String, options: Options) {
                 None => return fail("no capture is open".into()),
                 Some(Err(e)) => return fail(format!("{analysis}: {e}")),
                 Some(Ok(out)) => {
-                    let r = Analysis {
-                        rows: out.rows,
-                        warnings: out.warnings,
-                    };
-                    STATE.with(|s| s.borrow_mut().results.insert(key, r.clone()));
-                    r
+                    STATE.with(|s| s.borrow_mut().results.insert(key, out.clone()));
+                    out
                 }
             }
         }
     };
     set_phase("ready");
+    let files = downloads(spec, &result).into_iter().map(|(name, _)| name).collect();
     post(&FromWorker::Rows {
         analysis,
         options,
         rows: result.rows,
         warnings: result.warnings,
         millis: now() - start,
+        files,
     });
+}
+
+/// Send the file `name` of a run: `[json, Uint8Array]`.
+fn send_file(analysis: String, options: Options, name: String) {
+    let (Some(spec), Some(result)) = (
+        registry::find(&analysis),
+        STATE.with(|s| s.borrow().results.get(&result_key(&analysis, &options)).cloned()),
+    ) else {
+        return fail(format!("{analysis} has not run yet with {}", options.to_flags()));
+    };
+    let Some((_, bytes)) = downloads(spec, &result).into_iter().find(|(n, _)| *n == name) else {
+        return fail(format!("{analysis} wrote no file {name}"));
+    };
+    let message = Array::new();
+    message.push(&JsValue::from_str(&FromWorker::File { name }.to_json()));
+    message.push(&js_sys::Uint8Array::from(&bytes[..]));
+    let _ = scope().post_message(&message);
 }
 
 fn export_rows(analysis: String, options: Options, format: String) {
@@ -684,6 +718,11 @@ fn handle(data: JsValue) {
             options,
             format,
         } => export_rows(analysis, options, format),
+        ToWorker::File {
+            analysis,
+            options,
+            name,
+        } => send_file(analysis, options, name),
         ToWorker::Bench { mode, size, count } => wasm_bindgen_futures::spawn_local(bench(mode, size, count, blob)),
     }
 }

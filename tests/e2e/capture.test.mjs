@@ -276,7 +276,9 @@ describe("captures in the browser (worker reading the local File)", () => {
     const specs = JSON.parse(cli("list", "--format", "json").toString("utf8"));
     const init = JSON.parse(cli("pslist", path, "--format", "json", "--pid", "1").toString("utf8"))[0];
     // A value to try for each option, by its name; a new option needs one here (else this test fails).
-    const samples = { threads: null, "no-unix": null, "owned-only": null, pid: "1", ns: `net:${init.ns.net}` };
+    // Output options are checkboxes in the page (what they write is a download) and paths for the CLI.
+    const outDir = mkdtempSync(join(tmpdir(), "memscope-e2e-out-"));
+    const samples = { threads: null, "no-unix": null, "owned-only": null, pid: "1", ns: `net:${init.ns.net}`, out: null };
     await openCapture(path);
     await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
     let exercised = 0;
@@ -286,30 +288,43 @@ describe("captures in the browser (worker reading the local File)", () => {
         await page.click(`button[data-tab="${spec.name}"]`);
         await page.waitForSelector(`#table-${spec.name}[data-rows]`, { timeout: 60_000 });
         const control = page.locator(`#options-${spec.name}`).getByLabel(option.name, { exact: true });
+        const checkbox = option.kind === "flag" || option.kind === "output";
+        const outFile = join(outDir, `${spec.name}-${option.name}`);
         const flags = option.kind === "flag" ? [`--${option.name}`] : [`--${option.name}`, samples[option.name]];
-        if (option.kind === "flag") await control.check();
+        const pageFlags = option.kind === "output" ? [`--${option.name}`, "download"] : flags;
+        const cliFlags = option.kind === "output" ? [`--${option.name}`, outFile] : flags;
+        if (checkbox) await control.check();
         else {
           await control.fill(samples[option.name]);
           await control.press("Enter");
         }
-        const want = cli(spec.name, path, "--format", "json", ...flags);
+        const want = cli(spec.name, path, "--format", "json", ...cliFlags);
         const wantRows = JSON.parse(want.toString("utf8")).length;
         await page.waitForFunction(
           ([name, n, f]) => {
             const t = document.querySelector(`#table-${name}`);
             return t?.dataset.rows === String(n) && t.dataset.options === f;
           },
-          [spec.name, wantRows, flags.join(" ")],
+          [spec.name, wantRows, pageFlags.join(" ")],
           { timeout: 60_000 },
         );
         assert.match(await page.textContent(`#table-${spec.name} .count`), new RegExp(`of ${wantRows} rows`));
         const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`#table-${spec.name} .export-json`)]);
         const got = readFileSync(await dl.path());
         assert.ok(got.equals(want), `${spec.name} ${flags.join(" ")}: exported JSON differs from the CLI's (${got.length} vs ${want.length} bytes)`);
-        const suffix = flags.map((f) => f.replace(/^--/, "").replace(/[^A-Za-z0-9.]/g, "-")).join("-");
+        const suffix = pageFlags.map((f) => f.replace(/^--/, "").replace(/[^A-Za-z0-9.]/g, "-")).join("-");
         assert.equal(dl.suggestedFilename(), `${spec.name}_${suffix}.json`, "the export is named after its options");
+        if (option.kind === "output") {
+          // What the CLI wrote to the path, the page offers as a download: the same bytes.
+          const button = page.locator(`#table-${spec.name} .download-file`);
+          assert.equal(await button.count(), 1, `${spec.name} --${option.name}: one download offered`);
+          const [file] = await Promise.all([page.waitForEvent("download"), button.click()]);
+          const bytes = readFileSync(await file.path());
+          const cliBytes = readFileSync(outFile);
+          assert.ok(bytes.length > 0 && bytes.equals(cliBytes), `${spec.name} --${option.name}: downloaded ${file.suggestedFilename()} (${bytes.length} bytes) differs from the CLI's file (${cliBytes.length} bytes)`);
+        }
         // Back to the defaults: the first run's rows, from the worker's cache.
-        if (option.kind === "flag") await control.uncheck();
+        if (checkbox) await control.uncheck();
         else {
           await control.fill("");
           await control.press("Enter");
@@ -326,7 +341,8 @@ describe("captures in the browser (worker reading the local File)", () => {
         exercised++;
       }
     }
-    assert.ok(exercised >= 6, `${exercised} options exercised`);
+    assert.ok(exercised >= 7, `${exercised} options exercised`);
+    rmSync(outDir, { recursive: true, force: true });
     // A column set adds its columns to the table, and the export keeps every key.
     await page.click('button[data-tab="pslist"]');
     const header = () => page.locator("#table-pslist thead th").allTextContents();

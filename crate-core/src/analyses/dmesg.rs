@@ -56,8 +56,24 @@ struct Record {
     text: Vec<u8>,
 }
 
-/// The kernel log, oldest record first.
+/// The kernel log as read: its records, oldest first, and what could not be read.
+pub struct Log {
+    records: Vec<Record>,
+    /// One line per problem met.
+    pub warnings: Vec<String>,
+}
+
+/// The kernel log, oldest record first, a row per printed line.
 pub fn dmesg(kernel: &Kernel) -> Result<Analysis<LogLine>, KernelError> {
+    let log = read(kernel)?;
+    Ok(Analysis {
+        rows: log.lines(),
+        warnings: log.warnings,
+    })
+}
+
+/// Read the kernel log from whichever buffer the kernel keeps.
+pub fn read(kernel: &Kernel) -> Result<Log, KernelError> {
     let symbols = kernel.symbols();
     let mut warnings = Vec::new();
     // The record header's type: `printk_log` since 3.11, `log` in 3.5-3.10 (a name checked by its members).
@@ -79,26 +95,51 @@ pub fn dmesg(kernel: &Kernel) -> Result<Analysis<LogLine>, KernelError> {
                 .into(),
         ));
     };
-    let mut rows = Vec::new();
-    for r in records {
-        let text = String::from_utf8_lossy(&r.text);
-        let secs = r.ts_nsec.map(|t| t as f64 / 1e9);
-        for (i, line) in text.split('\n').enumerate() {
-            rows.push(LogLine {
-                timestamp: secs,
-                timestamp_since_boot: secs,
-                level: r.level,
-                facility: r.facility,
-                seq: r.seq,
-                line: i as u32,
-                caller: r.caller.clone(),
-                subsystem: r.subsystem.clone(),
-                device: r.device.clone(),
-                text: line.to_string(),
-            });
+    Ok(Log { records, warnings })
+}
+
+impl Log {
+    /// A row per printed line (a multi-line record gives several, with the same `seq`).
+    pub fn lines(&self) -> Vec<LogLine> {
+        let mut rows = Vec::new();
+        for r in &self.records {
+            let text = String::from_utf8_lossy(&r.text);
+            let secs = r.ts_nsec.map(|t| t as f64 / 1e9);
+            for (i, line) in text.split('\n').enumerate() {
+                rows.push(LogLine {
+                    timestamp: secs,
+                    timestamp_since_boot: secs,
+                    level: r.level,
+                    facility: r.facility,
+                    seq: r.seq,
+                    line: i as u32,
+                    caller: r.caller.clone(),
+                    subsystem: r.subsystem.clone(),
+                    device: r.device.clone(),
+                    text: line.to_string(),
+                });
+            }
         }
+        rows
     }
-    Ok(Analysis { rows, warnings })
+
+    /// The log as text, as `dmesg` prints it: `[seconds.micros] text` a line, the further lines of a
+    /// multi-line record indented under the first's text; no prefix where the kernel kept no time.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for r in &self.records {
+            let prefix = r.ts_nsec.map_or(String::new(), |ns| {
+                format!("[{:5}.{:06}] ", ns / 1_000_000_000, ns / 1_000 % 1_000_000)
+            });
+            let indent = " ".repeat(prefix.len());
+            for (i, line) in String::from_utf8_lossy(&r.text).split('\n').enumerate() {
+                out.push_str(if i == 0 { &prefix } else { &indent });
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
 }
 
 /// `caller_id` as dmesg prints it: the top bit marks a CPU number, else a thread id.

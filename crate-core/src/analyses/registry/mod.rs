@@ -72,7 +72,8 @@ pub struct Output {
 pub struct OutputFile {
     /// The option it is for.
     pub option: &'static str,
-    /// Its name inside the option's directory; empty when the option names the file itself.
+    /// Its name: inside the option's directory for a directory option; for a file option, the name a
+    /// download gets (the CLI writes to the path given).
     pub name: String,
     /// Its bytes.
     pub bytes: Vec<u8>,
@@ -362,13 +363,36 @@ pub const ANALYSES: &[Spec] = &[
         ],
         |k, _| rows(routes::routes(k)?),
     ),
-    Spec::rows(
-        "dmesg",
-        "Kernel log",
-        "The kernel's log buffer: time since boot, level, facility and text.",
-        &["timestamp", "level", "facility", "caller", "text"],
-        |k, _| rows(dmesg::dmesg(k)?),
-    ),
+    Spec {
+        options: &[OptionSpec::output(
+            "out",
+            "FILE",
+            "Also write the log as text, as dmesg prints it ([seconds.micros] text), to FILE.",
+            false,
+        )],
+        ..Spec::rows(
+            "dmesg",
+            "Kernel log",
+            "The kernel's log buffer: time since boot, level, facility and text.",
+            &["timestamp", "level", "facility", "caller", "text"],
+            |k, o| {
+                let log = dmesg::read(k)?;
+                let mut out = rows(Analysis {
+                    rows: log.lines(),
+                    warnings: Vec::new(),
+                })?;
+                if o.text("out").is_some() {
+                    out.files.push(OutputFile {
+                        option: "out",
+                        name: "dmesg.txt".into(),
+                        bytes: log.text().into_bytes(),
+                    });
+                }
+                out.warnings = log.warnings;
+                Ok(out)
+            },
+        )
+    },
     Spec::rows(
         "lsmod",
         "Kernel modules",

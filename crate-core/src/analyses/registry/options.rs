@@ -82,6 +82,23 @@ impl OptionSpec {
         }
     }
 
+    /// An output path: a file, or a directory where `directory`.
+    pub const fn output(
+        name: &'static str,
+        value_name: &'static str,
+        help: &'static str,
+        directory: bool,
+    ) -> OptionSpec {
+        OptionSpec {
+            name,
+            short: None,
+            value_name,
+            help,
+            kind: OptionKind::Output { directory },
+            check: None,
+        }
+    }
+
     /// The same option with a one-letter flag.
     pub const fn short(self, letter: char) -> OptionSpec {
         OptionSpec {
