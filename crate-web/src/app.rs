@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use memscope_core::analyses::registry::{self, OptionKind, OptionSpec, OptionValue, Options, Spec};
+use memscope_core::analyses::registry::{self, Leaf, OptionKind, OptionSpec, OptionValue, Options, Spec};
 use serde_json::Value;
 use yew::prelude::*;
 
@@ -303,6 +303,11 @@ impl App {
         self.tab = "overview".into();
     }
 
+    /// The options the table of `analysis` shows was read with (what its exports and downloads are of).
+    fn shown_options(&self, analysis: &str) -> Options {
+        self.tables.get(analysis).map(|t| t.options.clone()).unwrap_or_default()
+    }
+
     /// The options chosen for `analysis`.
     fn options_of(&self, analysis: &str) -> Options {
         self.options.get(analysis).cloned().unwrap_or_default()
@@ -364,7 +369,7 @@ impl App {
                 self.need_symbols = None;
                 self.info = Some(info);
                 self.warnings.extend(warnings);
-                let first = registry::ANALYSES[0].name;
+                let first = registry::leaves()[0].id.as_str();
                 self.tab = first.to_string();
                 self.run(first);
             }
@@ -443,13 +448,13 @@ impl App {
             .iter()
             .map(|(k, t)| (k.as_str(), t.options.to_flags()))
             .collect();
-        let sections: Vec<crate::report::Section<'_>> = registry::ANALYSES
+        let sections: Vec<crate::report::Section<'_>> = registry::leaves()
             .iter()
-            .filter_map(|spec| {
-                self.tables.get(spec.name).map(|t| crate::report::Section {
-                    title: spec.title,
-                    description: spec.description,
-                    options: flags.get(spec.name).map_or("", String::as_str),
+            .filter_map(|leaf| {
+                self.tables.get(&leaf.id).map(|t| crate::report::Section {
+                    title: leaf.spec.title,
+                    description: leaf.spec.description,
+                    options: flags.get(leaf.id.as_str()).map_or("", String::as_str),
                     columns: &t.columns,
                     cells: &t.cells,
                     warnings: &t.warnings,
@@ -532,24 +537,6 @@ fn file_of(e: &Event) -> Option<web_sys::File> {
     file
 }
 
-/// The text of an overview value.
-fn value_text(v: &Value) -> String {
-    match v {
-        Value::Array(items) if items.iter().all(Value::is_object) => items
-            .iter()
-            .map(|item| {
-                let flat = memscope_core::export::flatten(item);
-                flat.iter()
-                    .map(|(k, v)| format!("{k} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        other => memscope_core::export::cell(other),
-    }
-}
-
 impl Component for App {
     type Message = Msg;
     type Properties = ();
@@ -604,11 +591,7 @@ impl Component for App {
                 _ => self.error = Some(format!("unreadable file message from the worker: {json}")),
             },
             Msg::Download(analysis, name) => {
-                let options = self
-                    .tables
-                    .get(&analysis)
-                    .map(|t| t.options.clone())
-                    .unwrap_or_default();
+                let options = self.shown_options(&analysis);
                 self.send(
                     ToWorker::File {
                         analysis,
@@ -719,11 +702,7 @@ impl Component for App {
                 }
             }
             Msg::Export(analysis, format) => {
-                let options = self
-                    .tables
-                    .get(&analysis)
-                    .map(|t| t.options.clone())
-                    .unwrap_or_default();
+                let options = self.shown_options(&analysis);
                 self.send(
                     ToWorker::Export {
                         analysis,
@@ -766,8 +745,8 @@ impl Component for App {
             }
             Msg::Report => {
                 self.report_pending = true;
-                for spec in registry::ANALYSES {
-                    self.run(spec.name);
+                for leaf in registry::leaves() {
+                    self.run(&leaf.id);
                 }
                 self.maybe_report();
             }
@@ -819,11 +798,11 @@ impl Component for App {
         };
         let status = if let Some(p) = &self.busy {
             format!("Working: {}", p.phase)
-        } else if let Some(t) = self.tables.get(registry::ANALYSES[0].name) {
+        } else if let Some(t) = self.tables.get(&registry::leaves()[0].id) {
             format!(
                 "Ready. {} processes ({} read in {:.0} ms).",
                 t.rows,
-                registry::ANALYSES[0].title,
+                registry::leaves()[0].spec.title,
                 t.millis
             )
         } else if self.info.is_some() {
@@ -907,13 +886,13 @@ impl App {
         };
         let body = if let (Some(info), "overview") = (info, self.tab.as_str()) {
             self.view_overview(info)
-        } else if let Some(spec) = registry::find(&self.tab) {
-            match self.tables.get(spec.name) {
-                Some(t) if t.options == self.options_of(spec.name) => self.view_table(ctx, spec, t),
+        } else if let Some(leaf) = registry::leaves().iter().find(|l| l.id == self.tab) {
+            match self.tables.get(&leaf.id) {
+                Some(t) if t.options == self.options_of(&leaf.id) => self.view_table(ctx, leaf, t),
                 _ => html! {
                     <div class="analysis">
-                        { self.view_options(ctx, spec) }
-                        <p class="loading">{ format!("Running {}…", spec.title) }</p>
+                        { self.view_options(ctx, leaf) }
+                        <p class="loading">{ format!("Running {}…", leaf.spec.title) }</p>
                     </div>
                 },
             }
@@ -926,9 +905,9 @@ impl App {
                     if info.is_some() {
                         { tab_button("overview", "Overview") }
                     }
-                    { for registry::ANALYSES.iter()
-                        .filter(|s| info.is_some() || self.tables.contains_key(s.name))
-                        .map(|s| tab_button(s.name, s.title)) }
+                    { for registry::leaves().iter()
+                        .filter(|l| info.is_some() || self.tables.contains_key(&l.id))
+                        .map(|l| tab_button(&l.id, l.spec.title)) }
                     if info.is_some() {
                         <button id="export-report" class="report" onclick={link.callback(|_| Msg::Report)}>{ "Export report (HTML)" }</button>
                     }
@@ -944,7 +923,7 @@ impl App {
                 .map(|(k, v)| {
                     let text = match v.as_u64() {
                         Some(n) if k.ends_with("_size") || k == "physical_memory" => human_size(n),
-                        _ => value_text(v),
+                        _ => crate::report::value_text(v),
                     };
                     html! { <tr><th>{ k.replace('_', " ") }</th><td class="value">{ text }</td></tr> }
                 })
@@ -969,12 +948,13 @@ impl App {
 
     /// The controls of an analysis's options and column sets, each labelled with its name; a change runs
     /// the analysis again (options) or redraws its table (column sets).
-    fn view_options(&self, ctx: &Context<Self>, spec: &'static Spec) -> Html {
+    fn view_options(&self, ctx: &Context<Self>, leaf: &'static Leaf) -> Html {
+        let spec = leaf.spec;
         if spec.options.is_empty() && spec.column_sets.is_empty() {
             return html! {};
         }
         let link = ctx.link();
-        let name = spec.name;
+        let name = leaf.id.as_str();
         let chosen = self.options_of(name);
         let controls = spec
             .options
@@ -1004,9 +984,9 @@ impl App {
         }
     }
 
-    fn view_table(&self, ctx: &Context<Self>, spec: &'static Spec, t: &TableState) -> Html {
+    fn view_table(&self, ctx: &Context<Self>, leaf: &'static Leaf, t: &TableState) -> Html {
         let link = ctx.link();
-        let name = spec.name;
+        let (name, spec) = (leaf.id.as_str(), leaf.spec);
         let header = t.columns.iter().enumerate().map(|(i, c)| {
             let arrow = match t.sort {
                 Some((col, true)) if col == i => " ▲",
@@ -1078,7 +1058,7 @@ impl App {
         html! {
             <div class="analysis" id={format!("table-{name}")} data-options={t.options.to_flags()} data-rows={t.rows.to_string()} data-shown={t.order.len().to_string()}>
                 <p class="description">{ spec.description }</p>
-                { self.view_options(ctx, spec) }
+                { self.view_options(ctx, leaf) }
                 <div class="tools">
                     <input class="filter" type="search" placeholder="Filter" value={t.filter.clone()} {oninput} />
                     <span class="count">{ format!("{} of {} rows", t.order.len(), t.rows) }</span>

@@ -20,6 +20,25 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// The text of an overview value: a list of objects a line each (`key value, key value`), anything else
+/// as its table cell.
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::Array(items) if items.iter().all(Value::is_object) => items
+            .iter()
+            .map(|item| {
+                memscope_core::export::flatten(item)
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => memscope_core::export::cell(other),
+    }
+}
+
 /// One table of the report.
 pub struct Section<'a> {
     pub title: &'a str,
@@ -54,20 +73,7 @@ pub fn html(source: &str, info: &Value, warnings: &[String], sections: &[Section
     out.push_str("<h2>Overview</h2><table>");
     if let Some(map) = info.as_object() {
         for (k, v) in map {
-            let text = match v {
-                Value::Array(items) if items.iter().all(Value::is_object) => items
-                    .iter()
-                    .map(|i| {
-                        memscope_core::export::flatten(i)
-                            .iter()
-                            .map(|(k, v)| format!("{k} {v}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                other => memscope_core::export::cell(other),
-            };
+            let text = value_text(v);
             out.push_str(&format!(
                 "<tr><th>{}</th><td>{}</td></tr>",
                 escape(&k.replace('_', " ")),

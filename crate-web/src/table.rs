@@ -5,7 +5,7 @@
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
-use memscope_core::analyses::registry::{Spec, ANALYSES};
+use memscope_core::analyses::registry::{leaves, Leaf};
 use memscope_core::export;
 use serde_json::Value;
 
@@ -109,18 +109,20 @@ pub fn window(total: usize, scroll_top: f64, height: f64) -> (usize, usize) {
 /// (`pslist.json`, `pslist (1).json`, `host-pslist.json`), else by its keys: of the analyses all of whose
 /// columns the first row has, a tree (rows with a `depth`: `pstree` rows are `pslist` rows with a depth),
 /// then the one with most columns.
-pub fn analysis_of(file_name: &str, first_row: Option<&Value>) -> Option<&'static Spec> {
+pub fn analysis_of(file_name: &str, first_row: Option<&Value>) -> Option<&'static Leaf> {
     let stem = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name).to_lowercase();
     let stem = stem.strip_suffix(".json").unwrap_or(&stem);
     let words: Vec<&str> = stem.split(|c: char| !c.is_ascii_alphanumeric()).collect();
-    if let Some(spec) = ANALYSES.iter().find(|s| words.contains(&s.name)) {
-        return Some(spec);
+    // A view's id joins words with `-` (`docker-ps`): it is looked for whole.
+    let named = |l: &&Leaf| words.contains(&l.id.as_str()) || (l.id.contains('-') && stem.contains(l.id.as_str()));
+    if let Some(leaf) = leaves().iter().find(named) {
+        return Some(leaf);
     }
     let keys: HashSet<String> = export::flatten(first_row?).into_iter().map(|(k, _)| k).collect();
-    ANALYSES
+    leaves()
         .iter()
-        .filter(|s| s.columns.iter().all(|c| keys.contains(*c)))
-        .max_by_key(|s| (s.tree.is_some(), s.columns.len()))
+        .filter(|l| l.spec.columns.iter().all(|c| keys.contains(*c)))
+        .max_by_key(|l| (l.spec.tree.is_some(), l.spec.columns.len()))
 }
 
 #[cfg(test)]
@@ -167,7 +169,7 @@ mod tests {
 
     #[test]
     fn exported_tables_are_recognised_by_name_then_by_keys() {
-        let name = |file: &str, row: Option<&Value>| analysis_of(file, row).map(|s| s.name);
+        let name = |file: &str, row: Option<&Value>| analysis_of(file, row).map(|l| l.id.as_str());
         assert_eq!(name("pslist.json", None), Some("pslist"));
         assert_eq!(name("Downloads/pstree (1).json", None), Some("pstree"));
         assert_eq!(name("host7-netstat.json", None), Some("netstat"));

@@ -60,14 +60,14 @@ struct State {
 
 /// The files a run wrote, as the page downloads them: a file option's file as it is, a directory
 /// option's files as one tar archive named after the analysis and the option.
-fn downloads(spec: &Spec, out: &Output) -> Vec<(String, Vec<u8>)> {
+fn downloads(analysis: &str, spec: &Spec, out: &Output) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
     for o in spec.options {
         let mine: Vec<&OutputFile> = out.files.iter().filter(|f| f.option == o.name).collect();
         match o.kind {
             OptionKind::Output { directory: true } if !mine.is_empty() => {
                 let entries: Vec<(&str, &[u8])> = mine.iter().map(|f| (f.name.as_str(), &f.bytes[..])).collect();
-                files.push((format!("{}-{}.tar", spec.name, o.name), archive::tar(&entries)));
+                files.push((format!("{analysis}-{}.tar", o.name), archive::tar(&entries)));
             }
             _ => files.extend(mine.iter().map(|f| (f.name.clone(), f.bytes.clone()))),
         }
@@ -564,7 +564,7 @@ fn open_table(blob: Blob, name: String) {
         }
         Err(e) => return fail(format!("{name} is not an exported table (a JSON array of rows): {e}")),
     };
-    let Some(spec) = crate::table::analysis_of(&name, rows.first()) else {
+    let Some(leaf) = crate::table::analysis_of(&name, rows.first()) else {
         return fail(format!(
             "{name}: which analysis these rows come from is unknown (name the file after it, e.g. pslist.json)"
         ));
@@ -573,11 +573,11 @@ fn open_table(blob: Blob, name: String) {
         rows,
         ..Output::default()
     };
-    let key = result_key(spec.name, &Options::new());
+    let key = result_key(&leaf.id, &Options::new());
     STATE.with(|s| s.borrow_mut().results.insert(key, result.clone()));
     set_phase("ready");
     post(&FromWorker::Rows {
-        analysis: spec.name.to_string(),
+        analysis: leaf.id.clone(),
         options: Options::new(),
         rows: result.rows,
         warnings: result.warnings,
@@ -612,7 +612,10 @@ fn run(analysis: String, options: Options) {
         }
     };
     set_phase("ready");
-    let files = downloads(spec, &result).into_iter().map(|(name, _)| name).collect();
+    let files = downloads(&analysis, spec, &result)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
     post(&FromWorker::Rows {
         analysis,
         options,
@@ -631,7 +634,10 @@ fn send_file(analysis: String, options: Options, name: String) {
     ) else {
         return fail(format!("{analysis} has not run yet with {}", options.to_flags()));
     };
-    let Some((_, bytes)) = downloads(spec, &result).into_iter().find(|(n, _)| *n == name) else {
+    let Some((_, bytes)) = downloads(&analysis, spec, &result)
+        .into_iter()
+        .find(|(n, _)| *n == name)
+    else {
         return fail(format!("{analysis} wrote no file {name}"));
     };
     let message = Array::new();

@@ -403,9 +403,42 @@ pub const ANALYSES: &[Spec] = &[
     ),
 ];
 
-/// The analysis of this name.
-pub fn find(name: &str) -> Option<&'static Spec> {
-    ANALYSES.iter().find(|s| s.name == name)
+/// One table a front end shows: an analysis that gives rows, or one view of a group.
+#[derive(Debug)]
+pub struct Leaf {
+    /// Its id: the analysis's name, or the group's and the view's joined by `-` (`docker-ps`); what tabs,
+    /// messages and export file names use.
+    pub id: String,
+    /// The analysis or view.
+    pub spec: &'static Spec,
+}
+
+/// Every table of [`ANALYSES`], groups' views in their place.
+pub fn leaves() -> &'static [Leaf] {
+    static LEAVES: std::sync::OnceLock<Vec<Leaf>> = std::sync::OnceLock::new();
+    LEAVES.get_or_init(|| leaves_of(ANALYSES))
+}
+
+fn leaves_of(specs: &'static [Spec]) -> Vec<Leaf> {
+    let mut out = Vec::new();
+    for spec in specs {
+        match spec.body {
+            Body::Rows(_) => out.push(Leaf {
+                id: spec.name.to_string(),
+                spec,
+            }),
+            Body::Views(views) => out.extend(leaves_of(views).into_iter().map(|leaf| Leaf {
+                id: format!("{}-{}", spec.name, leaf.id),
+                spec: leaf.spec,
+            })),
+        }
+    }
+    out
+}
+
+/// The analysis or view of this id (see [`Leaf::id`]).
+pub fn find(id: &str) -> Option<&'static Spec> {
+    leaves().iter().find(|l| l.id == id).map(|l| l.spec)
 }
 
 #[cfg(test)]
@@ -417,6 +450,11 @@ mod tests {
         let mut names = std::collections::HashSet::new();
         for spec in ANALYSES {
             assert!(names.insert(spec.name), "{} twice", spec.name);
+            assert!(
+                spec.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+                "{}: names are lowercase letters and digits (ids join them with -)",
+                spec.name
+            );
             let mut flags = std::collections::HashSet::new();
             for o in spec.options {
                 assert!(flags.insert(o.name), "{}: --{} twice", spec.name, o.name);
@@ -437,6 +475,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn views_are_leaves_named_after_their_group() {
+        const VIEWS: &[Spec] = &[
+            Spec::rows("ps", "Containers", "d", &["id"], |_, _| Ok(Output::default())),
+            Spec::rows("caps", "Capabilities", "d", &["id"], |_, _| Ok(Output::default())),
+        ];
+        const SPECS: &[Spec] = &[
+            Spec::rows("pslist", "Processes", "d", &["pid"], |_, _| Ok(Output::default())),
+            Spec {
+                body: Body::Views(VIEWS),
+                ..Spec::rows("docker", "Docker", "d", &[], |_, _| Ok(Output::default()))
+            },
+        ];
+        let ids: Vec<String> = leaves_of(SPECS).into_iter().map(|l| l.id).collect();
+        assert_eq!(ids, ["pslist", "docker-ps", "docker-caps"]);
+        assert_eq!(SPECS[1].views().len(), 2);
+        assert!(leaves().iter().all(|l| !l.id.is_empty()));
+        assert!(find("pslist").is_some() && find("nosuch").is_none());
     }
 
     #[test]
