@@ -136,7 +136,7 @@ pub fn run(spec: &'static Spec, matches: &ArgMatches) -> Result<Vec<String>, Cli
         .collect();
     let session = open(&args)?;
     let found = spec
-        .run(&session.identified.kernel, &options)
+        .run(&session.kernel, &options)
         .map_err(|e| CliError::new(format!("{}: {e}", spec.name)))?;
     print(spec, &found, args.format, &sets)?;
     write_files(spec, &options, &found)?;

@@ -8,13 +8,12 @@ mod symbols;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::rc::Rc;
 
 use clap::{Args, FromArgMatches, Subcommand};
 use memscope_core::analyses::info::info;
 use memscope_core::analyses::registry;
-use memscope_core::formats::Capture;
-use memscope_core::reader::{BlockCache, CacheConfig};
+use memscope_core::reader::CacheConfig;
+use memscope_core::session::{self, OpenError, Session, SymbolStore, Symbols};
 
 use output::Format;
 
@@ -100,27 +99,38 @@ fn cli() -> clap::Command {
         .subcommands(registry::ANALYSES.iter().map(analysis::command))
 }
 
-/// An opened capture with its identified kernel.
-struct Session {
-    capture: Rc<Capture>,
-    identified: symbols::Identified,
-    warnings: Vec<String>,
-}
-
+/// Open the capture of `args` and identify its kernel with the symbols it names, or those of the default
+/// locations.
 fn open(args: &CaptureArgs) -> Result<Session, CliError> {
     let path = &args.capture;
     let file =
         source::FileSource::open(path).map_err(|e| CliError::new(format!("cannot open {}: {e}", path.display())))?;
-    let cached = BlockCache::new(file, CacheConfig::default());
-    let capture = Capture::open(Box::new(cached)).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
-    let capture = Rc::new(capture);
-    let mut warnings = Vec::new();
-    let identified = symbols::identify_with(capture.clone(), args.symbols.as_deref(), &mut warnings)?;
-    warnings.extend(identified.kernel.warnings().iter().cloned());
-    Ok(Session {
-        capture,
-        identified,
-        warnings,
+    let locations: Vec<PathBuf> = match &args.symbols {
+        Some(l) => vec![l.clone()],
+        None => symbols::default_locations()
+            .into_iter()
+            .filter(|p| p.is_dir())
+            .collect(),
+    };
+    let mut stores: Vec<symbols::DirStore> = Vec::new();
+    let chosen = match locations.as_slice() {
+        [] => {
+            return Err(CliError::new(
+                "no symbols: pass --symbols FILE_OR_DIR or set MEMSCOPE_SYMBOLS",
+            ))
+        }
+        [file] if !file.is_dir() => Symbols::Table {
+            table: std::rc::Rc::new(symbols::load(file)?),
+            name: file_name(file),
+        },
+        dirs => {
+            stores.extend(dirs.iter().cloned().map(symbols::DirStore));
+            Symbols::Search(stores.iter_mut().map(|s| s as &mut dyn SymbolStore).collect())
+        }
+    };
+    session::open(file, CacheConfig::default(), chosen, &mut |_| {}).map_err(|e| match e {
+        OpenError::Format(e) => CliError::new(format!("{}: {e}", path.display())),
+        e => CliError::new(e.to_string()),
     })
 }
 
@@ -140,11 +150,7 @@ fn run(matches: &clap::ArgMatches) -> Result<Vec<String>, CliError> {
     match fixed {
         Fixed::Info(args) => {
             let s = open(&args)?;
-            let row = info(
-                &s.capture,
-                &s.identified.kernel,
-                Some(file_name(&s.identified.symbols_file)),
-            );
+            let row = info(&s.capture, &s.kernel, Some(s.symbols_name.clone()));
             output::print_object(&row, args.format)?;
             Ok(s.warnings)
         }

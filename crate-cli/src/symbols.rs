@@ -2,10 +2,8 @@
 //! directory chosen through its index; ISF files are turned into packs once and cached by hash.
 
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
-use memscope_core::formats::Capture;
-use memscope_core::kernel::{identify, identify_from, IdentifyError, Kernel};
+use memscope_core::session::SymbolStore;
 use memscope_core::symbols::index::{IndexEntry, SymbolIndex, INDEX_FILE};
 use memscope_core::symbols::SymbolTable;
 
@@ -134,80 +132,20 @@ fn read_index(dir: &Path, warnings: &mut Vec<String>) -> Result<SymbolIndex, Cli
     build_index(dir)
 }
 
-/// A capture's kernel, identified with the symbols at `location` (a file or a directory).
-pub struct Identified {
-    /// The kernel.
-    pub kernel: Kernel,
-    /// The symbols file used.
-    pub symbols_file: PathBuf,
-}
+/// A symbols directory as a store: its index file, or one built now when that is missing or out of date;
+/// its ISF files loaded through the pack cache.
+pub struct DirStore(pub PathBuf);
 
-/// Identify the kernel of `capture` with the symbols at `location`, or in the default locations.
-pub fn identify_with(
-    capture: Rc<Capture>,
-    location: Option<&Path>,
-    warnings: &mut Vec<String>,
-) -> Result<Identified, CliError> {
-    let locations = match location {
-        Some(l) => vec![l.to_path_buf()],
-        None => default_locations().into_iter().filter(|p| p.is_dir()).collect(),
-    };
-    if locations.is_empty() {
-        return Err(CliError::new(
-            "no symbols: pass --symbols FILE_OR_DIR or set MEMSCOPE_SYMBOLS",
-        ));
+impl SymbolStore for DirStore {
+    fn name(&self) -> String {
+        self.0.display().to_string()
     }
-    let mut last = None;
-    for location in &locations {
-        if !location.is_dir() {
-            let table = Rc::new(load(location)?);
-            return identify(capture.clone(), table)
-                .map(|kernel| Identified {
-                    kernel,
-                    symbols_file: location.clone(),
-                })
-                .map_err(|e| {
-                    let hint = banner_hint(&capture, &e);
-                    CliError::new(format!("{e} (symbols {}){hint}", location.display()))
-                });
-        }
-        let index = read_index(location, warnings)?;
-        for (entry, init_task_phys) in index.candidates(&capture) {
-            let path = location.join(&entry.file);
-            let table = Rc::new(load(&path)?);
-            match identify_from(capture.clone(), table, init_task_phys) {
-                Ok(kernel) => {
-                    return Ok(Identified {
-                        kernel,
-                        symbols_file: path,
-                    })
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-    }
-    let searched: Vec<String> = locations.iter().map(|p| p.display().to_string()).collect();
-    let hint = last.as_ref().map_or_else(
-        || banner_hint(&capture, &IdentifyError::NotFound),
-        |e| banner_hint(&capture, e),
-    );
-    Err(CliError::new(match last {
-        Some(e @ IdentifyError::WrongKernel { .. }) => e.to_string(),
-        Some(e) => format!("no symbols in {} fit this capture: {e}{hint}", searched.join(", ")),
-        None => format!(
-            "no Linux kernel described by the symbols in {} was found in the capture{hint}",
-            searched.join(", ")
-        ),
-    }))
-}
 
-/// When no kernel of the symbols was found, which kernel the capture's memory names in its banners.
-fn banner_hint(capture: &Capture, error: &IdentifyError) -> String {
-    if matches!(error, IdentifyError::WrongKernel { .. } | IdentifyError::Symbols(_)) {
-        return String::new();
+    fn index(&mut self, warnings: &mut Vec<String>) -> Result<SymbolIndex, String> {
+        read_index(&self.0, warnings).map_err(|e| e.0)
     }
-    match memscope_core::kernel::banner::banners(capture, 1).first() {
-        None => "; no kernel banner is in the capture's memory (is it a Linux memory capture?)".into(),
-        Some(banner) => format!("; the capture's memory names \"{banner}\": use symbols for that kernel"),
+
+    fn load(&mut self, entry: &IndexEntry) -> Result<SymbolTable, String> {
+        load(&self.0.join(&entry.file)).map_err(|e| e.0)
     }
 }

@@ -10,4 +10,5 @@ pub mod hex;
 pub mod kernel;
 pub mod paging;
 pub mod reader;
+pub mod session;
 pub mod symbols;

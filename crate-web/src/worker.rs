@@ -16,9 +16,10 @@ use memscope_core::analyses::registry::{self, OptionKind, Options, Output, Outpu
 use memscope_core::archive;
 use memscope_core::export;
 use memscope_core::formats::Capture;
-use memscope_core::kernel::{identify, identify_from, probe_init_task, Kernel};
-use memscope_core::reader::{BlockCache, CacheConfig, ReadAt, ReadError};
-use memscope_core::symbols::index::{SymbolIndex, INDEX_FILE};
+use memscope_core::kernel::Kernel;
+use memscope_core::reader::{CacheConfig, ReadAt, ReadError};
+use memscope_core::session::{self, OpenError, Session, SymbolStore, Symbols};
+use memscope_core::symbols::index::{IndexEntry, SymbolIndex, INDEX_FILE};
 use memscope_core::symbols::SymbolTable;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -394,14 +395,13 @@ impl Ranges for OpfsFile {
     }
 }
 
-fn cached(reader: impl ReadAt + 'static) -> Box<dyn ReadAt> {
-    Box::new(BlockCache::new(
-        reader,
-        CacheConfig {
-            block_size: block_size(),
-            capacity: CACHE_BYTES,
-        },
-    ))
+/// The worker's block cache: large blocks (each FileReaderSync call costs the same whatever its size),
+/// at most [`CACHE_BYTES`].
+fn cache_config() -> CacheConfig {
+    CacheConfig {
+        block_size: block_size(),
+        capacity: CACHE_BYTES,
+    }
 }
 
 /// The value of `?name=value` on the worker's URL (measurement settings, passed on from the page's URL).
@@ -427,99 +427,77 @@ fn fail(message: String) {
     });
 }
 
-fn open(reader: Box<dyn ReadAt>) {
+/// The symbol packs served beside the page (`symbols/index.json` and `symbols/<sha256>.mspack`, written by
+/// trunk's post-build hook).
+struct BundledPacks;
+
+impl SymbolStore for BundledPacks {
+    fn name(&self) -> String {
+        "the bundled symbols".into()
+    }
+
+    fn index(&mut self, _warnings: &mut Vec<String>) -> Result<SymbolIndex, String> {
+        get_bytes(&format!("symbols/{INDEX_FILE}"))
+            .and_then(|b| SymbolIndex::parse(&b).map_err(|e| e.to_string()))
+            .map_err(|e| format!("the bundled symbols index could not be read ({e})"))
+    }
+
+    fn load(&mut self, entry: &IndexEntry) -> Result<SymbolTable, String> {
+        let url = format!("symbols/{}.mspack", entry.sha256);
+        get_bytes(&url)
+            .and_then(|b| SymbolTable::from_pack(b).map_err(|e| e.to_string()))
+            .map_err(|e| format!("{}: {e}", entry.file))
+    }
+}
+
+fn open(reader: impl ReadAt + 'static) {
     STATE.with(|s| *s.borrow_mut() = State::default());
     BYTES.with(|b| b.set(0));
     READS.with(|r| r.set(0));
     // The phase under way (opening, or copying into the OPFS) keeps its start time; its reads restart at 0.
     PHASE_START.with(|s| s.set((s.get().0, 0)));
     set_phase("reading the capture's format");
-    let capture = match Capture::open(reader) {
-        Ok(c) => Rc::new(c),
+    let capture = match session::open_capture(reader, cache_config()) {
+        Ok(c) => c,
         Err(e) => return fail(format!("not a capture memscope can read: {e}")),
     };
     STATE.with(|s| s.borrow_mut().capture = Some(capture.clone()));
     set_phase("finding bundled symbols");
-    let index = match get_bytes(&format!("symbols/{INDEX_FILE}"))
-        .and_then(|b| SymbolIndex::parse(&b).map_err(|e| e.to_string()))
-    {
-        Ok(i) => i,
-        Err(e) => {
-            let kernel = kernel_named_in_memory(&capture);
-            return post(&FromWorker::NeedSymbols {
-                message: format!(
-                    "the bundled symbols index could not be read ({e}): drop the ISF of {kernel} (.json or .json.xz)"
-                ),
-            });
-        }
-    };
-    // Probe one kernel at a time and stop at the first that identifies: most captures match one entry.
-    let mut tried = Vec::new();
-    for entry in &index.entries {
-        set_phase(&format!("probing the capture for {}", entry.file));
-        let Some(init_task_phys) = probe_init_task(&capture, &entry.probe).next() else {
-            continue;
-        };
-        set_phase(&format!("loading symbols {}", entry.file));
-        let url = format!("symbols/{}.mspack", entry.sha256);
-        let table = match get_bytes(&url).and_then(|b| SymbolTable::from_pack(b).map_err(|e| e.to_string())) {
-            Ok(t) => t,
-            Err(e) => {
-                tried.push(format!("{}: {e}", entry.file));
-                continue;
-            }
-        };
-        match use_symbols(capture.clone(), table, entry.file.clone(), Some(init_task_phys)) {
-            Ok(()) => return,
-            Err(e) => tried.push(format!("{}: {e}", entry.file)),
-        }
+    let found = session::identify_kernel(capture, Symbols::Search(vec![&mut BundledPacks]), &mut |p| set_phase(p));
+    match found {
+        Ok(session) => opened(session),
+        Err(e) => post(&FromWorker::NeedSymbols {
+            message: format!(
+                "no bundled symbols match: drop the ISF of {} (.json or .json.xz) ({e})",
+                kernel_named(&e)
+            ),
+        }),
     }
-    let detail = if tried.is_empty() {
-        String::new()
-    } else {
-        format!(" (tried {})", tried.join("; "))
-    };
-    let kernel = kernel_named_in_memory(&capture);
-    post(&FromWorker::NeedSymbols {
-        message: format!("no bundled symbols match: drop the ISF of {kernel} (.json or .json.xz){detail}"),
-    });
 }
 
-/// Which kernel the capture's memory names in its banner, for a message asking for its symbols: a scan
-/// of the capture, run only when no symbols fit.
-fn kernel_named_in_memory(capture: &Capture) -> String {
-    set_phase("looking for the kernel's banner in memory");
-    match memscope_core::kernel::banner::banners(capture, 1).first() {
+/// The kernel the capture's memory names, as an error found it, for a message asking for its symbols.
+fn kernel_named(error: &OpenError) -> String {
+    match error.banner() {
         Some(banner) => format!("the kernel its memory names, \"{banner}\","),
         None => "its kernel (no banner found in memory)".to_string(),
     }
 }
 
-/// Identify the kernel with `table`; `init_task_phys` is where the bundled index's probe found it, if it ran.
-fn use_symbols(
-    capture: Rc<Capture>,
-    table: SymbolTable,
-    name: String,
-    init_task_phys: Option<u64>,
-) -> Result<(), String> {
-    set_phase("identifying the kernel");
-    let kernel = match init_task_phys {
-        Some(phys) => identify_from(capture.clone(), Rc::new(table), phys),
-        None => identify(capture.clone(), Rc::new(table)),
-    }
-    .map_err(|e| e.to_string())?;
-    let info = info::info(&capture, &kernel, Some(name));
-    let info = serde_json::to_value(&info).map_err(|e| e.to_string())?;
-    let warnings = kernel.warnings().to_vec();
-    STATE.with(|s| s.borrow_mut().kernel = Some(kernel));
+/// The kernel is identified: keep it and tell the page.
+fn opened(session: Session) {
+    let info = info::info(&session.capture, &session.kernel, Some(session.symbols_name.clone()));
+    let info = match serde_json::to_value(&info) {
+        Ok(v) => v,
+        Err(e) => return fail(e.to_string()),
+    };
+    STATE.with(|s| s.borrow_mut().kernel = Some(session.kernel));
     set_phase("ready");
     let timings = TIMINGS.with(|l| std::mem::take(&mut *l.borrow_mut()));
     post(&FromWorker::Opened {
         info,
-        warnings,
+        warnings: session.warnings,
         timings,
     });
-    Ok(())
 }
 
 fn isf(blob: Blob, name: String) {
@@ -536,11 +514,16 @@ fn isf(blob: Blob, name: String) {
         Ok(t) => t,
         Err(e) => return fail(format!("{name} is not a usable ISF: {e}")),
     };
-    if let Err(e) = use_symbols(capture.clone(), table, name.clone(), None) {
-        let kernel = kernel_named_in_memory(&capture);
-        fail(format!(
-            "{name} does not match this capture: {e}; it needs the ISF of {kernel}"
-        ));
+    let chosen = Symbols::Table {
+        table: Rc::new(table),
+        name: name.clone(),
+    };
+    match session::identify_kernel(capture, chosen, &mut |p| set_phase(p)) {
+        Ok(session) => opened(session),
+        Err(e) => fail(format!(
+            "{name} does not match this capture: {e}; it needs the ISF of {}",
+            kernel_named(&e)
+        )),
     }
 }
 
@@ -687,7 +670,7 @@ fn handle(data: JsValue) {
             Some(blob) => wasm_bindgen_futures::spawn_local(async move {
                 set_phase(&format!("copying {name} into the private file system"));
                 match OpfsReader::copy(&blob, OPFS_COPY_PIECE).await {
-                    Ok(r) => open(cached(r)),
+                    Ok(r) => open(r),
                     Err(e) => fail(e),
                 }
             }),
@@ -699,14 +682,14 @@ fn handle(data: JsValue) {
         {
             Ok(r) => {
                 set_phase(&format!("opening {name}"));
-                open(cached(r))
+                open(r)
             }
             Err(e) => fail(e),
         },
         ToWorker::OpenUrl { url } => {
             set_phase(&format!("opening {url}"));
             match HttpRangeReader::new(&url) {
-                Ok(r) => open(cached(r)),
+                Ok(r) => open(r),
                 Err(e) => fail(e),
             }
         }

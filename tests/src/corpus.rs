@@ -18,8 +18,9 @@ use std::sync::Mutex;
 use std::rc::Rc;
 
 use memscope_core::formats::Capture;
-use memscope_core::kernel::{identify, Kernel};
+use memscope_core::kernel::Kernel;
 use memscope_core::reader::{BlockCache, CacheConfig, ReadAt, ReadError};
+use memscope_core::session::{self, Symbols};
 use memscope_core::symbols::SymbolTable;
 
 /// How to get the corpus, for failure messages.
@@ -436,8 +437,18 @@ pub fn load_symbols(capture: &CorpusCapture) -> Rc<SymbolTable> {
 
 /// The identified kernel of a capture's LiME file, with its symbols.
 pub fn kernel(capture: &CorpusCapture) -> Kernel {
-    let cap = Rc::new(open_capture(&capture.lime_path));
-    identify(cap, load_symbols(capture)).unwrap_or_else(|e| panic!("{}: kernel not identified: {e}", capture.name))
+    let symbols = Symbols::Table {
+        table: load_symbols(capture),
+        name: capture.name.clone(),
+    };
+    session::open(
+        FileReader::open(&capture.lime_path),
+        CacheConfig::default(),
+        symbols,
+        &mut |_| {},
+    )
+    .unwrap_or_else(|e| panic!("{}: kernel not identified: {e}", capture.name))
+    .kernel
 }
 
 /// Queue `bytes` to be written at kernel virtual address `vaddr` of the direct map (`page_offset_base`

@@ -2,13 +2,14 @@
 //! name memscope reads from memory must be what the live machine said (truth/uname-a.txt,
 //! truth/proc-version.txt, truth/hostname.txt).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use memscope_core::analyses::info::info;
 use memscope_core::formats::CaptureFormat;
 use memscope_core::kernel::identify;
-use memscope_core::symbols::index::SymbolIndex;
+use memscope_core::session::{self, SymbolStore, Symbols};
+use memscope_core::symbols::index::{IndexEntry, SymbolIndex};
 use memscope_core::symbols::SymbolTable;
 use memscope_tests::corpus::load_symbols;
 use memscope_tests::corpus::{self, CorpusCapture};
@@ -77,21 +78,57 @@ fn every_capture_in_every_format_is_identified() {
     assert!(diffs.is_empty(), "differences from the truth:\n{}", diffs.join("\n"));
 }
 
+/// The repository's `symbols/` as the CLI's directory store sees it: its index, its ISF files.
+struct RepoSymbols(PathBuf);
+
+impl SymbolStore for RepoSymbols {
+    fn name(&self) -> String {
+        self.0.display().to_string()
+    }
+
+    fn index(&mut self, _: &mut Vec<String>) -> Result<SymbolIndex, String> {
+        let path = self.0.join(memscope_core::symbols::index::INDEX_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        SymbolIndex::parse(&bytes).map_err(|e| e.to_string())
+    }
+
+    fn load(&mut self, entry: &IndexEntry) -> Result<SymbolTable, String> {
+        let bytes = std::fs::read(self.0.join(&entry.file)).map_err(|e| e.to_string())?;
+        SymbolTable::from_isf(&bytes).map_err(|e| e.to_string())
+    }
+}
+
 #[test]
 fn the_symbols_index_picks_each_captures_isf() {
     let dir = corpus::repo_root().join("symbols");
-    let index_path = dir.join(memscope_core::symbols::index::INDEX_FILE);
-    let bytes = std::fs::read(&index_path).unwrap_or_else(|e| panic!("cannot read {}: {e}", index_path.display()));
-    let index = SymbolIndex::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", index_path.display()));
     for capture in corpus::corpus_captures() {
-        let cap = corpus::open_capture(&capture.lime_path);
-        let files: Vec<&str> = index.candidates(&cap).iter().map(|(e, _)| e.file.as_str()).collect();
+        let mut store = RepoSymbols(dir.clone());
+        let cap = Rc::new(corpus::open_capture(&capture.lime_path));
+        let mut steps = Vec::new();
+        let session = session::identify_kernel(cap, Symbols::Search(vec![&mut store]), &mut |s| {
+            steps.push(s.to_string())
+        })
+        .unwrap_or_else(|e| panic!("{}: not identified through symbols/index.json: {e}", capture.name));
         let want = capture
             .symbols_path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        assert_eq!(files, [want], "{}: index candidates", capture.name);
+        assert_eq!(session.symbols_name, want, "{}: the index's choice", capture.name);
+        assert!(
+            session.warnings.is_empty(),
+            "{}: warnings {:?}",
+            capture.name,
+            session.warnings
+        );
+        // The probe rules out the other kernel without loading its symbols.
+        let loaded: Vec<&String> = steps.iter().filter(|s| s.starts_with("loading symbols")).collect();
+        assert_eq!(
+            loaded,
+            [&format!("loading symbols {want}")],
+            "{}: symbols loaded",
+            capture.name
+        );
         // symbols/ keeps the corpus ISF files byte-identical.
         let ours = std::fs::read(dir.join(want)).unwrap_or_else(|e| panic!("symbols/{want}: {e}"));
         let theirs = std::fs::read(&capture.symbols_path).unwrap_or_else(|e| panic!("{want}: {e}"));

@@ -10,6 +10,7 @@ use std::rc::Rc;
 use super::{Kernel, KernelError, Placement, START_KERNEL_MAP};
 use crate::formats::Capture;
 use crate::paging::{AddressSpace, PagingScheme, X86_64_4LEVEL, X86_64_5LEVEL};
+use crate::symbols::index::ProbeInfo;
 use crate::symbols::{SymbolError, SymbolTable};
 
 /// The kernel image's physical and virtual alignment on x86-64.
@@ -44,29 +45,6 @@ pub enum IdentifyError {
     /// Reading what identification needs failed.
     #[error(transparent)]
     Kernel(#[from] KernelError),
-}
-
-/// What the probe needs to know of a kernel build, small enough to keep in a symbols index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ProbeInfo {
-    /// Link-time address of `init_task`.
-    pub init_task: u64,
-    /// Offset of `comm` in `task_struct`.
-    pub comm_offset: u64,
-    /// Offset of `pid` in `task_struct`.
-    pub pid_offset: u64,
-}
-
-impl ProbeInfo {
-    /// The probe data of a symbol table.
-    pub fn of(symbols: &SymbolTable) -> Result<ProbeInfo, SymbolError> {
-        let task = symbols.layout("task_struct")?;
-        Ok(ProbeInfo {
-            init_task: symbols.address("init_task")?,
-            comm_offset: task.field("comm")?.0,
-            pid_offset: task.field("pid")?.0,
-        })
-    }
 }
 
 /// Physical addresses where an `init_task` of this build may be, lowest first: its comm reads

@@ -16,7 +16,7 @@ pub mod xarray;
 
 use std::rc::Rc;
 
-pub use identify::{identify, identify_from, probe_init_task, IdentifyError, ProbeInfo};
+pub use identify::{identify, identify_from, probe_init_task, IdentifyError};
 pub use object::{c_string, ListWalk, Object};
 
 use crate::formats::Capture;

@@ -4,8 +4,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::{SymbolError, SymbolTable};
-use crate::formats::Capture;
-use crate::kernel::{probe_init_task, ProbeInfo};
 
 /// File name of the index inside a symbols directory.
 pub const INDEX_FILE: &str = "index.json";
@@ -38,6 +36,29 @@ impl IndexEntry {
     }
 }
 
+/// What the probe needs to know of a kernel build, small enough to keep in a symbols index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeInfo {
+    /// Link-time address of `init_task`.
+    pub init_task: u64,
+    /// Offset of `comm` in `task_struct`.
+    pub comm_offset: u64,
+    /// Offset of `pid` in `task_struct`.
+    pub pid_offset: u64,
+}
+
+impl ProbeInfo {
+    /// The probe data of a symbol table.
+    pub fn of(symbols: &SymbolTable) -> Result<ProbeInfo, SymbolError> {
+        let task = symbols.layout("task_struct")?;
+        Ok(ProbeInfo {
+            init_task: symbols.address("init_task")?,
+            comm_offset: task.field("comm")?.0,
+            pid_offset: task.field("pid")?.0,
+        })
+    }
+}
+
 /// The index of a symbols directory.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SymbolIndex {
@@ -49,14 +70,5 @@ impl SymbolIndex {
     /// Parse an index file.
     pub fn parse(bytes: &[u8]) -> Result<SymbolIndex, SymbolError> {
         serde_json::from_slice(bytes).map_err(|e| SymbolError::Json(format!("symbols index: {e}")))
-    }
-
-    /// The entries whose kernel the probe finds in `capture`, in index order, each with the physical address
-    /// of its `init_task` (for [`identify_from`](crate::kernel::identify_from)).
-    pub fn candidates(&self, capture: &Capture) -> Vec<(&IndexEntry, u64)> {
-        self.entries
-            .iter()
-            .filter_map(|e| Some((e, probe_init_task(capture, &e.probe).next()?)))
-            .collect()
     }
 }
