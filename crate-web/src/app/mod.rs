@@ -1,0 +1,653 @@
+//! The Yew application. The page never reads the capture: it hands the chosen `File` (a handle) to the
+//! worker ([`crate::worker`], driven through [`client`]) and shows what comes back: progress, the
+//! overview, one tab per table of the core's registry (`memscope_core::analyses::registry::leaves`: a new
+//! analysis there is a new tab here, with no change in this file), each with its options, exports and
+//! downloads. [`table_state`] holds a table as shown, [`views`] draws, [`download`] saves.
+
+use std::collections::{HashMap, HashSet};
+
+use memscope_core::analyses::registry::{self, OptionValue, Options};
+use serde_json::Value;
+use yew::prelude::*;
+
+use crate::proto::{FromWorker, ToWorker};
+use crate::table;
+
+mod client;
+mod download;
+mod table_state;
+mod views;
+
+use client::WorkerClient;
+use download::{download, save_bytes};
+pub use table_state::TableState;
+pub use views::{human_size, parse_option};
+
+/// The value an output option gets in the page, where it names no path: what it writes is downloaded.
+const PAGE_OUTPUT: &str = "download";
+
+/// Where the demo capture is served (scripts/serve.sh puts it there), relative to the page.
+pub const DEMO_URL: &str = "demo/deb12-6.1-docker.lime";
+
+pub enum Msg {
+    /// A message from the worker of this generation (one from a worker since replaced is dropped: a
+    /// Ready of a cancelled worker, already queued, must not mark its successor ready).
+    FromWorker(u32, String),
+    /// A file from the worker of this generation: its message and its bytes (a `Uint8Array`).
+    WorkerFile(u32, String, wasm_bindgen::JsValue),
+    /// Ask the worker for a file a run of this analysis wrote.
+    Download(String, String),
+    /// The worker of this generation failed.
+    WorkerFailed(u32, String),
+    PickCapture(Option<web_sys::File>),
+    PickIsf(Option<web_sys::File>),
+    /// An exported table (JSON rows) to view without its capture.
+    PickTable(Option<web_sys::File>),
+    Drop(DragEvent),
+    OpenDemo,
+    Cancel,
+    Tab(String),
+    Sort(String, usize),
+    Filter(String, String),
+    Scroll(String, f64),
+    Toggle(String, usize),
+    Select(String, usize),
+    Export(String, String),
+    /// An analysis's option changed (its name, its new value): the analysis runs again.
+    SetOption(String, &'static str, OptionValue),
+    /// An option's text could not be read (the analysis, why).
+    BadOption(String, String),
+    /// A column set was ticked or unticked (analysis, set, on).
+    SetColumns(String, &'static str, bool),
+    /// The About button: shows or hides the about line (also the e2e's probe that the page reacts).
+    Ping,
+    Report,
+    /// The worker of this generation should have said Ready by now.
+    StartTimeout(u32),
+}
+
+#[derive(Clone, PartialEq)]
+pub struct Progress {
+    pub phase: String,
+    pub bytes: u64,
+    pub reads: u64,
+}
+
+pub struct App {
+    client: WorkerClient,
+    source: Option<(String, Option<u64>)>,
+    /// The source is an exported table viewed without its capture.
+    table_view: bool,
+    busy: Option<Progress>,
+    started: f64,
+    info: Option<Value>,
+    warnings: Vec<String>,
+    need_symbols: Option<String>,
+    error: Option<String>,
+    tab: String,
+    tables: HashMap<String, TableState>,
+    /// Runs asked of the worker and not answered yet, by analysis and options.
+    pending: HashSet<String>,
+    /// The options chosen for each analysis (absent: defaults).
+    options: HashMap<String, Options>,
+    /// The column sets chosen for each analysis's table.
+    sets: HashMap<String, Vec<&'static str>>,
+    /// Why the last option typed into an analysis's controls was refused.
+    option_errors: HashMap<String, String>,
+    pings: u32,
+    report_pending: bool,
+    respawn: bool,
+    timings: Vec<(String, f64, u64)>,
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+impl App {
+    /// Start (or restart) the worker.
+    fn spawn(&mut self, ctx: &Context<Self>) {
+        if let Err(e) = self.client.spawn(ctx.link()) {
+            self.error = Some(e);
+        }
+    }
+
+    fn send(&mut self, msg: ToWorker, blob: Option<web_sys::Blob>) {
+        if let Err(e) = self.client.send(&msg, blob) {
+            self.error = Some(e);
+        }
+    }
+
+    fn reset(&mut self) {
+        self.info = None;
+        self.warnings.clear();
+        self.need_symbols = None;
+        self.error = None;
+        self.tables.clear();
+        self.pending.clear();
+        self.tab = "overview".into();
+    }
+
+    /// The options the table of `analysis` shows was read with (what its exports and downloads are of).
+    fn shown_options(&self, analysis: &str) -> Options {
+        self.tables.get(analysis).map(|t| t.options.clone()).unwrap_or_default()
+    }
+
+    /// The options chosen for `analysis`.
+    fn options_of(&self, analysis: &str) -> Options {
+        self.options.get(analysis).cloned().unwrap_or_default()
+    }
+
+    fn run(&mut self, analysis: &str) {
+        let options = self.options_of(analysis);
+        let key = pending_key(analysis, &options);
+        if registry::find(analysis).is_none()
+            || self.tables.get(analysis).is_some_and(|t| t.options == options)
+            || self.pending.contains(&key)
+            || self.info.is_none()
+        {
+            return;
+        }
+        self.pending.insert(key);
+        self.busy.get_or_insert(Progress {
+            phase: format!("running {analysis}"),
+            bytes: 0,
+            reads: 0,
+        });
+        self.send(
+            ToWorker::Run {
+                analysis: analysis.to_string(),
+                options,
+            },
+            None,
+        );
+    }
+
+    fn on_worker(&mut self, text: &str) {
+        let msg: FromWorker = match serde_json::from_str(text) {
+            Ok(m) => m,
+            Err(e) => {
+                self.error = Some(format!("unreadable message from the worker: {e}"));
+                return;
+            }
+        };
+        match msg {
+            FromWorker::Ready => {
+                if let Err(e) = self.client.ready() {
+                    self.error = Some(e);
+                }
+            }
+            FromWorker::Progress { phase, bytes, reads } => {
+                if self.busy.is_some() {
+                    self.busy = Some(Progress { phase, bytes, reads });
+                }
+            }
+            FromWorker::Opened {
+                info,
+                warnings,
+                timings,
+            } => {
+                self.timings = timings;
+                self.busy = None;
+                self.need_symbols = None;
+                self.info = Some(info);
+                self.warnings.extend(warnings);
+                let first = registry::leaves()[0].id.as_str();
+                self.tab = first.to_string();
+                self.run(first);
+            }
+            FromWorker::NeedSymbols { message } => {
+                self.busy = None;
+                self.need_symbols = Some(message);
+            }
+            FromWorker::Rows {
+                analysis,
+                options,
+                rows,
+                warnings,
+                millis,
+                files,
+            } => {
+                self.pending.remove(&pending_key(&analysis, &options));
+                if self.pending.is_empty() {
+                    self.busy = None;
+                }
+                if self.info.is_none() {
+                    // An exported table opened as a view: show it.
+                    self.tab = analysis.clone();
+                }
+                // Rows for options since changed are not shown (the run for the new ones is on its way).
+                if let Some(spec) = registry::find(&analysis).filter(|_| options == self.options_of(&analysis)) {
+                    for w in &warnings {
+                        self.warnings.push(format!("{analysis}: {w}"));
+                    }
+                    let sets = self.sets.get(&analysis).cloned().unwrap_or_default();
+                    let mut table = TableState::new(spec, options, &sets, rows, warnings, millis);
+                    table.files = files;
+                    self.tables.insert(analysis, table);
+                }
+                self.maybe_report();
+            }
+            FromWorker::Export {
+                analysis,
+                options,
+                format,
+                text,
+            } => download(&export_name(&analysis, &options), &format, &text),
+            FromWorker::Bench { .. } | FromWorker::File { .. } => {}
+            FromWorker::Error {
+                message,
+                context,
+                fatal,
+            } => {
+                self.busy = None;
+                self.pending.clear();
+                let what = if context.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (while {context})")
+                };
+                self.error = Some(format!("{message}{what}"));
+                if fatal {
+                    self.error = Some(format!(
+                        "{message}{what}; the worker was restarted, open the capture again"
+                    ));
+                    self.restart_clean();
+                    self.respawn = true;
+                }
+            }
+        }
+    }
+
+    /// Save the session report once every analysis has its rows.
+    fn maybe_report(&mut self) {
+        if !self.report_pending || !self.pending.is_empty() {
+            return;
+        }
+        self.report_pending = false;
+        let Some(info) = &self.info else { return };
+        let flags: HashMap<&str, String> = self
+            .tables
+            .iter()
+            .map(|(k, t)| (k.as_str(), t.options.to_flags()))
+            .collect();
+        let sections: Vec<crate::report::Section<'_>> = registry::leaves()
+            .iter()
+            .filter_map(|leaf| {
+                self.tables.get(&leaf.id).map(|t| crate::report::Section {
+                    title: leaf.spec.title,
+                    description: leaf.spec.description,
+                    options: flags.get(leaf.id.as_str()).map_or("", String::as_str),
+                    columns: &t.columns,
+                    cells: &t.cells,
+                    warnings: &t.warnings,
+                })
+            })
+            .collect();
+        let source = self.source.as_ref().map(|s| s.0.clone()).unwrap_or_default();
+        let page = crate::report::html(&source, info, &self.warnings, &sections);
+        download("memscope-report", "html", &page);
+    }
+
+    fn restart_clean(&mut self) {
+        self.report_pending = false;
+        self.busy = None;
+        self.client.clear_queue();
+        self.pending.clear();
+        self.info = None;
+        self.tables.clear();
+    }
+}
+
+/// Where a run of `analysis` with `options` is tracked while the worker reads it.
+fn pending_key(analysis: &str, options: &Options) -> String {
+    format!("{analysis} {}", options.to_flags())
+}
+
+/// An export's file name (without extension): the analysis, then the options it ran with
+/// (`pslist_threads_pid-1-982`), so that exports of two runs do not overwrite each other.
+pub fn export_name(analysis: &str, options: &Options) -> String {
+    match options.file_suffix() {
+        suffix if suffix.is_empty() => analysis.to_string(),
+        suffix => format!("{analysis}_{suffix}"),
+    }
+}
+
+/// The file chosen in an `<input type=file>`; the input is then cleared so that choosing the same file
+/// again (after a Cancel) fires `change` again.
+fn file_of(e: &Event) -> Option<web_sys::File> {
+    let input: web_sys::HtmlInputElement = e.target_unchecked_into();
+    let file = input.files().and_then(|list| list.get(0));
+    input.set_value("");
+    file
+}
+
+impl Component for App {
+    type Message = Msg;
+    type Properties = ();
+
+    fn create(ctx: &Context<Self>) -> Self {
+        let mut app = App {
+            client: WorkerClient::default(),
+            source: None,
+            table_view: false,
+            busy: None,
+            started: 0.0,
+            info: None,
+            warnings: Vec::new(),
+            need_symbols: None,
+            error: None,
+            tab: "overview".into(),
+            tables: HashMap::new(),
+            pending: HashSet::new(),
+            options: HashMap::new(),
+            sets: HashMap::new(),
+            option_errors: HashMap::new(),
+            pings: 0,
+            report_pending: false,
+            respawn: false,
+            timings: Vec::new(),
+        };
+        app.spawn(ctx);
+        app
+    }
+
+    fn update(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
+        match msg {
+            Msg::FromWorker(generation, _) | Msg::WorkerFailed(generation, _) | Msg::WorkerFile(generation, ..)
+                if generation != self.client.generation() =>
+            {
+                return false; // from a worker since replaced
+            }
+            Msg::FromWorker(_, text) => {
+                self.on_worker(&text);
+                if self.respawn {
+                    // The worker panicked: its wasm instance is unusable. Start a fresh one.
+                    self.respawn = false;
+                    self.spawn(ctx);
+                }
+            }
+            Msg::WorkerFile(_, json, bytes) => match serde_json::from_str(&json) {
+                Ok(FromWorker::File { name }) => save_bytes(&name, &js_sys::Uint8Array::new(&bytes)),
+                _ => self.error = Some(format!("unreadable file message from the worker: {json}")),
+            },
+            Msg::Download(analysis, name) => {
+                let options = self.shown_options(&analysis);
+                self.send(
+                    ToWorker::File {
+                        analysis,
+                        options,
+                        name,
+                    },
+                    None,
+                )
+            }
+            Msg::WorkerFailed(_, message) => {
+                let what = self
+                    .busy
+                    .as_ref()
+                    .map(|p| format!(" (while {})", p.phase))
+                    .unwrap_or_default();
+                self.error = Some(format!("the worker failed: {message}{what}; it was restarted"));
+                self.restart_clean();
+                self.spawn(ctx);
+            }
+            Msg::PickCapture(file) => {
+                if let Some(file) = file {
+                    self.open_file(ctx, file);
+                }
+            }
+            Msg::Drop(e) => {
+                e.prevent_default();
+                let file = e.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0));
+                if let Some(file) = file {
+                    let name = file.name().to_lowercase();
+                    if self.need_symbols.is_some() && (name.ends_with(".json") || name.ends_with(".json.xz")) {
+                        return <Self as Component>::update(self, ctx, Msg::PickIsf(Some(file)));
+                    }
+                    if name.ends_with(".json") {
+                        return <Self as Component>::update(self, ctx, Msg::PickTable(Some(file)));
+                    }
+                    self.open_file(ctx, file);
+                }
+            }
+            Msg::PickIsf(file) => {
+                if let Some(file) = file {
+                    self.error = None;
+                    self.busy = Some(Progress {
+                        phase: format!("reading symbols {}", file.name()),
+                        bytes: 0,
+                        reads: 0,
+                    });
+                    let name = file.name();
+                    self.send(ToWorker::Isf { name }, Some(file.into()));
+                }
+            }
+            Msg::PickTable(file) => {
+                if let Some(file) = file {
+                    let name = file.name();
+                    self.start_open(ctx, name.clone(), Some(file.size() as u64));
+                    self.table_view = true;
+                    self.send(ToWorker::OpenTable { name }, Some(file.into()));
+                }
+            }
+            Msg::OpenDemo => {
+                self.start_open(ctx, DEMO_URL.to_string(), None);
+                self.send(ToWorker::OpenUrl { url: DEMO_URL.into() }, None);
+            }
+            Msg::Cancel => {
+                self.restart_clean();
+                self.error = Some("cancelled".into());
+                self.spawn(ctx);
+            }
+            Msg::Tab(tab) => {
+                self.run(&tab);
+                self.tab = tab;
+            }
+            Msg::Sort(name, col) => {
+                if let Some(t) = self.tables.get_mut(&name) {
+                    t.sort = match t.sort {
+                        Some((c, true)) if c == col => Some((col, false)),
+                        Some((c, false)) if c == col => None,
+                        _ => Some((col, true)),
+                    };
+                    t.refresh();
+                }
+            }
+            Msg::Filter(name, text) => {
+                if let Some(t) = self.tables.get_mut(&name) {
+                    t.filter = text;
+                    t.refresh();
+                }
+            }
+            Msg::Scroll(name, top) => {
+                if let Some(t) = self.tables.get_mut(&name) {
+                    // Redraw only when the window of drawn rows moves.
+                    let (a, _) = table::window(t.order.len(), t.scroll_top, 600.0);
+                    let (b, _) = table::window(t.order.len(), top, 600.0);
+                    t.scroll_top = top;
+                    return a != b;
+                }
+            }
+            Msg::Select(name, row) => {
+                if let Some(t) = self.tables.get_mut(&name) {
+                    t.selected = if t.selected == Some(row) { None } else { Some(row) };
+                }
+            }
+            Msg::Toggle(name, row) => {
+                if let Some(t) = self.tables.get_mut(&name) {
+                    if !t.collapsed.remove(&row) {
+                        t.collapsed.insert(row);
+                    }
+                    t.refresh();
+                }
+            }
+            Msg::Export(analysis, format) => {
+                let options = self.shown_options(&analysis);
+                self.send(
+                    ToWorker::Export {
+                        analysis,
+                        options,
+                        format,
+                    },
+                    None,
+                )
+            }
+            Msg::SetOption(analysis, name, value) => {
+                self.option_errors.remove(&analysis);
+                self.options.entry(analysis.clone()).or_default().set(name, value);
+                self.run(&analysis);
+            }
+            Msg::BadOption(analysis, why) => {
+                self.option_errors.insert(analysis, why);
+            }
+            Msg::SetColumns(analysis, set, on) => {
+                let sets = self.sets.entry(analysis.clone()).or_default();
+                sets.retain(|s| *s != set);
+                if on {
+                    sets.push(set);
+                }
+                let sets = sets.clone();
+                if let (Some(spec), Some(t)) = (registry::find(&analysis), self.tables.remove(&analysis)) {
+                    self.tables.insert(analysis, t.with_sets(spec, &sets));
+                }
+            }
+            Msg::Ping => self.pings += 1,
+            Msg::StartTimeout(generation) => {
+                if generation != self.client.generation() || self.client.is_ready() {
+                    return false;
+                }
+                self.error = Some(
+                    "the worker did not start within 15 s (worker_loader.js, worker.js or worker_bg.wasm could not be \
+                     loaded); reload the page"
+                        .into(),
+                );
+                self.restart_clean();
+            }
+            Msg::Report => {
+                self.report_pending = true;
+                for leaf in registry::leaves() {
+                    self.run(&leaf.id);
+                }
+                self.maybe_report();
+            }
+        }
+        true
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let onchange = link.callback(|e: Event| Msg::PickCapture(file_of(&e)));
+        let on_isf = link.callback(|e: Event| Msg::PickIsf(file_of(&e)));
+        let on_table = link.callback(|e: Event| Msg::PickTable(file_of(&e)));
+        let ondrop = link.callback(Msg::Drop);
+        let ondragover = Callback::from(|e: DragEvent| e.prevent_default());
+
+        let source = match &self.source {
+            Some((name, size)) => html! {
+                <p id="chosen-file" class="chosen">
+                    <span class="label">{ if self.table_view { "Exported table: " } else { "Capture: " } }</span>
+                    <span class="name">{ name }</span>
+                    <span class="size">{ size.map(|s| format!(" — {}", human_size(s))).unwrap_or_default() }</span>
+                </p>
+            },
+            None => html! {},
+        };
+        let progress = match &self.busy {
+            Some(p) => html! {
+                <div id="progress" class="progress">
+                    <span class="phase">{ &p.phase }</span>
+                    <span class="bytes">{ format!(" — {} read in {} calls", human_size(p.bytes), p.reads) }</span>
+                    <button id="cancel" onclick={link.callback(|_| Msg::Cancel)}>{ "Cancel" }</button>
+                </div>
+            },
+            None => html! {},
+        };
+        let error = match &self.error {
+            Some(e) => html! { <p id="error" class="error" role="alert">{ e }</p> },
+            None => html! {},
+        };
+        let need = match &self.need_symbols {
+            Some(m) => html! {
+                <div id="need-symbols" class="need-symbols">
+                    <p>{ m }</p>
+                    <label for="isf-input">{ "Kernel ISF (.json or .json.xz)" }</label>
+                    <input id="isf-input" type="file" accept=".json,.xz" onchange={on_isf} />
+                </div>
+            },
+            None => html! {},
+        };
+        let status = if let Some(p) = &self.busy {
+            format!("Working: {}", p.phase)
+        } else if let Some(t) = self.tables.get(&registry::leaves()[0].id) {
+            format!(
+                "Ready. {} processes ({} read in {:.0} ms).",
+                t.rows,
+                registry::leaves()[0].spec.title,
+                t.millis
+            )
+        } else if self.info.is_some() {
+            "Ready.".to_string()
+        } else {
+            "Ready. No capture open.".to_string()
+        };
+
+        html! {
+            <>
+                <header class="top">
+                    <h1>{ "memscope" }</h1>
+                    <span class="version">{ concat!("v", env!("CARGO_PKG_VERSION")) }</span>
+                    <button id="about-toggle" class="about-toggle" aria-expanded={(self.pings % 2 == 1).to_string()}
+                        onclick={link.callback(|_| Msg::Ping)}>{ "About" }</button>
+                </header>
+                if self.pings % 2 == 1 {
+                    <p id="about" class="about">
+                        { "memscope reads the capture in a Web Worker inside this page, a few large slices at a time: \
+                           nothing is uploaded, and the page keeps working offline once loaded. Symbols come from the \
+                           packs served beside the page, or from an ISF file you choose." }
+                    </p>
+                }
+                <main {ondrop} {ondragover}>
+                    <p class="lead">{ "Open a Linux memory capture — nothing leaves this page." }</p>
+                    <div class="open">
+                        <label class="picker" for="capture-input">{ "Capture file (LiME, AVML, ELF core or raw), or drop it here" }</label>
+                        <input id="capture-input" type="file" {onchange} />
+                        <button id="open-demo" onclick={link.callback(|_| Msg::OpenDemo)}>{ "Open demo capture" }</button>
+                        <label class="picker" for="table-input">{ "Or a table exported as JSON, to view it again without its capture" }</label>
+                        <input id="table-input" type="file" accept=".json,application/json" onchange={on_table} />
+                    </div>
+                    { source }
+                    { progress }
+                    { error }
+                    { need }
+                    { self.view_tabs(ctx) }
+                </main>
+                <footer>
+                    <p id="status" class="status" role="status" aria-live="polite">{ status }</p>
+                </footer>
+            </>
+        }
+    }
+}
+
+impl App {
+    fn start_open(&mut self, _ctx: &Context<Self>, name: String, size: Option<u64>) {
+        self.reset();
+        self.source = Some((name.clone(), size));
+        self.table_view = false;
+        self.started = now();
+        self.busy = Some(Progress {
+            phase: format!("opening {name}"),
+            bytes: 0,
+            reads: 0,
+        });
+    }
+
+    fn open_file(&mut self, ctx: &Context<Self>, file: web_sys::File) {
+        // `File.size` is a JS number holding a byte count; it is exact below 2^53.
+        let size = file.size() as u64;
+        let name = file.name();
+        self.start_open(ctx, name.clone(), Some(size));
+        self.send(ToWorker::Open { name }, Some(file.into()));
+    }
+}
