@@ -6,7 +6,7 @@
 //! [`Ranges`] source behind the one [`Ranged`] reader, and that behind a [`BlockCache`] of large blocks,
 //! since each call costs a fixed ~0.6 ms whatever its size.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -17,7 +17,7 @@ use memscope_core::archive;
 use memscope_core::export;
 use memscope_core::formats::Capture;
 use memscope_core::kernel::Kernel;
-use memscope_core::reader::{CacheConfig, ReadAt, ReadError};
+use memscope_core::reader::{CacheConfig, Counted, ReadAt, ReadCounts, ReadError};
 use memscope_core::session::{self, OpenError, Session, SymbolStore, Symbols};
 use memscope_core::symbols::index::{IndexEntry, SymbolIndex, INDEX_FILE};
 use memscope_core::symbols::SymbolTable;
@@ -43,12 +43,7 @@ pub const CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
-    static PHASE: RefCell<String> = const { RefCell::new(String::new()) };
-    static BYTES: Cell<u64> = const { Cell::new(0) };
-    static READS: Cell<u64> = const { Cell::new(0) };
-    static LAST_POST: Cell<f64> = const { Cell::new(0.0) };
-    static TIMINGS: RefCell<Vec<(String, f64, u64)>> = const { RefCell::new(Vec::new()) };
-    static PHASE_START: Cell<(f64, u64)> = const { Cell::new((0.0, 0)) };
+    static PROGRESS: RefCell<Progress> = RefCell::new(Progress::default());
 }
 
 #[derive(Default)]
@@ -93,38 +88,78 @@ fn now() -> f64 {
     js_sys::Date::now()
 }
 
-fn set_phase(phase: &str) {
-    let (t, reads) = (now(), READS.with(Cell::get));
-    let (t0, r0) = PHASE_START.with(|s| s.replace((t, reads)));
-    let previous = PHASE.with(|p| std::mem::replace(&mut *p.borrow_mut(), phase.to_string()));
-    if !previous.is_empty() && previous != "ready" {
-        TIMINGS.with(|l| l.borrow_mut().push((previous, t - t0, reads - r0)));
+/// What the worker tells the page of long work: the phase under way, the capture's reads so far (counted
+/// by the [`Counted`] reader the capture is read through), and how long each phase took. Its own
+/// thread-local beside [`STATE`], since reads happen while the state is borrowed.
+#[derive(Default)]
+struct Progress {
+    phase: String,
+    /// When the phase began, and the reads by then.
+    phase_start: (f64, u64),
+    /// (phase, milliseconds, reads) of each phase of the current message.
+    timings: Vec<(String, f64, u64)>,
+    last_post: f64,
+    /// The reads of the capture (or of the copy under way).
+    counts: Rc<ReadCounts>,
+}
+
+impl Progress {
+    /// Start counting the reads of a new source from zero; the phase under way keeps its start time.
+    fn count(&mut self, counts: Rc<ReadCounts>) {
+        self.counts = counts;
+        self.phase_start.1 = 0;
     }
+
+    /// A new message: nothing of the previous one's phases is carried over.
+    fn restart(&mut self) {
+        self.timings.clear();
+        self.phase.clear();
+        self.phase_start = (now(), self.counts.calls());
+    }
+}
+
+fn set_phase(phase: &str) {
+    PROGRESS.with(|p| {
+        let mut p = p.borrow_mut();
+        let (t, reads) = (now(), p.counts.calls());
+        let (t0, r0) = std::mem::replace(&mut p.phase_start, (t, reads));
+        let previous = std::mem::replace(&mut p.phase, phase.to_string());
+        if !previous.is_empty() && previous != "ready" {
+            p.timings.push((previous, t - t0, reads - r0));
+        }
+    });
     post_progress(true);
 }
 
 fn phase() -> String {
-    PHASE.with(|p| p.borrow().clone())
+    PROGRESS.with(|p| p.borrow().phase.clone())
 }
 
 /// Post progress at most every 50 ms (or now, when `force`).
 fn post_progress(force: bool) {
     let t = now();
-    if !force && t - LAST_POST.with(Cell::get) < 50.0 {
-        return;
-    }
-    LAST_POST.with(|l| l.set(t));
-    post(&FromWorker::Progress {
-        phase: phase(),
-        bytes: BYTES.with(Cell::get),
-        reads: READS.with(Cell::get),
+    let message = PROGRESS.with(|p| {
+        let mut p = p.borrow_mut();
+        if !force && t - p.last_post < 50.0 {
+            return None;
+        }
+        p.last_post = t;
+        Some(FromWorker::Progress {
+            phase: p.phase.clone(),
+            bytes: p.counts.bytes(),
+            reads: p.counts.calls(),
+        })
     });
+    if let Some(m) = message {
+        post(&m);
+    }
 }
 
-fn count_read(len: usize) {
-    BYTES.with(|b| b.set(b.get() + len as u64));
-    READS.with(|r| r.set(r.get() + 1));
-    post_progress(false);
+/// Read `reader` through a counter that reports progress; the counts replace those of the source before.
+fn counted(reader: impl ReadAt + 'static) -> Counted<impl ReadAt + 'static> {
+    let counted = Counted::watched(reader, |_| post_progress(false));
+    PROGRESS.with(|p| p.borrow_mut().count(counted.counts()));
+    counted
 }
 
 fn js_message(e: &JsValue) -> String {
@@ -175,7 +210,6 @@ impl<S: Ranges> ReadAt for Ranged<S> {
                 message: format!("short read: {got} of {} bytes", buf.len()),
             });
         }
-        count_read(buf.len());
         Ok(())
     }
 }
@@ -327,6 +361,9 @@ impl OpfsReader {
         let js = |e: JsValue| js_message(&e);
         file.handle.truncate_with_f64(0.0).map_err(js)?;
         let source = FileReaderSync::new().map_err(js)?;
+        // The copy's reads count as the open's progress until the copy is read itself.
+        let counts = Rc::new(ReadCounts::default());
+        PROGRESS.with(|p| p.borrow_mut().count(counts.clone()));
         let size = blob.size();
         let options = FileSystemReadWriteOptions::new();
         let mut offset = 0.0;
@@ -346,7 +383,8 @@ impl OpfsReader {
                     end - offset
                 ));
             }
-            count_read((end - offset) as usize);
+            counts.add((end - offset) as usize);
+            post_progress(false);
             offset = end;
         }
         file.handle.flush().map_err(js)?;
@@ -452,10 +490,8 @@ impl SymbolStore for BundledPacks {
 
 fn open(reader: impl ReadAt + 'static) {
     STATE.with(|s| *s.borrow_mut() = State::default());
-    BYTES.with(|b| b.set(0));
-    READS.with(|r| r.set(0));
     // The phase under way (opening, or copying into the OPFS) keeps its start time; its reads restart at 0.
-    PHASE_START.with(|s| s.set((s.get().0, 0)));
+    let reader = counted(reader);
     set_phase("reading the capture's format");
     let capture = match session::open_capture(reader, cache_config()) {
         Ok(c) => c,
@@ -492,7 +528,7 @@ fn opened(session: Session) {
     };
     STATE.with(|s| s.borrow_mut().kernel = Some(session.kernel));
     set_phase("ready");
-    let timings = TIMINGS.with(|l| std::mem::take(&mut *l.borrow_mut()));
+    let timings = PROGRESS.with(|p| std::mem::take(&mut p.borrow_mut().timings));
     post(&FromWorker::Opened {
         info,
         warnings: session.warnings,
@@ -652,9 +688,7 @@ fn export_rows(analysis: String, options: Options, format: String) {
 fn handle(data: JsValue) {
     // Each message starts its own timeline: nothing of the previous one (say, an open that ended
     // without a match) is carried over.
-    TIMINGS.with(|l| l.borrow_mut().clear());
-    PHASE.with(|p| p.borrow_mut().clear());
-    PHASE_START.with(|s| s.set((now(), READS.with(Cell::get))));
+    PROGRESS.with(|p| p.borrow_mut().restart());
     let array = Array::from(&data);
     let Some(text) = array.get(0).as_string() else {
         return fail("malformed message from the page".into());
