@@ -15,6 +15,11 @@ sys.path.insert(0, str(HERE.parents[2] / "shared" / "truthcheck"))
 import truthcheck  # noqa: E402
 
 
+# Where a neighbour entry can get to from each state in a few seconds (net/core/neighbour.c's timers).
+NUD_MOVES = {"REACHABLE": ("STALE", "DELAY", "PROBE"), "STALE": ("DELAY", "PROBE", "REACHABLE"),
+             "DELAY": ("REACHABLE", "PROBE"), "PROBE": ("REACHABLE", "FAILED")}
+
+
 def check_lsof(exe, caps):
     score, notes = {"descriptors": [0, 0]}, []
     for c in caps:
@@ -160,9 +165,11 @@ def check_details(exe, caps):
                 m = re.match(r"^(\S+) dev \S+ lladdr (\S+)(?: router)? (\S+)", line)
                 if m:
                     got = states.get((m.group(1), m.group(2).lower()))
-                    # A REACHABLE entry decays (STALE, then DELAY/PROBE on use) by timer in the seconds
-                    # between the snapshot and the dump: those moves are time passing, not misreadings.
-                    aged = m.group(3) == "REACHABLE" and got in ("STALE", "DELAY", "PROBE")
+                    # In the seconds between the snapshot and the dump an entry may move along the kernel's
+                    # neighbour state machine (REACHABLE decays to STALE by timer, STALE goes to DELAY on use,
+                    # DELAY returns to REACHABLE when confirmed within its 5 s or goes on to PROBE): those
+                    # moves are time passing, not misreadings.
+                    aged = got in NUD_MOVES.get(m.group(3), ())
                     tally("neighbour states", got == m.group(3) or aged,
                           "%s: %s %s state %s, truth %s" % (name, m.group(1), m.group(2), got, m.group(3)))
 
