@@ -38,7 +38,7 @@ use std::rc::Rc;
 
 use lru::LruCache;
 
-use super::lime::{RangeHeader, HEADER_LEN, MAGIC as LIME_MAGIC, MAX_RANGES};
+use super::lime::{self, RangeHeader, HEADER_LEN, MAGIC as LIME_MAGIC, MAX_RANGES};
 use super::{corrupt, Capture, CaptureFormat, FormatError, Segment};
 use crate::reader::{ReadAt, ReadError};
 
@@ -76,10 +76,9 @@ const RETAINED_BYTES: usize = 32 << 20;
 const MAX_WHOLE_BLOCK: u64 = 32 << 20;
 
 /// Whether the first bytes are an AVML v2 range header (the AVML or LiME magic, version 2).
-pub(super) fn is_avml(magic: &[u8; 8]) -> bool {
-    let word = u32::from_le_bytes([magic[0], magic[1], magic[2], magic[3]]);
-    let version = u32::from_le_bytes([magic[4], magic[5], magic[6], magic[7]]);
-    (word == MAGIC || word == LIME_MAGIC) && version == VERSION
+pub(super) fn is_avml(head: &[u8; 8]) -> bool {
+    let (magic, version) = lime::magic_and_version(head);
+    (magic == MAGIC || magic == LIME_MAGIC) && version == VERSION
 }
 
 /// Map the ranges of an AVML file onto their decompressed stream: from the chain of its trailers when it
@@ -255,37 +254,9 @@ impl<'a> Window<'a> {
     }
 }
 
-/// Parse the range header `h` (32 bytes) found at file offset `offset`.
+/// Parse the range header `h` (32 bytes) found at file offset `offset`: AVML's or LiME's magic.
 fn parse_header(h: &[u8], offset: u64) -> Result<RangeHeader, FormatError> {
-    let word32 = |i: usize| {
-        h.get(i..i + 4)
-            .and_then(|b| b.try_into().ok())
-            .map_or(0, u32::from_le_bytes)
-    };
-    let word64 = |i: usize| {
-        h.get(i..i + 8)
-            .and_then(|b| b.try_into().ok())
-            .map_or(0, u64::from_le_bytes)
-    };
-    let (magic, version) = (word32(0), word32(4));
-    if magic != MAGIC && magic != LIME_MAGIC {
-        return Err(corrupt(
-            FORMAT,
-            format!("no range header magic at file offset {offset:#x}"),
-        ));
-    }
-    let (start, last) = (word64(8), word64(16));
-    if last < start || last == u64::MAX {
-        return Err(corrupt(
-            FORMAT,
-            format!("range {start:#x}-{last:#x} at file offset {offset:#x} is inverted"),
-        ));
-    }
-    Ok(RangeHeader {
-        version,
-        start,
-        end: last + 1,
-    })
+    RangeHeader::parse(h, offset, FORMAT, &[MAGIC, LIME_MAGIC])
 }
 
 /// Walk every block of the file, indexing its chunks.
