@@ -3,7 +3,6 @@
 mod analysis;
 mod bench;
 mod output;
-mod source;
 mod symbols;
 
 use std::path::{Path, PathBuf};
@@ -11,6 +10,7 @@ use std::process::ExitCode;
 use std::rc::Rc;
 
 use clap::{Args, FromArgMatches, Subcommand};
+use memscope_cli::source;
 use memscope_core::analyses::info::info;
 use memscope_core::analyses::registry;
 use memscope_core::formats::Capture;
