@@ -8,6 +8,7 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use memscope_cli::source::FileSource;
 use memscope_core::analyses::info::info;
 use memscope_core::formats::Capture;
 use memscope_core::kernel::identify;
@@ -15,7 +16,6 @@ use memscope_core::reader::{BlockCache, CacheConfig};
 use memscope_core::symbols::SymbolTable;
 use serde::Serialize;
 
-use crate::source::FileSource;
 use crate::CliError;
 
 /// One benchmark figure.

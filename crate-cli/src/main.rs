@@ -3,13 +3,13 @@
 mod analysis;
 mod bench;
 mod output;
-mod source;
 mod symbols;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, FromArgMatches, Subcommand};
+use memscope_cli::source;
 use memscope_core::analyses::info::info;
 use memscope_core::analyses::registry;
 use memscope_core::reader::CacheConfig;

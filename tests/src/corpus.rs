@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +16,7 @@ use std::sync::Mutex;
 
 use std::rc::Rc;
 
+use memscope_cli::source::FileSource;
 use memscope_core::formats::Capture;
 use memscope_core::kernel::Kernel;
 use memscope_core::reader::{BlockCache, CacheConfig, ReadAt, ReadError};
@@ -206,13 +206,13 @@ impl LimeRange {
 
 /// The ranges of a LiME file, parsed here independently of memscope's reader.
 pub fn lime_ranges(path: &Path) -> Vec<LimeRange> {
-    let file = File::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
-    let size = file.metadata().expect("metadata of an open file").len();
+    let file = FileReader::open(path);
+    let size = file.size();
     let mut ranges = Vec::new();
     let mut offset = 0;
     while offset < size {
         let mut h = [0u8; 32];
-        file.read_exact_at(&mut h, offset)
+        file.read_at(offset, &mut h)
             .unwrap_or_else(|e| panic!("{}: header at {offset:#x}: {e}", path.display()));
         let word = |i: usize| u64::from_le_bytes(h[i..i + 8].try_into().unwrap());
         assert_eq!(&h[..4], b"EMiL", "{}: no LiME magic at {offset:#x}", path.display());
@@ -349,38 +349,24 @@ fn copy_range(src: &mut File, src_offset: u64, dst: &mut File, dst_offset: u64, 
     assert_eq!(copied, len, "short copy of a range");
 }
 
-/// A [`ReadAt`] over a local file (positioned reads, no shared cursor).
-pub struct FileReader {
-    file: File,
-    size: u64,
-}
+/// The CLI's capture file reader ([`FileSource`]: positioned, bounds-checked reads), opened or the test
+/// fails with the file's name.
+pub struct FileReader(FileSource);
 
 impl FileReader {
     /// Open `path` for reading.
     pub fn open(path: &Path) -> FileReader {
-        let file = File::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
-        let size = file.metadata().expect("metadata of an open file").len();
-        FileReader { file, size }
+        FileReader(FileSource::open(path).unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display())))
     }
 }
 
 impl ReadAt for FileReader {
     fn size(&self) -> u64 {
-        self.size
+        self.0.size()
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), ReadError> {
-        if offset.checked_add(buf.len() as u64).is_none_or(|end| end > self.size) {
-            return Err(ReadError::OutOfBounds {
-                offset,
-                len: buf.len(),
-                size: self.size,
-            });
-        }
-        self.file.read_exact_at(buf, offset).map_err(|e| ReadError::Source {
-            offset,
-            message: e.to_string(),
-        })
+        self.0.read_at(offset, buf)
     }
 }
 

@@ -1,5 +1,11 @@
 //! LiME captures: each physical range is a 32-byte header (magic, version, first and last address, both
-//! inclusive) followed by the range's bytes.
+//! inclusive) followed by the range's bytes. AVML files use the same header before each compressed block;
+//! [`RangeHeader`] parses it for both.
+
+use std::mem::size_of;
+
+use object::pod::{from_bytes, Pod};
+use object::{LittleEndian as LE, U32, U64};
 
 use super::{corrupt, Capture, CaptureFormat, FormatError, Segment};
 use crate::reader::ReadAt;
@@ -11,12 +17,37 @@ pub(super) const HEADER_LEN: u64 = 32;
 /// More ranges than any real machine has: a bound on the header walk.
 pub(super) const MAX_RANGES: usize = 1 << 16;
 
-/// Whether the first bytes are a LiME (or AVML) range header.
-pub(super) fn is_lime(magic: &[u8; 8]) -> bool {
-    u32::from_le_bytes([magic[0], magic[1], magic[2], magic[3]]) == MAGIC
+/// A range header as the file stores it: LiME's `lime_mem_range_header` (packed, little-endian).
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+struct RawRangeHeader {
+    magic: U32<LE>,
+    version: U32<LE>,
+    /// First physical address.
+    s_addr: U64<LE>,
+    /// Last physical address (inclusive).
+    e_addr: U64<LE>,
+    reserved: [u8; 8],
 }
 
-/// One LiME range header.
+// SAFETY: `repr(C)` over byte arrays only (object's `unaligned` feature makes `U32`/`U64` byte arrays), so
+// the struct has no padding, alignment 1, and every byte pattern is a valid value.
+unsafe impl Pod for RawRangeHeader {}
+
+const _: () = assert!(size_of::<RawRangeHeader>() == HEADER_LEN as usize);
+
+/// The magic and the version that start a file (its first range header's first two words).
+pub(super) fn magic_and_version(head: &[u8; 8]) -> (u32, u32) {
+    let word = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+    (word(0), word(4))
+}
+
+/// Whether the first bytes are a LiME (or AVML) range header.
+pub(super) fn is_lime(head: &[u8; 8]) -> bool {
+    magic_and_version(head).0 == MAGIC
+}
+
+/// One range header, checked.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct RangeHeader {
     pub version: u32,
@@ -25,32 +56,44 @@ pub(super) struct RangeHeader {
     pub end: u64,
 }
 
-/// Read and check the range header at `offset`.
-pub(super) fn read_header(file: &dyn ReadAt, offset: u64, format: CaptureFormat) -> Result<RangeHeader, FormatError> {
+impl RangeHeader {
+    /// Parse and check the range header that `bytes` start with, found at file offset `offset` of a
+    /// `format` capture: its magic is one of `magics`, and its range is not inverted.
+    pub(super) fn parse(
+        bytes: &[u8],
+        offset: u64,
+        format: CaptureFormat,
+        magics: &[u32],
+    ) -> Result<RangeHeader, FormatError> {
+        let (raw, _) = from_bytes::<RawRangeHeader>(bytes)
+            .map_err(|()| corrupt(format, format!("range header at file offset {offset:#x} is cut off")))?;
+        if !magics.contains(&raw.magic.get(LE)) {
+            return Err(corrupt(
+                format,
+                format!("no range header magic at file offset {offset:#x}"),
+            ));
+        }
+        let (start, last) = (raw.s_addr.get(LE), raw.e_addr.get(LE));
+        if last < start || last == u64::MAX {
+            return Err(corrupt(
+                format,
+                format!("range {start:#x}-{last:#x} at file offset {offset:#x} is inverted"),
+            ));
+        }
+        Ok(RangeHeader {
+            version: raw.version.get(LE),
+            start,
+            end: last + 1,
+        })
+    }
+}
+
+/// Read and check the LiME range header at `offset`.
+fn read_header(file: &dyn ReadAt, offset: u64) -> Result<RangeHeader, FormatError> {
     let mut h = [0u8; HEADER_LEN as usize];
-    file.read_at(offset, &mut h)
-        .map_err(|_| corrupt(format, format!("range header at file offset {offset:#x} is cut off")))?;
-    let word = |i: usize| u64::from_le_bytes(h[i..i + 8].try_into().unwrap_or_default());
-    let magic = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
-    let version = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
-    if magic != MAGIC {
-        return Err(corrupt(
-            format,
-            format!("no range header magic at file offset {offset:#x}"),
-        ));
-    }
-    let (start, last) = (word(8), word(16));
-    if last < start || last == u64::MAX {
-        return Err(corrupt(
-            format,
-            format!("range {start:#x}-{last:#x} at file offset {offset:#x} is inverted"),
-        ));
-    }
-    Ok(RangeHeader {
-        version,
-        start,
-        end: last + 1,
-    })
+    // A header the file cannot give whole is one it cuts off.
+    let bytes: &[u8] = if file.read_at(offset, &mut h).is_ok() { &h } else { &[] };
+    RangeHeader::parse(bytes, offset, CaptureFormat::Lime, &[MAGIC])
 }
 
 /// Walk the range headers of a LiME file.
@@ -62,7 +105,7 @@ pub(super) fn open(file: Box<dyn ReadAt>) -> Result<Capture, FormatError> {
         if segments.len() >= MAX_RANGES {
             return Err(corrupt(CaptureFormat::Lime, "more than 65536 ranges"));
         }
-        let header = read_header(file.as_ref(), offset, CaptureFormat::Lime)?;
+        let header = read_header(file.as_ref(), offset)?;
         let data_offset = offset + HEADER_LEN;
         let len = header.end - header.start;
         let available = size.saturating_sub(data_offset);
@@ -115,6 +158,22 @@ mod tests {
         file.extend([7; 100]);
         let cap = Capture::open(Box::new(file)).unwrap();
         assert_eq!(cap.phys_bytes(), 100);
+    }
+
+    #[test]
+    fn range_header_fields_and_checks() {
+        let h = header(0x1000, 0x1fff);
+        let r = RangeHeader::parse(&h, 0, CaptureFormat::Lime, &[MAGIC]).unwrap();
+        assert_eq!((r.version, r.start, r.end), (1, 0x1000, 0x2000));
+        let err = |bytes: &[u8], magics: &[u32]| {
+            RangeHeader::parse(bytes, 0x40, CaptureFormat::Lime, magics)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(&h[..31], &[MAGIC]).contains("at file offset 0x40 is cut off"));
+        assert!(err(&h, &[0x4c4d_5641]).contains("no range header magic at file offset 0x40"));
+        assert!(err(&header(0x2000, 0x1fff), &[MAGIC]).contains("range 0x2000-0x1fff at file offset 0x40 is inverted"));
+        assert!(err(&header(0, u64::MAX), &[MAGIC]).contains("inverted"));
     }
 
     #[test]
