@@ -73,3 +73,29 @@ pub fn uname_release(truth: &Path) -> String {
 pub fn hostname(truth: &Path) -> String {
     first_line(&truth.join("hostname.txt")).trim().to_string()
 }
+
+/// A UTC ISO 8601 time (`2026-11-21T21:06:26.750881210Z`, fraction optional) as Unix seconds.
+pub fn iso_seconds(text: &str) -> Option<f64> {
+    let text = text.trim().strip_suffix('Z')?;
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.split('-').map(|x| x.parse::<u32>().ok());
+    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let mut t = hms.split(':').map(|x| x.parse::<u32>().ok());
+    let (h, mi, s) = (t.next()??, t.next()??, t.next()??);
+    let frac: f64 = format!("0.{frac}").parse().ok()?;
+    Some(unix_seconds(i64::from(y), mo, da, h, mi, s) as f64 + frac)
+}
+
+/// When the collector started (`truth/collect-start.txt`), Unix seconds: every file of `truth/` outside
+/// `final/` was written after it.
+pub fn collect_start(truth: &Path) -> f64 {
+    let path = truth.join("collect-start.txt");
+    iso_seconds(&first_line(&path)).unwrap_or_else(|| panic!("truth file {} holds no UTC time", path.display()))
+}
+
+/// When the dump was taken (`truth/dump-time.txt`), Unix seconds.
+pub fn dump_time(truth: &Path) -> f64 {
+    let path = truth.join("dump-time.txt");
+    iso_seconds(&first_line(&path)).unwrap_or_else(|| panic!("truth file {} holds no UTC time", path.display()))
+}
