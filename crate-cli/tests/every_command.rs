@@ -397,9 +397,9 @@ fn check_option(
             let Some(found) = json_and_csv(&label, &[base, &[flag.as_str()]].concat(), diffs, checks) else {
                 return;
             };
-            let keep: Option<Box<dyn Fn(&Value) -> bool>> = match option {
-                "owned-only" => Some(Box::new(|r: &Value| !r["pid"].is_null())),
-                "no-unix" => Some(Box::new(|r: &Value| r["proto"] != "unix")),
+            let keep: Option<fn(&Value) -> bool> = match option {
+                "owned-only" => Some(|r: &Value| !r["pid"].is_null()),
+                "no-unix" => Some(|r: &Value| r["proto"] != "unix"),
                 _ => None,
             };
             if let Some(keep) = keep {

@@ -66,6 +66,7 @@ fn routes_match_ip_route_in_every_namespace() {
         checked += want.len();
     }
     println!("routes: {checked} corpus checks, {} differences", diffs.len());
+    memscope_tests::checks::ran("routes", checked);
     assert!(diffs.is_empty(), "differences from the truth:\n{}", diffs.join("\n"));
 }
 
@@ -174,4 +175,5 @@ fn the_route_cache_is_read_from_real_next_hops() {
         checks += 3;
     }
     println!("routes cache: {checks} corpus checks");
+    memscope_tests::checks::ran("routes cache", checks);
 }

@@ -6,12 +6,17 @@ use std::path::Path;
 use super::*;
 
 /// Every number that occurs in the truth's socket listings (`ss-*.txt`, `final/ss-*.txt`,
-/// `proc-net-*.txt`, split at anything not a digit): a superset of the inode numbers of the unix, TCP,
+/// `proc-net-*.txt`, and the same in each container's `netns/<name>/`, split at anything not a digit): a superset of the inode numbers of the unix, TCP,
 /// UDP, raw and packet sockets those listings show. A socket whose inode is not in it was never seen by
 /// any of them.
 pub fn numbers_in_socket_listings(truth: &Path) -> std::collections::BTreeSet<u64> {
     let mut files = Vec::new();
-    for dir in [truth.to_path_buf(), truth.join("final")] {
+    let mut dirs = vec![truth.to_path_buf(), truth.join("final")];
+    // Each container's network namespace has listings of its own (`truth/netns/<name>/`).
+    dirs.extend(network_namespaces(truth).into_iter().map(|n| n.dir));
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
         files.extend(files_named(&dir, &["ss-", "proc-net-"], ".txt"));
     }
     assert!(
