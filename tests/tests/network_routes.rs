@@ -54,6 +54,10 @@ fn routes_match_ip_route_in_every_namespace() {
         for r in &extra {
             diffs.push(format!("{}: extra {r:?} not in truth/ip-route*.txt", capture.name));
         }
+        // An intact capture gives no warning.
+        for w in &found.warnings {
+            diffs.push(format!("{}: routes warning on an intact capture: {w}", capture.name));
+        }
         let uncompared = got.len() - got.intersection(&want).count() - extra.len();
         println!(
             "{}: {} truth routes, {} found, {} rows outside what the truth printed (local tables of containers, namespaces without a truth listing); warnings: {:?}",
