@@ -35,7 +35,13 @@ step setup bash scripts/setup.sh || {
 }
 step fmt cargo fmt --all --check || true
 step clippy cargo clippy --workspace --all-targets -- -D warnings || true
+# The fuzz crate is outside the workspace (cargo-fuzz builds it with its own flags): linted here on its own.
+step fuzz-fmt cargo fmt --manifest-path fuzz/Cargo.toml --check || true
+step fuzz-clippy cargo clippy --manifest-path fuzz/Cargo.toml --target-dir target/fuzz --all-targets -- -D warnings || true
 step core-wasm cargo build -p memscope-core --target wasm32-unknown-unknown || true
+# Each corpus test appends how many checks it ran to a file of its own here (memscope_tests::checks).
+export MEMSCOPE_CHECKS_DIR="$PWD/target/corpus-checks"
+rm -rf "$MEMSCOPE_CHECKS_DIR"
 step cargo-test cargo test --workspace --release --no-fail-fast || true
 if step trunk-build trunk build --release --offline; then
   step e2e node tests/e2e/run.mjs || true
@@ -47,4 +53,11 @@ printf '\n==> summary\n'
 printf '%s\n' "${results[@]}"
 total=${#results[@]}
 printf 'steps: %s passed, %s failed\n' "$((total - failures))" "$failures"
+# The checks the Rust corpus tests and the browser tests counted (one `test<TAB>N` line each).
+corpus_checks=$(cat "$MEMSCOPE_CHECKS_DIR"/*.tsv 2>/dev/null | awk -F'\t' '{ n += $2 } END { print n + 0 }')
+printf 'corpus checks: %s\n' "$corpus_checks"
+if [ "$corpus_checks" -eq 0 ]; then
+  echo "test: no corpus check ran" >&2
+  failures=$((failures + 1))
+fi
 [ "$failures" -eq 0 ]

@@ -60,7 +60,23 @@ pub fn print_rows<T: Serialize>(rows: &[T], format: Format, columns: Option<&[&s
 
 /// Rows as aligned text columns.
 pub fn table(values: &[Value], columns: Option<&[&str]>) -> String {
-    let (header, cells) = export::table(values);
+    let (header, mut cells) = export::table(values);
+    // A line break or tab inside a cell (a shell script's command line) would break the table's lines and
+    // columns: a table shows control characters escaped (`\n`), as JSON and CSV never need to.
+    for cell in cells.iter_mut().flatten() {
+        if cell.chars().any(char::is_control) {
+            *cell = cell
+                .chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect();
+        }
+    }
     let picked: Vec<usize> = match columns {
         Some(cols) => cols.iter().filter_map(|c| header.iter().position(|h| h == c)).collect(),
         None => (0..header.len()).collect(),

@@ -295,4 +295,5 @@ fn dmesg_out_writes_the_log_as_dmesg_prints_it() {
         );
     }
     println!("corpus checks: {checks} lines of truth/dmesg.txt in dmesg --out files");
+    memscope_tests::checks::ran("cli dmesg --out", checks);
 }

@@ -50,6 +50,7 @@ fn json_output_is_byte_identical_to_before_the_registry() {
         }
     }
     println!("corpus checks: {checks} JSON outputs compared with their recorded digests");
+    memscope_tests::checks::ran("cli json digests", checks);
     assert!(checks >= 2 * captures.len(), "too few recorded outputs: {checks}");
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }

@@ -201,6 +201,7 @@ fn pslist_and_pstree_on_every_corpus_capture() {
         checks += 2;
     }
     eprintln!("cli pslist: {checks} corpus checks ran on {} captures", captures.len());
+    memscope_tests::checks::ran("cli pslist", checks);
 }
 
 #[test]

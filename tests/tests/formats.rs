@@ -243,6 +243,7 @@ fn corpus_in_four_formats_reads_the_same() {
         checks += check_capture(c);
     }
     eprintln!("formats: {checks} corpus checks ran on {} captures", captures.len());
+    memscope_tests::checks::ran("formats", checks);
 }
 
 /// A real AVML capture cut at 3 MiB and at half its length keeps the ranges and chunks that are whole,
@@ -295,4 +296,5 @@ fn corpus_avml_cut_short_keeps_what_is_whole() {
         "formats: {checks} truncated-AVML checks ran on {} captures",
         captures.len()
     );
+    memscope_tests::checks::ran("formats truncated AVML", checks);
 }

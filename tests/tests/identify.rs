@@ -75,6 +75,7 @@ fn every_capture_in_every_format_is_identified() {
         }
     }
     println!("identification: {checks} corpus checks, {} differences", diffs.len());
+    memscope_tests::checks::ran("identify", checks);
     assert!(diffs.is_empty(), "differences from the truth:\n{}", diffs.join("\n"));
 }
 

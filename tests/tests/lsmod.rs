@@ -105,6 +105,7 @@ fn modules_match_proc_modules() {
         );
     }
     eprintln!("lsmod: {checks} corpus checks on {} captures", captures.len());
+    memscope_tests::checks::ran("lsmod", checks);
     assert!(checks > 100, "only {checks} modules compared");
     assert!(diffs.is_empty(), "{} difference(s):\n{}", diffs.len(), diffs.join("\n"));
 }
@@ -133,6 +134,7 @@ fn kernel_taint_tables_match_the_built_in_one() {
         );
     }
     eprintln!("lsmod taint tables: {} corpus checks", captures.len());
+    memscope_tests::checks::ran("lsmod taint tables", captures.len());
 }
 
 /// Writes to kernel virtual addresses of a capture, as file offsets (through the kernel's page tables).
@@ -263,4 +265,5 @@ fn damaged_module_lists_give_rows_and_warnings() {
         );
     }
     eprintln!("lsmod damaged: {checks} corpus checks on {} captures", captures.len());
+    memscope_tests::checks::ran("lsmod damaged", checks);
 }

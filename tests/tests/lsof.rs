@@ -41,8 +41,9 @@ fn check_capture(capture: &CorpusCapture, diffs: &mut Vec<String>) -> Figures {
             return Figures::default();
         }
     };
+    // An intact capture gives no warning.
     for w in &found.warnings {
-        eprintln!("{name}: lsof warning: {w}");
+        diffs.push(format!("{name}: lsof warning on an intact capture: {w}"));
     }
     let mut by_pid: BTreeMap<u32, BTreeMap<u32, &OpenFile>> = BTreeMap::new();
     for row in &found.rows {
@@ -195,6 +196,7 @@ fn open_files_match_the_truth() {
         checks += fig.truth_fds + fig.inode_checks;
     }
     eprintln!("lsof: {checks} corpus checks ran on {} captures", captures.len());
+    memscope_tests::checks::ran("lsof", checks);
     assert!(checks > 0, "no corpus check ran");
     assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
 }
@@ -266,25 +268,30 @@ fn cwd_and_root_match_the_truth() {
         "lsof cwd/root: {checks} corpus checks ran on {} captures",
         captures.len()
     );
+    memscope_tests::checks::ran("lsof cwd/root", checks);
     assert!(checks > 0, "no corpus check ran");
     assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
 }
 
 /// The resolver given addresses that are not what it expects (a file as a dentry, an inode as a mount,
-/// a task, unmapped and non-canonical addresses) ends with a path or an error, never a panic or a hang.
+/// a task, unmapped and non-canonical addresses) ends with a path or an error, never a panic or a hang; a
+/// dentry at an address that is not mapped is an error, and the real `f_path` of each of pid 1's files
+/// still resolves to the path lsof gave it (the resolver keeps no state from the wrong ones).
 #[test]
 fn resolver_survives_wrong_addresses() {
     let captures = corpus::corpus_captures();
     let mut tries = 0;
+    let mut checks = 0;
     for capture in &captures {
+        let name = &capture.name;
         let cap = Rc::new(corpus::open_capture(&capture.lime_path));
-        let kernel =
-            identify(cap, load_symbols(capture)).unwrap_or_else(|e| panic!("{}: not identified: {e}", capture.name));
-        let found =
-            lsof(&kernel, &lsof::Options { pids: vec![1] }).unwrap_or_else(|e| panic!("{}: lsof: {e}", capture.name));
+        let kernel = identify(cap, load_symbols(capture)).unwrap_or_else(|e| panic!("{name}: not identified: {e}"));
+        let found = lsof(&kernel, &lsof::Options { pids: vec![1] }).unwrap_or_else(|e| panic!("{name}: lsof: {e}"));
         let resolver = PathResolver::new(&kernel);
         let init = kernel.placement().init_task;
-        let mut addrs = vec![init, 0xdead_0000_0000, 0xffff_ffff_ffff_f000, 8];
+        let unmapped = [0xdead_0000_0000u64, 0xffff_ffff_ffff_f000, 8];
+        let mut addrs = vec![init];
+        addrs.extend(unmapped);
         for row in found.rows.iter().take(20) {
             addrs.extend([row.file_addr, row.file_addr + 8, row.task_addr]);
             addrs.extend(row.inode_addr);
@@ -292,10 +299,35 @@ fn resolver_survives_wrong_addresses() {
         for &a in &addrs {
             for &b in &addrs {
                 tries += 1;
-                let _ = resolver.resolve(a, b, None);
-                let _ = resolver.resolve(a, b, Some((b, a)));
+                let plain = resolver.resolve(a, b, None);
+                let rooted = resolver.resolve(a, b, Some((b, a)));
+                if unmapped.contains(&b) {
+                    checks += 1;
+                    assert!(
+                        plain.is_err() && rooted.is_err(),
+                        "{name}: a dentry at unmapped {b:#x} resolves: {plain:?} / {rooted:?}"
+                    );
+                }
             }
+        }
+        for row in found
+            .rows
+            .iter()
+            .filter(|r| r.path.as_deref().is_some_and(|p| p.starts_with('/')))
+        {
+            checks += 1;
+            let file = kernel
+                .object("file", row.file_addr)
+                .unwrap_or_else(|e| panic!("{name}: file {:#x}: {e}", row.file_addr));
+            let got = resolver.file_path(&file, None).map(|r| r.path);
+            assert_eq!(
+                got.as_ref().ok(),
+                row.path.as_ref(),
+                "{name}: pid 1 fd {} after the wrong addresses: {got:?}",
+                row.fd
+            );
         }
     }
     eprintln!("lsof: {tries} resolutions of wrong addresses ended");
+    memscope_tests::checks::ran("lsof resolver", checks);
 }

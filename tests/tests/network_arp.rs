@@ -128,5 +128,6 @@ fn neighbours_match_final_ip_neigh() {
         }
     }
     eprintln!("arp: {checks} corpus checks on {} captures", captures.len());
+    memscope_tests::checks::ran("arp", checks);
     assert!(diffs.is_empty(), "{} difference(s):\n{}", diffs.len(), diffs.join("\n"));
 }

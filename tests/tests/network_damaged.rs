@@ -219,17 +219,33 @@ fn network_analyses_survive_damaged_captures() {
         );
         let a = ifconfig::ifconfig(&k).unwrap_or_else(|e| panic!("{name}: zeroed: ifconfig failed: {e}"));
         assert!(!a.warnings.is_empty(), "{name}: zeroed: ifconfig gave no warning");
-        let _ = arp::arp(&k);
+        let a = arp::arp(&k).unwrap_or_else(|e| panic!("{name}: zeroed: arp failed: {e}"));
+        assert!(
+            a.rows.len() >= neigh.rows.len() || !a.warnings.is_empty(),
+            "{name}: zeroed: arp lost {} rows without a warning",
+            neigh.rows.len() - a.rows.len()
+        );
         checks += 3;
 
-        // D: the capture cut at half its length: whatever can be read, and a warning for what was lost.
+        // D: the capture cut at half its length. Computed from the whole capture: when the kernel's image
+        // (`_text`..`_end`, physically) and its top page table are below the cut, it must be identified and
+        // each analysis give its rows, a warning for any it lost; otherwise identification must fail.
         let size = std::fs::metadata(&capture.lime_path).map(|m| m.len()).unwrap_or(0);
+        let cut_phys = corpus::lime_ranges(&capture.lime_path)
+            .into_iter()
+            .find(|r| r.file_offset + r.len > size / 2)
+            .map_or(u64::MAX, |r| r.start + (size / 2).saturating_sub(r.file_offset));
+        let end = kernel.image_phys(symbols.address("_end").expect("ISF _end"));
+        let kernel_kept = end <= cut_phys && kernel.placement().page_table_root < cut_phys;
         let cut = corpus::Truncated {
             inner: FileReader::open(&capture.lime_path),
             size: size / 2,
         };
-        if let Ok(cap) = Capture::open(Box::new(cut)) {
-            if let Ok(k) = identify(Rc::new(cap), symbols.clone()) {
+        let identified = Capture::open(Box::new(cut))
+            .map_err(|e| e.to_string())
+            .and_then(|cap| identify(Rc::new(cap), symbols.clone()).map_err(|e| e.to_string()));
+        match (identified, kernel_kept) {
+            (Ok(k), true) => {
                 let results = [
                     (
                         "dmesg",
@@ -249,16 +265,18 @@ fn network_analyses_survive_damaged_captures() {
                 ];
                 for (what, whole, r) in results {
                     eprintln!("{name}: cut at half: {what}: {r:?}");
-                    if let Ok((rows, warnings)) = r {
-                        assert!(
-                            rows >= whole || !warnings.is_empty(),
-                            "{name}: cut: {what} lost rows silently"
-                        );
-                    }
+                    let (rows, warnings) = r.unwrap_or_else(|e| panic!("{name}: cut, kernel kept: {what}: {e}"));
+                    assert!(rows <= whole, "{name}: cut: {what} gives {rows} rows of {whole}");
+                    assert!(
+                        rows == whole || !warnings.is_empty(),
+                        "{name}: cut: {what} lost {} rows silently",
+                        whole - rows
+                    );
                 }
-            } else {
-                eprintln!("{name}: cut at half: the kernel is not identified (an error, as it should be)");
             }
+            (Err(e), false) => eprintln!("{name}: cut at half, the kernel above the cut: error: {e}"),
+            (Ok(_), false) => panic!("{name}: cut at {cut_phys:#x} identifies a kernel whose image ends at {end:#x}"),
+            (Err(e), true) => panic!("{name}: cut at {cut_phys:#x}, the kernel image (to {end:#x}) kept, yet: {e}"),
         }
         checks += 1;
     }
@@ -266,4 +284,5 @@ fn network_analyses_survive_damaged_captures() {
         "network damaged input: {checks} corpus checks on {} captures",
         captures.len()
     );
+    memscope_tests::checks::ran("network damaged", checks);
 }

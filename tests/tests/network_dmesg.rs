@@ -91,5 +91,6 @@ fn kernel_log_matches_truth_dmesg() {
         }
     }
     eprintln!("dmesg: {checks} corpus checks on {} captures", captures.len());
+    memscope_tests::checks::ran("dmesg", checks);
     assert!(diffs.is_empty(), "{} difference(s):\n{}", diffs.len(), diffs.join("\n"));
 }

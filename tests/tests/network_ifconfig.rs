@@ -172,5 +172,6 @@ fn interfaces_and_addresses_match_ip_addr_and_link() {
         }
     }
     eprintln!("ifconfig: {checks} corpus checks on {} captures", captures.len());
+    memscope_tests::checks::ran("ifconfig", checks);
     assert!(diffs.is_empty(), "{} difference(s):\n{}", diffs.len(), diffs.join("\n"));
 }

@@ -237,8 +237,10 @@ fn every_socket_of_the_final_ss_snapshots_is_found_with_its_owner() {
     let mut extras = Vec::new();
     for capture in &captures {
         let (rows, warnings) = rows_of(capture, &NetstatOptions::default());
+        // An intact capture gives no warning.
         for w in &warnings {
-            println!("{}: warning: {w}", capture.name);
+            t.diffs
+                .push(format!("{}: netstat warning on an intact capture: {w}", capture.name));
         }
         let alive = truth::final_ps_pids(&capture.truth_dir);
         let inet = truth::ss_inet_final(&capture.truth_dir);
@@ -295,6 +297,7 @@ fn every_socket_of_the_final_ss_snapshots_is_found_with_its_owner() {
         t.time_wait.0,
         t.time_wait.1
     );
+    memscope_tests::checks::ran("netstat", t.checks);
     for e in &extras {
         println!("extra (not in the final ss snapshots): {e}");
     }
@@ -359,6 +362,7 @@ fn every_packet_socket_of_proc_net_packet_is_found() {
         "netstat packet sockets: {checks} corpus checks, {} differences",
         diffs.len()
     );
+    memscope_tests::checks::ran("netstat packet", checks);
     assert!(checks > 0, "no packet socket in the truth");
     assert!(diffs.is_empty(), "differences from the truth:\n{}", diffs.join("\n"));
 }
@@ -457,6 +461,7 @@ fn every_unix_socket_of_proc_net_unix_is_found_in_the_hash_tables() {
          {unowned} UNIX sockets no process holds, {} differences",
         diffs.len()
     );
+    memscope_tests::checks::ran("netstat unix", checks);
     assert!(diffs.is_empty(), "differences from the truth:\n{}", diffs.join("\n"));
 }
 
@@ -509,6 +514,7 @@ fn netlink_sockets_have_their_inode_and_a_plausible_port_id() {
         "netstat netlink sockets: {checks} corpus checks, {own_pid} bound to their holder's pid, {} differences",
         diffs.len()
     );
+    memscope_tests::checks::ran("netstat netlink", checks);
     assert!(checks > 0, "no netlink socket held by a process");
     assert!(own_pid > 0, "no netlink socket carries its holder's pid as port id");
     assert!(diffs.is_empty(), "differences from the truth:\n{}", diffs.join("\n"));
@@ -709,4 +715,5 @@ fn netstat_survives_damaged_captures() {
         checks += 5;
     }
     println!("netstat damaged input: {checks} corpus checks");
+    memscope_tests::checks::ran("netstat damaged", checks);
 }

@@ -54,6 +54,10 @@ fn routes_match_ip_route_in_every_namespace() {
         for r in &extra {
             diffs.push(format!("{}: extra {r:?} not in truth/ip-route*.txt", capture.name));
         }
+        // An intact capture gives no warning.
+        for w in &found.warnings {
+            diffs.push(format!("{}: routes warning on an intact capture: {w}", capture.name));
+        }
         let uncompared = got.len() - got.intersection(&want).count() - extra.len();
         println!(
             "{}: {} truth routes, {} found, {} rows outside what the truth printed (local tables of containers, namespaces without a truth listing); warnings: {:?}",
@@ -66,6 +70,7 @@ fn routes_match_ip_route_in_every_namespace() {
         checked += want.len();
     }
     println!("routes: {checked} corpus checks, {} differences", diffs.len());
+    memscope_tests::checks::ran("routes", checked);
     assert!(diffs.is_empty(), "differences from the truth:\n{}", diffs.join("\n"));
 }
 
@@ -174,4 +179,5 @@ fn the_route_cache_is_read_from_real_next_hops() {
         checks += 3;
     }
     println!("routes cache: {checks} corpus checks");
+    memscope_tests::checks::ran("routes cache", checks);
 }

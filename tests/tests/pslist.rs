@@ -411,6 +411,7 @@ fn pslist_matches_the_live_truth() {
         checks += f.checks;
     }
     eprintln!("pslist: {checks} corpus checks ran on {} captures", captures.len());
+    memscope_tests::checks::ran("pslist", checks);
     assert!(
         diffs.is_empty(),
         "{} differences from the truth:\n{}",
@@ -437,45 +438,82 @@ fn pslist_survives_damaged_captures() {
         )
         .unwrap_or_else(|e| panic!("{}: {e}", capture.name));
 
-        // Cut at half the capture: the kernel image may still be there; tasks above the cut are lost.
+        // Cut at half the capture. Whether the kernel can still be identified is computed from the whole
+        // capture: when its image (`_text`..`_end`, physically) and its top page table are below the cut it
+        // must be, and pslist must give rows (tasks above the cut lost, with a warning); otherwise
+        // identification must fail with an error.
         let size = std::fs::metadata(&capture.lime_path).map(|m| m.len()).unwrap_or(0);
+        let cut_phys = kept_physical_end(capture, size / 2);
+        let end = kernel.image_phys(symbols.address("_end").expect("ISF _end"));
+        let kernel_kept = end <= cut_phys && kernel.placement().page_table_root < cut_phys;
         let cut = corpus::Truncated {
             inner: corpus::FileReader::open(&capture.lime_path),
             size: size / 2,
         };
-        if let Ok(cap) = Capture::open(Box::new(cut)) {
-            if let Ok(k) = identify(Rc::new(cap), symbols.clone()) {
-                match pslist::pslist(
+        let identified = Capture::open(Box::new(cut))
+            .map_err(|e| e.to_string())
+            .and_then(|cap| identify(Rc::new(cap), symbols.clone()).map_err(|e| e.to_string()));
+        checks += 1;
+        match (identified, kernel_kept) {
+            (Ok(k), true) => {
+                let a = pslist::pslist(
                     &k,
                     &Options {
                         threads: true,
                         ..Options::default()
                     },
-                ) {
-                    Ok(a) => {
-                        assert!(
-                            a.rows.len() <= whole.rows.len() + 1,
-                            "{}: cut capture gives more rows",
-                            capture.name
-                        );
-                        if a.rows.len() < whole.rows.len() {
-                            assert!(!a.warnings.is_empty(), "{}: rows lost without a warning", capture.name);
-                        }
-                    }
-                    Err(e) => eprintln!("{}: cut capture: pslist error: {e}", capture.name),
-                }
+                )
+                .unwrap_or_else(|e| panic!("{}: cut capture, kernel kept: pslist failed: {e}", capture.name));
+                assert!(
+                    !a.rows.is_empty() && a.rows.len() <= whole.rows.len(),
+                    "{}: cut capture gives {} rows of {}",
+                    capture.name,
+                    a.rows.len(),
+                    whole.rows.len()
+                );
+                let lost = whole
+                    .rows
+                    .iter()
+                    .filter(|w| !a.rows.iter().any(|r| r.tid == w.tid))
+                    .count();
+                assert!(
+                    lost == 0 || !a.warnings.is_empty(),
+                    "{}: cut capture: {lost} rows lost without a warning",
+                    capture.name
+                );
+                eprintln!(
+                    "{}: cut at half (kernel below the cut): {} of {} rows, {} lost, {} warnings",
+                    capture.name,
+                    a.rows.len(),
+                    whole.rows.len(),
+                    lost,
+                    a.warnings.len()
+                );
             }
+            (Err(e), false) => eprintln!("{}: cut at half (kernel above the cut): error: {e}", capture.name),
+            (Ok(_), false) => panic!(
+                "{}: cut at physical {cut_phys:#x} identifies a kernel whose image ends at {end:#x}",
+                capture.name
+            ),
+            (Err(e), true) => panic!(
+                "{}: cut at physical {cut_phys:#x}, the kernel image (to {end:#x}) kept, yet: {e}",
+                capture.name
+            ),
         }
-        checks += 1;
 
-        // Read every task with a page of its task_struct unreadable: simulated by reading from a wrong
-        // address (inside the task) so that fields are garbage: must not panic.
+        // Tasks read at wrong addresses: inside a real task (fields are garbage: it must only end, a
+        // result or an error, so it counts no check) and at the last page of the address space (unmapped:
+        // an error).
         let mut warnings = Vec::new();
         for r in whole.rows.iter().take(50) {
             let _ = tasks::read_task(&kernel, r.task_addr.wrapping_add(0x100), &mut warnings);
-            let _ = tasks::read_task(&kernel, 0xffff_ffff_ffff_f000, &mut warnings);
-            let _ = tasks::threads_of(&kernel, r.task_addr.wrapping_add(0x40));
             checks += 1;
+            assert!(
+                tasks::read_task(&kernel, 0xffff_ffff_ffff_f000, &mut warnings).is_err(),
+                "{}: a task at the last page of the address space reads",
+                capture.name
+            );
+            let _ = tasks::threads_of(&kernel, r.task_addr.wrapping_add(0x40));
         }
         assert!(
             tasks::read_task(&kernel, 0, &mut warnings).is_err(),
@@ -487,6 +525,16 @@ fn pslist_survives_damaged_captures() {
         "pslist damaged input: {checks} corpus checks ran on {} captures",
         captures.len()
     );
+    memscope_tests::checks::ran("pslist damaged", checks);
+}
+
+/// The physical address below which a LiME capture cut at `size` bytes keeps every byte of its ranges (the
+/// start of the first range the cut reaches).
+fn kept_physical_end(capture: &CorpusCapture, size: u64) -> u64 {
+    corpus::lime_ranges(&capture.lime_path)
+        .into_iter()
+        .find(|r| r.file_offset + r.len > size)
+        .map_or(u64::MAX, |r| r.start + size.saturating_sub(r.file_offset))
 }
 
 /// File offset in the LiME capture of a kernel virtual address, through the kernel's page tables.
@@ -594,6 +642,7 @@ fn pslist_reports_cycles_and_zeroed_memory() {
         "pslist damaged memory: {checks} corpus checks ran on {} captures",
         captures.len()
     );
+    memscope_tests::checks::ran("pslist damaged memory", checks);
 }
 
 /// A process unlinked from the task list, as a rootkit hides one (its neighbours' links skip it), is still

@@ -1,0 +1,826 @@
+//! Every command of the `memscope` binary on every corpus capture, the analyses taken from `memscope list
+//! --format json` (a new analysis is covered without an edit here): exit code 0, nothing on stderr (an
+//! intact capture gives no warning), JSON that parses, and CSV and table that carry the JSON's rows cell
+//! by cell (read back by `memscope_tests::rows`, not by the product's export code). Each option of the list
+//! runs too, and the filters are checked for what they select: `--pid` against the unfiltered rows,
+//! `--ns` against truth/proc-summary.tsv, `--owned-only` and `--no-unix` against the unfiltered rows,
+//! `--threads` against truth/ps-eLf.txt's processes. `info` is checked against truth/proc-iomem.txt,
+//! and `symbols index`, `symbols pack`, `bench` and `list` run through the binary as well.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use memscope_core::kernel::START_KERNEL_MAP;
+use memscope_tests::corpus::{self, CorpusCapture};
+use memscope_tests::{checks, rows, truth};
+
+/// How long one command may take before it counts as hung.
+const TIME_LIMIT: Duration = Duration::from_secs(300);
+
+/// Run `memscope` with `args`, the symbol pack cache under target/.
+fn memscope(args: &[&str]) -> Output {
+    let cache = corpus::repo_root().join("target/test-pack-cache");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_memscope"))
+        .args(args)
+        .env("MEMSCOPE_CACHE", cache)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("memscope starts");
+    // Drain both pipes while waiting: a large output would otherwise fill a pipe and stall the child.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for memscope") {
+            break status;
+        }
+        if start.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            panic!("memscope {args:?} hung for more than {TIME_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
+/// Run a command that must succeed on an intact capture: exit 0 and an empty stderr (no warning); its
+/// stdout as text. Problems go to `diffs`; `None` when there is no output to check.
+fn run_clean(label: &str, args: &[&str], diffs: &mut Vec<String>) -> Option<String> {
+    run_checked(label, args, true, diffs)
+}
+
+/// [`run_clean`], allowing lines on stderr that are no warning or error (what `symbols` wrote) unless
+/// `quiet`.
+fn run_checked(label: &str, args: &[&str], quiet: bool, diffs: &mut Vec<String>) -> Option<String> {
+    let out = memscope(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        diffs.push(format!("{label}: exit {:?}: {stderr}", out.status.code()));
+        return None;
+    }
+    let noisy = |l: &str| quiet || l.starts_with("warning") || l.starts_with("error") || l.contains("panicked");
+    if stderr.lines().any(|l| !l.trim().is_empty() && noisy(l)) {
+        diffs.push(format!("{label}: stderr on an intact capture: {stderr}"));
+    }
+    match String::from_utf8(out.stdout) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            diffs.push(format!("{label}: stdout is not UTF-8: {e}"));
+            None
+        }
+    }
+}
+
+/// One analysis of `memscope list --format json`.
+struct Spec {
+    name: String,
+    /// (option name, kind).
+    options: Vec<(String, String)>,
+    columns: Vec<String>,
+    /// Column set name and its columns.
+    column_sets: Vec<(String, Vec<String>)>,
+    /// (depth key, label key) of a tree.
+    tree: Option<(String, String)>,
+}
+
+fn analyses() -> Vec<Spec> {
+    let out = memscope(&["list", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "memscope list: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).expect("memscope list --format json prints JSON");
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let specs: Vec<Spec> = list
+        .as_array()
+        .expect("memscope list --format json prints an array")
+        .iter()
+        .map(|a| {
+            let views = a["views"].as_array().map_or(0, Vec::len);
+            assert_eq!(
+                views, 0,
+                "{}: sub-views are not covered by this test yet: teach it how they print",
+                a["name"]
+            );
+            Spec {
+                name: a["name"].as_str().expect("an analysis has a name").to_string(),
+                options: a["options"]
+                    .as_array()
+                    .map(|o| {
+                        o.iter()
+                            .map(|o| {
+                                (
+                                    o["name"].as_str().unwrap_or_default().to_string(),
+                                    o["kind"].as_str().unwrap_or_default().to_string(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                columns: strings(&a["columns"]),
+                column_sets: a["column_sets"]
+                    .as_array()
+                    .map(|s| {
+                        s.iter()
+                            .map(|s| {
+                                (
+                                    s["name"].as_str().unwrap_or_default().to_string(),
+                                    strings(&s["columns"]),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                tree: a["tree"]
+                    .as_object()
+                    .map(|t| (text_of(&t["depth"]), text_of(&t["label"]))),
+            }
+        })
+        .collect();
+    assert!(!specs.is_empty(), "memscope list names no analysis");
+    specs
+}
+
+fn text_of(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// The rows of an analysis in JSON, after checking that its CSV carries the same rows; counts compared
+/// cells in `checks`.
+fn json_and_csv(label: &str, base: &[&str], diffs: &mut Vec<String>, checks: &mut usize) -> Option<Vec<Value>> {
+    let json = run_clean(
+        &format!("{label} --format json"),
+        &[base, &["--format", "json"]].concat(),
+        diffs,
+    )?;
+    let value: Value = match serde_json::from_str(&json) {
+        Ok(v) => v,
+        Err(e) => {
+            diffs.push(format!("{label}: --format json does not parse: {e}"));
+            return None;
+        }
+    };
+    let Some(found) = value.as_array().cloned() else {
+        diffs.push(format!("{label}: --format json is not an array of rows"));
+        return None;
+    };
+    if let Some(csv) = run_clean(
+        &format!("{label} --format csv"),
+        &[base, &["--format", "csv"]].concat(),
+        diffs,
+    ) {
+        compare_csv(label, &found, &csv, diffs, checks);
+    }
+    Some(found)
+}
+
+fn compare_csv(label: &str, found: &[Value], csv: &str, diffs: &mut Vec<String>, checks: &mut usize) {
+    let (header, cells) = rows::columns_and_cells(found);
+    let lines = match rows::parse_csv(csv) {
+        Ok(l) => l,
+        Err(e) => return diffs.push(format!("{label}: CSV does not parse: {e}")),
+    };
+    let Some((csv_header, csv_rows)) = lines.split_first() else {
+        return diffs.push(format!("{label}: CSV has no header line"));
+    };
+    *checks += 1;
+    if *csv_header != header {
+        diffs.push(format!(
+            "{label}: CSV header {csv_header:?}, the JSON rows' keys {header:?}"
+        ));
+        return;
+    }
+    *checks += 1;
+    if csv_rows.len() != cells.len() {
+        diffs.push(format!(
+            "{label}: {} CSV rows, {} JSON rows",
+            csv_rows.len(),
+            cells.len()
+        ));
+    }
+    for (i, (c, j)) in csv_rows.iter().zip(&cells).enumerate() {
+        *checks += 1;
+        if c != j {
+            diffs.push(format!("{label}: CSV row {i} {c:?}, JSON row {j:?}"));
+        }
+    }
+}
+
+/// The table with every column set shown, compared with the JSON rows: its header is the spec's columns
+/// and sets (those the rows have), each cell the JSON value, a tree's label indented by `. ` per level.
+fn compare_table(
+    label: &str,
+    spec: &Spec,
+    base: &[&str],
+    found: &[Value],
+    diffs: &mut Vec<String>,
+    checks: &mut usize,
+) {
+    let mut args: Vec<&str> = base.to_vec();
+    let set_flags: Vec<String> = spec.column_sets.iter().map(|(n, _)| format!("--{n}")).collect();
+    args.extend(set_flags.iter().map(String::as_str));
+    args.extend(["--format", "table"]);
+    let Some(table) = run_clean(&format!("{label} --format table {}", set_flags.join(" ")), &args, diffs) else {
+        return;
+    };
+    let (header, cells) = rows::columns_and_cells(found);
+    let wanted: Vec<&String> = spec
+        .columns
+        .iter()
+        .chain(spec.column_sets.iter().flat_map(|(_, c)| c))
+        .collect();
+    for w in &wanted {
+        if !found.is_empty() && !header.contains(w) {
+            diffs.push(format!("{label}: table column {w} is no key of the rows"));
+        }
+    }
+    let shown: Vec<&String> = wanted.into_iter().filter(|w| header.contains(w)).collect();
+    let (t_header, t_rows) = match rows::parse_table(&table) {
+        Ok(t) => t,
+        Err(e) => return diffs.push(format!("{label}: table does not parse: {e}")),
+    };
+    *checks += 1;
+    if t_header.iter().collect::<Vec<_>>() != shown {
+        return diffs.push(format!("{label}: table header {t_header:?}, want {shown:?}"));
+    }
+    if t_rows.len() != found.len() {
+        diffs.push(format!(
+            "{label}: {} table rows, {} JSON rows",
+            t_rows.len(),
+            found.len()
+        ));
+    }
+    for (i, (t, (row, j))) in t_rows.iter().zip(found.iter().zip(&cells)).enumerate() {
+        *checks += 1;
+        let want: Vec<String> = shown
+            .iter()
+            .map(|col| {
+                // A table shows control characters escaped and ends its lines without trailing blanks.
+                let cell: String = j[header.iter().position(|h| h == *col).expect("shown columns are keys")]
+                    .chars()
+                    .map(|c| {
+                        if c.is_control() {
+                            c.escape_default().to_string()
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect();
+                match &spec.tree {
+                    Some((depth, label_key)) if label_key == *col => {
+                        let d = row.get(depth).and_then(Value::as_u64).unwrap_or(0) as usize;
+                        format!("{}{cell}", ". ".repeat(d)).trim_end().to_string()
+                    }
+                    _ => cell.trim_end().to_string(),
+                }
+            })
+            .collect();
+        if *t != want {
+            diffs.push(format!("{label}: table row {i} {t:?}, JSON row {want:?}"));
+        }
+    }
+}
+
+/// The unfiltered rows a filter selects: those it matches, and in a tree every row below one (the tree shows
+/// a selected process's whole subtree, at its depth in the whole tree).
+fn selection<'a>(spec: &Spec, all: &'a [Value], matches: impl Fn(&Value) -> bool) -> Vec<&'a Value> {
+    let Some((depth_key, _)) = &spec.tree else {
+        return all.iter().filter(|r| matches(r)).collect();
+    };
+    // Depth-first order: a row's parent is the nearest earlier row one level up.
+    let mut selected_at: Vec<bool> = Vec::new();
+    let mut out = Vec::new();
+    for r in all {
+        let depth = r.get(depth_key).and_then(Value::as_u64).unwrap_or(0) as usize;
+        selected_at.truncate(depth);
+        let above = depth > 0 && selected_at.get(depth - 1).copied().unwrap_or(false);
+        let selected = above || matches(r);
+        selected_at.resize(depth, false);
+        selected_at.push(selected);
+        if selected {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// A key of the rows as an integer (pids and the like).
+fn int(row: &Value, key: &str) -> Option<u64> {
+    row.get(key).and_then(Value::as_u64)
+}
+
+fn finish(test: &str, checks: usize, diffs: Vec<String>) {
+    assert!(
+        diffs.is_empty(),
+        "{test}: {} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    checks::ran(test, checks);
+}
+
+/// Every analysis in JSON, CSV and table, and with each of its options, on every capture.
+#[test]
+fn every_analysis_prints_the_same_rows_in_every_format() {
+    let specs = analyses();
+    let mut diffs = Vec::new();
+    let mut checks = 0;
+    for capture in corpus::corpus_captures() {
+        let lime = capture.lime_path.to_string_lossy().into_owned();
+        let symbols = capture.symbols_path.to_string_lossy().into_owned();
+        for spec in &specs {
+            let label = format!("{} {}", capture.name, spec.name);
+            let base = [spec.name.as_str(), lime.as_str(), "--symbols", symbols.as_str()];
+            let Some(found) = json_and_csv(&label, &base, &mut diffs, &mut checks) else {
+                continue;
+            };
+            if found.is_empty() {
+                diffs.push(format!("{label}: no rows on an intact capture"));
+            }
+            compare_table(&label, spec, &base, &found, &mut diffs, &mut checks);
+            for (option, kind) in &spec.options {
+                check_option(&capture, spec, option, kind, &base, &found, &mut diffs, &mut checks);
+            }
+        }
+    }
+    for (flag, left_out) in LEFT_OUT.lock().unwrap().iter() {
+        if *left_out == 0 {
+            diffs.push(format!(
+                "{flag}: selects every row on every capture: the test compared nothing"
+            ));
+        }
+    }
+    finish("cli every analysis", checks, diffs);
+}
+
+/// Rows each selecting flag (`netstat --owned-only`) left out, over all captures.
+static LEFT_OUT: std::sync::Mutex<BTreeMap<String, usize>> = std::sync::Mutex::new(BTreeMap::new());
+
+/// One option of an analysis: its rows in JSON and CSV agree, and a filter selects what it names.
+#[allow(clippy::too_many_arguments)]
+fn check_option(
+    capture: &CorpusCapture,
+    spec: &Spec,
+    option: &str,
+    kind: &str,
+    base: &[&str],
+    all: &[Value],
+    diffs: &mut Vec<String>,
+    checks: &mut usize,
+) {
+    let flag = format!("--{option}");
+    let label = format!("{} {} {flag}", capture.name, spec.name);
+    match kind {
+        "flag" => {
+            let Some(found) = json_and_csv(&label, &[base, &[flag.as_str()]].concat(), diffs, checks) else {
+                return;
+            };
+            let keep: Option<fn(&Value) -> bool> = match option {
+                "owned-only" => Some(|r: &Value| !r["pid"].is_null()),
+                "no-unix" => Some(|r: &Value| r["proto"] != "unix"),
+                _ => None,
+            };
+            if let Some(keep) = keep {
+                *checks += 1;
+                let want: Vec<&Value> = all.iter().filter(|r| keep(r)).collect();
+                if found.iter().collect::<Vec<_>>() != want {
+                    diffs.push(format!(
+                        "{label}: {} rows, the unfiltered rows it selects: {}",
+                        found.len(),
+                        want.len()
+                    ));
+                }
+                // Whether the filter left rows out on some capture (else it was not tested for real).
+                *LEFT_OUT
+                    .lock()
+                    .unwrap()
+                    .entry(format!("{} {flag}", spec.name))
+                    .or_default() += all.len() - want.len();
+            } else if option == "threads" {
+                check_threads(capture, &label, all, &found, diffs, checks);
+            } else {
+                diffs.push(format!("{label}: a flag this test does not know: say what it selects"));
+            }
+        }
+        "integers" => {
+            // A filter by a key of the rows (`--pid`): the rows are the unfiltered rows with that key.
+            let mut values: Vec<u64> = all.iter().filter_map(|r| int(r, option)).collect();
+            values.sort_unstable();
+            values.dedup();
+            if values.len() < 3 {
+                return diffs.push(format!("{label}: the rows have too few `{option}` values to filter"));
+            }
+            let picked = [values[1], values[values.len() / 2]];
+            let texts: Vec<String> = picked.iter().map(u64::to_string).collect();
+            let mut args: Vec<&str> = base.to_vec();
+            args.push(&flag);
+            args.extend(texts.iter().map(String::as_str));
+            let Some(found) = json_and_csv(&format!("{label} {}", texts.join(" ")), &args, diffs, checks) else {
+                return;
+            };
+            let want = selection(spec, all, |r| int(r, option).is_some_and(|v| picked.contains(&v)));
+            *checks += 1;
+            if found.iter().collect::<Vec<_>>() != want {
+                diffs.push(format!(
+                    "{label} {}: {} rows, the unfiltered rows with that {option}: {}",
+                    texts.join(" "),
+                    found.len(),
+                    want.len()
+                ));
+            }
+        }
+        "text" if option == "ns" => check_ns(capture, spec, &label, base, all, diffs, checks),
+        "output" => {
+            let dir = corpus::cache_dir().join("every-command");
+            std::fs::create_dir_all(&dir).expect("create the output folder");
+            let path = dir.join(format!("{}-{}-{option}", capture.name, spec.name));
+            let _ = std::fs::remove_file(&path);
+            let path_text = path.to_string_lossy().into_owned();
+            let args = [base, &[flag.as_str(), path_text.as_str(), "--format", "json"]].concat();
+            if let Some(json) = run_clean(&label, &args, diffs) {
+                *checks += 1;
+                if serde_json::from_str::<Value>(&json).ok().as_ref() != Some(&Value::Array(all.to_vec())) {
+                    diffs.push(format!("{label}: rows differ from the run without {flag}"));
+                }
+                if std::fs::metadata(&path).map_or(true, |m| m.len() == 0) {
+                    diffs.push(format!("{label}: wrote nothing to {path_text}"));
+                }
+            }
+        }
+        other => diffs.push(format!("{label}: an option of kind {other} this test does not know")),
+    }
+}
+
+/// `--threads`: a row per thread, with every thread of truth/ps-eLf.txt for the processes alive at the dump
+/// (truth/final/ps-eo.txt) that the collector saw with all their threads still there; the process rows
+/// (tid == pid) are the rows without the flag.
+fn check_threads(
+    capture: &CorpusCapture,
+    label: &str,
+    all: &[Value],
+    found: &[Value],
+    diffs: &mut Vec<String>,
+    checks: &mut usize,
+) {
+    let leaders: Vec<&Value> = found.iter().filter(|r| int(r, "pid") == int(r, "tid")).collect();
+    *checks += 1;
+    if leaders != all.iter().collect::<Vec<_>>() {
+        diffs.push(format!(
+            "{label}: {} rows with tid == pid, {} rows without the flag",
+            leaders.len(),
+            all.len()
+        ));
+    }
+    let got: BTreeSet<(u64, u64)> = found
+        .iter()
+        .filter_map(|r| Some((int(r, "pid")?, int(r, "tid")?)))
+        .collect();
+    let alive = truth::final_ps_pids(&capture.truth_dir);
+    let mut more = 0;
+    for (pid, tids) in truth::ps_threads(&capture.truth_dir) {
+        if !alive.contains(&pid) {
+            continue; // gone before the dump (truth/final/ps-eo.txt)
+        }
+        for tid in tids {
+            *checks += 1;
+            if !got.contains(&(u64::from(pid), u64::from(tid))) {
+                more += 1;
+                diffs.push(format!("{label}: thread {tid} of pid {pid} (truth/ps-eLf.txt) missing"));
+            }
+        }
+    }
+    if more == 0 && got.len() <= all.len() {
+        diffs.push(format!("{label}: no thread row beyond the processes"));
+    }
+}
+
+/// `--ns KIND:INODE` for each namespace of the truth's processes (truth/proc-summary.tsv): the rows are
+/// the unfiltered rows in that namespace, and hold every process of the summary in it that was still alive
+/// at the dump (truth/final/ps-eo.txt); a row the summary lacks must have started after the collector did
+/// (truth/collect-start.txt).
+fn check_ns(
+    capture: &CorpusCapture,
+    spec: &Spec,
+    label: &str,
+    base: &[&str],
+    all: &[Value],
+    diffs: &mut Vec<String>,
+    checks: &mut usize,
+) {
+    let summary = truth::proc_summary(&capture.truth_dir);
+    let alive = truth::final_ps_pids(&capture.truth_dir);
+    let started = truth::collect_start(&capture.truth_dir);
+    let mut namespaces: BTreeMap<(String, u64), BTreeSet<u32>> = BTreeMap::new();
+    for p in summary.values() {
+        for (kind, inode) in &p.ns {
+            namespaces.entry((kind.clone(), *inode)).or_default().insert(p.pid);
+        }
+    }
+    // Each kind's namespaces that hold fewer processes than the whole: the ones a filter can get wrong.
+    let total = summary.len();
+    let mut tried = 0;
+    for ((kind, inode), members) in namespaces.iter().filter(|(_, m)| m.len() < total) {
+        let arg = format!("{kind}:{inode}");
+        let l = format!("{label} {arg}");
+        let Some(found) = json_and_csv(&l, &[base, &["--ns", arg.as_str()]].concat(), diffs, checks) else {
+            continue;
+        };
+        tried += 1;
+        let want = selection(spec, all, |r| r["ns"][kind.as_str()].as_u64() == Some(*inode));
+        *checks += 1;
+        if found.iter().collect::<Vec<_>>() != want {
+            diffs.push(format!(
+                "{l}: {} rows, {} unfiltered rows in it",
+                found.len(),
+                want.len()
+            ));
+        }
+        let pids: BTreeSet<u32> = found.iter().filter_map(|r| int(r, "pid")).map(|p| p as u32).collect();
+        for pid in members.iter().filter(|p| alive.contains(p)) {
+            *checks += 1;
+            if !pids.contains(pid) {
+                diffs.push(format!(
+                    "{l}: pid {pid} of truth/proc-summary.tsv is in it, not in the rows"
+                ));
+            }
+        }
+        // A tree also shows the subtrees of the selected processes: only a list is all in the namespace.
+        for r in found.iter().filter(|_| spec.tree.is_none()) {
+            let Some(pid) = int(r, "pid").map(|p| p as u32) else {
+                continue;
+            };
+            *checks += 1;
+            match summary.get(&pid) {
+                Some(p) if p.ns.get(kind.as_str()) == Some(inode) => {}
+                Some(p) => diffs.push(format!(
+                    "{l}: pid {pid} is in {kind}:{:?} by truth/proc-summary.tsv",
+                    p.ns.get(kind.as_str())
+                )),
+                None => {
+                    let start = r["start_time"].as_str().and_then(truth::iso_seconds);
+                    if !start.is_some_and(|s| s > started) {
+                        diffs.push(format!(
+                            "{l}: pid {pid} is not in truth/proc-summary.tsv but started at {start:?}, before the \
+                             collector ({started})"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if tried == 0 {
+        diffs.push(format!("{label}: truth/proc-summary.tsv has no namespace to filter by"));
+    }
+}
+
+/// `info` in JSON against the truth (release, banner, host name, the kernel's physical placement against
+/// truth/proc-iomem.txt's `Kernel code`), and its CSV and table carrying the same keys and values.
+#[test]
+fn info_places_the_kernel_where_proc_iomem_says() {
+    let mut diffs = Vec::new();
+    let mut checks = 0;
+    for capture in corpus::corpus_captures() {
+        let name = &capture.name;
+        let lime = capture.lime_path.to_string_lossy().into_owned();
+        let symbols_path = capture.symbols_path.to_string_lossy().into_owned();
+        let base = ["info", lime.as_str(), "--symbols", symbols_path.as_str()];
+        let Some(json) = run_clean(
+            &format!("{name} info"),
+            &[&base[..], &["--format", "json"]].concat(),
+            &mut diffs,
+        ) else {
+            continue;
+        };
+        let v: Value = serde_json::from_str(&json).expect("info prints one JSON object");
+        let truth_dir = &capture.truth_dir;
+        for (key, want) in [
+            ("kernel_release", truth::uname_release(truth_dir)),
+            ("banner", truth::proc_version(truth_dir)),
+            ("hostname", truth::hostname(truth_dir)),
+        ] {
+            checks += 1;
+            if v[key].as_str() != Some(want.as_str()) {
+                diffs.push(format!("{name}: info {key} {}, the truth says {want:?}", v[key]));
+            }
+        }
+        // The physical placement: `_text` of the ISF (linked at START_KERNEL_MAP + physical start) moved
+        // by the physical KASLR shift is where /proc/iomem's "Kernel code" starts; `_etext` is where it ends.
+        let iomem = iomem_range(&capture, "Kernel code");
+        let table = corpus::load_symbols(&capture);
+        let hex = |key: &str| {
+            v[key]
+                .as_str()
+                .and_then(|t| t.strip_prefix("0x"))
+                .and_then(|t| u64::from_str_radix(t, 16).ok())
+        };
+        let phys_shift = hex("kaslr_physical_shift");
+        let virt_shift = hex("kaslr_virtual_shift");
+        for (sym, want) in [("_text", iomem.0), ("_etext", iomem.1 + 1)] {
+            checks += 1;
+            let linked = table.address(sym).unwrap_or_else(|e| panic!("{name}: ISF {sym}: {e}"));
+            let got = phys_shift.map(|s| linked - START_KERNEL_MAP + s);
+            if got != Some(want) {
+                diffs.push(format!(
+                    "{name}: info places {sym} at physical {got:x?}, truth/proc-iomem.txt's Kernel code says {want:#x}"
+                ));
+            }
+        }
+        checks += 1;
+        let init_task = table.address("init_task").expect("ISF init_task");
+        if hex("init_task") != virt_shift.map(|s| init_task + s) {
+            diffs.push(format!(
+                "{name}: info init_task {} is not the ISF's {init_task:#x} moved by kaslr_virtual_shift {}",
+                v["init_task"], v["kaslr_virtual_shift"]
+            ));
+        }
+        // The page table root is a page of the capture's RAM inside the kernel's image (swapper_pg_dir or
+        // init_top_pgt, between _text and _end, physically).
+        checks += 1;
+        let end = table.address("_end").expect("ISF _end");
+        let root = hex("page_table_root");
+        if !root.is_some_and(|r| {
+            phys_shift.is_some_and(|s| r >= iomem.0 && r < end - START_KERNEL_MAP + s && r % 4096 == 0)
+        }) {
+            diffs.push(format!(
+                "{name}: page_table_root {} is not a page of the kernel image",
+                v["page_table_root"]
+            ));
+        }
+        // CSV: one header and one row, the flattened keys and values; table: `key  value` lines.
+        let flat = rows::flatten(&v);
+        if let Some(csv) = run_clean(
+            &format!("{name} info csv"),
+            &[&base[..], &["--format", "csv"]].concat(),
+            &mut diffs,
+        ) {
+            checks += 1;
+            let want = vec![
+                flat.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+                flat.iter().map(|(_, c)| c.clone()).collect(),
+            ];
+            if rows::parse_csv(&csv).as_ref() != Ok(&want) {
+                diffs.push(format!("{name}: info CSV {csv:?} is not the JSON's keys and values"));
+            }
+        }
+        if let Some(table) = run_clean(
+            &format!("{name} info table"),
+            &[&base[..], &["--format", "table"]].concat(),
+            &mut diffs,
+        ) {
+            checks += 1;
+            let lines: Vec<(String, String)> = table
+                .lines()
+                .map(|l| match l.split_once("  ") {
+                    Some((k, v)) => (k.to_string(), v.trim_start().to_string()),
+                    None => (l.to_string(), String::new()),
+                })
+                .collect();
+            if lines != flat {
+                diffs.push(format!("{name}: info table {lines:?}, JSON {flat:?}"));
+            }
+        }
+    }
+    finish("cli info", checks, diffs);
+}
+
+/// The (first, last) address of a top-level or nested range of truth/proc-iomem.txt named `what`.
+fn iomem_range(capture: &CorpusCapture, what: &str) -> (u64, u64) {
+    let path = capture.truth_dir.join("proc-iomem.txt");
+    truth::output_lines(&path)
+        .iter()
+        .find_map(|l| {
+            let (range, name) = l.trim().split_once(" : ")?;
+            if name != what {
+                return None;
+            }
+            let (a, b) = range.split_once('-')?;
+            Some((u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?))
+        })
+        .unwrap_or_else(|| panic!("{}: no {what:?} range in {}", capture.name, path.display()))
+}
+
+/// `symbols index`, `symbols pack`, `bench` and `list` through the binary: the index names each corpus
+/// ISF's banner (manifest), the pack is refused by nobody (`info --symbols PACK` gives the same JSON as the
+/// ISF), bench prints its timings as JSON, list in JSON and table name the same analyses.
+#[test]
+fn symbols_bench_and_list_run_through_the_binary() {
+    let mut diffs = Vec::new();
+    let mut checks = 0;
+    let captures = corpus::corpus_captures();
+    let dir = corpus::cache_dir().join("every-command-symbols");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the symbols folder");
+    for capture in &captures {
+        let file = capture.symbols_path.file_name().expect("an ISF file name");
+        std::fs::copy(&capture.symbols_path, dir.join(file)).expect("copy an ISF");
+    }
+    let dir_text = dir.to_string_lossy().into_owned();
+    if run_checked("symbols index", &["symbols", "index", &dir_text], false, &mut diffs).is_some() {
+        let index: Value = std::fs::read(dir.join("index.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null);
+        let text = index.to_string();
+        for capture in &captures {
+            checks += 1;
+            let file = capture
+                .symbols_path
+                .file_name()
+                .and_then(|f| f.to_str())
+                .unwrap_or_default();
+            if !text.contains(&serde_json::to_string(&capture.banner).expect("a string")[1..]) || !text.contains(file) {
+                diffs.push(format!(
+                    "symbols index: {} does not name {file} with its banner",
+                    dir.join("index.json").display()
+                ));
+            }
+        }
+    }
+    let packs = dir.join("packs");
+    let packs_text = packs.to_string_lossy().into_owned();
+    // Each pack is the ISF's pack, byte for byte, named by the ISF file's SHA-256.
+    if run_checked(
+        "symbols pack",
+        &["symbols", "pack", &dir_text, &packs_text],
+        false,
+        &mut diffs,
+    )
+    .is_some()
+    {
+        for capture in &captures {
+            checks += 1;
+            let isf = std::fs::read(&capture.symbols_path).expect("read an ISF");
+            let want = memscope_core::symbols::SymbolTable::from_isf(&isf).expect("the ISF parses");
+            let hash: String = memscope_core::symbols::SymbolTable::hash_isf(&isf)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let path = packs.join(format!("{hash}.mspack"));
+            match std::fs::read(&path) {
+                Ok(bytes) if bytes == want.pack() => {}
+                Ok(_) => diffs.push(format!("{}: {} is not the ISF's pack", capture.name, path.display())),
+                Err(e) => diffs.push(format!(
+                    "{}: symbols pack wrote no {}: {e}",
+                    capture.name,
+                    path.display()
+                )),
+            }
+        }
+    }
+    for capture in &captures {
+        let lime = capture.lime_path.to_string_lossy().into_owned();
+        let isf = capture.symbols_path.to_string_lossy().into_owned();
+        let label = format!("{} bench", capture.name);
+        let args = [
+            "bench",
+            lime.as_str(),
+            "--symbols",
+            isf.as_str(),
+            "--runs",
+            "1",
+            "--format",
+            "json",
+        ];
+        if let Some(json) = run_clean(&label, &args, &mut diffs) {
+            checks += 1;
+            if !serde_json::from_str::<Value>(&json).is_ok_and(|v| v.is_object() || v.is_array()) {
+                diffs.push(format!("{label}: --format json does not print JSON: {json:?}"));
+            }
+        }
+    }
+    let specs = analyses();
+    if let Some(table) = run_clean("list", &["list"], &mut diffs) {
+        for spec in &specs {
+            checks += 1;
+            if !table
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(spec.name.as_str()))
+            {
+                diffs.push(format!("list: the table has no line for {}", spec.name));
+            }
+        }
+    }
+    finish("cli symbols, bench, list", checks, diffs);
+}
