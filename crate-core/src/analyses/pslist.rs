@@ -7,6 +7,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use super::Analysis;
+pub use crate::kernel::layouts::NsKind;
 use crate::kernel::tasks::{self, Namespaces, TaskInfo};
 use crate::kernel::{Kernel, KernelError};
 
@@ -73,69 +74,6 @@ pub fn cap_names(set: u64) -> Vec<CapName> {
         .collect()
 }
 
-/// A kind of namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NsKind {
-    /// UTS (host name).
-    Uts,
-    /// System V IPC.
-    Ipc,
-    /// Mounts.
-    Mnt,
-    /// Network.
-    Net,
-    /// Process ids.
-    Pid,
-    /// Users.
-    User,
-    /// Cgroups.
-    Cgroup,
-    /// Clocks.
-    Time,
-}
-
-impl NsKind {
-    /// Every kind, in the order of the `ns` object.
-    pub const ALL: [NsKind; 8] = [
-        NsKind::Uts,
-        NsKind::Ipc,
-        NsKind::Mnt,
-        NsKind::Net,
-        NsKind::Pid,
-        NsKind::User,
-        NsKind::Cgroup,
-        NsKind::Time,
-    ];
-
-    /// The kind's name, as `/proc/PID/ns/` names it.
-    pub fn name(self) -> &'static str {
-        match self {
-            NsKind::Uts => "uts",
-            NsKind::Ipc => "ipc",
-            NsKind::Mnt => "mnt",
-            NsKind::Net => "net",
-            NsKind::Pid => "pid",
-            NsKind::User => "user",
-            NsKind::Cgroup => "cgroup",
-            NsKind::Time => "time",
-        }
-    }
-
-    /// This kind's inode in `ns`.
-    pub fn of(self, ns: &Namespaces) -> Option<u64> {
-        match self {
-            NsKind::Uts => ns.uts,
-            NsKind::Ipc => ns.ipc,
-            NsKind::Mnt => ns.mnt,
-            NsKind::Net => ns.net,
-            NsKind::Pid => ns.pid,
-            NsKind::User => ns.user,
-            NsKind::Cgroup => ns.cgroup,
-            NsKind::Time => ns.time,
-        }
-    }
-}
-
 /// A namespace filter, `KIND:INODE` (`net:4026531840`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NsFilter {
@@ -185,7 +123,7 @@ impl Options {
                 .pids
                 .iter()
                 .any(|&p| i64::from(p) == row.pid || i64::from(p) == row.tid))
-            && self.ns.iter().all(|f| f.kind.of(&row.ns) == Some(f.inode))
+            && self.ns.iter().all(|f| row.ns.get(f.kind) == Some(f.inode))
     }
 }
 

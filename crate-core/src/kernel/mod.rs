@@ -4,6 +4,7 @@
 pub mod banner;
 pub mod files;
 mod identify;
+pub mod layouts;
 pub mod mm;
 pub mod net;
 mod object;
@@ -72,6 +73,8 @@ pub struct Kernel {
     space: AddressSpace,
     placement: Placement,
     warnings: Vec<String>,
+    /// The layouts of the structures that changed across versions, resolved on first use.
+    layouts: std::cell::OnceCell<layouts::Layouts>,
 }
 
 impl std::fmt::Debug for Kernel {
@@ -91,6 +94,7 @@ impl Kernel {
             space,
             placement,
             warnings: Vec::new(),
+            layouts: std::cell::OnceCell::new(),
         }
     }
 

@@ -12,6 +12,7 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
+use super::layouts::{ListenNode, ListeningHash};
 use super::{Kernel, KernelError, Object};
 use crate::symbols::TypeRef;
 
@@ -561,11 +562,10 @@ fn per_netns_tables(kernel: &Kernel, path: &str, walk: &mut HashWalk) -> Vec<u64
 }
 
 /// TCP sockets (IPv4 and IPv6) in `tcp_hashinfo` and in the per-namespace tables some namespaces have
-/// (`net->ipv4.tcp_death_row.hashinfo`, with `tcp_child_ehash_entries`): the listening hash (`lhash2`,
-/// `hlist_nulls` chains through `skc_nulls_node`; before Linux 6.0, where `inet_connection_sock` has
-/// `icsk_listen_portaddr_node`, `hlist` chains through that) and the established hash (`ehash`, holding
-/// full sockets, TIME-WAIT and NEW-SYN-RECV minisockets). Kernels whose listening buckets have no
-/// `nulls_head` get the established hash only, with a warning.
+/// (`net->ipv4.tcp_death_row.hashinfo`, with `tcp_child_ehash_entries`): the listening hash, as
+/// [`ListeningHash`] says it is chained, and the established hash (`ehash`, holding full sockets,
+/// TIME-WAIT and NEW-SYN-RECV minisockets). Kernels with no walkable listening hash get the established
+/// hash only, with a warning.
 pub fn tcp_hashed(kernel: &Kernel) -> Result<HashWalk, KernelError> {
     let mut walk = HashWalk::default();
     let global = kernel.symbol_addr("tcp_hashinfo")?;
@@ -577,10 +577,15 @@ pub fn tcp_hashed(kernel: &Kernel) -> Result<HashWalk, KernelError> {
     }
     let node_off = kernel.member_offset("sock_common", "skc_nulls_node")?;
     let first_off = kernel.member_offset("hlist_nulls_head", "first")?;
-    let listen_nulls = kernel
-        .symbols()
-        .layout("inet_listen_hashbucket")?
-        .has_field("nulls_head");
+    let listen_node_off = match kernel.layouts().listening() {
+        ListeningHash::Lhash2 {
+            node_member: ListenNode::PortAddr,
+        } => Some(kernel.member_offset("inet_connection_sock", "icsk_listen_portaddr_node")?),
+        ListeningHash::Lhash2 {
+            node_member: ListenNode::SkcNulls,
+        } => Some(node_off),
+        ListeningHash::None => None,
+    };
     let mut arrays = Vec::new();
     for (i, addr) in tables.into_iter().enumerate() {
         let info = match kernel.object("inet_hashinfo", addr) {
@@ -592,7 +597,7 @@ pub fn tcp_hashed(kernel: &Kernel) -> Result<HashWalk, KernelError> {
             }
             Err(e) => return Err(e),
         };
-        if info.has("lhash2") && listen_nulls {
+        if let Some(listen_node_off) = listen_node_off {
             let array = info.pointer("lhash2")?;
             if array != 0 && !arrays.contains(&array) {
                 arrays.push(array);
@@ -600,11 +605,6 @@ pub fn tcp_hashed(kernel: &Kernel) -> Result<HashWalk, KernelError> {
                 let count = info.u64("lhash2_mask")?.saturating_add(1).min(MAX_BUCKETS);
                 let head_off = kernel.member_offset("inet_listen_hashbucket", "nulls_head")? + first_off;
                 let heads = bucket_heads(kernel, array, count, stride, head_off, "tcp listening hash", &mut walk);
-                // Linux 5.0 to 5.19 chain `lhash2` through the connection socket's own node (the
-                // `listening_hash` buckets had `skc_nulls_node`).
-                let listen_node_off = kernel
-                    .member_offset("inet_connection_sock", "icsk_listen_portaddr_node")
-                    .unwrap_or(node_off);
                 walk_chains(kernel, heads, listen_node_off, "tcp listening hash", &mut walk);
             }
         } else if i == 0 {

@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 
+use super::layouts::{CapSet, KthreadData, NsKind, StartTime, TaskPid, ThreadList, Timekeeper};
 use super::{Kernel, KernelError, Object};
 use crate::symbols::TypeRef;
 
@@ -148,18 +149,14 @@ pub fn for_each_process<'k>(
     Ok(())
 }
 
-/// The threads of the process whose leader is at `leader`, the leader first. Uses
-/// `signal_struct.thread_head` linked by `task_struct.thread_node` where the symbols have it, else the
-/// older `task_struct.thread_group` ring.
+/// The threads of the process whose leader is at `leader`, the leader first, on the list [`ThreadList`]
+/// says the kernel keeps.
 pub fn threads_of(kernel: &Kernel, leader: u64) -> Result<TaskWalk, KernelError> {
-    let symbols = kernel.symbols();
     let mut out = TaskWalk {
         tasks: vec![leader],
         ..TaskWalk::default()
     };
-    let walk = if symbols.layout("signal_struct")?.has_field("thread_head")
-        && symbols.layout("task_struct")?.has_field("thread_node")
-    {
+    let walk = if kernel.layouts().threads()? == ThreadList::SignalHead {
         let signal = kernel.read_u64(leader.wrapping_add(kernel.member_offset("task_struct", "signal")?));
         let signal = match signal {
             Ok(0) => return Ok(out), // exited: the signal struct is gone
@@ -227,6 +224,36 @@ pub struct Namespaces {
     pub cgroup: Option<u64>,
     /// Time namespace.
     pub time: Option<u64>,
+}
+
+impl Namespaces {
+    /// The inode of one kind.
+    pub fn get(&self, kind: NsKind) -> Option<u64> {
+        *match kind {
+            NsKind::Uts => &self.uts,
+            NsKind::Ipc => &self.ipc,
+            NsKind::Mnt => &self.mnt,
+            NsKind::Net => &self.net,
+            NsKind::Pid => &self.pid,
+            NsKind::User => &self.user,
+            NsKind::Cgroup => &self.cgroup,
+            NsKind::Time => &self.time,
+        }
+    }
+
+    /// Where one kind's inode is kept.
+    pub fn slot(&mut self, kind: NsKind) -> &mut Option<u64> {
+        match kind {
+            NsKind::Uts => &mut self.uts,
+            NsKind::Ipc => &mut self.ipc,
+            NsKind::Mnt => &mut self.mnt,
+            NsKind::Net => &mut self.net,
+            NsKind::Pid => &mut self.pid,
+            NsKind::User => &mut self.user,
+            NsKind::Cgroup => &mut self.cgroup,
+            NsKind::Time => &mut self.time,
+        }
+    }
 }
 
 /// Credentials of a task (`task->cred`).
@@ -365,23 +392,19 @@ pub fn read_task(kernel: &Kernel, addr: u64, warnings: &mut Vec<String>) -> Resu
     }
     match t.deref("nsproxy") {
         Ok(Some(proxy)) => {
-            let kinds: [(&str, &str, &mut Option<u64>); 6] = [
-                ("uts_ns", "uts_namespace", &mut ns.uts),
-                ("ipc_ns", "ipc_namespace", &mut ns.ipc),
-                ("mnt_ns", "mnt_namespace", &mut ns.mnt),
-                ("net_ns", "net", &mut ns.net),
-                ("cgroup_ns", "cgroup_namespace", &mut ns.cgroup),
-                ("time_ns", "time_namespace", &mut ns.time),
-            ];
-            for (field, ty, slot) in kinds {
-                if !proxy.has(field) {
-                    continue; // the kernel lacks this kind
-                }
-                match proxy.pointer(field) {
-                    Ok(0) => {}
-                    Ok(p) => *slot = ns_inum(kernel, p, ty).map_err(|e| warn(field, e)).ok(),
-                    Err(e) => warn(field, e),
-                }
+            for &kind in kernel.layouts().proxied_namespaces() {
+                let Some(field) = kind.nsproxy_member() else {
+                    continue;
+                };
+                let inum = match proxy.pointer(field) {
+                    Ok(0) => None,
+                    Ok(p) => ns_inum(kernel, p, kind.type_name()).map_err(|e| warn(field, e)).ok(),
+                    Err(e) => {
+                        warn(field, e);
+                        None
+                    }
+                };
+                *ns.slot(kind) = inum;
             }
         }
         Ok(None) => {}
@@ -420,26 +443,23 @@ fn ns_inum(kernel: &Kernel, addr: u64, ty: &str) -> Result<u64, KernelError> {
     Ok(read_i32(kernel, addr, ty, "ns.inum")? as u32 as u64)
 }
 
-/// Nanoseconds since boot at which the task started: `start_boottime` (5.5+), else `real_start_time`
-/// (boot-based before 5.5), else `start_time`; a `timespec` form is read too.
+/// Nanoseconds since boot at which the task started, as [`StartTime`] says the kernel keeps it.
 fn start_boottime(t: &Object<'_>) -> Result<u64, KernelError> {
-    let field = t.which(&["start_boottime", "real_start_time", "start_time"])?;
-    match t.u64(field) {
-        Ok(v) => Ok(v),
-        Err(KernelError::Layout(_)) => {
+    match t.kernel().layouts().start_time()? {
+        StartTime::Nanoseconds(field) => t.u64(field),
+        StartTime::Timespec(field) => {
             let ts = t.member(field)?;
             let sec = ts.i64("tv_sec")?;
             let nsec = ts.i64("tv_nsec")?;
             Ok((sec as u64).wrapping_mul(1_000_000_000).wrapping_add(nsec as u64))
         }
-        Err(e) => Err(e),
     }
 }
 
-/// A `kernel_cap_t` member: a single `u64 val` (6.3+) or `u32 cap[2]`.
+/// A `kernel_cap_t` member, as [`CapSet`] says it is stored.
 fn capability(cred: &Object<'_>, field: &str) -> Result<u64, KernelError> {
     let c = cred.member(field)?;
-    if c.has("val") {
+    if cred.kernel().layouts().caps()? == CapSet::Word {
         return c.u64("val");
     }
     let b = c.bytes("cap")?;
@@ -458,6 +478,7 @@ fn id(cred: &Object<'_>, field: &str) -> Result<u32, KernelError> {
 }
 
 fn credentials(c: &Object<'_>) -> Result<Credentials, KernelError> {
+    let extras = c.kernel().layouts().cred();
     Ok(Credentials {
         uid: id(c, "uid")?,
         gid: id(c, "gid")?,
@@ -467,18 +488,18 @@ fn credentials(c: &Object<'_>) -> Result<Credentials, KernelError> {
         cap_prm: capability(c, "cap_permitted")?,
         cap_eff: capability(c, "cap_effective")?,
         cap_bnd: capability(c, "cap_bset")?,
-        cap_amb: if c.has("cap_ambient") {
+        cap_amb: if extras.ambient {
             capability(c, "cap_ambient")?
         } else {
             0
         },
-        user_ns: if c.has("user_ns") { c.pointer("user_ns")? } else { 0 },
+        user_ns: if extras.user_ns { c.pointer("user_ns")? } else { 0 },
     })
 }
 
-/// The task's `struct pid`: `thread_pid` (4.19+) or `pids[PIDTYPE_PID].pid`.
+/// The task's `struct pid`, as [`TaskPid`] says the task links it.
 fn task_pid(t: &Object<'_>) -> Result<u64, KernelError> {
-    if t.has("thread_pid") {
+    if t.kernel().layouts().task_pid()? == TaskPid::ThreadPid {
         return t.pointer("thread_pid");
     }
     // pids[0] is PIDTYPE_PID; a pid_link is { hlist_node node; struct pid *pid; }.
@@ -514,8 +535,11 @@ fn proc_name(kernel: &Kernel, t: &Object<'_>, comm: &str, flags: u64) -> Option<
     if flags & PF_KTHREAD == 0 {
         return Some(comm.to_string());
     }
-    // to_kthread(): worker_private (5.17+), else set_child_tid.
-    let field = t.which(&["worker_private", "set_child_tid"]).ok()?;
+    let layouts = kernel.layouts();
+    let field = match layouts.kthread()? {
+        KthreadData::WorkerPrivate => "worker_private",
+        KthreadData::SetChildTid => "set_child_tid",
+    };
     let kthread = t.pointer(field).ok()?;
     if kthread == 0 {
         return Some(comm.to_string());
@@ -525,7 +549,7 @@ fn proc_name(kernel: &Kernel, t: &Object<'_>, comm: &str, flags: u64) -> Option<
         let worker = kt.deref_as("data", "worker").ok()??;
         // A rescuer whose comm is `kworker/R-...` (6.9+) shows its workqueue's full name.
         let mut name = comm.to_string();
-        if comm.starts_with("kworker/R-") && worker.has("rescue_wq") {
+        if comm.starts_with("kworker/R-") && layouts.kthread_names().rescuer {
             if let Ok(Some(wq)) = worker.deref_as("rescue_wq", "workqueue_struct") {
                 name = format!("kworker/R-{}", wq.string("name").ok()?);
             }
@@ -544,7 +568,7 @@ fn proc_name(kernel: &Kernel, t: &Object<'_>, comm: &str, flags: u64) -> Option<
         truncate_chars(&mut name, 63);
         return Some(name);
     }
-    if !kt.has("full_name") {
+    if !layouts.kthread_names().full_name {
         return Some(comm.to_string());
     }
     match kt.pointer("full_name").ok()? {
@@ -562,49 +586,29 @@ fn truncate_chars(s: &mut String, max: usize) {
     }
 }
 
-/// Wall-clock time of boot in nanoseconds since the Unix epoch, from the kernel's timekeeper
-/// (`offs_real - offs_boot`, what `getboottime64` and `/proc/stat`'s `btime` use). The timekeeper lives in
-/// `tk_core` (a struct holding `timekeeper`), in `timekeeper_data[TIMEKEEPER_CORE]` where the kernel keeps
-/// auxiliary timekeepers beside it (6.16 on), or in a plain `timekeeper` global in older kernels.
+/// Wall-clock time of boot in nanoseconds since the Unix epoch, from the kernel's core timekeeper
+/// (`offs_real - offs_boot`, what `getboottime64` and `/proc/stat`'s `btime` use), wherever
+/// [`Timekeeper`] says it lives.
 pub fn boot_time_ns(kernel: &Kernel) -> Result<i64, KernelError> {
-    let symbols = kernel.symbols();
     let shift = kernel.placement().virtual_shift;
-    if let Some(s) = symbols.symbol("tk_core")? {
-        let ty = s.ty.as_ref().and_then(|t| t.user_name());
-        let ty = ty.ok_or_else(|| KernelError::Layout("tk_core has no type in the symbols".into()))?;
-        let core = kernel.object(ty, s.address.wrapping_add(shift))?;
-        return offsets(&core.member("timekeeper")?);
-    }
-    if let Some(s) = symbols.symbol("timekeeper_data")? {
-        let Some(TypeRef::Array { count, element }) = &s.ty else {
-            return Err(KernelError::Layout(
-                "timekeeper_data is not an array in the symbols".into(),
-            ));
-        };
-        let ty = element
-            .user_name()
-            .ok_or_else(|| KernelError::Layout("timekeeper_data's elements are not structs in the symbols".into()))?;
-        let index = timekeeper_core_index(symbols);
-        if index >= *count {
-            return Err(KernelError::Layout(format!(
-                "TIMEKEEPER_CORE is {index} but timekeeper_data holds {count}"
-            )));
+    let symbols = kernel.symbols();
+    let tk = match kernel.layouts().timekeeper()? {
+        Timekeeper::TkCore(ty) => {
+            let core = kernel.object(&ty, symbols.address("tk_core")?.wrapping_add(shift))?;
+            core.member("timekeeper")?
         }
-        let size = symbols.size_of(element)?;
-        let core = kernel.object(ty, s.address.wrapping_add(shift).wrapping_add(index * size))?;
-        return offsets(&core.member("timekeeper")?);
-    }
-    let a = symbols.address("timekeeper")?;
-    let tk = kernel.object("timekeeper", a.wrapping_add(shift))?;
+        Timekeeper::TimekeeperData {
+            element,
+            element_size,
+            index,
+        } => {
+            let at = symbols.address("timekeeper_data")?.wrapping_add(shift);
+            let core = kernel.object(&element, at.wrapping_add(index * element_size))?;
+            core.member("timekeeper")?
+        }
+        Timekeeper::Global => kernel.object("timekeeper", symbols.address("timekeeper")?.wrapping_add(shift))?,
+    };
     offsets(&tk)
-}
-
-/// `TIMEKEEPER_CORE` from `enum timekeeper_ids` where the symbols have it; the kernel defines it as 0.
-fn timekeeper_core_index(symbols: &crate::symbols::SymbolTable) -> u64 {
-    symbols
-        .enum_constant("timekeeper_ids", "TIMEKEEPER_CORE")
-        .and_then(|v| u64::try_from(v).ok())
-        .unwrap_or(0)
 }
 
 fn offsets(tk: &Object<'_>) -> Result<i64, KernelError> {

@@ -1,0 +1,382 @@
+//! The layouts this kernel uses for the structures that changed across versions, each chosen once from
+//! what the symbols contain (a member or a symbol present or absent), never from a version number, as
+//! Volatility 3's `choose_id_storage` does. Walkers ask [`Kernel::layouts`] instead of testing members
+//! inside their loops; a structure that no choice fits is an error for what reads it, not for the rest.
+//!
+//! Each variant's doc comment names the kernels that use it.
+
+use super::{Kernel, KernelError};
+use crate::symbols::{SymbolTable, TypeRef};
+
+/// How a process's threads are linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThreadList {
+    /// `signal_struct.thread_head`, each thread's `task_struct.thread_node` on it (6.7+).
+    SignalHead,
+    /// The `task_struct.thread_group` ring through every thread of the group (before 6.7).
+    ThreadGroup,
+}
+
+/// Where a task's start time is kept, in nanoseconds since boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartTime {
+    /// A `u64` of nanoseconds: `start_boottime` (5.5+), `real_start_time` (3.17-5.4), or `start_time`.
+    Nanoseconds(&'static str),
+    /// A `timespec` (`tv_sec`, `tv_nsec`) under that name (before 3.17).
+    Timespec(&'static str),
+}
+
+/// How a capability set (`kernel_cap_t`) is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapSet {
+    /// One `u64 val` (6.3+).
+    Word,
+    /// Two `u32 cap[2]` (before 6.3).
+    TwoHalves,
+}
+
+/// How a task finds its `struct pid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskPid {
+    /// `task_struct.thread_pid` (4.19+).
+    ThreadPid,
+    /// `task_struct.pids[PIDTYPE_PID].pid` (before 4.19).
+    PidLinks,
+}
+
+/// Where a kernel thread keeps its `struct kthread` (what `to_kthread()` reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KthreadData {
+    /// `task_struct.worker_private` (5.17+).
+    WorkerPrivate,
+    /// `task_struct.set_child_tid`, reused for kernel threads (before 5.17).
+    SetChildTid,
+}
+
+/// Where the core timekeeper (boot time's `offs_real` and `offs_boot`) lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Timekeeper {
+    /// `tk_core.timekeeper`, `tk_core` of the named type (3.17-6.15).
+    TkCore(String),
+    /// `timekeeper_data[index].timekeeper`, an array of `element_size`-byte `element`s beside the
+    /// auxiliary clocks' timekeepers (6.16+).
+    TimekeeperData {
+        element: String,
+        element_size: u64,
+        index: u64,
+    },
+    /// A plain `timekeeper` global (before 3.17).
+    Global,
+}
+
+/// How the TCP listening hash is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListeningHash {
+    /// `inet_hashinfo.lhash2` buckets of `hlist_nulls_head`, chained through the member at `node_member`
+    /// of `inet_connection_sock` or `sock_common`: `icsk_listen_portaddr_node` (5.0-5.19), or
+    /// `skc_nulls_node` (6.0+).
+    Lhash2 { node_member: ListenNode },
+    /// No walkable listening hash in these symbols (older kernels keep `listening_hash`, which this
+    /// version does not walk: their listeners are found through the descriptors that hold them).
+    None,
+}
+
+/// The member a listening socket is chained by in `lhash2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenNode {
+    /// `inet_connection_sock.icsk_listen_portaddr_node` (5.0-5.19).
+    PortAddr,
+    /// `sock_common.skc_nulls_node` (6.0+).
+    SkcNulls,
+}
+
+/// Which optional members a task's credentials have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredExtras {
+    /// `cred.cap_ambient`, the ambient capabilities (4.3+).
+    pub ambient: bool,
+    /// `cred.user_ns`, the user namespace (3.8+).
+    pub user_ns: bool,
+}
+
+/// What the kernel keeps to name its threads as `/proc/PID/status` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KthreadNames {
+    /// `worker.rescue_wq`, the workqueue a rescuer thread (`kworker/R-...`, 6.9+) serves.
+    pub rescuer: bool,
+    /// `kthread.full_name`, a kernel thread's name beyond comm's 15 characters (6.1+).
+    pub full_name: bool,
+}
+
+/// A kind of namespace, with where the kernel keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NsKind {
+    /// UTS (host name): `nsproxy.uts_ns`.
+    Uts,
+    /// System V IPC: `nsproxy.ipc_ns`.
+    Ipc,
+    /// Mounts: `nsproxy.mnt_ns`.
+    Mnt,
+    /// Network: `nsproxy.net_ns`.
+    Net,
+    /// Process ids: the namespace of the task's innermost pid.
+    Pid,
+    /// Users: `cred.user_ns`.
+    User,
+    /// Cgroups: `nsproxy.cgroup_ns` (4.6+).
+    Cgroup,
+    /// Clocks: `nsproxy.time_ns` (5.6+).
+    Time,
+}
+
+impl NsKind {
+    /// Every kind, in the order of the `ns` object.
+    pub const ALL: [NsKind; 8] = [
+        NsKind::Uts,
+        NsKind::Ipc,
+        NsKind::Mnt,
+        NsKind::Net,
+        NsKind::Pid,
+        NsKind::User,
+        NsKind::Cgroup,
+        NsKind::Time,
+    ];
+
+    /// The kind's name, as `/proc/PID/ns/` names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NsKind::Uts => "uts",
+            NsKind::Ipc => "ipc",
+            NsKind::Mnt => "mnt",
+            NsKind::Net => "net",
+            NsKind::Pid => "pid",
+            NsKind::User => "user",
+            NsKind::Cgroup => "cgroup",
+            NsKind::Time => "time",
+        }
+    }
+
+    /// The namespace struct's type.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            NsKind::Uts => "uts_namespace",
+            NsKind::Ipc => "ipc_namespace",
+            NsKind::Mnt => "mnt_namespace",
+            NsKind::Net => "net",
+            NsKind::Pid => "pid_namespace",
+            NsKind::User => "user_namespace",
+            NsKind::Cgroup => "cgroup_namespace",
+            NsKind::Time => "time_namespace",
+        }
+    }
+
+    /// Its member of `struct nsproxy`, for the kinds kept there.
+    pub fn nsproxy_member(self) -> Option<&'static str> {
+        match self {
+            NsKind::Uts => Some("uts_ns"),
+            NsKind::Ipc => Some("ipc_ns"),
+            NsKind::Mnt => Some("mnt_ns"),
+            NsKind::Net => Some("net_ns"),
+            NsKind::Cgroup => Some("cgroup_ns"),
+            NsKind::Time => Some("time_ns"),
+            NsKind::Pid | NsKind::User => None,
+        }
+    }
+}
+
+/// The layouts of one kernel, resolved from its symbols once (see [`Kernel::layouts`]).
+#[derive(Debug, Clone)]
+pub struct Layouts {
+    threads: Result<ThreadList, KernelError>,
+    start_time: Result<StartTime, KernelError>,
+    caps: Result<CapSet, KernelError>,
+    task_pid: Result<TaskPid, KernelError>,
+    kthread: Option<KthreadData>,
+    kthread_names: KthreadNames,
+    cred: CredExtras,
+    timekeeper: Result<Timekeeper, KernelError>,
+    listening: ListeningHash,
+    proxied: Vec<NsKind>,
+}
+
+fn missing(what: &str) -> KernelError {
+    KernelError::Layout(format!("the symbols have no {what} layout memscope knows"))
+}
+
+impl Layouts {
+    /// Resolve every choice from `symbols`.
+    pub fn of(symbols: &SymbolTable) -> Layouts {
+        let has = |ty: &str, member: &str| symbols.layout(ty).is_ok_and(|l| l.has_field(member));
+        let threads = if has("signal_struct", "thread_head") && has("task_struct", "thread_node") {
+            Ok(ThreadList::SignalHead)
+        } else if has("task_struct", "thread_group") {
+            Ok(ThreadList::ThreadGroup)
+        } else {
+            Err(missing("thread list"))
+        };
+        let start_time = ["start_boottime", "real_start_time", "start_time"]
+            .into_iter()
+            .find_map(|name| {
+                let task = symbols.layout("task_struct").ok()?;
+                let (_, ty) = task.field(name).ok()?;
+                Some(match ty {
+                    TypeRef::User(_) => StartTime::Timespec(name),
+                    _ => StartTime::Nanoseconds(name),
+                })
+            })
+            .ok_or_else(|| missing("task start time"));
+        // `kernel_cap_t` is a typedef of a struct that may be anonymous (ISFs made from BTF name it
+        // `unnamed_N`): look at the type `cred.cap_effective` has.
+        let cap_type = symbols
+            .layout("cred")
+            .ok()
+            .and_then(|c| c.field("cap_effective").ok().and_then(|(_, t)| t.user_name().map(str::to_string)));
+        let caps = match cap_type.as_deref() {
+            Some(ty) if has(ty, "val") => Ok(CapSet::Word),
+            Some(ty) if has(ty, "cap") => Ok(CapSet::TwoHalves),
+            _ => Err(missing("capability set")),
+        };
+        let task_pid = if has("task_struct", "thread_pid") {
+            Ok(TaskPid::ThreadPid)
+        } else if has("task_struct", "pids") {
+            Ok(TaskPid::PidLinks)
+        } else {
+            Err(missing("task pid"))
+        };
+        let kthread = if has("task_struct", "worker_private") {
+            Some(KthreadData::WorkerPrivate)
+        } else if has("task_struct", "set_child_tid") {
+            Some(KthreadData::SetChildTid)
+        } else {
+            None
+        };
+        let listening = if has("inet_hashinfo", "lhash2") && has("inet_listen_hashbucket", "nulls_head") {
+            let node_member = if has("inet_connection_sock", "icsk_listen_portaddr_node") {
+                ListenNode::PortAddr
+            } else {
+                ListenNode::SkcNulls
+            };
+            ListeningHash::Lhash2 { node_member }
+        } else {
+            ListeningHash::None
+        };
+        let proxied = NsKind::ALL
+            .into_iter()
+            .filter(|k| k.nsproxy_member().is_some_and(|m| has("nsproxy", m)))
+            .collect();
+        let kthread_names = KthreadNames {
+            rescuer: has("worker", "rescue_wq"),
+            full_name: has("kthread", "full_name"),
+        };
+        let cred = CredExtras {
+            ambient: has("cred", "cap_ambient"),
+            user_ns: has("cred", "user_ns"),
+        };
+        Layouts {
+            threads,
+            kthread_names,
+            cred,
+            start_time,
+            caps,
+            task_pid,
+            kthread,
+            timekeeper: timekeeper(symbols),
+            listening,
+            proxied,
+        }
+    }
+
+    /// How threads are linked.
+    pub fn threads(&self) -> Result<ThreadList, KernelError> {
+        self.threads.clone()
+    }
+
+    /// Where start times are kept.
+    pub fn start_time(&self) -> Result<StartTime, KernelError> {
+        self.start_time.clone()
+    }
+
+    /// How capability sets are stored.
+    pub fn caps(&self) -> Result<CapSet, KernelError> {
+        self.caps.clone()
+    }
+
+    /// How a task finds its pid.
+    pub fn task_pid(&self) -> Result<TaskPid, KernelError> {
+        self.task_pid.clone()
+    }
+
+    /// Where a kernel thread's `struct kthread` is, if the symbols say.
+    pub fn kthread(&self) -> Option<KthreadData> {
+        self.kthread
+    }
+
+    /// What names kernel threads.
+    pub fn kthread_names(&self) -> KthreadNames {
+        self.kthread_names
+    }
+
+    /// Which optional members credentials have.
+    pub fn cred(&self) -> CredExtras {
+        self.cred
+    }
+
+    /// Where the core timekeeper lives.
+    pub fn timekeeper(&self) -> Result<Timekeeper, KernelError> {
+        self.timekeeper.clone()
+    }
+
+    /// How the TCP listening hash is kept.
+    pub fn listening(&self) -> ListeningHash {
+        self.listening
+    }
+
+    /// The namespace kinds this kernel keeps in `struct nsproxy`.
+    pub fn proxied_namespaces(&self) -> &[NsKind] {
+        &self.proxied
+    }
+}
+
+fn timekeeper(symbols: &SymbolTable) -> Result<Timekeeper, KernelError> {
+    if let Some(s) = symbols.symbol("tk_core")? {
+        let ty = s.ty.as_ref().and_then(|t| t.user_name());
+        let ty = ty.ok_or_else(|| KernelError::Layout("tk_core has no type in the symbols".into()))?;
+        return Ok(Timekeeper::TkCore(ty.to_string()));
+    }
+    if let Some(s) = symbols.symbol("timekeeper_data")? {
+        let Some(TypeRef::Array { count, element }) = &s.ty else {
+            return Err(KernelError::Layout(
+                "timekeeper_data is not an array in the symbols".into(),
+            ));
+        };
+        let ty = element
+            .user_name()
+            .ok_or_else(|| KernelError::Layout("timekeeper_data's elements are not structs in the symbols".into()))?;
+        // TIMEKEEPER_CORE from `enum timekeeper_ids` where the symbols have it; the kernel defines it as 0.
+        let index = symbols
+            .enum_constant("timekeeper_ids", "TIMEKEEPER_CORE")
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(0);
+        if index >= *count {
+            return Err(KernelError::Layout(format!(
+                "TIMEKEEPER_CORE is {index} but timekeeper_data holds {count}"
+            )));
+        }
+        return Ok(Timekeeper::TimekeeperData {
+            element: ty.to_string(),
+            element_size: symbols.size_of(element)?,
+            index,
+        });
+    }
+    if symbols.has_symbol("timekeeper") {
+        return Ok(Timekeeper::Global);
+    }
+    Err(missing("timekeeper"))
+}
+
+impl Kernel {
+    /// The layouts of this kernel's changing structures, resolved on first use.
+    pub fn layouts(&self) -> &Layouts {
+        self.layouts.get_or_init(|| Layouts::of(self.symbols()))
+    }
+}
