@@ -1,5 +1,7 @@
 //! Network namespaces and their devices, shared by the network analyses (`ifconfig`, `arp`, `netstat`,
-//! `routes`), with the address formatting they have in common.
+//! `routes`), with the address formatting they have in common; the forwarding tables ([`fib`]).
+
+pub mod fib;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -90,6 +92,24 @@ pub fn net_devices(kernel: &Kernel, net: &NetNs) -> Result<(Vec<u64>, Option<Str
 pub fn device_net(kernel: &Kernel, dev: u64) -> Option<u64> {
     let off = kernel.member_offset("net_device", "nd_net.net").ok()?;
     kernel.read_u64(dev.wrapping_add(off)).ok()
+}
+
+/// Device names by `net_device` address, each read once (`dev->name`; none for a NULL or unreadable
+/// device).
+#[derive(Debug, Default)]
+pub struct DeviceNames(HashMap<u64, Option<String>>);
+
+impl DeviceNames {
+    /// The name of the device at `dev`.
+    pub fn name(&mut self, kernel: &Kernel, dev: u64) -> Option<String> {
+        if dev == 0 {
+            return None;
+        }
+        self.0
+            .entry(dev)
+            .or_insert_with(|| kernel.object("net_device", dev).and_then(|d| d.string("name")).ok())
+            .clone()
+    }
 }
 
 /// An IPv4 address from its four bytes in network order, as `ip` prints it.
