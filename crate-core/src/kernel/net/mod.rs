@@ -2,9 +2,10 @@
 //! `routes`), with the address formatting they have in common; the forwarding tables ([`fib`]).
 
 pub mod fib;
+pub mod neigh;
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{Kernel, KernelError};
 
@@ -123,6 +124,15 @@ pub fn ipv6(bytes: [u8; 16]) -> String {
 }
 
 /// An IPv4 or IPv6 address from 4 or 16 bytes; `None` for any other length.
+pub fn ip_addr(bytes: &[u8]) -> Option<IpAddr> {
+    match bytes.len() {
+        4 => Some(IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(bytes).ok()?))),
+        16 => Some(IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?))),
+        _ => None,
+    }
+}
+
+/// An IPv4 or IPv6 address from 4 or 16 bytes, as `ip` prints it; `None` for any other length.
 pub fn ip(bytes: &[u8]) -> Option<String> {
     match bytes.len() {
         4 => Some(ipv4(bytes.try_into().ok()?)),
