@@ -1,6 +1,7 @@
 //! Network namespaces and their devices, shared by the network analyses (`ifconfig`, `arp`, `netstat`,
 //! `routes`), with the address formatting they have in common; the forwarding tables ([`fib`]).
 
+pub mod device;
 pub mod fib;
 pub mod neigh;
 
