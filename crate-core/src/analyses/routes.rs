@@ -15,7 +15,7 @@ use crate::kernel::net::{namespace_map, network_namespaces, NetNs};
 use crate::kernel::{Kernel, KernelError};
 
 /// One route (one per next hop of a multipath route).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Route {
     /// Inode of the route's network namespace.
     pub netns: Option<u64>,
@@ -136,15 +136,8 @@ pub fn routes(kernel: &Kernel) -> Result<Analysis<Route>, KernelError> {
             destination: format!("{}/32", e.destination),
             gateway: (e.gateway != e.destination && !e.gateway.is_unspecified()).then(|| e.gateway.to_string()),
             device: e.device,
-            metric: None,
-            protocol: None,
-            scope: None,
-            prefsrc: None,
-            nexthop_id: None,
-            pmtu: None,
-            expires_jiffies: None,
-            expired: None,
             addr: Some(e.addr),
+            ..Route::default()
         }));
         if let Err(e) = result {
             warnings.push(format!("route cache (rt_hash_table) unreadable: {e}"));
@@ -163,17 +156,13 @@ fn route_rows(ns: &NetNs, family: &'static str, r: FibRoute, pending: &mut Pendi
         table_id: r.table_id,
         route_type: route_type(r.route_type),
         destination: format!("{}/{}", r.destination, r.prefix_len),
-        gateway: None,
-        device: None,
         metric: Some(r.metric),
         protocol: Some(protocol(r.protocol)),
         scope: r.scope.map(scope),
         prefsrc: r.prefsrc.map(|p| p.to_string()),
         nexthop_id: r.nexthop_id,
-        pmtu: None,
-        expires_jiffies: None,
-        expired: None,
         addr: Some(r.info),
+        ..Route::default()
     };
     for hop in r.hops {
         let route = Route {
@@ -295,19 +284,10 @@ mod tests {
             family: "inet",
             table: "main".into(),
             table_id: 254,
-            route_type: "unicast".into(),
             destination: "10.0.0.0/8".into(),
-            gateway: Some("10.0.0.1".into()),
-            device: Some("eth9".into()),
             metric: Some(0),
-            protocol: Some("static".into()),
-            scope: Some("universe".into()),
-            prefsrc: None,
             nexthop_id: Some(3),
-            pmtu: None,
-            expires_jiffies: None,
-            expired: None,
-            addr: Some(0xffff_8880_0000_1000),
+            ..Route::default()
         };
         let hop = Hop {
             gateway: "10.0.0.1".parse().ok(),
