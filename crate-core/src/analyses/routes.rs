@@ -10,7 +10,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::Analysis;
-use crate::kernel::net::fib::{cache::expired, Exception, Fib, FibRoute, Hop, AF_INET};
+use crate::kernel::net::fib::cache::{expired, jiffies};
+use crate::kernel::net::fib::{Exception, Fib, FibRoute, Hop, AF_INET};
 use crate::kernel::net::{namespace_map, network_namespaces, NetNs};
 use crate::kernel::{Kernel, KernelError};
 
@@ -76,12 +77,7 @@ pub fn routes(kernel: &Kernel) -> Result<Analysis<Route>, KernelError> {
     let mut rows = Vec::new();
     let mut fib = Fib::new(kernel);
     let mut pending = Pending::default();
-    // The kernel's clock, to tell expired cache entries (`jiffies`, the low word of `jiffies_64`).
-    let jiffies = kernel
-        .symbol_addr("jiffies")
-        .or_else(|_| kernel.symbol_addr("jiffies_64"))
-        .ok()
-        .and_then(|a| kernel.read_u64(a).ok());
+    let jiffies = jiffies(kernel);
     for ns in &namespaces {
         let label = match ns.inum {
             Some(i) => format!("netns {i}"),

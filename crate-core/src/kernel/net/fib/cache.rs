@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{gateway_at, has_field, Fib, AF_INET, AF_INET6, MAX_ROUTES};
 use crate::kernel::net::device_net;
-use crate::kernel::KernelError;
+use crate::kernel::{Kernel, KernelError};
 use crate::symbols::SymbolTable;
 
 /// Buckets of a next hop's exception table (`FNHE_HASH_SIZE`, `1 << FNHE_HASH_SHIFT`, 11 in every kernel
@@ -99,6 +99,15 @@ impl CacheLayout {
             }),
         }
     }
+}
+
+/// The kernel's clock at the capture, to tell expired entries: `jiffies` (the low word of `jiffies_64`, an
+/// alias the linker script makes), or `jiffies_64` where the symbols name only that; none when unreadable.
+pub fn jiffies(kernel: &Kernel) -> Option<u64> {
+    let symbol = ["jiffies", "jiffies_64"]
+        .into_iter()
+        .find(|s| kernel.symbols().has_symbol(s))?;
+    kernel.read_u64(kernel.symbol_addr(symbol).ok()?).ok()
 }
 
 /// Whether an entry expiring at `expires` had expired at `jiffies` (`time_after(jiffies, expires)`, with
