@@ -98,19 +98,7 @@ fn caller(id: u64) -> Option<String> {
 /// Read `len` bytes at `vaddr` page by page; unreadable pages are reported as ranges and left zero.
 fn read_pages(kernel: &Kernel, vaddr: u64, len: usize) -> (Vec<u8>, Vec<(usize, usize)>) {
     let mut buf = vec![0u8; len];
-    let mut missing = Vec::new();
-    if kernel.read(vaddr, &mut buf).is_ok() {
-        return (buf, missing);
-    }
-    let mut off = 0usize;
-    while off < len {
-        let at = vaddr.wrapping_add(off as u64);
-        let take = (0x1000 - (at & 0xfff) as usize).min(len - off);
-        if kernel.read(at, &mut buf[off..off + take]).is_err() {
-            missing.push((off, off + take));
-        }
-        off += take;
-    }
+    let missing = kernel.read_present(vaddr, &mut buf).unwrap_or_default();
     (buf, missing)
 }
 
@@ -164,36 +152,29 @@ fn ringbuffer(
 
     let mut records = Vec::new();
     let mut skipped = 0usize;
-    let mut id = tail_id;
+    let mut next_id = tail_id;
     let span = head_id.wrapping_sub(tail_id) & ID_MASK;
     if span >= count {
         warnings.push(format!("printk ring buffer: head_id {head_id:#x} and tail_id {tail_id:#x} are {span} apart, more than the {count} descriptors"));
     }
     for _ in 0..=span.min(count - 1) {
+        let id = next_id;
+        next_id = next_id.wrapping_add(1);
         let idx = id & (count - 1);
-        let desc = match kernel.object("prb_desc", descs.wrapping_add(idx * desc_size)) {
-            Ok(d) => d,
-            Err(_) => {
-                skipped += 1;
-                id = id.wrapping_add(1);
-                continue;
-            }
+        let Ok(desc) = kernel.object("prb_desc", descs.wrapping_add(idx * desc_size)) else {
+            skipped += 1;
+            continue;
         };
         let sv = desc.member("state_var")?.u64("counter").unwrap_or(0);
         let state = sv >> FLAGS_SHIFT;
         if sv & ID_MASK != id & ID_MASK || !(state == COMMITTED || state == FINALIZED) {
-            id = id.wrapping_add(1);
             continue;
         }
         let lpos = desc.member("text_blk_lpos")?;
         let (begin, next) = (lpos.u64("begin").unwrap_or(1), lpos.u64("next").unwrap_or(1));
-        let info = match kernel.object("printk_info", infos.wrapping_add(idx * info_size)) {
-            Ok(i) => i,
-            Err(_) => {
-                skipped += 1;
-                id = id.wrapping_add(1);
-                continue;
-            }
+        let Ok(info) = kernel.object("printk_info", infos.wrapping_add(idx * info_size)) else {
+            skipped += 1;
+            continue;
         };
         let text_len = info.u64("text_len").unwrap_or(0) as usize;
         let text = if begin & 1 == 1 && next & 1 == 1 {
@@ -204,7 +185,6 @@ fn ringbuffer(
         };
         let Some(text) = text else {
             skipped += 1;
-            id = id.wrapping_add(1);
             continue;
         };
         let dev_info = if dev_info { info.member("dev_info").ok() } else { None };
@@ -228,7 +208,6 @@ fn ringbuffer(
             device: dev_str("device"),
             text,
         });
-        id = id.wrapping_add(1);
     }
     if skipped > 0 {
         warnings.push(format!(

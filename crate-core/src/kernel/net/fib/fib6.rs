@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv6Addr};
 
-use super::{Fib, FibRoute, NexthopRef, MAX_NODES, MAX_ROUTES, MAX_TABLES};
+use super::{Fib, FibRoute, MAX_NODES, MAX_ROUTES, MAX_TABLES};
 use crate::kernel::net::NetNs;
 use crate::kernel::{KernelError, Object};
 
@@ -109,26 +109,12 @@ impl Fib<'_> {
             None => table_id,
         };
         let mut route = FibRoute {
-            table_id,
-            destination: IpAddr::V6(Ipv6Addr::from(addr)),
-            prefix_len,
             route_type: info.u64("fib6_type")?,
             metric: info.u64("fib6_metric")?,
             protocol: info.u64("fib6_protocol")?,
-            scope: None,
-            prefsrc: None,
-            nexthop_id: None,
-            hops: Vec::new(),
-            exceptions6: None,
-            info: info.addr(),
+            ..FibRoute::at(info.addr(), table_id, IpAddr::V6(Ipv6Addr::from(addr)), prefix_len)
         };
-        let object = match self.layout.v6_nexthop {
-            NexthopRef::Object => info.pointer("nh")?,
-            NexthopRef::Own => 0,
-        };
-        if object != 0 {
-            let (id, hops) = self.nexthop_object(object)?;
-            (route.nexthop_id, route.hops) = (Some(id), hops);
+        if self.object_hops(info, self.layout.v6_nexthop, &mut route)? {
             return Ok(route);
         }
         let nh = kernel.object("fib6_nh", info.field_addr("fib6_nh")?)?;

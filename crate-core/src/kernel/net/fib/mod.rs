@@ -67,6 +67,27 @@ pub struct FibRoute {
     pub info: u64,
 }
 
+impl FibRoute {
+    /// The route of `info` in `table_id` to `destination`/`prefix_len`, its other values still zero or
+    /// none.
+    fn at(info: u64, table_id: u64, destination: IpAddr, prefix_len: u64) -> FibRoute {
+        FibRoute {
+            table_id,
+            destination,
+            prefix_len,
+            route_type: 0,
+            metric: 0,
+            protocol: 0,
+            scope: None,
+            prefsrc: None,
+            nexthop_id: None,
+            hops: Vec::new(),
+            exceptions6: None,
+            info,
+        }
+    }
+}
+
 /// Whether a namespace's table hash has 256 buckets (policy routing compiled in: the per-family netns
 /// struct has a rules list) or the family's fixed count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::{has_field, Fib, AF_INET, AF_INET6};
+use super::{has_field, Fib, FibRoute, NexthopRef, AF_INET, AF_INET6};
 use crate::kernel::{KernelError, Object};
 use crate::symbols::SymbolTable;
 
@@ -163,6 +163,26 @@ impl Fib<'_> {
             }
         };
         self.common_hop(&common)
+    }
+
+    /// Where the route of `info` uses a next-hop object (`info.nh`, in kernels where `layout` says it can),
+    /// that object's id and next hops into `route`; whether it does.
+    pub(super) fn object_hops(
+        &mut self,
+        info: &Object<'_>,
+        layout: NexthopRef,
+        route: &mut FibRoute,
+    ) -> Result<bool, KernelError> {
+        let object = match layout {
+            NexthopRef::Object => info.pointer("nh")?,
+            NexthopRef::Own => 0,
+        };
+        if object == 0 {
+            return Ok(false);
+        }
+        let (id, hops) = self.nexthop_object(object)?;
+        (route.nexthop_id, route.hops) = (Some(id), hops);
+        Ok(true)
     }
 
     /// The next hops of a next-hop object (`struct nexthop`): its `nh_info`, or each member of its group

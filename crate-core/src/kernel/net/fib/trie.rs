@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::{AliasTable, Fib, FibRoute, NexthopRef, MAX_NODES, MAX_ROUTES, MAX_TABLES};
+use super::{AliasTable, Fib, FibRoute, MAX_NODES, MAX_ROUTES, MAX_TABLES};
 use crate::kernel::net::NetNs;
 use crate::kernel::KernelError;
 
@@ -131,27 +131,19 @@ impl Fib<'_> {
             v => Some(Ipv4Addr::from(v.to_le_bytes())),
         };
         let mut route = FibRoute {
-            table_id,
-            destination: IpAddr::V4(Ipv4Addr::from(key & mask)),
-            prefix_len: u64::from(prefix_len),
             route_type: fa.u64("fa_type")?,
             metric: info.u64("fib_priority")?,
             protocol: info.u64("fib_protocol")?,
             scope: Some(info.u64("fib_scope")?),
             prefsrc,
-            nexthop_id: None,
-            hops: Vec::new(),
-            exceptions6: None,
-            info: info.addr(),
+            ..FibRoute::at(
+                info.addr(),
+                table_id,
+                IpAddr::V4(Ipv4Addr::from(key & mask)),
+                u64::from(prefix_len),
+            )
         };
-        let object = match self.layout.v4_nexthop {
-            NexthopRef::Object => info.pointer("nh")?,
-            NexthopRef::Own => 0,
-        };
-        if object != 0 {
-            let (id, hops) = self.nexthop_object(object)?;
-            (route.nexthop_id, route.hops) = (Some(id), hops);
-        } else {
+        if !self.object_hops(&info, self.layout.v4_nexthop, &mut route)? {
             let count = info.u64("fib_nhs")?.clamp(1, MAX_NEXTHOPS);
             let nh_size = self.size_of(self.layout.hops.fib_nh_size, "fib_nh")?;
             let first = info.field_addr("fib_nh")?;
