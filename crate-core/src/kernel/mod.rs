@@ -9,6 +9,7 @@ pub mod mm;
 pub mod net;
 mod object;
 pub mod paths;
+pub mod printk;
 pub mod sockets;
 pub mod tasks;
 #[cfg(test)]

@@ -34,23 +34,12 @@ impl<'k> Object<'k> {
         let layout = kernel.symbols().layout(type_name)?;
         let size = usize::try_from(layout.size()).unwrap_or(usize::MAX).min(1 << 20);
         let mut bytes = vec![0u8; size];
-        let mut missing = Vec::new();
-        if kernel.read(addr, &mut bytes).is_err() {
-            // Read page by page and keep what is there.
-            let mut off = 0usize;
-            while off < size {
-                let at = addr.wrapping_add(off as u64);
-                let take = (0x1000 - (at & 0xfff) as usize).min(size - off);
-                if kernel.read(at, &mut bytes[off..off + take]).is_err() {
-                    missing.push((off, off + take));
-                }
-                off += take;
-            }
-            if missing.len() * 0x1000 >= size {
-                let err = kernel.read(addr, &mut bytes[..size.min(8)]);
-                return Err(KernelError::memory(format!("{type_name} at {addr:#x}"), err.err()));
-            }
+        let missing = kernel.read_present(addr, &mut bytes);
+        if missing.as_ref().is_some_and(|m| m.len() * 0x1000 >= size) {
+            let err = kernel.read(addr, &mut bytes[..size.min(8)]);
+            return Err(KernelError::memory(format!("{type_name} at {addr:#x}"), err.err()));
         }
+        let missing = missing.unwrap_or_default();
         Ok(Object {
             kernel,
             layout,
@@ -378,6 +367,24 @@ impl Kernel {
             };
         }
         Ok(walk)
+    }
+
+    /// Read `buf.len()` bytes at `vaddr`, page by page where the whole read fails, keeping what is there:
+    /// `None` when everything was read, else the byte ranges of `buf` that were not (left zero).
+    pub fn read_present(&self, vaddr: u64, buf: &mut [u8]) -> Option<Vec<(usize, usize)>> {
+        if self.read(vaddr, buf).is_ok() {
+            return None;
+        }
+        let (len, mut off, mut missing) = (buf.len(), 0usize, Vec::new());
+        while off < len {
+            let at = vaddr.wrapping_add(off as u64);
+            let take = (0x1000 - (at & 0xfff) as usize).min(len - off);
+            if self.read(at, &mut buf[off..off + take]).is_err() {
+                missing.push((off, off + take));
+            }
+            off += take;
+        }
+        Some(missing)
     }
 
     /// Offset of a possibly nested member (`a.b.c`) from the start of `type_name`.

@@ -1,8 +1,12 @@
 //! Network namespaces and their devices, shared by the network analyses (`ifconfig`, `arp`, `netstat`,
-//! `routes`), with the address formatting they have in common.
+//! `routes`), with the address formatting they have in common; the forwarding tables ([`fib`]).
+
+pub mod device;
+pub mod fib;
+pub mod neigh;
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{Kernel, KernelError};
 
@@ -92,6 +96,24 @@ pub fn device_net(kernel: &Kernel, dev: u64) -> Option<u64> {
     kernel.read_u64(dev.wrapping_add(off)).ok()
 }
 
+/// Device names by `net_device` address, each read once (`dev->name`; none for a NULL or unreadable
+/// device).
+#[derive(Debug, Default)]
+pub struct DeviceNames(HashMap<u64, Option<String>>);
+
+impl DeviceNames {
+    /// The name of the device at `dev`.
+    pub fn name(&mut self, kernel: &Kernel, dev: u64) -> Option<String> {
+        if dev == 0 {
+            return None;
+        }
+        self.0
+            .entry(dev)
+            .or_insert_with(|| kernel.object("net_device", dev).and_then(|d| d.string("name")).ok())
+            .clone()
+    }
+}
+
 /// An IPv4 address from its four bytes in network order, as `ip` prints it.
 pub fn ipv4(bytes: [u8; 4]) -> String {
     Ipv4Addr::from(bytes).to_string()
@@ -103,6 +125,15 @@ pub fn ipv6(bytes: [u8; 16]) -> String {
 }
 
 /// An IPv4 or IPv6 address from 4 or 16 bytes; `None` for any other length.
+pub fn ip_addr(bytes: &[u8]) -> Option<IpAddr> {
+    match bytes.len() {
+        4 => Some(IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(bytes).ok()?))),
+        16 => Some(IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?))),
+        _ => None,
+    }
+}
+
+/// An IPv4 or IPv6 address from 4 or 16 bytes, as `ip` prints it; `None` for any other length.
 pub fn ip(bytes: &[u8]) -> Option<String> {
     match bytes.len() {
         4 => Some(ipv4(bytes.try_into().ok()?)),
