@@ -2,7 +2,7 @@
 //! live acquisition does when memory changes under it. Some pages become noise, others a copy of another
 //! page (plausible kernel data in the wrong place: pointers that lead somewhere, lengths that look real).
 //! Every analysis of the registry must then give rows, rows with warnings, or a clear error: never a panic,
-//! a hang or an endless walk.
+//! a hang or an endless walk; and a run that gives fewer rows than on the intact capture must warn.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
@@ -92,8 +92,20 @@ impl ReadAt for Smeared {
 fn every_analysis_survives_smeared_pages() {
     let mut runs = 0;
     let mut identified = 0;
+    let mut lost_silently = Vec::new();
     for capture in corpus::corpus_captures() {
         let symbols = load_symbols(&capture);
+        // Each analysis's rows on the intact capture: a smeared run that gives fewer must say so.
+        let intact_kernel = corpus::kernel(&capture);
+        let intact: Vec<usize> = ANALYSES
+            .iter()
+            .map(|spec| {
+                spec.run(&intact_kernel, &Options::new())
+                    .unwrap_or_else(|e| panic!("{}: {} on the intact capture: {e}", capture.name, spec.name))
+                    .rows
+                    .len()
+            })
+            .collect();
         for (seed, per_mille, how) in [
             (1, 20, Smear::Noise),
             (2, 50, Smear::Noise),
@@ -124,7 +136,7 @@ fn every_analysis_survives_smeared_pages() {
                 Err(_) => panic!("{label}: identification panicked"),
             };
             identified += 1;
-            for spec in ANALYSES {
+            for (spec, &whole) in ANALYSES.iter().zip(&intact) {
                 let started = Instant::now();
                 let result = catch_unwind(AssertUnwindSafe(|| spec.run(&kernel, &Options::new())))
                     .unwrap_or_else(|_| panic!("{label}: {} panicked", spec.name));
@@ -132,6 +144,11 @@ fn every_analysis_survives_smeared_pages() {
                 assert!(took < HANG, "{label}: {} took {took:?}", spec.name);
                 runs += 1;
                 match result {
+                    Ok(a) if a.rows.len() < whole && a.warnings.is_empty() => lost_silently.push(format!(
+                        "{label}: {}: {} of {whole} rows, no warning",
+                        spec.name,
+                        a.rows.len()
+                    )),
                     Ok(a) => println!(
                         "{label}: {}: {} rows, {} warnings",
                         spec.name,
@@ -147,5 +164,11 @@ fn every_analysis_survives_smeared_pages() {
         identified > 0,
         "no smeared capture was identified: the test exercised nothing"
     );
+    assert!(
+        lost_silently.is_empty(),
+        "rows lost without a warning:\n{}",
+        lost_silently.join("\n")
+    );
     println!("smeared: {identified} captures identified, {runs} analysis runs, none panicked or hung");
+    memscope_tests::checks::ran("smeared", runs);
 }

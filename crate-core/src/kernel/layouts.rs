@@ -5,6 +5,8 @@
 //!
 //! Each variant's doc comment names the kernels that use it.
 
+use super::net::fib::FibLayout;
+use super::printk::PrintkLayout;
 use super::{Kernel, KernelError};
 use crate::symbols::{SymbolTable, TypeRef};
 
@@ -197,6 +199,8 @@ pub struct Layouts {
     timekeeper: Result<Timekeeper, KernelError>,
     listening: ListeningHash,
     proxied: Vec<NsKind>,
+    printk: Result<PrintkLayout, KernelError>,
+    fib: FibLayout,
 }
 
 fn missing(what: &str) -> KernelError {
@@ -227,10 +231,11 @@ impl Layouts {
             .ok_or_else(|| missing("task start time"));
         // `kernel_cap_t` is a typedef of a struct that may be anonymous (ISFs made from BTF name it
         // `unnamed_N`): look at the type `cred.cap_effective` has.
-        let cap_type = symbols
-            .layout("cred")
-            .ok()
-            .and_then(|c| c.field("cap_effective").ok().and_then(|(_, t)| t.user_name().map(str::to_string)));
+        let cap_type = symbols.layout("cred").ok().and_then(|c| {
+            c.field("cap_effective")
+                .ok()
+                .and_then(|(_, t)| t.user_name().map(str::to_string))
+        });
         let caps = match cap_type.as_deref() {
             Some(ty) if has(ty, "val") => Ok(CapSet::Word),
             Some(ty) if has(ty, "cap") => Ok(CapSet::TwoHalves),
@@ -283,6 +288,8 @@ impl Layouts {
             timekeeper: timekeeper(symbols),
             listening,
             proxied,
+            printk: PrintkLayout::of(symbols),
+            fib: FibLayout::new(symbols),
         }
     }
 
@@ -329,6 +336,16 @@ impl Layouts {
     /// How the TCP listening hash is kept.
     pub fn listening(&self) -> ListeningHash {
         self.listening
+    }
+
+    /// Where the kernel log is kept.
+    pub fn printk(&self) -> Result<PrintkLayout, KernelError> {
+        self.printk.clone()
+    }
+
+    /// How the routing tables, their next hops and their caches are laid out.
+    pub fn fib(&self) -> &FibLayout {
+        &self.fib
     }
 
     /// The namespace kinds this kernel keeps in `struct nsproxy`.

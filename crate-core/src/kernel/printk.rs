@@ -3,6 +3,7 @@
 //! (3.11-5.9; `struct log` in 3.5-3.10), or plain text lines `<level>[time] text` (before 3.5).
 
 use crate::kernel::{Kernel, KernelError};
+use crate::symbols::SymbolTable;
 
 /// Largest data ring read (`2^28` bytes): a larger `size_bits` is taken as corrupt.
 const MAX_DATA_BITS: u64 = 28;
@@ -45,9 +46,8 @@ pub enum PrintkLayout {
 }
 
 impl PrintkLayout {
-    /// The layout the symbols show, or an error when they show none.
-    pub fn of(kernel: &Kernel) -> Result<PrintkLayout, KernelError> {
-        let symbols = kernel.symbols();
+    /// The layout the symbols show, or an error when they show none (see [`Kernel::layouts`]).
+    pub fn of(symbols: &SymbolTable) -> Result<PrintkLayout, KernelError> {
         // The record header's type, a name checked by its members.
         let header = ["printk_log", "log"].into_iter().find(|t| {
             symbols
@@ -77,7 +77,7 @@ impl PrintkLayout {
 /// The kernel log's records, oldest first, and warnings about what could not be read.
 pub fn read(kernel: &Kernel) -> Result<(Vec<Record>, Vec<String>), KernelError> {
     let mut warnings = Vec::new();
-    let records = match PrintkLayout::of(kernel)? {
+    let records = match kernel.layouts().printk()? {
         PrintkLayout::Ringbuffer { caller_id, dev_info } => ringbuffer(kernel, caller_id, dev_info, &mut warnings)?,
         PrintkLayout::Records(header) => legacy(kernel, header, &mut warnings)?,
         PrintkLayout::Text => text_log(kernel, &mut warnings)?,
@@ -149,9 +149,11 @@ fn ringbuffer(
     const ID_MASK: u64 = !(3u64 << FLAGS_SHIFT);
     const COMMITTED: u64 = 1;
     const FINALIZED: u64 = 2;
+    const REUSABLE: u64 = 3;
 
     let mut records = Vec::new();
     let mut skipped = 0usize;
+    let mut unfinished = 0usize;
     let mut next_id = tail_id;
     let span = head_id.wrapping_sub(tail_id) & ID_MASK;
     if span >= count {
@@ -167,7 +169,16 @@ fn ringbuffer(
         };
         let sv = desc.member("state_var")?.u64("counter").unwrap_or(0);
         let state = sv >> FLAGS_SHIFT;
-        if sv & ID_MASK != id & ID_MASK || !(state == COMMITTED || state == FINALIZED) {
+        let own = sv & ID_MASK == id & ID_MASK;
+        if !own || !(state == COMMITTED || state == FINALIZED) {
+            // A descriptor of its own id made reusable has had its record retired by the kernel (the tail's,
+            // or the ring's initial one), and only the head may still be being written as memory was
+            // taken; any other descriptor between tail and head was overwritten or smeared, and its record
+            // is lost.
+            let retired = own && state == REUSABLE;
+            if !retired && id & ID_MASK != head_id & ID_MASK {
+                unfinished += 1;
+            }
             continue;
         }
         let lpos = desc.member("text_blk_lpos")?;
@@ -212,6 +223,12 @@ fn ringbuffer(
     if skipped > 0 {
         warnings.push(format!(
             "printk ring buffer: {skipped} record(s) unreadable or with invalid positions"
+        ));
+    }
+    if unfinished > 0 {
+        warnings.push(format!(
+            "printk ring buffer: {unfinished} descriptor(s) between tail and head hold no finished record of \
+             their id (overwritten or unreadable); their records are lost"
         ));
     }
     records.sort_by_key(|r| r.seq);

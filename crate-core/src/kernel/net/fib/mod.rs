@@ -217,7 +217,7 @@ fn member_type(symbols: &SymbolTable, ty: &str, field: &str) -> Option<String> {
 /// The FIB reader of one kernel: its layout choices and the device names met so far.
 pub struct Fib<'k> {
     kernel: &'k Kernel,
-    layout: FibLayout,
+    layout: &'k FibLayout,
     /// Device names by `net_device` address.
     pub names: DeviceNames,
 }
@@ -227,14 +227,14 @@ impl<'k> Fib<'k> {
     pub fn new(kernel: &'k Kernel) -> Fib<'k> {
         Fib {
             kernel,
-            layout: FibLayout::new(kernel.symbols()),
+            layout: kernel.layouts().fib(),
             names: DeviceNames::default(),
         }
     }
 
     /// The layout choices made.
     pub fn layout(&self) -> &FibLayout {
-        &self.layout
+        self.layout
     }
 
     /// The first entries of the buckets of a table hash (`fib_table_hash`).
