@@ -8,8 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use memscope_core::analyses::lsmod::{kernel_taint_table, lsmod, ModuleRow, TAINT_FLAGS};
+use memscope_core::analyses::lsmod::{lsmod, ModuleRow};
 use memscope_core::formats::Capture;
+use memscope_core::kernel::modules::{kernel_taint_table, TAINT_FLAGS};
 use memscope_core::kernel::{identify, Kernel};
 use memscope_core::paging::AddressSpace;
 use memscope_core::reader::{BlockCache, CacheConfig};

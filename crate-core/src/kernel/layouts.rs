@@ -5,6 +5,7 @@
 //!
 //! Each variant's doc comment names the kernels that use it.
 
+use super::modules::ModuleLayout;
 use super::net::fib::FibLayout;
 use super::printk::PrintkLayout;
 use super::{Kernel, KernelError};
@@ -201,6 +202,7 @@ pub struct Layouts {
     proxied: Vec<NsKind>,
     printk: Result<PrintkLayout, KernelError>,
     fib: FibLayout,
+    modules: Result<ModuleLayout, KernelError>,
 }
 
 fn missing(what: &str) -> KernelError {
@@ -290,6 +292,7 @@ impl Layouts {
             proxied,
             printk: PrintkLayout::of(symbols),
             fib: FibLayout::new(symbols),
+            modules: ModuleLayout::of(symbols),
         }
     }
 
@@ -346,6 +349,11 @@ impl Layouts {
     /// How the routing tables, their next hops and their caches are laid out.
     pub fn fib(&self) -> &FibLayout {
         &self.fib
+    }
+
+    /// How `struct module` is laid out.
+    pub fn modules(&self) -> Result<&ModuleLayout, KernelError> {
+        self.modules.as_ref().map_err(Clone::clone)
     }
 
     /// The namespace kinds this kernel keeps in `struct nsproxy`.
