@@ -92,7 +92,8 @@ fn kernel_log_matches_truth_dmesg() {
             };
             if !ok {
                 diffs.push(format!(
-                    "{}: row {:?} (seq {}, line {}) at {:?} follows the last line of truth/dmesg.txt but is                      stamped before its last time [{:.6}]: not logged after the truth was taken",
+                    "{}: row {:?} (seq {}, line {}) at {:?} follows the last line of truth/dmesg.txt but is \
+                     stamped before its last time [{:.6}]: not logged after the truth was taken",
                     capture.name,
                     row.text,
                     row.seq,

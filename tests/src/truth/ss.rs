@@ -228,7 +228,7 @@ pub fn proc_net_unix(truth: &Path) -> Vec<ProcNetUnix> {
 /// possibly none.
 pub fn proc_net_unix_file(file: &Path) -> Vec<ProcNetUnix> {
     let mut out = Vec::new();
-    for line in output_lines(&file).iter().skip(1) {
+    for line in output_lines(file).iter().skip(1) {
         let cols: Vec<&str> = line.split_whitespace().collect();
         if cols.len() < 7 {
             continue;
