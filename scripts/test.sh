@@ -39,7 +39,8 @@ step clippy cargo clippy --workspace --all-targets -- -D warnings || true
 step fuzz-fmt cargo fmt --manifest-path fuzz/Cargo.toml --check || true
 step fuzz-clippy cargo clippy --manifest-path fuzz/Cargo.toml --target-dir target/fuzz --all-targets -- -D warnings || true
 step core-wasm cargo build -p memscope-core --target wasm32-unknown-unknown || true
-# Each corpus test appends how many checks it ran to a file of its own here (memscope_tests::checks).
+# Each corpus test appends how many checks it ran to a file of its own here (memscope_tests::checks; the
+# browser tests add an `e2e` line, tests/e2e/capture.test.mjs).
 export MEMSCOPE_CHECKS_DIR="$PWD/target/corpus-checks"
 rm -rf "$MEMSCOPE_CHECKS_DIR"
 step cargo-test cargo test --workspace --release --no-fail-fast || true

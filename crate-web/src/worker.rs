@@ -616,6 +616,12 @@ fn run(analysis: String, options: Options) {
         Some(r) => r,
         None => {
             set_phase(&format!("running {}", spec.title));
+            // Test hook (the e2e's worker-panic restart test): `?test-panic=ANALYSIS` on the page's URL,
+            // passed on to the worker's, makes running that analysis panic here. Only the URL sets it, never
+            // a capture's content; without the parameter nothing changes.
+            if url_param("test-panic").as_deref() == Some(analysis.as_str()) {
+                panic!("test-panic hook: running {analysis} panics on purpose (?test-panic={analysis})");
+            }
             let result = STATE.with(|s| {
                 let s = s.borrow();
                 s.kernel.as_ref().map(|k| spec.run(k, &options))

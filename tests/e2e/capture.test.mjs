@@ -1,6 +1,9 @@
 // Browser test of the analysis path: each corpus capture is chosen through the file input, read by the
-// worker from the local File (FileReaderSync on Blob slices), and its process table is compared with the
-// CLI (`memscope pslist CAPTURE --format json|csv`) and with the live truth (truth/final/ps-eo.txt).
+// worker from the local File (FileReaderSync on Blob slices); every tab of `memscope list` has its JSON and
+// CSV exports compared byte for byte with the CLI's, and the process table with the live truth
+// (truth/final/ps-eo.txt, excusing only pids gone by the dump per vol3's listings). The AVML and ELF forms
+// and offline mode run on every capture; a worker panic (the worker's ?test-panic hook) must show and
+// restart. The count of comparisons goes to $MEMSCOPE_CHECKS_DIR beside the Rust tests'.
 // Run through `node tests/e2e/run.mjs` after `trunk build --release --offline`.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -17,6 +20,41 @@ const DIST = join(ROOT, "dist");
 const CORPUS = resolve(ROOT, "../shared/corpus");
 const SHOTS = join(ROOT, "target", "e2e");
 const CLI = join(ROOT, "target", "release", "memscope");
+// Where the corpus tests record how many things they compared (scripts/test.sh sums the folder; see
+// tests/src/checks.rs): this file adds one `e2e<TAB>N` line.
+const CHECKS_DIR = process.env.MEMSCOPE_CHECKS_DIR ?? join(ROOT, "target", "corpus-checks");
+let compared = 0;
+/** Count one comparison of the page with the CLI or the truth (after it passed or failed the assert). */
+function check(n = 1) {
+  compared += n;
+}
+
+/** Pids of Volatility 3's three process listings (vol3/linux.{pslist.PsList,pstree.PsTree,psaux.PsAux}.json):
+ * a pid of truth/final/ps-eo.txt in none of them was gone by the dump (the conventions' rule, as
+ * memscope_tests::truth::final_ps_pids_at_dump). */
+function vol3Pids(entry) {
+  const out = new Set();
+  for (const f of ["linux.pslist.PsList.json", "linux.pstree.PsTree.json", "linux.psaux.PsAux.json"]) {
+    const file = join(CORPUS, entry.peer_output ?? join(entry.name, "vol3"), f);
+    if (!existsSync(file)) throw new Error(`${file} is missing: the corpus keeps vol3/ beside truth/`);
+    const before = out.size;
+    const stack = [JSON.parse(readFileSync(file, "utf8"))];
+    let found = 0;
+    while (stack.length) {
+      const v = stack.pop();
+      if (Array.isArray(v)) stack.push(...v);
+      else if (v && typeof v === "object") {
+        if (Number.isInteger(v.PID)) {
+          out.add(v.PID);
+          found++;
+        }
+        if (v.__children) stack.push(v.__children);
+      }
+    }
+    if (found === 0) throw new Error(`${file} lists no process (${before} pids before it)`);
+  }
+  return out;
+}
 
 /** The decompressed LiME capture of a corpus entry: the Rust tests' cache, else decompressed here. */
 function capturePath(entry) {
@@ -99,6 +137,10 @@ before(async () => {
 });
 
 after(async () => {
+  mkdirSync(CHECKS_DIR, { recursive: true });
+  writeFileSync(join(CHECKS_DIR, `e2e.${process.pid}.tsv`), `e2e\t${compared}\n`);
+  console.log(`e2e: ${compared} corpus checks`);
+  if (compared === 0) throw new Error("e2e: no corpus check ran: the browser tests compared nothing");
   if (timings.length) {
     console.log("\ntime from setInputFiles to the full process table:");
     for (const t of timings) console.log(`  ${t}`);
@@ -209,7 +251,8 @@ describe("captures in the browser (worker reading the local File)", () => {
       const cliJson = cli("pslist", path, "--format", "json");
       assert.ok(json.equals(cliJson), `exported JSON (${json.length} bytes) is not byte-identical with \`memscope pslist --format json\` (${cliJson.length} bytes)`);
 
-      // Against the truth: every pid of truth/final/ps-eo.txt that the CLI lists is in the page's rows.
+      // Against the truth, by the Rust pslist tests' rule: every pid of truth/final/ps-eo.txt is in the page's
+      // rows unless it was gone by the dump (in none of vol3's three process listings); nothing else is excused.
       const pagePids = new Set(
         csv
           .toString("utf8")
@@ -218,13 +261,13 @@ describe("captures in the browser (worker reading the local File)", () => {
           .filter(Boolean)
           .map((l) => Number(l.split(",")[1])),
       );
-      const cliPids = new Set(cliRows.map((r) => r.pid));
       const truth = truthPids(entry);
-      const missing = truth.filter((p) => cliPids.has(p) && !pagePids.has(p));
-      assert.deepEqual(missing, [], "truth/final/ps-eo.txt pids listed by the CLI but absent from the page");
-      const found = truth.filter((p) => pagePids.has(p)).length;
-      console.log(`# ${entry.name}: ${found} of ${truth.length} truth pids (truth/final/ps-eo.txt) in the page's table`);
-      assert.ok(found >= truth.length * 0.9, `only ${found} of ${truth.length} truth pids found`);
+      const vol3 = vol3Pids(entry);
+      const missing = truth.filter((p) => !pagePids.has(p) && vol3.has(p));
+      const gone = truth.filter((p) => !pagePids.has(p) && !vol3.has(p));
+      check(truth.length);
+      assert.deepEqual(missing, [], "pids of truth/final/ps-eo.txt alive at the dump (in vol3's listings) absent from the page");
+      console.log(`# ${entry.name}: ${truth.length - gone.length} of ${truth.length} truth pids (truth/final/ps-eo.txt) in the page's table; ${gone.length} gone by the dump (in no vol3 listing): ${gone.join(" ")}`);
 
       // The table draws a window of rows, filters and sorts.
       const drawn = await page.locator("#table-pslist tbody tr:not(.spacer)").count();
@@ -244,16 +287,29 @@ describe("captures in the browser (worker reading the local File)", () => {
       const detail = await page.textContent("#detail-pslist");
       for (const key of ["cap_eff_names", "ns.pid", "ns.net", "task_addr"]) assert.ok(detail.includes(key), `row details lack ${key}`);
 
-      // Command lines and environments, read from each process's own memory in the worker: the same CSV
-      // bytes as the CLI's.
-      for (const tab of ["psaux", "envars"]) {
+      // Every tab of `memscope list --format json` (the core's registry): its JSON and CSV exports are the
+      // CLI's bytes for the same analysis.
+      const specs = JSON.parse(cli("list", "--format", "json").toString("utf8"));
+      for (const spec of specs) {
+        assert.deepEqual(spec.views ?? [], [], `${spec.name} has views: teach this test the CLI form of a view`);
+        const tab = spec.name;
         await page.click(`button[data-tab="${tab}"]`);
-        await page.waitForSelector(`#table-${tab}[data-rows]`, { timeout: 30_000 });
-        const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`#table-${tab} .export-csv`)]);
-        const got = readFileSync(await dl.path());
-        const want = cli(tab, path, "--format", "csv");
-        assert.ok(got.equals(want), `${tab}: exported CSV (${got.length} bytes) differs from the CLI's (${want.length} bytes)`);
+        await page.waitForSelector(`#table-${tab}[data-rows]`, { timeout: 60_000 });
+        for (const format of ["json", "csv"]) {
+          const want = cli(tab, path, "--format", format);
+          const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`#table-${tab} .export-${format}`)]);
+          const got = readFileSync(await dl.path());
+          check();
+          assert.ok(got.equals(want), `${entry.name} ${tab}: exported ${format} (${got.length} bytes) differs from \`memscope ${tab} --format ${format}\` (${want.length} bytes)`);
+          if (format === "json") {
+            const n = JSON.parse(want.toString("utf8")).length;
+            check();
+            assert.equal(Number(await page.getAttribute(`#table-${tab}`, "data-rows")), n, `${tab}: rows in the page`);
+            assert.match(await page.textContent(`#table-${tab} .count`), new RegExp(`of ${n} rows`));
+          }
+        }
       }
+      console.log(`# ${entry.name}: ${specs.length} tabs' JSON and CSV exports equal the CLI's`);
 
       // The process tree collapses.
       await page.click('button[data-tab="pstree"]');
@@ -357,19 +413,25 @@ describe("captures in the browser (worker reading the local File)", () => {
     await typed.press("Enter");
   });
 
-  test("AVML and ELF core forms of a corpus capture give the same process table", async () => {
-    const entry = manifest.captures[0];
-    const lime = capturePath(entry);
-    const expected = JSON.parse(cli("pslist", lime, "--format", "json").toString("utf8")).length;
-    // The Rust tests convert the corpus LiME to AVML and ELF in target/corpus-cache (avml, scripts/setup.sh).
-    for (const form of ["avml", "elf"]) {
-      const path = join(dirname(lime), `capture.${form}`);
-      if (!existsSync(path)) throw new Error(`${path} is missing: run the Rust tests (cargo test -p memscope-tests) to make it`);
-      const t0 = Date.now();
-      await openCapture(path);
-      await page.waitForSelector("#table-pslist[data-rows]", { timeout: 120_000 });
-      console.log(`# ${entry.name} (${form}): ${Date.now() - t0} ms from setInputFiles to the full process table`);
-      assert.equal(Number(await page.getAttribute("#table-pslist", "data-rows")), expected, `${form} rows vs the LiME's`);
+  test("AVML and ELF core forms of every corpus capture give the same process table", async () => {
+    for (const entry of manifest.captures) {
+      const lime = capturePath(entry);
+      const cliCsv = cli("pslist", lime, "--format", "csv");
+      const expected = JSON.parse(cli("pslist", lime, "--format", "json").toString("utf8")).length;
+      // The Rust tests convert the corpus LiME to AVML and ELF in target/corpus-cache (avml, scripts/setup.sh).
+      for (const form of ["avml", "elf"]) {
+        const path = join(dirname(lime), `capture.${form}`);
+        if (!existsSync(path)) throw new Error(`${path} is missing: run the Rust tests (cargo test -p memscope-tests) to make it`);
+        const t0 = Date.now();
+        await openCapture(path);
+        await page.waitForSelector("#table-pslist[data-rows]", { timeout: 120_000 });
+        console.log(`# ${entry.name} (${form}): ${Date.now() - t0} ms from setInputFiles to the full process table`);
+        check();
+        assert.equal(Number(await page.getAttribute("#table-pslist", "data-rows")), expected, `${form} rows vs the LiME's`);
+        const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#table-pslist .export-csv")]);
+        check();
+        assert.ok(readFileSync(await dl.path()).equals(cliCsv), `${entry.name} (${form}): process CSV differs from the LiME's through the CLI`);
+      }
     }
   });
 
@@ -457,8 +519,20 @@ describe("captures in the browser (worker reading the local File)", () => {
     try {
       await page.reload({ waitUntil: "load" });
       await page.waitForSelector("header h1", { timeout: 30_000 });
-      await page.setInputFiles("#capture-input", capturePath(manifest.captures[0]));
-      await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
+      for (const entry of manifest.captures) {
+        const path = capturePath(entry);
+        const want = cli("pslist", path, "--format", "csv");
+        await page.setInputFiles("#capture-input", path);
+        // The table of this capture (the one before is replaced): its CSV is the CLI's.
+        await page.waitForFunction(
+          (n) => document.querySelector("#table-pslist")?.dataset.rows === String(n) && !document.querySelector("#progress"),
+          JSON.parse(cli("pslist", path, "--format", "json").toString("utf8")).length,
+          { timeout: 60_000 },
+        );
+        const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#table-pslist .export-csv")]);
+        check();
+        assert.ok(readFileSync(await dl.path()).equals(want), `${entry.name} offline: process CSV differs from the CLI's`);
+      }
     } finally {
       await context.setOffline(false);
     }
@@ -522,6 +596,45 @@ describe("captures in the browser (worker reading the local File)", () => {
       await p2.close();
       await other.close();
       rmSync(broken, { recursive: true, force: true });
+    }
+  });
+
+  test("a worker panic shows as an error naming what was being read, and a fresh worker takes over", async () => {
+    // The worker's test hook (crate-web/src/worker.rs, README): `?test-panic=lsof` makes running lsof panic.
+    const entry = manifest.captures[0];
+    const path = capturePath(entry);
+    const specs = JSON.parse(cli("list", "--format", "json").toString("utf8"));
+    const lsofTitle = specs.find((s) => s.name === "lsof")?.title;
+    assert.ok(lsofTitle, "`memscope list` has no lsof");
+    const p2 = await context.newPage();
+    const errors = [];
+    p2.on("pageerror", (err) => errors.push(String(err)));
+    try {
+      await p2.goto(`${server.url}?test-panic=lsof`, { waitUntil: "load" });
+      await p2.waitForSelector("header h1", { timeout: 30_000 });
+      await p2.setInputFiles("#capture-input", path);
+      await p2.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
+      await p2.click('button[data-tab="lsof"]');
+      await p2.waitForSelector("#error", { timeout: 30_000 });
+      const text = await p2.textContent("#error");
+      console.log(`# worker panic: ${text}`);
+      check();
+      assert.match(text, /the worker crashed/);
+      assert.match(text, /test-panic hook/, "the panic's message is shown");
+      assert.ok(text.includes(`running ${lsofTitle}`), `the error does not say what was being done: ${text}`);
+      assert.match(text, /restarted/);
+      assert.equal(await p2.locator("#progress").count(), 0, "progress still shown after the panic");
+      // The fresh worker opens the capture again and runs the other analyses; its process table is the CLI's.
+      const want = cli("pslist", path, "--format", "csv");
+      await p2.setInputFiles("#capture-input", path);
+      await p2.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
+      const [dl] = await Promise.all([p2.waitForEvent("download"), p2.click("#table-pslist .export-csv")]);
+      check();
+      assert.ok(readFileSync(await dl.path()).equals(want), "after the restart, the process CSV differs from the CLI's");
+      assert.equal(await p2.locator("#error").count(), 0, "the error line stays after a good re-open");
+      assert.deepEqual(errors, [], "page errors");
+    } finally {
+      await p2.close();
     }
   });
 

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use memscope_core::analyses::lsof::{self, lsof, OpenFile};
+use memscope_core::analyses::pslist;
 use memscope_core::kernel::paths::PathResolver;
 use memscope_core::kernel::{identify, tasks};
 use memscope_tests::corpus::load_symbols;
@@ -56,6 +57,11 @@ fn check_capture(capture: &CorpusCapture, diffs: &mut Vec<String>) -> Figures {
     let alive = truth::final_ps_pids(truth_dir);
     let procs = truth::proc_fds(truth_dir);
     let listed = truth::numbers_in_socket_listings(truth_dir);
+    // For the descriptors only the capture has: when each process of the capture started, which pids any
+    // ps listing of the truth shows, and when the collector started.
+    let started = start_times(&kernel, name);
+    let ever_listed = truth::ps_pids_ever(truth_dir);
+    let collect_start = truth::collect_start(truth_dir);
     let mut fig = Figures::default();
     for (pid, t) in &procs {
         if !alive.contains(pid) {
@@ -102,11 +108,19 @@ fn check_capture(capture: &CorpusCapture, diffs: &mut Vec<String>) -> Figures {
             }
         }
         for (fd, row) in got.iter().filter(|(fd, _)| !t.fds.contains_key(fd)) {
-            fig.extra_fds += 1;
-            eprintln!(
-                "{name}: pid {pid} fd {fd} -> {:?}: only in the capture (opened after {file})",
-                row.path
-            );
+            match opened_after_truth(&kernel, row, &started, &ever_listed, collect_start) {
+                Ok(why) => {
+                    fig.extra_fds += 1;
+                    eprintln!(
+                        "{name}: pid {pid} fd {fd} -> {:?}: only in the capture: {why}",
+                        row.path
+                    );
+                }
+                Err(why) => diffs.push(format!(
+                    "{name}: pid {pid} ({}) fd {fd} -> {:?} is in the capture, not in {file}: {why}",
+                    t.comm, row.path
+                )),
+            }
         }
     }
 
@@ -181,6 +195,76 @@ fn check_capture(capture: &CorpusCapture, diffs: &mut Vec<String>) -> Figures {
     fig
 }
 
+/// Why a descriptor that the capture has and truth/proc/<pid>.txt lacks was opened after the collector read
+/// that file, or why not. The one rule: a pidfd (`anon_inode:[pidfd]`) whose target process (its file's
+/// `private_data`, a `struct pid`) is in no ps listing of the truth (truth/ps-eo.txt, truth/final/ps-eo.txt)
+/// and, if still alive in the capture, started after truth/collect-start.txt: a process that did not exist
+/// while the truth was collected cannot have had a pidfd in truth/proc/<pid>.txt. Every other extra
+/// descriptor is a difference.
+fn opened_after_truth(
+    kernel: &memscope_core::kernel::Kernel,
+    row: &OpenFile,
+    started: &BTreeMap<u32, f64>,
+    ever_listed: &BTreeSet<u32>,
+    collect_start: f64,
+) -> Result<String, String> {
+    if row.path.as_deref() != Some("anon_inode:[pidfd]") {
+        return Err("no rule explains a descriptor the truth lacks unless it is a pidfd".into());
+    }
+    let target = pidfd_target(kernel, row.file_addr).map_err(|e| format!("its target cannot be read: {e}"))?;
+    if ever_listed.contains(&target) {
+        return Err(format!(
+            "its target pid {target} is in the truth's ps listings: it existed while the truth was collected"
+        ));
+    }
+    match started.get(&target) {
+        Some(&t) if t <= collect_start => Err(format!(
+            "its target pid {target} started at {t:.3}, before truth/collect-start.txt ({collect_start:.3})"
+        )),
+        Some(&t) => Ok(format!(
+            "pidfd of pid {target}, which started {:.1} s after truth/collect-start.txt and is in no ps listing",
+            t - collect_start
+        )),
+        None => Ok(format!(
+            "pidfd of pid {target}, gone by the dump and in no ps listing of the truth (a short-lived child)"
+        )),
+    }
+}
+
+/// The pid a pidfd refers to, `pidfd_pid()`: a `struct pid` in `file->private_data` (anon inode pidfds), or
+/// with pidfs (6.9+, CONFIG_FS_PID) in the inode's `i_private`; then its `numbers[0].nr` (the host's number).
+fn pidfd_target(kernel: &memscope_core::kernel::Kernel, file_addr: u64) -> Result<u32, String> {
+    let file = kernel.object("file", file_addr).map_err(|e| e.to_string())?;
+    let mut pid = file.pointer("private_data").map_err(|e| e.to_string())?;
+    if pid == 0 {
+        let inode = file
+            .deref("f_inode")
+            .map_err(|e| e.to_string())?
+            .ok_or("no private_data and no f_inode")?;
+        pid = inode.pointer("i_private").map_err(|e| e.to_string())?;
+    }
+    let pid = kernel.object("pid", pid).map_err(|e| e.to_string())?;
+    let upid = kernel
+        .object("upid", pid.field_addr("numbers").map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let nr = upid.i64("nr").map_err(|e| e.to_string())?;
+    u32::try_from(nr).map_err(|_| format!("pid number {nr}"))
+}
+
+/// Each process of the capture with its start time, Unix seconds (`pslist`'s `start_time`).
+fn start_times(kernel: &memscope_core::kernel::Kernel, name: &str) -> BTreeMap<u32, f64> {
+    let ps = pslist::pslist(kernel, &pslist::Options::default()).unwrap_or_else(|e| panic!("{name}: pslist: {e}"));
+    ps.rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                u32::try_from(r.pid).ok()?,
+                truth::iso_seconds(r.start_time.as_deref()?)?,
+            ))
+        })
+        .collect()
+}
+
 /// The inode number of a `socket:[N]` link target.
 fn socket_inode(target: &str) -> Option<u64> {
     target.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
@@ -193,7 +277,7 @@ fn open_files_match_the_truth() {
     let mut checks = 0;
     for capture in &captures {
         let fig = check_capture(capture, &mut diffs);
-        checks += fig.truth_fds + fig.inode_checks;
+        checks += fig.truth_fds + fig.inode_checks + fig.extra_fds;
     }
     eprintln!("lsof: {checks} corpus checks ran on {} captures", captures.len());
     memscope_tests::checks::ran("lsof", checks);

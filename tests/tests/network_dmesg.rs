@@ -4,7 +4,8 @@
 //! prints.
 //!
 //! Extras are counted and explained: records written after the truth was collected (they follow the last
-//! truth line; the collecting script and the dump itself make the kernel log a few more lines).
+//! truth line, stamped no earlier than its time; the collecting script and the dump itself make the kernel
+//! log a few more lines). A row between truth lines, or after them with an earlier stamp, is a difference.
 
 use memscope_core::analyses::dmesg::{dmesg, LogLine};
 use memscope_tests::corpus::{self, CorpusCapture};
@@ -78,6 +79,30 @@ fn kernel_log_matches_truth_dmesg() {
             ));
         }
         let later = rows.len() - matched_upto;
+        // Those later rows must be stamped no earlier than the truth's last stamped line (the kernel stamps
+        // records in the order it logs them), and their continuation lines belong to such a record.
+        let last_stamp = want.iter().rev().find_map(|l| l.timestamp);
+        for row in &rows[matched_upto..] {
+            checks += 1;
+            let ok = match (row.line, row.timestamp, last_stamp) {
+                (_, Some(t), Some(last)) => (t * 1e6).floor() / 1e6 >= last - 1e-7,
+                (0, _, _) | (_, _, None) => false,
+                // A continuation line has its record's stamp; its first line was checked above.
+                (_, None, Some(_)) => true,
+            };
+            if !ok {
+                diffs.push(format!(
+                    "{}: row {:?} (seq {}, line {}) at {:?} follows the last line of truth/dmesg.txt but is \
+                     stamped before its last time [{:.6}]: not logged after the truth was taken",
+                    capture.name,
+                    row.text,
+                    row.seq,
+                    row.line,
+                    row.timestamp,
+                    last_stamp.unwrap_or(f64::NAN)
+                ));
+            }
+        }
         eprintln!(
             "{}: {} truth lines, {} rows; {later} extra row(s) logged after truth/dmesg.txt was taken",
             capture.name,

@@ -717,3 +717,177 @@ fn netstat_survives_damaged_captures() {
     println!("netstat damaged input: {checks} corpus checks");
     memscope_tests::checks::ran("netstat damaged", checks);
 }
+
+/// UNIX sockets of every container network namespace and raw sockets, compared both ways with the truth.
+///
+/// UNIX: each namespace of `truth/netns/<name>/` that is not the host's (a `--network host` container's
+/// listings are the host's, compared through `truth/final/ss-xanp.txt` above) has its `ss-xanp.txt` and
+/// `proc-net-unix.txt`: every socket they list whose holders are alive at the dump (`final/ps-eo.txt`) is a
+/// row in that namespace (by inode, with path, type, state, peer and holder), and every UNIX row netstat
+/// gives in that namespace is in its `proc-net-unix.txt`, unless its holder is in no ps listing of the
+/// truth (it started after them).
+///
+/// Raw: every socket of `truth/proc-net-raw.txt` is a `raw` row of the host namespace with its inode and
+/// protocol, every socket of `truth/ss-wanp.txt` a `raw` row held by its users with its protocol; and every
+/// raw row of the host namespace is in `proc-net-raw.txt` or `ss-wanp.txt`, unless its holder is in no ps
+/// listing of the truth. (The corpus guests hold no raw socket: both listings are empty, and so must
+/// netstat's be.) Container namespaces have no raw listing in the truth; their raw rows are only counted.
+#[test]
+fn container_unix_sockets_and_raw_sockets_match_the_truth() {
+    let mut checks = 0usize;
+    let mut diffs = Vec::new();
+    for capture in &corpus::corpus_captures() {
+        let name = &capture.name;
+        let truth_dir = &capture.truth_dir;
+        let (rows, _) = rows_of(capture, &NetstatOptions::default());
+        let alive = truth::final_ps_pids(truth_dir);
+        let ever = truth::ps_pids_ever(truth_dir);
+        let namespaces = truth::network_namespaces(truth_dir);
+        let host = namespaces[0].inode;
+        let started_later = |r: &SocketRow| r.pid.is_some_and(|p| !ever.contains(&p));
+        let mut unix_compared = 0usize;
+        for ns in namespaces.iter().filter(|ns| ns.inode != host) {
+            let ss_file = ns.dir.join("ss-xanp.txt");
+            let proc_file = ns.dir.join("proc-net-unix.txt");
+            let ss = truth::ss_unix(&ss_file);
+            let proc_unix = truth::proc_net_unix_file(&proc_file);
+            let in_ns: Vec<&SocketRow> = rows
+                .iter()
+                .filter(|r| r.family.as_deref() == Some("unix") && r.netns == Some(ns.inode))
+                .collect();
+            for s in &ss {
+                if !s.users.is_empty() && s.users.iter().all(|u| !alive.contains(&u.pid)) {
+                    continue;
+                }
+                checks += 1;
+                unix_compared += 1;
+                let what = format!("{name}: {}: {} inode {}", ss_file.display(), s.netid, s.inode);
+                let Some(r) = in_ns.iter().find(|r| r.inode == Some(s.inode)) else {
+                    diffs.push(format!("{what}: no UNIX row in netns {}", ns.inode));
+                    continue;
+                };
+                let peer = (s.peer_inode != 0).then_some(s.peer_inode);
+                if r.path != s.path
+                    || r.sock_type.as_deref() != Some(unix_type(&s.netid))
+                    || r.state.as_deref() != Some(s.state.as_str())
+                    || r.peer_inode != peer
+                {
+                    diffs.push(format!(
+                        "{what}: path {:?} type {:?} state {:?} peer {:?}, ss says {:?} {} {} {peer:?}",
+                        r.path, r.sock_type, r.state, r.peer_inode, s.path, s.netid, s.state
+                    ));
+                }
+                for u in s.users.iter().filter(|u| alive.contains(&u.pid)) {
+                    checks += 1;
+                    if !in_ns
+                        .iter()
+                        .any(|r| r.inode == Some(s.inode) && r.pid == Some(u.pid) && r.fd == Some(u.fd))
+                    {
+                        diffs.push(format!("{what}: not held by pid {} fd {}", u.pid, u.fd));
+                    }
+                }
+            }
+            for r in &in_ns {
+                checks += 1;
+                let listed =
+                    proc_unix.iter().any(|p| Some(p.inode) == r.inode) || ss.iter().any(|s| Some(s.inode) == r.inode);
+                if !listed && !started_later(r) {
+                    diffs.push(format!(
+                        "{name}: UNIX socket inode {:?} path {:?} of pid {:?} fd {:?} in netns {} ({}) is in neither \
+                         {} nor {}, and its holder is in the truth's ps listings",
+                        r.inode,
+                        r.path,
+                        r.pid,
+                        r.fd,
+                        ns.inode,
+                        ns.name,
+                        ss_file.display(),
+                        proc_file.display()
+                    ));
+                }
+            }
+            // The namespace's UNIX rows as a whole against its listings (none on the corpus).
+            checks += 1;
+            eprintln!(
+                "{name}: netns {} ({}): {} UNIX sockets in ss-xanp.txt, {} in proc-net-unix.txt, {} UNIX rows",
+                ns.name,
+                ns.inode,
+                ss.len(),
+                proc_unix.len(),
+                in_ns.len()
+            );
+        }
+
+        // Every UNIX row is in a namespace the truth describes.
+        for r in rows.iter().filter(|r| r.family.as_deref() == Some("unix")) {
+            checks += 1;
+            if !namespaces.iter().any(|ns| r.netns == Some(ns.inode)) {
+                diffs.push(format!(
+                    "{name}: UNIX socket inode {:?} of pid {:?} in netns {:?}, none of the truth's (truth/netns/*)",
+                    r.inode, r.pid, r.netns
+                ));
+            }
+        }
+
+        // Raw sockets of the host namespace.
+        let proc_raw = truth::proc_net_raw(truth_dir);
+        let ss_raw = truth::ss_raw(truth_dir);
+        let raw: Vec<&SocketRow> = rows.iter().filter(|r| r.proto.as_deref() == Some("raw")).collect();
+        let host_raw: Vec<&SocketRow> = raw.iter().copied().filter(|r| r.netns == Some(host)).collect();
+        for p in &proc_raw {
+            checks += 1;
+            if !host_raw
+                .iter()
+                .any(|r| r.inode == Some(p.inode) && r.local_port == Some(p.protocol))
+            {
+                diffs.push(format!(
+                    "{name}: proc-net-raw.txt: inode {} protocol {}: no raw row in the host namespace",
+                    p.inode, p.protocol
+                ));
+            }
+        }
+        for s in &ss_raw {
+            for u in s.users.iter().filter(|u| alive.contains(&u.pid)) {
+                checks += 1;
+                if !host_raw
+                    .iter()
+                    .any(|r| r.pid == Some(u.pid) && r.fd == Some(u.fd) && r.local_port == Some(s.local.1))
+                {
+                    diffs.push(format!(
+                        "{name}: ss-wanp.txt: raw {}:{} of pid {} fd {}: no such raw row",
+                        s.local.0, s.local.1, u.pid, u.fd
+                    ));
+                }
+            }
+        }
+        // The listings themselves, compared whole: one check each.
+        checks += 2;
+        for r in &host_raw {
+            let listed = proc_raw.iter().any(|p| Some(p.inode) == r.inode)
+                || ss_raw
+                    .iter()
+                    .any(|s| s.users.iter().any(|u| Some(u.pid) == r.pid && Some(u.fd) == r.fd));
+            if !listed && !started_later(r) {
+                diffs.push(format!(
+                    "{name}: raw socket inode {:?} protocol {:?} of pid {:?} fd {:?} in the host namespace is in \
+                     neither truth/proc-net-raw.txt nor truth/ss-wanp.txt",
+                    r.inode, r.local_port, r.pid, r.fd
+                ));
+            }
+        }
+        eprintln!(
+            "{name}: {unix_compared} container UNIX sockets compared; raw: {} in proc-net-raw.txt, {} in \
+             ss-wanp.txt, {} raw rows in the host namespace, {} in container namespaces (no raw listing there)",
+            proc_raw.len(),
+            ss_raw.len(),
+            host_raw.len(),
+            raw.len() - host_raw.len()
+        );
+    }
+    println!(
+        "netstat container UNIX and raw: {checks} corpus checks, {} differences",
+        diffs.len()
+    );
+    memscope_tests::checks::ran("netstat container unix and raw", checks);
+    assert!(diffs.is_empty(), "differences from the truth:\n{}", diffs.join("\n"));
+}

@@ -141,3 +141,24 @@ pub fn comm_matches(comm: &str, name: &str) -> bool {
         && (comm == name
             || (name.starts_with(comm) && (comm.chars().count() == 15 || name[comm.len()..].starts_with('-'))))
 }
+
+/// Every process or thread id that any process listing of the truth shows: the first column of
+/// `truth/ps-eo.txt`, `truth/ps-eo-ns.txt` and `truth/final/ps-eo.txt`, and the PID and LWP columns of
+/// `truth/ps-eLf.txt`. A pid in none of them did not exist while those listings were taken.
+pub fn ps_pids_ever(truth: &Path) -> std::collections::BTreeSet<u32> {
+    let mut out = final_ps_pids(truth);
+    for rel in ["ps-eo.txt", "ps-eo-ns.txt"] {
+        let path = truth.join(rel);
+        let pids: Vec<u32> = output_lines(&path)
+            .iter()
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect();
+        assert!(!pids.is_empty(), "truth file {} lists no process", path.display());
+        out.extend(pids);
+    }
+    for (pid, tids) in ps_threads(truth) {
+        out.insert(pid);
+        out.extend(tids);
+    }
+    out
+}

@@ -173,6 +173,15 @@ pub fn ss_inet_final(truth: &Path) -> Vec<SsInet> {
 /// local-path local-inode peer-path peer-inode users).
 pub fn ss_unix_final(truth: &Path) -> Vec<SsUnix> {
     let file = truth.join("final/ss-xanp.txt");
+    let out = ss_unix(&file);
+    assert!(!out.is_empty(), "truth file {} lists no UNIX socket", file.display());
+    out
+}
+
+/// Every UNIX socket of an `ss -xanp` listing (`truth/final/ss-xanp.txt`, `truth/netns/<name>/ss-xanp.txt`),
+/// possibly none.
+pub fn ss_unix(file: &Path) -> Vec<SsUnix> {
+    let file = file.to_path_buf();
     let mut out = Vec::new();
     for line in output_lines(&file) {
         let cols: Vec<&str> = line.split_whitespace().collect();
@@ -192,7 +201,6 @@ pub fn ss_unix_final(truth: &Path) -> Vec<SsUnix> {
             users: ss_users(&line),
         });
     }
-    assert!(!out.is_empty(), "truth file {} lists no UNIX socket", file.display());
     out
 }
 
@@ -211,8 +219,16 @@ pub struct ProcNetUnix {
 /// Every socket of `truth/proc-net-unix.txt` (columns Num RefCount Protocol Flags Type St Inode Path).
 pub fn proc_net_unix(truth: &Path) -> Vec<ProcNetUnix> {
     let file = truth.join("proc-net-unix.txt");
+    let out = proc_net_unix_file(&file);
+    assert!(!out.is_empty(), "truth file {} lists no UNIX socket", file.display());
+    out
+}
+
+/// Every socket of a `/proc/net/unix` listing (`truth/proc-net-unix.txt`, `truth/netns/<name>/proc-net-unix.txt`),
+/// possibly none.
+pub fn proc_net_unix_file(file: &Path) -> Vec<ProcNetUnix> {
     let mut out = Vec::new();
-    for line in output_lines(&file).iter().skip(1) {
+    for line in output_lines(file).iter().skip(1) {
         let cols: Vec<&str> = line.split_whitespace().collect();
         if cols.len() < 7 {
             continue;
@@ -226,6 +242,79 @@ pub fn proc_net_unix(truth: &Path) -> Vec<ProcNetUnix> {
             path: cols.get(7).map(|p| p.to_string()),
         });
     }
-    assert!(!out.is_empty(), "truth file {} lists no UNIX socket", file.display());
     out
+}
+
+/// One raw socket of `truth/proc-net-raw.txt` (`cat /proc/net/raw`: the host namespace's IPv4 raw sockets
+/// while the truth was collected).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcNetRaw {
+    /// Socket inode number (column `inode`).
+    pub inode: u64,
+    /// The protocol number (the port of `local_address`, hex).
+    pub protocol: u16,
+}
+
+/// Every socket of `truth/proc-net-raw.txt` (columns sl local_address rem_address st tx_queue:rx_queue
+/// tr:tm->when retrnsmt uid timeout inode ...), possibly none.
+pub fn proc_net_raw(truth: &Path) -> Vec<ProcNetRaw> {
+    let file = truth.join("proc-net-raw.txt");
+    let lines = output_lines(&file);
+    assert!(
+        lines
+            .first()
+            .is_some_and(|h| h.contains("local_address") && h.contains("inode")),
+        "truth file {} has no /proc/net/raw header",
+        file.display()
+    );
+    lines[1..]
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let protocol = cols
+                .get(1)
+                .and_then(|a| a.split_once(':'))
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            match (protocol, cols.get(9).and_then(|i| i.parse().ok())) {
+                (Some(protocol), Some(inode)) => ProcNetRaw { inode, protocol },
+                _ => panic!("truth file {}: line {line:?} is not a raw socket", file.display()),
+            }
+        })
+        .collect()
+}
+
+/// One raw socket of `truth/ss-wanp.txt` (`ss -wanp`: IPv4 and IPv6 raw sockets of the host namespace).
+#[derive(Debug, Clone)]
+pub struct SsRaw {
+    /// The local address and the protocol number ss shows as its port.
+    pub local: (String, u16),
+    /// The processes holding it.
+    pub users: Vec<SsUser>,
+}
+
+/// Every socket of `truth/ss-wanp.txt` (columns State Recv-Q Send-Q Local Peer users), possibly none.
+pub fn ss_raw(truth: &Path) -> Vec<SsRaw> {
+    let file = truth.join("ss-wanp.txt");
+    let lines = output_lines(&file);
+    assert!(
+        lines.first().is_some_and(|h| h.starts_with("State")),
+        "truth file {} has no ss header",
+        file.display()
+    );
+    lines[1..]
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let local = cols
+                .get(3)
+                .and_then(|a| ss_endpoint(a))
+                .unwrap_or_else(|| panic!("truth file {}: line {line:?} is not a raw socket", file.display()));
+            SsRaw {
+                local,
+                users: ss_users(line),
+            }
+        })
+        .collect()
 }
