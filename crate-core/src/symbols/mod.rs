@@ -228,9 +228,11 @@ impl SymbolTable {
         }
         for f in ty.fields.iter().filter(|f| f.anonymous) {
             if let TypeRef::User(inner) = &f.ty {
-                // A dangling reference only costs the members it would have given.
-                if let Ok(inner) = self.user_type(inner) {
-                    self.collect_fields(&inner, base + f.offset, depth + 1, out)?;
+                // A dangling reference only costs the members it would have given; a damaged pack fails.
+                match self.user_type(inner) {
+                    Ok(inner) => self.collect_fields(&inner, base + f.offset, depth + 1, out)?,
+                    Err(SymbolError::MissingType(_)) => {}
+                    Err(e) => return Err(e),
                 }
             }
         }
@@ -339,12 +341,37 @@ mod tests {
                 bytes.len()
             );
         }
-        // A flipped byte gives an error or a table that still answers (no panic); the pack carries no
-        // checksum of its own yet, so a flip inside a value can go unnoticed.
-        let n = bytes.len();
-        bytes[n - 5] ^= 0xff;
-        if let Ok(p) = SymbolTable::from_pack(bytes) {
-            let _ = p.layout("inner");
+        // A byte flipped anywhere is refused when the pack loads or when the entry it damaged is looked up
+        // (each entry carries a CRC, checked on every entry a lookup passes): never a different answer.
+        let answers = |p: &SymbolTable| -> Vec<String> {
+            let mut out = vec![format!("{:?}", p.banner())];
+            for name in ["linux_banner", "init_task", "nope"] {
+                out.push(format!("{:?}", p.symbol(name)));
+            }
+            for name in ["outer", "inner", "nowhere"] {
+                out.push(format!(
+                    "{:?}",
+                    p.layout(name).map(|l| (l.size(), l.field("c").ok().map(|f| f.0)))
+                ));
+            }
+            for name in ["int", "char", "pointer"] {
+                out.push(format!("{:?}", p.base_type(name)));
+            }
+            out.push(format!("{:?}", p.enum_type("e")));
+            out
+        };
+        let want = answers(&t);
+        for i in 0..bytes.len() {
+            bytes[i] ^= 0x20;
+            if let Ok(p) = SymbolTable::from_pack(bytes.clone()) {
+                for (got, want) in answers(&p).iter().zip(&want) {
+                    assert!(
+                        got == want || got.starts_with("Err"),
+                        "byte {i} flipped: {got} where the intact pack says {want}"
+                    );
+                }
+            }
+            bytes[i] ^= 0x20;
         }
     }
 }

@@ -3,12 +3,15 @@
 //! Layout (all integers little-endian):
 //! ```text
 //! magic "MSPACK\x01\0" | u32 version | u32 section count (5) | [u8; 32] SHA-256 of the source ISF file
-//! 5 x (u64 offset, u64 length): banner, base types, user types, enums, symbols
+//! 5 x (u64 offset, u64 length): banner, base types, user types, enums, symbols | u32 CRC-32 of the banner
 //! banner: UTF-8 text (empty when the ISF has none)
-//! table:  u32 count | count x (u32 name offset, u32 name length, u32 value offset, u32 value length)
-//!         | blob (names and postcard-encoded values; offsets are relative to the blob)
+//! table:  u32 count | count x (u32 name offset, u32 name length, u32 value offset, u32 value length,
+//!         u32 CRC-32 of name and value) | blob (names and postcard-encoded values; offsets are relative to
+//!         the blob)
 //! ```
-//! Table entries are sorted by name, so a lookup is a binary search and decodes one value.
+//! Table entries are sorted by name, so a lookup is a binary search and decodes one value, checked against
+//! its CRC first: a damaged pack (a cut or flipped byte in a cache file) is refused where it is read,
+//! without hashing all of it at load.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -16,10 +19,10 @@ use serde::Serialize;
 use super::SymbolError;
 
 const MAGIC: &[u8; 8] = b"MSPACK\x01\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const SECTIONS: usize = 5;
-const HEADER_LEN: usize = 8 + 4 + 4 + 32 + SECTIONS * 16;
-const RECORD_LEN: usize = 16;
+const HEADER_LEN: usize = 8 + 4 + 4 + 32 + SECTIONS * 16 + 4;
+const RECORD_LEN: usize = 20;
 
 /// Which table of the pack.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +66,7 @@ where
         out.extend_from_slice(&(s.len() as u64).to_le_bytes());
         offset += s.len() as u64;
     }
+    out.extend_from_slice(&crc32fast::hash(&sections[0]).to_le_bytes());
     for s in sections {
         out.extend_from_slice(&s);
     }
@@ -85,9 +89,18 @@ fn table<V: Serialize>(entries: &[(String, V)]) -> Result<Vec<u8>, SymbolError> 
             index.extend_from_slice(&(part.len() as u32).to_le_bytes());
             blob.extend_from_slice(part);
         }
+        index.extend_from_slice(&entry_crc(name.as_bytes(), &value).to_le_bytes());
     }
     index.extend_from_slice(&blob);
     Ok(index)
+}
+
+/// The CRC-32 an entry's record holds: of its name, then its value.
+fn entry_crc(name: &[u8], value: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(name);
+    h.update(value);
+    h.finalize()
 }
 
 /// A validated view of a pack's bytes.
@@ -134,6 +147,9 @@ impl PackView {
             *s = (offset, len);
         }
         let view = PackView { sections, source_hash };
+        if u32_at(bytes, 48 + SECTIONS * 16) != Some(crc32fast::hash(view.section(bytes, 0))) {
+            return Err(pack_error("banner damaged (its CRC does not match)"));
+        }
         for t in [Table::BaseTypes, Table::UserTypes, Table::Enums, Table::Symbols] {
             let count = view.count(bytes, t);
             let section = view.section(bytes, t as usize);
@@ -170,8 +186,8 @@ impl PackView {
         u32_at(self.section(bytes, t as usize), 0).unwrap_or(0) as usize
     }
 
-    /// Entry `i` of a table: its name and encoded value.
-    fn entry<'b>(&self, bytes: &'b [u8], t: Table, i: usize) -> Option<(&'b [u8], &'b [u8])> {
+    /// Entry `i` of a table: its name, encoded value and recorded CRC.
+    fn entry<'b>(&self, bytes: &'b [u8], t: Table, i: usize) -> Option<(&'b [u8], &'b [u8], u32)> {
         let section = self.section(bytes, t as usize);
         let count = u32_at(section, 0)? as usize;
         let blob = section.get(4 + count * RECORD_LEN..)?;
@@ -180,7 +196,7 @@ impl PackView {
             let (off, len) = (u32_at(section, at)? as usize, u32_at(section, at + 4)? as usize);
             blob.get(off..off.checked_add(len)?)
         };
-        Some((part(rec)?, part(rec + 8)?))
+        Some((part(rec)?, part(rec + 8)?, u32_at(section, rec + 16)?))
     }
 
     /// Look `name` up in a table and decode its value.
@@ -188,9 +204,15 @@ impl PackView {
         let (mut lo, mut hi) = (0usize, self.count(bytes, t));
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let (key, value) = self
+            let (key, value, crc) = self
                 .entry(bytes, t, mid)
                 .ok_or_else(|| pack_error("entry past its section"))?;
+            // Every entry the search passes is checked: a damaged name would otherwise send it astray.
+            if entry_crc(key, value) != crc {
+                return Err(SymbolError::Pack(format!(
+                    "looking up {name}: entry {mid} damaged (its CRC does not match)"
+                )));
+            }
             match key.cmp(name.as_bytes()) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
