@@ -2,8 +2,8 @@
 //! ending in one clear `error:` line and exit code 1 (or 2 for bad usage), never a panic or a hang.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use memscope_tests::corpus::{self, CorpusCapture};
 use memscope_tests::truth;
@@ -13,42 +13,7 @@ const TIME_LIMIT: Duration = Duration::from_secs(120);
 
 /// Run `memscope` with `args`, with the symbol pack cache under target/.
 fn memscope(args: &[&str]) -> Output {
-    let cache = corpus::repo_root().join("target/test-pack-cache");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_memscope"))
-        .args(args)
-        .env("MEMSCOPE_CACHE", cache)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("memscope starts");
-    // Drain both pipes while waiting: a large output would otherwise fill a pipe and stall the child.
-    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for memscope") {
-            break status;
-        }
-        if start.elapsed() > TIME_LIMIT {
-            let _ = child.kill();
-            panic!("memscope {args:?} hung for more than {TIME_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
-    }
+    memscope_tests::cli::run(env!("CARGO_BIN_EXE_memscope"), args, TIME_LIMIT)
 }
 
 fn bad_dir() -> PathBuf {

@@ -8,8 +8,8 @@
 //! and `symbols index`, `symbols pack`, `bench` and `list` run through the binary as well.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -22,42 +22,7 @@ const TIME_LIMIT: Duration = Duration::from_secs(300);
 
 /// Run `memscope` with `args`, the symbol pack cache under target/.
 fn memscope(args: &[&str]) -> Output {
-    let cache = corpus::repo_root().join("target/test-pack-cache");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_memscope"))
-        .args(args)
-        .env("MEMSCOPE_CACHE", cache)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("memscope starts");
-    // Drain both pipes while waiting: a large output would otherwise fill a pipe and stall the child.
-    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for memscope") {
-            break status;
-        }
-        if start.elapsed() > TIME_LIMIT {
-            let _ = child.kill();
-            panic!("memscope {args:?} hung for more than {TIME_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Output {
-        status,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
-    }
+    memscope_tests::cli::run(env!("CARGO_BIN_EXE_memscope"), args, TIME_LIMIT)
 }
 
 /// Run a command that must succeed on an intact capture: exit 0 and an empty stderr (no warning); its

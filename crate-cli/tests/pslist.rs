@@ -3,19 +3,18 @@
 //! CSV forms, the filters, and bad usage. The values are checked against the truth in
 //! tests/tests/pslist.rs; here the init process is checked against `truth/proc-summary.tsv`.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use memscope_tests::corpus;
 use memscope_tests::truth;
 use serde_json::Value;
 
 fn memscope(args: &[&str]) -> Output {
-    let cache = corpus::repo_root().join("target/test-pack-cache");
-    Command::new(env!("CARGO_BIN_EXE_memscope"))
-        .args(args)
-        .env("MEMSCOPE_CACHE", cache)
-        .output()
-        .expect("memscope runs")
+    memscope_tests::cli::run(
+        env!("CARGO_BIN_EXE_memscope"),
+        args,
+        std::time::Duration::from_secs(300),
+    )
 }
 
 fn stdout_ok(what: &str, out: &Output) -> String {
