@@ -23,6 +23,17 @@ pub use ps::*;
 pub use ss::*;
 pub use stat::*;
 
+/// The column of each header word of a truth table: `at("PID")` is its index; a name the header lacks
+/// panics naming the file.
+pub(crate) fn columns<'h>(path: &'h Path, header: Vec<&'h str>) -> impl Fn(&str) -> usize + 'h {
+    move |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("{}: no column {name}", path.display()))
+    }
+}
+
 /// The lines of a truth file without the `# command` lines the collector wrote before each output.
 pub fn output_lines(path: &Path) -> Vec<String> {
     let text =

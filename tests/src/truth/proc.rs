@@ -155,13 +155,8 @@ pub fn proc_summary(truth: &Path) -> std::collections::BTreeMap<u32, TruthProces
     let path = truth.join("proc-summary.tsv");
     let lines = output_lines(&path);
     let header: Vec<&str> = lines.first().map(|h| h.split('\t').collect()).unwrap_or_default();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .unwrap_or_else(|| panic!("{}: no column {name}", path.display()))
-    };
     let ns_pid_col = header.iter().rposition(|h| *h == "pid").unwrap_or(0);
+    let col = super::columns(&path, header.clone());
     assert!(ns_pid_col > 0, "{}: the header should name `pid` twice", path.display());
     let (c_name, c_ppid, c_uid, c_gid, c_nspid) = (
         col("name"),
@@ -170,7 +165,7 @@ pub fn proc_summary(truth: &Path) -> std::collections::BTreeMap<u32, TruthProces
         col("gid(r,e,s,fs)"),
         col("NSpid"),
     );
-    let cap_cols = ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"].map(col);
+    let cap_cols = ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"].map(&col);
     let ns_cols: Vec<(&str, usize)> = ["cgroup", "ipc", "mnt", "net", "time", "user", "uts"]
         .iter()
         .map(|k| (*k, col(k)))

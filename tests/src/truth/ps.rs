@@ -63,16 +63,11 @@ pub struct PsProcess {
 pub fn final_ps(truth: &Path) -> std::collections::BTreeMap<u32, PsProcess> {
     let path = truth.join("final/ps-eo.txt");
     let lines = output_lines(&path);
-    let header: Vec<&str> = lines
+    let header = lines
         .first()
         .map(|h| h.split_whitespace().collect())
         .unwrap_or_default();
-    let at = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .unwrap_or_else(|| panic!("{}: no column {name}", path.display()))
-    };
+    let at = super::columns(&path, header);
     let (c_pid, c_ppid, c_started) = (at("PID"), at("PPID"), at("STARTED"));
     // STARTED spans five words (`Sat Nov 21 21:01:02 2026`); STAT follows, then comm.
     let c_comm = at("STAT") + 4 + 1;
@@ -112,16 +107,11 @@ pub fn final_ps(truth: &Path) -> std::collections::BTreeMap<u32, PsProcess> {
 pub fn ps_threads(truth: &Path) -> std::collections::BTreeMap<u32, std::collections::BTreeSet<u32>> {
     let path = truth.join("ps-eLf.txt");
     let lines = output_lines(&path);
-    let header: Vec<&str> = lines
+    let header = lines
         .first()
         .map(|h| h.split_whitespace().collect())
         .unwrap_or_default();
-    let at = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .unwrap_or_else(|| panic!("{}: no column {name}", path.display()))
-    };
+    let at = super::columns(&path, header);
     let (c_pid, c_lwp) = (at("PID"), at("LWP"));
     let mut out: std::collections::BTreeMap<u32, std::collections::BTreeSet<u32>> = Default::default();
     for line in &lines[1..] {
