@@ -43,12 +43,98 @@ pub fn compare_cells(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// The row indices to show: those whose cells contain `filter` (case-insensitive), sorted by `sort`
-/// (column, ascending), else in the analysis's order.
-pub fn view(cells: &[Vec<String>], filter: &str, sort: Option<(usize, bool)>) -> Vec<usize> {
-    let needle = filter.trim().to_lowercase();
+/// One term of a filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Term {
+    /// A plain word: a whole number matches a cell's number exactly (`4444` is not `44447`, nor part of a
+    /// time); other words match as case-insensitive text anywhere in a shown column.
+    Word(String),
+    /// `key:value`: the value in a column named `key`, or ending in `_key` or `.key` (`port:` is
+    /// `local_port` or `remote_port`), among all the row's keys, shown or not; numbers exactly, text as
+    /// case-insensitive text.
+    Keyed(String, String),
+}
+
+/// A filter as typed: terms separated by spaces, all of which must hold; a term starting with `-` or `!`
+/// must not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    terms: Vec<(bool, Term)>,
+}
+
+impl Filter {
+    /// Read what the user typed.
+    pub fn parse(text: &str) -> Filter {
+        let terms = text
+            .split_whitespace()
+            .filter_map(|word| {
+                let (negated, word) = match word.strip_prefix(['-', '!']) {
+                    Some(rest) => (true, rest),
+                    None => (false, word),
+                };
+                if word.is_empty() {
+                    return None;
+                }
+                let term = match word.split_once(':') {
+                    Some((k, v)) if is_key(k) && !v.is_empty() => Term::Keyed(k.to_lowercase(), v.to_lowercase()),
+                    _ => Term::Word(word.to_lowercase()),
+                };
+                Some((negated, term))
+            })
+            .collect();
+        Filter { terms }
+    }
+
+    /// Whether it has no term.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// Whether a row passes: `shown` are its cells for the shown columns, `keys` all its keys.
+    pub fn matches(&self, shown: &[String], keys: &[(String, String)]) -> bool {
+        self.terms.iter().all(|(negated, term)| {
+            let hit = match term {
+                Term::Word(w) => shown.iter().any(|c| value_matches(c, w)),
+                Term::Keyed(k, v) => keys.iter().any(|(key, c)| key_matches(key, k) && value_matches(c, v)),
+            };
+            hit != *negated
+        })
+    }
+}
+
+/// A key name as the rows have them: a letter, then letters, digits, `_` and `.` (`local_port`, `ns.net`).
+fn is_key(k: &str) -> bool {
+    k.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+}
+
+fn key_matches(key: &str, wanted: &str) -> bool {
+    let key = key.to_lowercase();
+    key == wanted
+        || key
+            .strip_suffix(wanted)
+            .is_some_and(|head| head.ends_with('_') || head.ends_with('.'))
+}
+
+/// A whole number matches a whole number of the cell (the cell itself, or one item of a list); other
+/// text matches case-insensitively anywhere in it.
+fn value_matches(cell: &str, wanted: &str) -> bool {
+    if !wanted.is_empty() && wanted.bytes().all(|b| b.is_ascii_digit()) {
+        return cell.split(' ').any(|item| item == wanted);
+    }
+    cell.to_lowercase().contains(wanted)
+}
+
+/// The row indices to show: those that pass `filter` (their cells for the shown columns, and all their
+/// keys in `keys`), sorted by `sort` (column, ascending), else in the analysis's order.
+pub fn view(
+    cells: &[Vec<String>],
+    keys: &[Vec<(String, String)>],
+    filter: &Filter,
+    sort: Option<(usize, bool)>,
+) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..cells.len())
-        .filter(|&i| needle.is_empty() || cells[i].iter().any(|c| c.to_lowercase().contains(&needle)))
+        .filter(|&i| filter.is_empty() || filter.matches(&cells[i], keys.get(i).map_or(&[][..], Vec::as_slice)))
         .collect();
     if let Some((col, asc)) = sort {
         idx.sort_by(|&a, &b| {
@@ -146,10 +232,42 @@ mod tests {
             .iter()
             .map(|r| r.iter().map(|s| s.to_string()).collect())
             .collect();
-        assert_eq!(view(&rows, "", Some((0, true))), vec![1, 0, 2, 3]);
-        assert_eq!(view(&rows, "", Some((0, false))), vec![3, 2, 0, 1]);
-        assert_eq!(view(&rows, "a", None), vec![1, 3]);
+        let none = Filter::default();
+        assert_eq!(view(&rows, &[], &none, Some((0, true))), vec![1, 0, 2, 3]);
+        assert_eq!(view(&rows, &[], &none, Some((0, false))), vec![3, 2, 0, 1]);
+        assert_eq!(view(&rows, &[], &Filter::parse("a"), None), vec![1, 3]);
         assert_eq!(compare_cells("0xff", "0x100"), Ordering::Less);
+    }
+
+    #[test]
+    fn filters_understand_numbers_keys_negation_and_several_terms() {
+        let rows = [
+            json!({"proto": "tcp", "local_port": 4444, "remote_port": 0, "state": "LISTEN", "pid": 982, "uid": 0}),
+            json!({"proto": "tcp", "local_port": 44447, "remote_port": 22, "state": "ESTAB", "pid": 1145, "uid": 1000}),
+            json!({"proto": "udp", "local_port": 5353, "remote_port": null, "state": "UNCONN", "pid": 1136, "uid": 0,
+                   "start_time": "2026-11-21T21:05:03.982123Z"}),
+        ];
+        let shown = ["proto", "local_port", "remote_port", "state", "pid", "start_time"];
+        let cells: Vec<Vec<String>> = rows.iter().map(|r| cells(r, &shown)).collect();
+        let keys: Vec<Vec<(String, String)>> = rows.iter().map(export::flatten).collect();
+        let find = |f: &str| view(&cells, &keys, &Filter::parse(f), None);
+        // A number is a whole number: 4444 is not 44447, 982 is not part of a time.
+        assert_eq!(find("4444"), vec![0]);
+        assert_eq!(find("982"), vec![0]);
+        // Terms are ANDed; text is case-insensitive.
+        assert_eq!(find("tcp ESTAB"), vec![1]);
+        assert_eq!(find("TCP estab 22"), vec![1]);
+        // key:value on any key ending so, shown or not; negation with - or !.
+        assert_eq!(find("port:4444"), vec![0]);
+        assert_eq!(find("port:22"), vec![1]);
+        assert_eq!(find("proto:tcp -state:LISTEN"), vec![1]);
+        assert_eq!(find("!tcp"), vec![2]);
+        assert_eq!(find("uid:1000"), vec![1], "uid is not a shown column");
+        assert_eq!(find("state:est"), vec![1], "text values match as text");
+        // A colon that does not follow a key name is text (an IPv6 address, a time).
+        assert_eq!(Filter::parse("::1").terms, vec![(false, Term::Word("::1".into()))]);
+        assert_eq!(find("21:05:03"), vec![2]);
+        assert!(Filter::parse("  - ! ").is_empty());
     }
 
     #[test]

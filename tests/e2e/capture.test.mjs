@@ -413,6 +413,53 @@ describe("captures in the browser (worker reading the local File)", () => {
     await typed.press("Enter");
   });
 
+  test("filters understand numbers, keys and several terms; row details follow the filter; a tab opens at its top", async () => {
+    const entry = manifest.captures[0];
+    const path = capturePath(entry);
+    await openCapture(path);
+    await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
+    const sockets = JSON.parse(cli("netstat", path, "--format", "json").toString("utf8"));
+    await page.click('button[data-tab="netstat"]');
+    await page.waitForSelector("#table-netstat[data-rows]", { timeout: 60_000 });
+    const shownCount = async () => Number(await page.getAttribute("#table-netstat", "data-shown"));
+    const filterTo = async (text, want, what) => {
+      await page.fill("#table-netstat .filter", text);
+      await page.waitForFunction(
+        ([n]) => document.querySelector("#table-netstat")?.dataset.shown === String(n),
+        [want],
+        { timeout: 10_000 },
+      ).catch(async () => assert.fail(`${what}: filter ${JSON.stringify(text)} shows ${await shownCount()} rows, want ${want}`));
+    };
+    // A number matches whole numbers only: port 22 is not 2222 or 54422.
+    const on22 = sockets.filter((r) => r.local_port === 22 || r.remote_port === 22).length;
+    assert.ok(on22 > 0, "the capture has sockets on port 22 (sshd)");
+    await filterTo("port:22", on22, "key:value on local_port or remote_port");
+    // Several terms all hold; text is case-insensitive; a term can be negated.
+    const tcpListen = sockets.filter((r) => r.proto === "tcp" && r.state === "LISTEN").length;
+    await filterTo("proto:tcp state:listen", tcpListen, "two key terms");
+    await filterTo("TCP LISTEN", tcpListen, "two words");
+    const notTcp = sockets.filter((r) => r.proto !== "tcp").length;
+    await filterTo("-proto:tcp", notTcp, "a negated term");
+    // Row details follow the filter: a row the filter hides loses its details.
+    await page.fill("#table-netstat .filter", "");
+    await page.click("#table-netstat tbody tr:not(.spacer) >> nth=0");
+    await page.waitForSelector("#detail-netstat");
+    const proto = await page.textContent("#table-netstat tbody tr:not(.spacer) >> nth=0 >> td >> nth=1");
+    await page.fill("#table-netstat .filter", `-proto:${proto.trim()}`);
+    await page.waitForFunction(() => !document.querySelector("#detail-netstat"), null, { timeout: 10_000 });
+    await page.fill("#table-netstat .filter", "");
+    // Scrolled to its end, the kernel log leaves the next tab's table at that tab's top.
+    await page.click('button[data-tab="dmesg"]');
+    await page.waitForSelector("#table-dmesg[data-rows]", { timeout: 60_000 });
+    await page.$eval("#table-dmesg .scroll", (el) => el.scrollTo(0, el.scrollHeight));
+    await page.waitForFunction(() => document.querySelector("#table-dmesg .scroll").scrollTop > 1000);
+    await page.click('button[data-tab="envars"]');
+    await page.waitForSelector("#table-envars[data-rows]", { timeout: 60_000 });
+    assert.equal(await page.$eval("#table-envars .scroll", (el) => el.scrollTop), 0, "the next tab opens at its top");
+    assert.equal(await page.getAttribute("#table-envars tbody tr:not(.spacer) >> nth=0", "data-index"), "0");
+    await page.click('button[data-tab="pslist"]');
+  });
+
   test("AVML and ELF core forms of every corpus capture give the same process table", async () => {
     for (const entry of manifest.captures) {
       const lime = capturePath(entry);

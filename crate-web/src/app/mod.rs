@@ -442,6 +442,10 @@ impl Component for App {
             }
             Msg::Tab(tab) => {
                 self.run(&tab);
+                // A tab opens at the top of its table (its scroll element is new).
+                if let Some(t) = self.tables.get_mut(&tab) {
+                    t.scroll_top = 0.0;
+                }
                 self.tab = tab;
             }
             Msg::Sort(name, col) => {

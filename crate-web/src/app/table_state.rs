@@ -94,10 +94,15 @@ impl TableState {
     }
 
     pub fn refresh(&mut self) {
-        let order = table::view(&self.cells, &self.filter, self.sort);
+        let filter = table::Filter::parse(&self.filter);
+        let order = table::view(&self.cells, &self.full, &filter, self.sort);
         self.order = match self.tree() {
             Some(d) => table::collapse(&order, d, &self.collapsed),
             None => order,
         };
+        // Row details follow the filter: a row it hides is no longer the one shown.
+        if self.selected.is_some_and(|i| !self.order.contains(&i)) {
+            self.selected = None;
+        }
     }
 }

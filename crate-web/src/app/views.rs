@@ -211,7 +211,9 @@ impl App {
                 </div>
                 { warnings }
                 <p class="hint">{ "Click a row for all its fields; click a column header to sort." }</p>
-                <div class="scroll" {onscroll}>
+                // Keyed by the table, so that another tab's table starts at its own top, not at the scroll
+                // position the last one was left at.
+                <div class="scroll" key={name} {onscroll}>
                     <table class="grid">
                         <thead><tr>{ for header }</tr></thead>
                         <tbody>{ spacer(top) }{ for rows }{ spacer(bottom) }</tbody>
