@@ -10,7 +10,7 @@ use serde_json::Value;
 
 pub use options::{ColumnSet, OptionError, OptionKind, OptionSpec, OptionValue, Options};
 
-use super::{arp, dmesg, envars, ifconfig, lsmod, lsof, netstat, psaux, pslist, routes, Analysis};
+use super::{arp, dmesg, envars, findings, ifconfig, lsmod, lsof, netstat, psaux, pslist, routes, Analysis};
 use crate::kernel::{Kernel, KernelError};
 
 /// One analysis as a front end sees it.
@@ -246,6 +246,14 @@ pub const ANALYSES: &[Spec] = &[
             |k, o| rows(pslist::pslist(k, &pslist_options(o)?)?),
         )
     },
+    Spec::rows(
+        "findings",
+        "Findings",
+        "What to look at first, from the other analyses' rows: hidden processes, shells handed to the network, \
+         sniffers, preloaded libraries, listeners nobody holds, kernel taints.",
+        &["severity", "kind", "summary"],
+        |k, _| rows(findings::findings(k)?),
+    ),
     Spec::rows(
         "psaux",
         "Command lines",
