@@ -6,6 +6,7 @@ pub mod files;
 mod identify;
 pub mod layouts;
 pub mod mm;
+pub mod mounts;
 pub mod net;
 mod object;
 pub mod paths;

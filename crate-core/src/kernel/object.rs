@@ -369,6 +369,81 @@ impl Kernel {
         Ok(walk)
     }
 
+    /// Walk an rb-tree in order (left subtree, node, right subtree) from the root node pointer `root` (an
+    /// `rb_root.rb_node`), giving the address of each container whose `member` (an `rb_node`, possibly
+    /// nested as `a.b`) is in the tree; at most `limit` entries.
+    ///
+    /// Each child's parent link (`__rb_parent_color` without its colour bit) must point back to the node
+    /// it hangs from: a child that does not, an unreadable node or a node met twice (a cycle) ends that
+    /// branch, named in `problem`, and the rest of the tree is still walked.
+    pub fn walk_rbtree(&self, root: u64, container: &str, member: &str, limit: usize) -> Result<ListWalk, KernelError> {
+        let offset = self.member_offset(container, member)?;
+        let layout = self.symbols().layout("rb_node")?;
+        let parent_off = layout.field("__rb_parent_color")?.0;
+        let left_off = layout.field("rb_left")?.0;
+        let right_off = layout.field("rb_right")?.0;
+        let mut walk = ListWalk::default();
+        let mut problems: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        // (node, its parent, whether its left subtree is done)
+        let mut stack: Vec<(u64, u64, bool)> = Vec::new();
+        if root != 0 {
+            stack.push((root, 0, false));
+        }
+        let child = |node: u64, off: u64, problems: &mut Vec<String>| -> Option<u64> {
+            match self.read_u64(node.wrapping_add(off)) {
+                Ok(0) => None,
+                Ok(c) => Some(c),
+                Err(e) => {
+                    problems.push(format!("child link of node {node:#x} unreadable: {e}"));
+                    None
+                }
+            }
+        };
+        while let Some((node, parent, left_done)) = stack.pop() {
+            if !left_done {
+                if !seen.insert(node) {
+                    problems.push(format!("node {node:#x} met twice (a cycle)"));
+                    continue;
+                }
+                if seen.len() > limit {
+                    problems.push(format!("stopped after {limit} entries"));
+                    break;
+                }
+                match self.read_u64(node.wrapping_add(parent_off)) {
+                    Ok(pc) if pc & !3 == parent => {}
+                    Ok(pc) => {
+                        problems.push(format!("node {node:#x} names parent {:#x}, not {parent:#x}", pc & !3));
+                        continue;
+                    }
+                    Err(e) => {
+                        problems.push(format!("node {node:#x} unreadable: {e}"));
+                        continue;
+                    }
+                }
+                stack.push((node, parent, true));
+                if let Some(l) = child(node, left_off, &mut problems) {
+                    stack.push((l, node, false));
+                }
+                continue;
+            }
+            walk.items.push(node.wrapping_sub(offset));
+            if let Some(r) = child(node, right_off, &mut problems) {
+                stack.push((r, node, false));
+            }
+        }
+        if !problems.is_empty() {
+            let more = problems.len() - 1;
+            let first = problems.swap_remove(0);
+            walk.problem = Some(if more > 0 {
+                format!("{container} tree: {first} (and {more} more problems)")
+            } else {
+                format!("{container} tree: {first}")
+            });
+        }
+        Ok(walk)
+    }
+
     /// Read `buf.len()` bytes at `vaddr`, page by page where the whole read fails, keeping what is there:
     /// `None` when everything was read, else the byte ranges of `buf` that were not (left zero).
     pub fn read_present(&self, vaddr: u64, buf: &mut [u8]) -> Option<Vec<(usize, usize)>> {
