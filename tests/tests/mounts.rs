@@ -1,0 +1,148 @@
+//! `mounts` on every corpus capture against the live mountinfo: `truth/mountinfo-pid1.txt` and each
+//! container's `truth/mountinfo-container-<name>-pid<pid>.txt` (`cat /proc/PID/mountinfo` just before the
+//! dump). For each of those pids, `--pid PID` must give every line of the file exactly (mount id, parent id,
+//! major:minor, root, mount point, mount options and access, optional fields, fstype, source and the
+//! superblock options we decode), in the file's order, no mount missing or extra, and no warning.
+//!
+//! Differences excused, by rules computed from the truth:
+//! - a row with `path` null whose mount id the file does not list: a mount outside the process's root,
+//!   which mountinfo leaves out (the namespace's root, the old root below a container's pivot_root);
+//! - superblock options: ours are the generic ones `show_sb_opts()` prints (`ro`/`rw`, `sync`, `dirsync`,
+//!   `mand`, `lazytime`), which must be the truth's leading ones; the truth's further options are the file
+//!   system's own (`s_op->show_options`: `errors=`, `size=`, `lowerdir=`), which memscope does not decode.
+
+use memscope_core::analyses::mounts::{mounts, MountRow, Options};
+use memscope_tests::corpus;
+use memscope_tests::{checks, truth};
+
+/// Superblock options `show_sb_opts()` prints.
+const GENERIC_SB: [&str; 6] = ["ro", "rw", "sync", "dirsync", "mand", "lazytime"];
+
+#[test]
+fn mounts_match_mountinfo() {
+    let captures = corpus::corpus_captures();
+    let mut diffs = Vec::new();
+    let mut checks = 0usize;
+    let mut report = Vec::new();
+    for capture in &captures {
+        let name = &capture.name;
+        let kernel = corpus::kernel(capture);
+        let files = truth::mountinfo_files(&capture.truth_dir);
+        assert!(
+            files.iter().any(|f| f.pid == 1) && files.len() > 1,
+            "{name}: the truth folder has no mountinfo-pid1.txt or no container's mountinfo"
+        );
+        for file in &files {
+            let label = format!(
+                "{name} pid {} (truth/{})",
+                file.pid,
+                file.path.file_name().and_then(|n| n.to_str()).unwrap_or_default()
+            );
+            let want = truth::mountinfo(&file.path);
+            let found = mounts(
+                &kernel,
+                &Options {
+                    pids: vec![file.pid],
+                    ..Options::default()
+                },
+            )
+            .unwrap_or_else(|e| panic!("{label}: mounts failed: {e}"));
+            if !found.warnings.is_empty() {
+                diffs.push(format!("{label}: warnings on an intact capture: {:?}", found.warnings));
+            }
+            checks += 1;
+            if let Some(r) = found.rows.iter().find(|r| r.pid != Some(file.pid) || !r.in_use) {
+                diffs.push(format!("{label}: a row labelled pid {:?} (in_use {})", r.pid, r.in_use));
+            }
+            let namespaces: std::collections::BTreeSet<Option<u64>> = found.rows.iter().map(|r| r.mnt_ns).collect();
+            checks += 1;
+            if namespaces.len() != 1 || namespaces.contains(&None) {
+                diffs.push(format!("{label}: rows of namespaces {namespaces:?}, not one"));
+            }
+            let mut matched = 0usize;
+            let mut fs_options_excused = 0usize;
+            for t in &want {
+                checks += 1;
+                let Some(r) = found.rows.iter().find(|r| r.mount_id == t.mount_id) else {
+                    diffs.push(format!("{label}: mount {} ({}) missing", t.mount_id, t.mount_point));
+                    continue;
+                };
+                let (differs, excused) = compare(r, t);
+                fs_options_excused += usize::from(excused);
+                if differs.is_empty() {
+                    matched += 1;
+                } else {
+                    diffs.push(format!("{label}: mount {}: {}", t.mount_id, differs.join("; ")));
+                }
+            }
+            let mut outside_root = 0usize;
+            for r in &found.rows {
+                if want.iter().any(|t| t.mount_id == r.mount_id) {
+                    continue;
+                }
+                checks += 1;
+                if r.path.is_none() {
+                    outside_root += 1;
+                } else {
+                    diffs.push(format!(
+                        "{label}: mount {} at {:?} ({:?}) is not in the truth",
+                        r.mount_id, r.path, r.fstype
+                    ));
+                }
+            }
+            // The order mountinfo prints is the namespace's own: the rows with a path, in order.
+            checks += 1;
+            let got_order: Vec<i64> = found
+                .rows
+                .iter()
+                .filter(|r| r.path.is_some())
+                .map(|r| r.mount_id)
+                .collect();
+            let want_order: Vec<i64> = want.iter().map(|t| t.mount_id).collect();
+            if got_order != want_order {
+                diffs.push(format!("{label}: order {got_order:?}, the truth's {want_order:?}"));
+            }
+            report.push(format!(
+                "{label}: {matched}/{} mounts exact, {outside_root} outside the root (path null), file system \
+                 options not decoded on {fs_options_excused}",
+                want.len()
+            ));
+        }
+    }
+    for line in &report {
+        eprintln!("{line}");
+    }
+    checks::ran("mounts", checks);
+    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+}
+
+/// What differs between a row and its mountinfo line, and whether the file system's own superblock
+/// options were excused.
+fn compare(r: &MountRow, t: &truth::MountinfoLine) -> (Vec<String>, bool) {
+    let mut differs = Vec::new();
+    let mut check = |what: &str, got: Option<&str>, want: &str| {
+        if got != Some(want) {
+            differs.push(format!("{what} {got:?}, the truth says {want:?}"));
+        }
+    };
+    let parent = r.parent_id.map(|p| p.to_string());
+    check("parent id", parent.as_deref(), &t.parent_id.to_string());
+    check("major:minor", r.major_minor.as_deref(), &t.major_minor);
+    check("root", r.root.as_deref(), &t.root);
+    check("path", r.path.as_deref(), &t.mount_point);
+    check("options", Some(&r.flags), &t.options);
+    check(
+        "access",
+        Some(&r.access),
+        t.options.split(',').next().unwrap_or_default(),
+    );
+    let propagation = r.propagation.join(" ");
+    check("propagation", Some(&propagation), &t.optional.join(" "));
+    check("fstype", r.fstype.as_deref(), &t.fstype);
+    check("devname", r.devname.as_deref(), &t.source);
+    let want_sb: Vec<&str> = t.super_options.split(',').collect();
+    let generic = want_sb.iter().take_while(|o| GENERIC_SB.contains(o)).count();
+    let want_generic = want_sb[..generic].join(",");
+    check("super options", r.super_options.as_deref(), &want_generic);
+    (differs, generic < want_sb.len())
+}
