@@ -36,14 +36,14 @@ pub struct MountinfoLine {
 pub struct MountinfoFile {
     /// The process it was read for.
     pub pid: u32,
-    /// The container whose main process that is (`None` for pid 1's file).
+    /// The container whose main process that is (`None` for pid 1's file and other processes').
     pub container: Option<String>,
     /// The file.
     pub path: PathBuf,
 }
 
-/// The mountinfo files of a truth folder: `mountinfo-pid1.txt` and each container's
-/// `mountinfo-container-<name>-pid<pid>.txt`.
+/// The mountinfo files of a truth folder: `mountinfo-pid1.txt`, each container's
+/// `mountinfo-container-<name>-pid<pid>.txt`, and any other `mountinfo-<what>-pid<pid>.txt`.
 pub fn mountinfo_files(truth: &Path) -> Vec<MountinfoFile> {
     files_named(truth, &["mountinfo-"], ".txt")
         .into_iter()
@@ -61,7 +61,7 @@ pub fn mountinfo_files(truth: &Path) -> Vec<MountinfoFile> {
                         .unwrap_or_else(|| panic!("truth file {}: no -pid<PID> in its name", path.display()));
                     (Some(c.to_string()), pid)
                 }
-                None => (None, stem.strip_prefix("pid").unwrap_or(stem)),
+                None => (None, stem.rsplit_once("pid").map_or(stem, |(_, pid)| pid)),
             };
             let pid = pid
                 .parse()
