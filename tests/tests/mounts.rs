@@ -10,9 +10,19 @@
 //! - superblock options: ours are the generic ones `show_sb_opts()` prints (`ro`/`rw`, `sync`, `dirsync`,
 //!   `mand`, `lazytime`), which must be the truth's leading ones; the truth's further options are the file
 //!   system's own (`s_op->show_options`: `errors=`, `size=`, `lowerdir=`), which memscope does not decode.
+//!
+//! Then damaged copies of each capture (a cycle in the namespace's list or tree, a zeroed mount): rows and
+//! a warning, never a panic or a hang.
+
+use std::rc::Rc;
 
 use memscope_core::analyses::mounts::{mounts, MountRow, Options};
-use memscope_tests::corpus;
+use memscope_core::formats::Capture;
+use memscope_core::kernel::layouts::NsMounts;
+use memscope_core::kernel::mounts::read_mount;
+use memscope_core::kernel::{identify, Kernel};
+use memscope_core::reader::{BlockCache, CacheConfig};
+use memscope_tests::corpus::{self, load_symbols, patch_direct_map, FileReader, Patched};
 use memscope_tests::{checks, truth};
 
 /// Superblock options `show_sb_opts()` prints.
@@ -145,4 +155,95 @@ fn compare(r: &MountRow, t: &truth::MountinfoLine) -> (Vec<String>, bool) {
     let want_generic = want_sb[..generic].join(",");
     check("super options", r.super_options.as_deref(), &want_generic);
     (differs, generic < want_sb.len())
+}
+
+fn damaged_kernel(capture: &corpus::CorpusCapture, patches: Vec<(u64, Vec<u8>)>) -> Kernel {
+    let reader = Patched {
+        inner: FileReader::open(&capture.lime_path),
+        patches,
+    };
+    let cap = Capture::open(Box::new(BlockCache::new(reader, CacheConfig::default())))
+        .unwrap_or_else(|e| panic!("{}: damaged capture does not open: {e}", capture.name));
+    identify(Rc::new(cap), load_symbols(capture)).unwrap_or_else(|e| panic!("{}: damaged capture: {e}", capture.name))
+}
+
+/// Damaged copies of each capture: pid 1's namespace's list or tree given a cycle (the fifth mount linked
+/// back to the second, or a leaf's empty child pointed at the tree's root), and a mount's `struct mount`
+/// zeroed: every other row and a warning naming the namespace each time, never a panic or a hang.
+#[test]
+fn damaged_mount_lists_give_rows_and_warnings() {
+    let captures = corpus::corpus_captures();
+    let mut checks = 0usize;
+    for capture in &captures {
+        let name = &capture.name;
+        let cap = Rc::new(corpus::open_capture(&capture.lime_path));
+        let kernel = identify(cap.clone(), load_symbols(capture)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let pid1 = Options {
+            pids: vec![1],
+            ..Options::default()
+        };
+        let good = mounts(&kernel, &pid1).unwrap_or_else(|e| panic!("{name}: {e}")).rows;
+        assert!(good.len() >= 8, "{name}: needs eight mounts, has {}", good.len());
+        let ns = read_mount(&kernel, good[0].addr)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .ns;
+        let off = |ty: &str, member: &str| {
+            kernel
+                .member_offset(ty, member)
+                .unwrap_or_else(|e| panic!("{ty}.{member}: {e}"))
+        };
+        let mut cycle = Vec::new();
+        match kernel
+            .layouts()
+            .mounts()
+            .mounts
+            .clone()
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+        {
+            NsMounts::List => {
+                let link = |i: usize| good[i].addr + off("mount", "mnt_list");
+                patch_direct_map(&kernel, &cap, link(4), &link(1).to_le_bytes(), &mut cycle);
+            }
+            NsMounts::Tree => {
+                let root = kernel
+                    .read_u64(ns + off("mnt_namespace", "mounts"))
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                let left = off("rb_node", "rb_left");
+                let leaf = good
+                    .iter()
+                    .map(|r| r.addr + off("mount", "mnt_node"))
+                    .find(|&n| n != root && kernel.read_u64(n + left).is_ok_and(|l| l == 0))
+                    .unwrap_or_else(|| panic!("{name}: no node without a left child"));
+                patch_direct_map(&kernel, &cap, leaf + left, &root.to_le_bytes(), &mut cycle);
+            }
+        }
+        let mut zeroed = Vec::new();
+        let size = kernel.symbols().layout("mount").map(|l| l.size()).unwrap_or(256) as usize;
+        patch_direct_map(&kernel, &cap, good[3].addr, &vec![0u8; size], &mut zeroed);
+        // A cycle costs nothing (the list is walked back from its head; what a tree's broken branch hid is on
+        // the mount hash); a zeroed mount costs itself.
+        for (what, patches, at_least) in [("cycle", cycle, good.len()), ("zeroed mount", zeroed, good.len() - 1)] {
+            checks += 1;
+            let found = mounts(&damaged_kernel(capture, patches), &pid1)
+                .unwrap_or_else(|e| panic!("{name}: {what}: mounts failed: {e}"));
+            assert!(
+                found.warnings.iter().any(|w| w.contains("mount namespace")),
+                "{name}: {what}: no warning naming the namespace: {:?}",
+                found.warnings
+            );
+            assert!(
+                found.rows.len() >= at_least && found.rows.len() <= good.len(),
+                "{name}: {what}: {} rows of {}",
+                found.rows.len(),
+                good.len()
+            );
+            eprintln!(
+                "{name}: {what}: {} of {} rows, warning {:?}",
+                found.rows.len(),
+                good.len(),
+                found.warnings.first()
+            );
+        }
+    }
+    checks::ran("mounts damaged", checks);
 }

@@ -125,32 +125,39 @@ pub fn mounts(kernel: &Kernel, options: &Options) -> Result<Analysis<MountRow>, 
             warnings.push(format!("pid {pid}: no such process with a mount namespace"));
         }
     }
-    if options.pids.is_empty() {
-        match mounts::indexed_namespaces(kernel) {
-            Ok(Some(walk)) => {
-                if let Some(p) = walk.problem {
-                    warnings.push(format!("mount namespace index: {p}"));
+    match mounts::indexed_namespaces(kernel) {
+        Ok(Some(walk)) => {
+            if let Some(p) = walk.problem {
+                warnings.push(format!("mount namespace index: {p}"));
+            }
+            // Every namespace a process uses is on the index (added when made, removed when freed).
+            let indexed: HashSet<u64> = walk.items.iter().copied().collect();
+            for seen in order.iter().filter(|s| !indexed.contains(&s.ns.addr)) {
+                warnings.push(format!(
+                    "mount namespace {} (used by pid {}) is not on the kernel's namespace index",
+                    seen.ns.inum,
+                    seen.pid.unwrap_or_default()
+                ));
+            }
+            for ns in walk.items.into_iter().filter(|_| options.pids.is_empty()) {
+                if known.contains_key(&ns) {
+                    continue;
                 }
-                for ns in walk.items {
-                    if known.contains_key(&ns) {
-                        continue;
+                match mounts::read_namespace(kernel, ns) {
+                    Ok(n) => {
+                        known.insert(ns, order.len());
+                        order.push(Seen {
+                            ns: n,
+                            pid: None,
+                            root: None,
+                        });
                     }
-                    match mounts::read_namespace(kernel, ns) {
-                        Ok(n) => {
-                            known.insert(ns, order.len());
-                            order.push(Seen {
-                                ns: n,
-                                pid: None,
-                                root: None,
-                            });
-                        }
-                        Err(e) => warnings.push(format!("mount namespace at {ns:#x} (index): {e}")),
-                    }
+                    Err(e) => warnings.push(format!("mount namespace at {ns:#x} (index): {e}")),
                 }
             }
-            Ok(None) => {}
-            Err(e) => warnings.push(format!("mount namespace index unreadable: {e}")),
         }
+        Ok(None) => {}
+        Err(e) => warnings.push(format!("mount namespace index unreadable: {e}")),
     }
     // An unused namespace is seen from its own root mount.
     for seen in order.iter_mut().filter(|s| s.root.is_none()) {
@@ -230,6 +237,7 @@ pub fn mounts(kernel: &Kernel, options: &Options) -> Result<Analysis<MountRow>, 
             }
         }
     } else {
+        let mut hashed: Option<Vec<u64>> = None;
         for seen in &order {
             let walk = match mounts::namespace_mounts(kernel, seen.ns.addr) {
                 Ok(w) => w,
@@ -238,10 +246,27 @@ pub fn mounts(kernel: &Kernel, options: &Options) -> Result<Analysis<MountRow>, 
                     continue;
                 }
             };
+            let mut items = walk.items;
             if let Some(p) = walk.problem {
-                warnings.push(format!("mount namespace {}: {p}", seen.ns.inum));
+                // What the broken walk missed may still be on the mount hash (every attached mount is).
+                let found: HashSet<u64> = items.iter().copied().collect();
+                let hashed =
+                    hashed.get_or_insert_with(|| mounts::hashed_mounts(kernel).map(|h| h.0).unwrap_or_default());
+                // The namespace's root is not hashed: it is named by the namespace itself.
+                let missed: Vec<u64> = std::iter::once(seen.ns.root)
+                    .chain(hashed.iter().copied())
+                    .filter(|a| {
+                        !found.contains(a) && mounts::read_mount(kernel, *a).is_ok_and(|m| m.ns == seen.ns.addr)
+                    })
+                    .collect();
+                warnings.push(format!(
+                    "mount namespace {}: {p}; {} more mounts of it found on the mount hash (listed last)",
+                    seen.ns.inum,
+                    missed.len()
+                ));
+                items.extend(missed);
             }
-            for addr in walk.items {
+            for addr in items {
                 match mounts::read_mount(kernel, addr) {
                     Ok(m) => rows.push(row_of(&m, Some(seen), &mut warnings)),
                     Err(e) => warnings.push(format!("mount namespace {}: mount at {addr:#x}: {e}", seen.ns.inum)),
