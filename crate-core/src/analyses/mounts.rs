@@ -66,13 +66,16 @@ pub struct Options {
     pub sort: bool,
 }
 
+/// A `struct path` as `(vfsmount, dentry)`.
+type PathPair = (u64, u64);
+
 /// A namespace to list, with the process it is seen from.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     ns: mounts::Namespace,
     pid: Option<u32>,
-    /// `(vfsmount, dentry)` of the root paths are seen from.
-    root: Option<(u64, u64)>,
+    /// The root paths are seen from.
+    root: Option<PathPair>,
 }
 
 /// The mounts of every mount namespace (or of those `options.pids` use), or of the mount hash.
@@ -81,7 +84,7 @@ pub fn mounts(kernel: &Kernel, options: &Options) -> Result<Analysis<MountRow>, 
     let init_ns = init_namespace(kernel).ok();
     let mnt_ns_off = kernel.member_offset("nsproxy", "mnt_ns")?;
     // Each process's namespace and root, in task-list order.
-    let mut users: Vec<(u32, u64, Option<(u64, u64)>)> = Vec::new();
+    let mut users: Vec<(u32, u64, Option<PathPair>)> = Vec::new();
     tasks::for_each_process(kernel, &mut warnings, |task, pid, warnings| {
         let task = files::descriptor_holder(kernel, task);
         let ns = match task.pointer("nsproxy") {
@@ -172,8 +175,7 @@ pub fn mounts(kernel: &Kernel, options: &Options) -> Result<Analysis<MountRow>, 
             || "no namespace".to_string(),
             |s| format!("mount namespace {}", s.ns.inum),
         );
-        let path = |root: Option<(u64, u64)>, no_root_ok: bool| match resolver.resolve(m.vfsmount, m.root_dentry, root)
-        {
+        let path = |root: Option<PathPair>, no_root_ok: bool| match resolver.resolve(m.vfsmount, m.root_dentry, root) {
             Ok(r) if r.reach == Reach::Root || (no_root_ok && r.reach == Reach::NamespaceRoot) => {
                 Some(r.path.strip_suffix(" (deleted)").map(str::to_string).unwrap_or(r.path))
             }
