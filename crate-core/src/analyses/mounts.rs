@@ -48,7 +48,7 @@ pub struct MountRow {
     pub super_options: Option<String>,
     /// `MAJOR:MINOR` of the superblock's device (3rd field).
     pub major_minor: Option<String>,
-    /// Optional fields: `shared:N`, `master:N`, `unbindable`; empty for a private mount.
+    /// Optional fields: `shared:N`, `master:N`, `propagate_from:N`, `unbindable`; empty for a private mount.
     pub propagation: Vec<String>,
     /// Address of the `struct mount`.
     #[serde(with = "crate::hex")]
@@ -212,7 +212,28 @@ pub fn mounts(kernel: &Kernel, options: &Options) -> Result<Analysis<MountRow>, 
             flags: m.options(),
             super_options: sb.as_ref().map(|s| s.options.clone()),
             major_minor: sb.map(|s| s.major_minor),
-            propagation: m.propagation(),
+            propagation: {
+                let mut p = m.propagation();
+                // `propagate_from:N` after `master:N`, where a nearer peer group under the root feeds it.
+                if let (Some(Some(master)), Some(root)) = (m.master, root) {
+                    let reach = |peer: &Mount| {
+                        resolver
+                            .resolve(peer.vfsmount, peer.root_dentry, Some(root))
+                            .is_ok_and(|r| r.reach == Reach::Root)
+                    };
+                    match mounts::dominating_group(kernel, m, reach) {
+                        Some(dom) if dom != 0 && dom != master => {
+                            let at = p
+                                .iter()
+                                .position(|x| x.starts_with("master:"))
+                                .map_or(p.len(), |i| i + 1);
+                            p.insert(at, format!("propagate_from:{dom}"));
+                        }
+                        _ => {}
+                    }
+                }
+                p
+            },
             addr: m.addr,
         }
     };

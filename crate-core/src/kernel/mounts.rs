@@ -345,3 +345,31 @@ pub fn hashed_mounts(kernel: &Kernel) -> Result<(Vec<u64>, Vec<String>), KernelE
     }
     Ok((out, problems))
 }
+
+/// At most this many masters are followed up a chain of slave mounts.
+const MAX_MASTERS: usize = 64;
+
+/// The peer group mountinfo names `propagate_from:N` for a slave mount (fs/pnode.c's
+/// `get_dominating_id()`): up the chain of masters (`mnt_master`), the group of the first master with a
+/// peer (on its `mnt_share` ring) in the mount's own namespace that `reachable` accepts (the reader's root
+/// reaches it). `None` when there is none (mountinfo then prints only `master:N`).
+pub fn dominating_group(kernel: &Kernel, mount: &Mount, reachable: impl Fn(&Mount) -> bool) -> Option<i64> {
+    let share = kernel.member_offset("mount", "mnt_share").ok()?;
+    let mut master = kernel.object("mount", mount.addr).ok()?.pointer("mnt_master").ok()?;
+    let mut seen = std::collections::HashSet::new();
+    while master != 0 && seen.insert(master) && seen.len() <= MAX_MASTERS {
+        let peers = kernel
+            .walk_list(master.wrapping_add(share), "mount", "mnt_share", MAX_MOUNTS)
+            .ok()?;
+        for peer in std::iter::once(master).chain(peers.items) {
+            let Ok(p) = read_mount(kernel, peer) else {
+                continue;
+            };
+            if p.ns == mount.ns && reachable(&p) {
+                return p.shared;
+            }
+        }
+        master = kernel.object("mount", master).ok()?.pointer("mnt_master").ok()?;
+    }
+    None
+}
