@@ -481,3 +481,73 @@ impl Kernel {
         Ok(total)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::kernel::testkit::{Memory, IMAGE};
+
+    /// `item { u64 key; rb_node node; }` and `rb_node { __rb_parent_color, rb_right, rb_left }`.
+    const ISF: &str = r#"{"metadata": {"format": "6.2.0"},
+      "base_types": {"long unsigned int": {"size": 8, "signed": false, "kind": "int", "endian": "little"}},
+      "user_types": {
+        "rb_node": {"kind": "struct", "size": 24, "fields": {
+          "__rb_parent_color": {"type": {"kind": "base", "name": "long unsigned int"}, "offset": 0},
+          "rb_right": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "rb_node"}}, "offset": 8},
+          "rb_left": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "rb_node"}}, "offset": 16}}},
+        "item": {"kind": "struct", "size": 32, "fields": {
+          "key": {"type": {"kind": "base", "name": "long unsigned int"}, "offset": 0},
+          "node": {"type": {"kind": "struct", "name": "rb_node"}, "offset": 8}}}},
+      "enums": {}, "symbols": {}}"#;
+
+    /// Item `i` (1-7) of a balanced tree keyed 1..7, rooted at 4; its node is 8 bytes in.
+    fn item(i: u64) -> u64 {
+        IMAGE + 0x1000 + i * 0x40
+    }
+
+    fn tree(mem: &mut Memory) {
+        let node = |i: u64| if i == 0 { 0 } else { item(i) + 8 };
+        // (item, parent, left, right), black colour bit set on some to check it is masked
+        for (i, parent, left, right) in [
+            (4, 0, 2, 6),
+            (2, 4, 1, 3),
+            (6, 4, 5, 7),
+            (1, 2, 0, 0),
+            (3, 2, 0, 0),
+            (5, 6, 0, 0),
+            (7, 6, 0, 0),
+        ] {
+            mem.write(item(i), &i.to_le_bytes());
+            mem.write(node(i), &(node(parent) | (i & 1)).to_le_bytes());
+            mem.write(node(i) + 8, &node(right).to_le_bytes());
+            mem.write(node(i) + 16, &node(left).to_le_bytes());
+        }
+    }
+
+    #[test]
+    fn rbtree_in_order_and_damage_reported() {
+        let mut mem = Memory::new();
+        tree(&mut mem);
+        let k = mem.kernel(ISF);
+        let walk = k.walk_rbtree(item(4) + 8, "item", "node", 100).unwrap();
+        assert_eq!(walk.items, (1..=7).map(item).collect::<Vec<_>>());
+        assert_eq!(walk.problem, None);
+        let cut = k.walk_rbtree(item(4) + 8, "item", "node", 3).unwrap();
+        assert!(cut.items.len() <= 3 && cut.problem.is_some_and(|p| p.contains("stopped after 3")));
+
+        // A leaf's left child pointed at the root: a cycle, named; every item still listed once.
+        let mut mem = Memory::new();
+        tree(&mut mem);
+        mem.write(item(5) + 8 + 16, &(item(4) + 8).to_le_bytes());
+        let walk = mem.kernel(ISF).walk_rbtree(item(4) + 8, "item", "node", 100).unwrap();
+        assert_eq!(walk.items, (1..=7).map(item).collect::<Vec<_>>());
+        assert!(walk.problem.is_some_and(|p| p.contains("met twice")));
+
+        // A child whose parent link is wrong: its subtree is left out, the rest listed, the problem named.
+        let mut mem = Memory::new();
+        tree(&mut mem);
+        mem.write(item(2) + 8, &0u64.to_le_bytes());
+        let walk = mem.kernel(ISF).walk_rbtree(item(4) + 8, "item", "node", 100).unwrap();
+        assert_eq!(walk.items, [4, 5, 6, 7].map(item));
+        assert!(walk.problem.is_some_and(|p| p.contains("names parent")));
+    }
+}
