@@ -128,6 +128,8 @@ pub fn mounts(kernel: &Kernel, options: &Options) -> Result<Analysis<MountRow>, 
             warnings.push(format!("pid {pid}: no such process with a mount namespace"));
         }
     }
+    // The mount hash's mounts, read once where needed.
+    let mut hashed: Option<Vec<u64>> = None;
     match mounts::indexed_namespaces(kernel) {
         Ok(Some(walk)) => {
             if let Some(p) = walk.problem {
@@ -156,6 +158,30 @@ pub fn mounts(kernel: &Kernel, options: &Options) -> Result<Analysis<MountRow>, 
                         });
                     }
                     Err(e) => warnings.push(format!("mount namespace at {ns:#x} (index): {e}")),
+                }
+            }
+        }
+        Ok(None) if options.pids.is_empty() => {
+            // No index: a namespace no process uses (kept by a bind mount of its nsfs file or a
+            // descriptor) still has its mounts on the mount hash, each naming it.
+            let hashed = hashed.get_or_insert_with(|| mounts::hashed_mounts(kernel).map(|h| h.0).unwrap_or_default());
+            for &addr in hashed.iter() {
+                let Ok(m) = mounts::read_mount(kernel, addr) else {
+                    continue;
+                };
+                if m.ns == 0 || known.contains_key(&m.ns) {
+                    continue;
+                }
+                match mounts::read_namespace(kernel, m.ns) {
+                    Ok(n) => {
+                        known.insert(m.ns, order.len());
+                        order.push(Seen {
+                            ns: n,
+                            pid: None,
+                            root: None,
+                        });
+                    }
+                    Err(e) => warnings.push(format!("mount {} names mount namespace {:#x}: {e}", m.id, m.ns)),
                 }
             }
         }
@@ -260,7 +286,6 @@ pub fn mounts(kernel: &Kernel, options: &Options) -> Result<Analysis<MountRow>, 
             }
         }
     } else {
-        let mut hashed: Option<Vec<u64>> = None;
         for seen in &order {
             let walk = match mounts::namespace_mounts(kernel, seen.ns.addr) {
                 Ok(w) => w,
