@@ -247,3 +247,91 @@ fn damaged_mount_lists_give_rows_and_warnings() {
     }
     checks::ran("mounts damaged", checks);
 }
+
+/// A namespace no process uses is still listed: each container's processes made to name the host's mount
+/// namespace instead (their `nsproxy.mnt_ns` patched) leave the container's namespace to the kernel's
+/// index (6.12) or the mount hash (6.1), which must give it with `pid` null, `in_use` false and the same
+/// mounts.
+#[test]
+fn namespaces_no_process_uses_are_listed() {
+    let captures = corpus::corpus_captures();
+    let mut checks = 0usize;
+    for capture in &captures {
+        let name = &capture.name;
+        let cap = Rc::new(corpus::open_capture(&capture.lime_path));
+        let kernel = identify(cap.clone(), load_symbols(capture)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let all = mounts(&kernel, &Options::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let host = all
+            .rows
+            .iter()
+            .find(|r| r.pid == Some(1))
+            .and_then(|r| r.mnt_ns)
+            .expect("pid 1's namespace");
+        let containers: Vec<u32> = truth::mountinfo_files(&capture.truth_dir)
+            .iter()
+            .filter(|f| f.container.is_some())
+            .map(|f| f.pid)
+            .collect();
+        let off = kernel.member_offset("nsproxy", "mnt_ns").expect("nsproxy.mnt_ns");
+        // Each process's nsproxy and the namespace address it names.
+        let mut nsproxies = Vec::new();
+        let mut warnings = Vec::new();
+        memscope_core::kernel::tasks::for_each_process(&kernel, &mut warnings, |task, pid, _| {
+            let Ok(p) = task.pointer("nsproxy") else { return };
+            if p != 0 {
+                nsproxies.push((pid, p, kernel.read_u64(p + off).unwrap_or(0)));
+            }
+        })
+        .expect("tasks");
+        let host_addr = nsproxies
+            .iter()
+            .find(|n| n.0 == 1)
+            .map(|n| n.2)
+            .expect("pid 1's nsproxy");
+        for pid in containers {
+            let target = nsproxies
+                .iter()
+                .find(|n| n.0 == pid)
+                .map(|n| n.2)
+                .expect("the container's nsproxy");
+            let inum = all
+                .rows
+                .iter()
+                .find(|r| r.pid == Some(pid))
+                .and_then(|r| r.mnt_ns)
+                .expect("its rows");
+            let mut patches = Vec::new();
+            let mut patched = std::collections::BTreeSet::new();
+            for &(_, p, ns) in &nsproxies {
+                if ns == target && patched.insert(p) {
+                    patch_direct_map(&kernel, &cap, p + off, &host_addr.to_le_bytes(), &mut patches);
+                }
+            }
+            let found = mounts(&damaged_kernel(capture, patches), &Options::default())
+                .unwrap_or_else(|e| panic!("{name}: pid {pid}'s namespace unused: {e}"));
+            let ids = |rows: &[MountRow], f: &dyn Fn(&MountRow) -> bool| -> Vec<i64> {
+                let mut v: Vec<i64> = rows
+                    .iter()
+                    .filter(|r| r.mnt_ns == Some(inum) && f(r))
+                    .map(|r| r.mount_id)
+                    .collect();
+                v.sort_unstable();
+                v
+            };
+            checks += 1;
+            let want = ids(&all.rows, &|_| true);
+            let got = ids(&found.rows, &|r| r.pid.is_none() && !r.in_use);
+            assert!(
+                !want.is_empty() && got == want && inum != host,
+                "{name}: namespace {inum} (pid {pid}'s) once no process uses it: mounts {got:?}, with pid {want:?}; \
+                 warnings {:?}",
+                found.warnings
+            );
+            eprintln!(
+                "{name}: namespace {inum} of pid {pid} unused: {} mounts listed",
+                got.len()
+            );
+        }
+    }
+    checks::ran("mounts unused namespaces", checks);
+}
