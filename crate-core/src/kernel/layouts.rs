@@ -248,7 +248,11 @@ pub struct MountLayout {
 impl MountLayout {
     fn of(symbols: &SymbolTable) -> MountLayout {
         let has = |ty: &str, member: &str| symbols.layout(ty).is_ok_and(|l| l.has_field(member));
-        let mounts = if has("mnt_namespace", "mounts") && has("mount", "mnt_node") {
+        // `mnt_namespace.mounts` was the count of mounts (an `unsigned int`) before it became the tree.
+        let mounts_tree = symbols
+            .layout("mnt_namespace")
+            .is_ok_and(|l| l.field("mounts").is_ok_and(|(_, t)| t.user_name() == Some("rb_root")));
+        let mounts = if mounts_tree && has("mount", "mnt_node") {
             Ok(NsMounts::Tree)
         } else if has("mnt_namespace", "list") && has("mount", "mnt_list") {
             Ok(NsMounts::List)
