@@ -17,7 +17,7 @@ CACHE = ROOT / "target" / "corpus-cache"
 PEERS = {"info": "banners.Banners", "pslist": "linux.pslist.PsList", "pstree": "linux.pstree.PsTree",
          "psaux": "linux.psaux.PsAux", "envars": "linux.envars.Envars", "lsof": "linux.lsof.Lsof",
          "netstat": "linux.sockstat.Sockstat", "ifconfig": "linux.ip.Addr", "dmesg": "linux.kmsg.Kmsg",
-         "lsmod": "linux.lsmod.Lsmod"}
+         "lsmod": "linux.lsmod.Lsmod", "mounts": "linux.mountinfo.MountInfo"}
 
 
 def analyses(memscope):

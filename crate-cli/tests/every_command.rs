@@ -385,6 +385,36 @@ fn check_option(
                     .or_default() += all.len() - want.len();
             } else if option == "threads" {
                 check_threads(capture, &label, all, &found, diffs, checks);
+            } else if spec.name == "mounts" && option == "sort" {
+                // The same rows, ordered by mount id (stable: ties keep the namespaces' order).
+                *checks += 1;
+                let mut want: Vec<&Value> = all.iter().collect();
+                want.sort_by_key(|r| int(r, "mount_id"));
+                if found.iter().collect::<Vec<_>>() != want {
+                    diffs.push(format!("{label}: not the unfiltered rows ordered by mount_id"));
+                }
+            } else if spec.name == "mounts" && option == "all" {
+                // The mount hash holds every mount of every namespace: each unfiltered row's mount (by
+                // address) is there, once, with the same id, parent and namespace.
+                *checks += 1;
+                let by_addr: BTreeMap<&str, &Value> =
+                    found.iter().filter_map(|r| Some((r["addr"].as_str()?, r))).collect();
+                if by_addr.len() != found.len() {
+                    diffs.push(format!("{label}: a mount address repeats among {} rows", found.len()));
+                }
+                for r in all {
+                    let same = r["addr"].as_str().and_then(|a| by_addr.get(a)).is_some_and(|f| {
+                        ["mount_id", "parent_id", "mnt_ns", "root", "fstype"]
+                            .iter()
+                            .all(|k| f[k] == r[k])
+                    });
+                    if !same {
+                        diffs.push(format!(
+                            "{label}: mount {} of namespace {} ({}) not in the hash's rows as it is in its namespace's",
+                            r["mount_id"], r["mnt_ns"], r["addr"]
+                        ));
+                    }
+                }
             } else {
                 diffs.push(format!("{label}: a flag this test does not know: say what it selects"));
             }

@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Score memscope on a harness corpus root with ../shared/truthcheck's own checks (same comparison, other kernels).
 
-    check.py ROOT [--exe PATH] [CHECK ...]      (CHECK: info pslist network lsmod lsof modules details; default all)
+    check.py ROOT [--exe PATH] [CHECK ...]      (CHECK: info pslist network lsmod mounts lsof modules details
+                                                 mountinfo; default all)
 
 `lsof` is the harness's own check: every descriptor in truth/proc/<pid>.txt of a process still alive at the
 final snapshot is a row of `memscope lsof` with the same pid, fd and path (but pid 1, the guest's shell that
 collects the truth, whose descriptors change as it writes). `modules` is too: what truthcheck's `lsmod`
-(names, sizes, load addresses) leaves out of /proc/modules (truth/proc-modules.txt).
+(names, sizes, load addresses) leaves out of /proc/modules (truth/proc-modules.txt). `mountinfo` is what
+truthcheck's `mounts` (ids, parent, mount point, fstype) leaves out of each truth/mountinfo-*pid<PID>.txt: root,
+major:minor, options, optional fields, source and the generic superblock options, for every line, and no row
+with a path that the file does not list (a row outside the root has path null, as the test rules say).
 """
 import pathlib, re, sys, time
 
@@ -226,9 +230,61 @@ def check_details(exe, caps):
     return score, notes
 
 
+GENERIC_SB = ("ro", "rw", "sync", "dirsync", "mand", "lazytime")
+
+
+def unescape(s):
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), s)
+
+
+def check_mountinfo(exe, caps):
+    score, notes = {"mount fields": [0, 0], "captures without extra mounts": [0, 0]}, []
+    for c in caps:
+        for f in sorted(c["truth"].glob("mountinfo-*pid*.txt")):
+            pid = int(re.search(r"pid(\d+)\.txt$", f.name).group(1))
+            rows, err = truthcheck.run_json(exe, ["mounts", c["path"], "--symbols", c["symbols"], "--pid", pid])
+            if rows is None:
+                notes.append("%s pid %d: %s" % (c["name"], pid, err))
+                rows = []
+            by_id = {r.get("mount_id"): r for r in rows}
+            ids = set()
+            for line in f.read_text().splitlines():
+                if line.startswith("#") or " - " not in line:
+                    continue
+                left, right = line.split(" - ", 1)
+                p, q = left.split(" "), right.split(" ")
+                ids.add(int(p[0]))
+                sb = unescape(" ".join(q[2:])).split(",")
+                k = 0
+                while k < len(sb) and sb[k] in GENERIC_SB:
+                    k += 1
+                want = {"parent_id": int(p[1]), "major_minor": p[2], "root": unescape(p[3]), "path": unescape(p[4]),
+                        "flags": p[5], "propagation": " ".join(p[6:]), "fstype": q[0], "devname": unescape(q[1]),
+                        "super_options": ",".join(sb[:k])}
+                score["mount fields"][1] += 1
+                r = by_id.get(int(p[0]))
+                if r is None:
+                    notes.append("%s pid %d: mount %s missing" % (c["name"], pid, p[0]))
+                    continue
+                got = dict(r, propagation=" ".join(r.get("propagation") or []))
+                bad = ["%s %r (truth %r)" % (k2, got.get(k2), v) for k2, v in want.items() if got.get(k2) != v]
+                if bad:
+                    notes.append("%s pid %d mount %s: %s" % (c["name"], pid, p[0], "; ".join(bad)))
+                else:
+                    score["mount fields"][0] += 1
+            extra = [r for r in rows if r.get("mount_id") not in ids and r.get("path") is not None]
+            score["captures without extra mounts"][1] += 1
+            if extra:
+                notes.append("%s pid %d: extra mounts %s" % (c["name"], pid, [(r["mount_id"], r["path"]) for r in extra][:5]))
+            else:
+                score["captures without extra mounts"][0] += 1
+    return score, notes
+
+
 truthcheck.CHECKS["lsof"] = check_lsof
 truthcheck.CHECKS["modules"] = check_modules
 truthcheck.CHECKS["details"] = check_details
+truthcheck.CHECKS["mountinfo"] = check_mountinfo
 
 
 def main(argv):
@@ -237,7 +293,7 @@ def main(argv):
     if "--exe" in argv:
         exe = pathlib.Path(argv[argv.index("--exe") + 1]).resolve()
         argv = argv[:argv.index("--exe")] + argv[argv.index("--exe") + 2:]
-    names = argv[1:] or ["info", "pslist", "network", "lsmod", "lsof", "modules", "details"]
+    names = argv[1:] or ["info", "pslist", "network", "lsmod", "mounts", "lsof", "modules", "details", "mountinfo"]
     caps = truthcheck.captures([root], cache=root / ".cache")
     ok = True
     for n in names:

@@ -63,7 +63,10 @@ ip -n ns1 neigh add 10.200.0.99 lladdr 02:00:00:00:00:99 dev veth1 nud permanent
 # processes: a socket workload on the host, one in ns1, one in new pid+uts+user namespaces
 python3 "$HERE/work.py" host &
 ip netns exec ns1 python3 "$HERE/work.py" ns1 10.200.0.1 &
+# mount propagation for the mounts check: /tmp shared, a slave bind of it at /run/slave
+mount --make-shared /tmp && mkdir -p /run/slave && mount --bind /tmp /run/slave && mount --make-slave /run/slave
 unshare --user --map-root-user --pid --uts --fork --mount-proc sh -c 'hostname inner; exec sleep 100000' &
+UNSHARE=$!
 sleep 100000 &
 sleep 3
 echo "xkernel-marker: workload started" > /dev/kmsg
@@ -97,6 +100,8 @@ ip -n ns1 neigh > $OUT/netns/ns1/ip-neigh.txt
 ip netns exec ns1 ss -tanpue > $OUT/netns/ns1/ss-tanpue.txt
 for f in tcp tcp6 udp udp6 unix arp dev packet raw; do cat /proc/net/$f > $OUT/proc-net-$f.txt; done
 cat /proc/self/mountinfo > $OUT/mountinfo-pid1.txt
+inner=$(pgrep -P $UNSHARE | head -1)  # the process in the new mount (and user, pid, uts) namespaces
+[ -n "$inner" ] && cat /proc/$inner/mountinfo > $OUT/mountinfo-ns-inner-pid$inner.txt
 uname -a > $OUT/uname-a.txt
 cat /proc/version > $OUT/proc-version.txt
 hostname > $OUT/hostname.txt

@@ -9,6 +9,7 @@ pub mod ifconfig;
 pub mod info;
 pub mod lsmod;
 pub mod lsof;
+pub mod mounts;
 pub mod netstat;
 pub mod psaux;
 pub mod pslist;

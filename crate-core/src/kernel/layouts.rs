@@ -187,6 +187,112 @@ impl NsKind {
     }
 }
 
+/// How a mount namespace keeps its mounts (what `/proc/PID/mountinfo` walks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NsMounts {
+    /// The `mnt_namespace.list` of `struct mount`, linked through `mount.mnt_list`, in the order mounts
+    /// joined the namespace (before 6.8: 5.10, 6.1).
+    List,
+    /// The `mnt_namespace.mounts` rb-tree of `struct mount` through `mount.mnt_node`, ordered by
+    /// `mnt_id_unique` (6.8+; `mnt_node` shares a union with `mnt_rcu`, and from 6.13, Debian's 6.12 and
+    /// 7.x `mnt_list` is a member of its own; on 7.x `mounts` sits in an anonymous struct beside
+    /// `mnt_first_node`/`mnt_last_node`).
+    Tree,
+}
+
+/// Where the kernel keeps every mount namespace, including those no task uses any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NsIndex {
+    /// No index: namespaces are found through the tasks that use them (before 6.11: 5.10, 6.1).
+    None,
+    /// The `mnt_ns_tree` rb-tree of `mnt_namespace` through `mnt_ns_tree_node`, by namespace id (6.11 to
+    /// the generic namespace trees: Debian's 6.12).
+    Tree,
+    /// `mnt_ns_tree` as a generic `ns_tree_root`, whose `ns_list_head` links each namespace's
+    /// `ns_common.ns_tree_node.ns_list_entry` in id order (7.x).
+    NsTreeList,
+}
+
+/// Where a mount's propagation type (shared, unbindable) is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountPropagation {
+    /// Bits of `vfsmount.mnt_flags`: `MNT_SHARED` 0x1000 and `MNT_UNBINDABLE` 0x2000 (5.10 to 6.x).
+    MntFlags,
+    /// `mount.mnt_t_flags`: `T_SHARED` 1 and `T_UNBINDABLE` 2 (fs/mount.h, 7.x).
+    TFlags,
+}
+
+/// How an idmapped mount is told apart (what makes mountinfo print `idmapped`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountIdmap {
+    /// `vfsmount.mnt_idmap` is not `&nop_mnt_idmap` (6.3+).
+    Idmap,
+    /// `vfsmount.mnt_userns` is not `&init_user_ns` (5.12-6.2).
+    Userns,
+    /// No idmapped mounts (before 5.12: 5.10).
+    None,
+}
+
+/// The mount structures' layout: the namespace's mounts, the index of namespaces, propagation and idmaps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountLayout {
+    /// How a namespace keeps its mounts.
+    pub mounts: Result<NsMounts, KernelError>,
+    /// Where every namespace is kept.
+    pub index: NsIndex,
+    /// Where the propagation type is kept.
+    pub propagation: MountPropagation,
+    /// How idmapped mounts are told.
+    pub idmap: MountIdmap,
+}
+
+impl MountLayout {
+    fn of(symbols: &SymbolTable) -> MountLayout {
+        let has = |ty: &str, member: &str| symbols.layout(ty).is_ok_and(|l| l.has_field(member));
+        // `mnt_namespace.mounts` was the count of mounts (an `unsigned int`) before it became the tree.
+        let mounts_tree = symbols
+            .layout("mnt_namespace")
+            .is_ok_and(|l| l.field("mounts").is_ok_and(|(_, t)| t.user_name() == Some("rb_root")));
+        let mounts = if mounts_tree && has("mount", "mnt_node") {
+            Ok(NsMounts::Tree)
+        } else if has("mnt_namespace", "list") && has("mount", "mnt_list") {
+            Ok(NsMounts::List)
+        } else {
+            Err(missing("mount namespace"))
+        };
+        let index = if !symbols.has_symbol("mnt_ns_tree") {
+            NsIndex::None
+        } else if has("mnt_namespace", "mnt_ns_tree_node") {
+            NsIndex::Tree
+        } else if has("ns_common", "ns_tree_node")
+            && has("ns_tree_node", "ns_list_entry")
+            && has("ns_tree_root", "ns_list_head")
+        {
+            NsIndex::NsTreeList
+        } else {
+            NsIndex::None
+        };
+        let propagation = if has("mount", "mnt_t_flags") {
+            MountPropagation::TFlags
+        } else {
+            MountPropagation::MntFlags
+        };
+        let idmap = if has("vfsmount", "mnt_idmap") {
+            MountIdmap::Idmap
+        } else if has("vfsmount", "mnt_userns") {
+            MountIdmap::Userns
+        } else {
+            MountIdmap::None
+        };
+        MountLayout {
+            mounts,
+            index,
+            propagation,
+            idmap,
+        }
+    }
+}
+
 /// The layouts of one kernel, resolved from its symbols once (see [`Kernel::layouts`]).
 #[derive(Debug, Clone)]
 pub struct Layouts {
@@ -203,6 +309,7 @@ pub struct Layouts {
     printk: Result<PrintkLayout, KernelError>,
     fib: FibLayout,
     modules: Result<ModuleLayout, KernelError>,
+    mounts: MountLayout,
 }
 
 fn missing(what: &str) -> KernelError {
@@ -293,6 +400,7 @@ impl Layouts {
             printk: PrintkLayout::of(symbols),
             fib: FibLayout::new(symbols),
             modules: ModuleLayout::of(symbols),
+            mounts: MountLayout::of(symbols),
         }
     }
 
@@ -354,6 +462,11 @@ impl Layouts {
     /// How `struct module` is laid out.
     pub fn modules(&self) -> Result<&ModuleLayout, KernelError> {
         self.modules.as_ref().map_err(Clone::clone)
+    }
+
+    /// How mounts and mount namespaces are kept.
+    pub fn mounts(&self) -> &MountLayout {
+        &self.mounts
     }
 
     /// The namespace kinds this kernel keeps in `struct nsproxy`.

@@ -7,6 +7,7 @@ mod identify;
 pub mod layouts;
 pub mod mm;
 pub mod modules;
+pub mod mounts;
 pub mod net;
 mod object;
 pub mod paths;

@@ -369,6 +369,81 @@ impl Kernel {
         Ok(walk)
     }
 
+    /// Walk an rb-tree in order (left subtree, node, right subtree) from the root node pointer `root` (an
+    /// `rb_root.rb_node`), giving the address of each container whose `member` (an `rb_node`, possibly
+    /// nested as `a.b`) is in the tree; at most `limit` entries.
+    ///
+    /// Each child's parent link (`__rb_parent_color` without its colour bit) must point back to the node
+    /// it hangs from: a child that does not, an unreadable node or a node met twice (a cycle) ends that
+    /// branch, named in `problem`, and the rest of the tree is still walked.
+    pub fn walk_rbtree(&self, root: u64, container: &str, member: &str, limit: usize) -> Result<ListWalk, KernelError> {
+        let offset = self.member_offset(container, member)?;
+        let layout = self.symbols().layout("rb_node")?;
+        let parent_off = layout.field("__rb_parent_color")?.0;
+        let left_off = layout.field("rb_left")?.0;
+        let right_off = layout.field("rb_right")?.0;
+        let mut walk = ListWalk::default();
+        let mut problems: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        // (node, its parent, whether its left subtree is done)
+        let mut stack: Vec<(u64, u64, bool)> = Vec::new();
+        if root != 0 {
+            stack.push((root, 0, false));
+        }
+        let child = |node: u64, off: u64, problems: &mut Vec<String>| -> Option<u64> {
+            match self.read_u64(node.wrapping_add(off)) {
+                Ok(0) => None,
+                Ok(c) => Some(c),
+                Err(e) => {
+                    problems.push(format!("child link of node {node:#x} unreadable: {e}"));
+                    None
+                }
+            }
+        };
+        while let Some((node, parent, left_done)) = stack.pop() {
+            if !left_done {
+                if !seen.insert(node) {
+                    problems.push(format!("node {node:#x} met twice (a cycle)"));
+                    continue;
+                }
+                if seen.len() > limit {
+                    problems.push(format!("stopped after {limit} entries"));
+                    break;
+                }
+                match self.read_u64(node.wrapping_add(parent_off)) {
+                    Ok(pc) if pc & !3 == parent => {}
+                    Ok(pc) => {
+                        problems.push(format!("node {node:#x} names parent {:#x}, not {parent:#x}", pc & !3));
+                        continue;
+                    }
+                    Err(e) => {
+                        problems.push(format!("node {node:#x} unreadable: {e}"));
+                        continue;
+                    }
+                }
+                stack.push((node, parent, true));
+                if let Some(l) = child(node, left_off, &mut problems) {
+                    stack.push((l, node, false));
+                }
+                continue;
+            }
+            walk.items.push(node.wrapping_sub(offset));
+            if let Some(r) = child(node, right_off, &mut problems) {
+                stack.push((r, node, false));
+            }
+        }
+        if !problems.is_empty() {
+            let more = problems.len() - 1;
+            let first = problems.swap_remove(0);
+            walk.problem = Some(if more > 0 {
+                format!("{container} tree: {first} (and {more} more problems)")
+            } else {
+                format!("{container} tree: {first}")
+            });
+        }
+        Ok(walk)
+    }
+
     /// Read `buf.len()` bytes at `vaddr`, page by page where the whole read fails, keeping what is there:
     /// `None` when everything was read, else the byte ranges of `buf` that were not (left zero).
     pub fn read_present(&self, vaddr: u64, buf: &mut [u8]) -> Option<Vec<(usize, usize)>> {
@@ -404,5 +479,75 @@ impl Kernel {
             }
         }
         Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::kernel::testkit::{Memory, IMAGE};
+
+    /// `item { u64 key; rb_node node; }` and `rb_node { __rb_parent_color, rb_right, rb_left }`.
+    const ISF: &str = r#"{"metadata": {"format": "6.2.0"},
+      "base_types": {"long unsigned int": {"size": 8, "signed": false, "kind": "int", "endian": "little"}},
+      "user_types": {
+        "rb_node": {"kind": "struct", "size": 24, "fields": {
+          "__rb_parent_color": {"type": {"kind": "base", "name": "long unsigned int"}, "offset": 0},
+          "rb_right": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "rb_node"}}, "offset": 8},
+          "rb_left": {"type": {"kind": "pointer", "subtype": {"kind": "struct", "name": "rb_node"}}, "offset": 16}}},
+        "item": {"kind": "struct", "size": 32, "fields": {
+          "key": {"type": {"kind": "base", "name": "long unsigned int"}, "offset": 0},
+          "node": {"type": {"kind": "struct", "name": "rb_node"}, "offset": 8}}}},
+      "enums": {}, "symbols": {}}"#;
+
+    /// Item `i` (1-7) of a balanced tree keyed 1..7, rooted at 4; its node is 8 bytes in.
+    fn item(i: u64) -> u64 {
+        IMAGE + 0x1000 + i * 0x40
+    }
+
+    fn tree(mem: &mut Memory) {
+        let node = |i: u64| if i == 0 { 0 } else { item(i) + 8 };
+        // (item, parent, left, right), black colour bit set on some to check it is masked
+        for (i, parent, left, right) in [
+            (4, 0, 2, 6),
+            (2, 4, 1, 3),
+            (6, 4, 5, 7),
+            (1, 2, 0, 0),
+            (3, 2, 0, 0),
+            (5, 6, 0, 0),
+            (7, 6, 0, 0),
+        ] {
+            mem.write(item(i), &i.to_le_bytes());
+            mem.write(node(i), &(node(parent) | (i & 1)).to_le_bytes());
+            mem.write(node(i) + 8, &node(right).to_le_bytes());
+            mem.write(node(i) + 16, &node(left).to_le_bytes());
+        }
+    }
+
+    #[test]
+    fn rbtree_in_order_and_damage_reported() {
+        let mut mem = Memory::new();
+        tree(&mut mem);
+        let k = mem.kernel(ISF);
+        let walk = k.walk_rbtree(item(4) + 8, "item", "node", 100).unwrap();
+        assert_eq!(walk.items, (1..=7).map(item).collect::<Vec<_>>());
+        assert_eq!(walk.problem, None);
+        let cut = k.walk_rbtree(item(4) + 8, "item", "node", 3).unwrap();
+        assert!(cut.items.len() <= 3 && cut.problem.is_some_and(|p| p.contains("stopped after 3")));
+
+        // A leaf's left child pointed at the root: a cycle, named; every item still listed once.
+        let mut mem = Memory::new();
+        tree(&mut mem);
+        mem.write(item(5) + 8 + 16, &(item(4) + 8).to_le_bytes());
+        let walk = mem.kernel(ISF).walk_rbtree(item(4) + 8, "item", "node", 100).unwrap();
+        assert_eq!(walk.items, (1..=7).map(item).collect::<Vec<_>>());
+        assert!(walk.problem.is_some_and(|p| p.contains("met twice")));
+
+        // A child whose parent link is wrong: its subtree is left out, the rest listed, the problem named.
+        let mut mem = Memory::new();
+        tree(&mut mem);
+        mem.write(item(2) + 8, &0u64.to_le_bytes());
+        let walk = mem.kernel(ISF).walk_rbtree(item(4) + 8, "item", "node", 100).unwrap();
+        assert_eq!(walk.items, [4, 5, 6, 7].map(item));
+        assert!(walk.problem.is_some_and(|p| p.contains("names parent")));
     }
 }

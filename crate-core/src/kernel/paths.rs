@@ -231,6 +231,39 @@ impl<'k> PathResolver<'k> {
         Ok(Resolved { path, reach, deleted })
     }
 
+    /// A mount's root within its file system, as mountinfo's 4th field shows it (`show_path()`): nsfs names
+    /// its files `net:[INODE]` (`nsfs_show_path()`), every other file system the dentry's path from its
+    /// superblock's root (`dentry_path()`, with `//deleted` for an unlinked dentry).
+    pub fn root_in_fs(&self, dentry: u64) -> Result<String, KernelError> {
+        let first = self.dentry(dentry)?;
+        if self.fs_type(first.sb).as_deref() == Some("nsfs") {
+            // No d_dname address given: the name is chosen by the file system type, nsfs.
+            return self.pseudo_name(0, &first);
+        }
+        let mut components = Vec::new();
+        let mut d = first.clone();
+        let mut at = dentry;
+        let mut seen = HashSet::new();
+        while d.parent != at && d.parent != 0 {
+            if !seen.insert(at) || seen.len() > MAX_DEPTH {
+                return Err(KernelError::Layout(format!(
+                    "dentry path from {dentry:#x}: cycle or over {MAX_DEPTH} steps"
+                )));
+            }
+            components.push(self.name(&d)?);
+            at = d.parent;
+            d = self.dentry(at)?;
+        }
+        let mut path: String = components.iter().rev().map(|c| format!("/{c}")).collect();
+        if path.is_empty() {
+            path.push('/');
+        }
+        if first.unhashed && first.parent != dentry {
+            path.push_str("//deleted");
+        }
+        Ok(path)
+    }
+
     /// The name of the file system type of the superblock at `sb` (`ext4`, `overlay`, `sockfs`...).
     pub fn fs_type(&self, sb: u64) -> Option<String> {
         if sb == 0 {

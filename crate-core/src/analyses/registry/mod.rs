@@ -10,7 +10,7 @@ use serde_json::Value;
 
 pub use options::{ColumnSet, OptionError, OptionKind, OptionSpec, OptionValue, Options};
 
-use super::{arp, dmesg, envars, findings, ifconfig, lsmod, lsof, netstat, psaux, pslist, routes, Analysis};
+use super::{arp, dmesg, envars, findings, ifconfig, lsmod, lsof, mounts, netstat, psaux, pslist, routes, Analysis};
 use crate::kernel::{Kernel, KernelError};
 
 /// One analysis as a front end sees it.
@@ -291,6 +291,42 @@ pub const ANALYSES: &[Spec] = &[
             "Every open file descriptor of every process, with the path as the process sees it.",
             &["pid", "comm", "fd", "file_type", "mode_str", "inode", "size", "path"],
             |k, o| rows(lsof::lsof(k, &lsof::Options { pids: o.u32s("pid")? })?),
+        )
+    },
+    Spec {
+        options: &[
+            OptionSpec::integers("pid", "PID", "Only the mount namespaces of these processes (process ids)."),
+            OptionSpec::flag(
+                "all",
+                "Every mount of the kernel's mount hash table instead of each namespace's own list.",
+            ),
+            OptionSpec::flag("sort", "Order by mount id instead of the namespace's own order."),
+        ],
+        ..Spec::rows(
+            "mounts",
+            "Mounts",
+            "The mounts of every mount namespace, as /proc/PID/mountinfo shows them to a process of that namespace.",
+            &[
+                "mnt_ns",
+                "pid",
+                "mount_id",
+                "parent_id",
+                "major_minor",
+                "root",
+                "path",
+                "flags",
+                "propagation",
+                "fstype",
+                "devname",
+            ],
+            |k, o| {
+                let options = mounts::Options {
+                    pids: o.u32s("pid")?,
+                    all: o.flag("all"),
+                    sort: o.flag("sort"),
+                };
+                rows(mounts::mounts(k, &options)?)
+            },
         )
     },
     Spec {
