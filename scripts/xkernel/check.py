@@ -12,7 +12,7 @@ truthcheck's `mounts` (ids, parent, mount point, fstype) leaves out of each trut
 major:minor, options, optional fields, source and the generic superblock options, for every line, and no row
 with a path that the file does not list (a row outside the root has path null, as the test rules say).
 """
-import pathlib, re, sys, time
+import json, pathlib, re, subprocess, sys, time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2] / "shared" / "truthcheck"))
@@ -88,6 +88,32 @@ def check_modules(exe, caps):
         extra = sorted(set(got) - want)
         tally("captures without extra modules", rows is not None and not extra,
               "%s: modules not in proc-modules.txt: %s" % (c["name"], extra))
+    return score, notes
+
+
+def check_findings(exe, caps):
+    """`memscope findings` runs with no warning, and its kernel_taint findings are exactly the modules
+    truth/proc-modules.txt shows tainted (the guest's unsigned out-of-tree dummy)."""
+    score, notes = {"taint findings": [0, 0], "captures with findings and no warning": [0, 0]}, []
+    for c in caps:
+        r = subprocess.run([str(exe), "findings", str(c["path"]), "--symbols", str(c["symbols"]), "--format", "json"],
+                           capture_output=True, text=True, timeout=600)
+        score["captures with findings and no warning"][1] += 1
+        if r.returncode != 0 or r.stderr.strip():
+            notes.append("%s findings: exit %d, %s" % (c["name"], r.returncode, r.stderr.strip()[:200]))
+            continue
+        score["captures with findings and no warning"][0] += 1
+        rows = json.loads(r.stdout)
+        got = {e["keys"].get("name") for f in rows if f["kind"] == "kernel_taint" for e in f["evidence"]}
+        want = set()
+        for line in (c["truth"] / "proc-modules.txt").read_text().splitlines():
+            p = line.split()
+            if len(p) > 6 and not line.startswith("#") and p[6].strip("()+-"):
+                want.add(p[0])
+        score["taint findings"][1] += max(len(want), 1)
+        score["taint findings"][0] += len(want & got) if want else int(not got)
+        if got != want:
+            notes.append("%s: tainting modules %s, findings %s" % (c["name"], sorted(want), sorted(got)))
     return score, notes
 
 
@@ -285,6 +311,7 @@ truthcheck.CHECKS["lsof"] = check_lsof
 truthcheck.CHECKS["modules"] = check_modules
 truthcheck.CHECKS["details"] = check_details
 truthcheck.CHECKS["mountinfo"] = check_mountinfo
+truthcheck.CHECKS["findings-harness"] = check_findings
 
 
 def main(argv):
@@ -293,7 +320,8 @@ def main(argv):
     if "--exe" in argv:
         exe = pathlib.Path(argv[argv.index("--exe") + 1]).resolve()
         argv = argv[:argv.index("--exe")] + argv[argv.index("--exe") + 2:]
-    names = argv[1:] or ["info", "pslist", "network", "lsmod", "mounts", "lsof", "modules", "details", "mountinfo"]
+    names = argv[1:] or ["info", "pslist", "network", "lsmod", "mounts", "lsof", "modules", "details", "mountinfo",
+                         "findings-harness"]
     caps = truthcheck.captures([root], cache=root / ".cache")
     ok = True
     for n in names:
