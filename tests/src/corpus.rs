@@ -464,6 +464,19 @@ pub fn patch_direct_map(kernel: &Kernel, cap: &Capture, vaddr: u64, bytes: &[u8]
     }
 }
 
+/// The kernel of `capture` with the bytes at some of its file offsets replaced (see [`Patched`] and
+/// [`patch_direct_map`]), identified with `symbols`; panics, naming the capture, when it cannot be.
+pub fn patched_kernel(capture: &CorpusCapture, symbols: Rc<SymbolTable>, patches: Vec<(u64, Vec<u8>)>) -> Kernel {
+    let reader = Patched {
+        inner: FileReader::open(&capture.lime_path),
+        patches,
+    };
+    let cap = Capture::open(Box::new(BlockCache::new(reader, CacheConfig::default())))
+        .unwrap_or_else(|e| panic!("{}: damaged capture does not open: {e}", capture.name));
+    memscope_core::kernel::identify(Rc::new(cap), symbols)
+        .unwrap_or_else(|e| panic!("{}: damaged capture: {e}", capture.name))
+}
+
 /// A capture file with some of its bytes replaced: damage for robustness tests, at file offsets.
 pub struct Patched {
     /// The undamaged file.

@@ -13,8 +13,7 @@ use memscope_core::formats::Capture;
 use memscope_core::kernel::modules::{kernel_taint_table, TAINT_FLAGS};
 use memscope_core::kernel::{identify, Kernel};
 use memscope_core::paging::AddressSpace;
-use memscope_core::reader::{BlockCache, CacheConfig};
-use memscope_tests::corpus::{self, load_symbols, CorpusCapture, FileReader, Patched};
+use memscope_tests::corpus::{self, load_symbols, CorpusCapture};
 use memscope_tests::truth;
 
 #[test]
@@ -172,13 +171,7 @@ impl Damage<'_> {
 }
 
 fn damaged_kernel(capture: &CorpusCapture, patches: Vec<(u64, Vec<u8>)>) -> Kernel {
-    let reader = Patched {
-        inner: FileReader::open(&capture.lime_path),
-        patches,
-    };
-    let cap = Capture::open(Box::new(BlockCache::new(reader, CacheConfig::default())))
-        .unwrap_or_else(|e| panic!("{}: damaged capture does not open: {e}", capture.name));
-    identify(Rc::new(cap), load_symbols(capture)).unwrap_or_else(|e| panic!("{}: damaged capture: {e}", capture.name))
+    corpus::patched_kernel(capture, load_symbols(capture), patches)
 }
 
 #[test]

@@ -17,12 +17,10 @@
 use std::rc::Rc;
 
 use memscope_core::analyses::mounts::{mounts, MountRow, Options};
-use memscope_core::formats::Capture;
 use memscope_core::kernel::layouts::NsMounts;
 use memscope_core::kernel::mounts::read_mount;
 use memscope_core::kernel::{identify, Kernel};
-use memscope_core::reader::{BlockCache, CacheConfig};
-use memscope_tests::corpus::{self, load_symbols, patch_direct_map, FileReader, Patched};
+use memscope_tests::corpus::{self, load_symbols, patch_direct_map};
 use memscope_tests::{checks, truth};
 
 /// Superblock options `show_sb_opts()` prints.
@@ -158,13 +156,7 @@ fn compare(r: &MountRow, t: &truth::MountinfoLine) -> (Vec<String>, bool) {
 }
 
 fn damaged_kernel(capture: &corpus::CorpusCapture, patches: Vec<(u64, Vec<u8>)>) -> Kernel {
-    let reader = Patched {
-        inner: FileReader::open(&capture.lime_path),
-        patches,
-    };
-    let cap = Capture::open(Box::new(BlockCache::new(reader, CacheConfig::default())))
-        .unwrap_or_else(|e| panic!("{}: damaged capture does not open: {e}", capture.name));
-    identify(Rc::new(cap), load_symbols(capture)).unwrap_or_else(|e| panic!("{}: damaged capture: {e}", capture.name))
+    corpus::patched_kernel(capture, load_symbols(capture), patches)
 }
 
 /// Damaged copies of each capture: pid 1's namespace's list or tree given a cycle (the fifth mount linked

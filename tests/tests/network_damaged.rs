@@ -9,10 +9,8 @@ use std::rc::Rc;
 use memscope_core::analyses::{arp, dmesg, ifconfig};
 use memscope_core::formats::Capture;
 use memscope_core::kernel::{identify, net, Kernel, START_KERNEL_MAP};
-use memscope_core::reader::{BlockCache, CacheConfig};
 use memscope_core::symbols::SymbolTable;
 use memscope_tests::corpus::load_symbols;
-use memscope_tests::corpus::Patched;
 use memscope_tests::corpus::{self, CorpusCapture, FileReader};
 
 /// Damage to apply: virtual address and new bytes, turned into file offsets with the undamaged kernel.
@@ -58,13 +56,7 @@ impl Damage<'_> {
 }
 
 fn damaged_kernel(capture: &CorpusCapture, symbols: &Rc<SymbolTable>, patches: Vec<(u64, Vec<u8>)>) -> Kernel {
-    let reader = Patched {
-        inner: FileReader::open(&capture.lime_path),
-        patches,
-    };
-    let cap = Capture::open(Box::new(BlockCache::new(reader, CacheConfig::default())))
-        .unwrap_or_else(|e| panic!("{}: damaged capture does not open: {e}", capture.name));
-    identify(Rc::new(cap), symbols.clone()).unwrap_or_else(|e| panic!("{}: damaged capture: {e}", capture.name))
+    corpus::patched_kernel(capture, symbols.clone(), patches)
 }
 
 fn off(kernel: &Kernel, ty: &str, member: &str) -> u64 {

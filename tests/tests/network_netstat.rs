@@ -15,11 +15,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::rc::Rc;
 
 use memscope_core::analyses::netstat::{netstat, Options as NetstatOptions, SocketRow};
-use memscope_core::formats::Capture;
 use memscope_core::kernel::{identify, sockets, tasks, Kernel};
-use memscope_core::reader::{BlockCache, CacheConfig};
+use memscope_tests::corpus::patch_direct_map as patch;
 use memscope_tests::corpus::{self, CorpusCapture};
-use memscope_tests::corpus::{patch_direct_map as patch, Patched};
 use memscope_tests::truth::{self, SsInet, SsUnix};
 
 fn rows_of(capture: &CorpusCapture, options: &NetstatOptions) -> (Vec<SocketRow>, Vec<String>) {
@@ -651,13 +649,7 @@ fn netstat_survives_damaged_captures() {
             &mut p,
         );
 
-        let reader = Patched {
-            inner: corpus::FileReader::open(&capture.lime_path),
-            patches: p,
-        };
-        let damaged = Capture::open(Box::new(BlockCache::new(reader, CacheConfig::default())))
-            .unwrap_or_else(|e| panic!("{name}: damaged capture does not open: {e}"));
-        let k = identify(Rc::new(damaged), symbols.clone()).unwrap_or_else(|e| panic!("{name}: damaged: {e}"));
+        let k = corpus::patched_kernel(capture, symbols.clone(), p);
         let got =
             netstat(&k, &NetstatOptions::default()).unwrap_or_else(|e| panic!("{name}: damaged: netstat failed: {e}"));
         let has = |needle: &str| got.warnings.iter().any(|w| w.contains(needle));

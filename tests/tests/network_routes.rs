@@ -7,10 +7,9 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use memscope_core::analyses::routes::{routes, Route};
-use memscope_core::formats::Capture;
 use memscope_core::kernel::identify;
-use memscope_core::reader::{BlockCache, CacheConfig, ReadAt};
-use memscope_tests::corpus::{self, patch_direct_map, FileReader, Patched};
+use memscope_core::reader::ReadAt;
+use memscope_tests::corpus::{self, patch_direct_map, FileReader};
 use memscope_tests::truth::{self, TruthRoute};
 
 fn as_truth(r: &Route) -> Option<TruthRoute> {
@@ -136,13 +135,7 @@ fn the_route_cache_is_read_from_real_next_hops() {
         patch_direct_map(&kernel, &cap, b + fnhe("fnhe_next"), &a.to_le_bytes(), &mut p);
         patch_direct_map(&kernel, &cap, b + fnhe("fnhe_daddr"), &[192, 0, 2, 78], &mut p);
         patch_direct_map(&kernel, &cap, b + fnhe("fnhe_gw"), &[10, 9, 9, 9], &mut p);
-        let reader = Patched {
-            inner: FileReader::open(&capture.lime_path),
-            patches: p,
-        };
-        let patched = Capture::open(Box::new(BlockCache::new(reader, CacheConfig::default())))
-            .unwrap_or_else(|e| panic!("{name}: patched capture: {e}"));
-        let k = identify(Rc::new(patched), symbols).unwrap_or_else(|e| panic!("{name}: patched: {e}"));
+        let k = corpus::patched_kernel(&capture, symbols, p);
         let got = routes(&k).unwrap_or_else(|e| panic!("{name}: patched: routes: {e}"));
         let cache: Vec<_> = got
             .rows
