@@ -11,6 +11,7 @@ pub mod lsof;
 pub mod netstat;
 pub mod psaux;
 pub mod pslist;
+pub mod queues;
 pub mod registry;
 pub mod routes;
 

@@ -1,0 +1,414 @@
+//! Socket buffers (`struct sk_buff`) and the queues that hold them: `sk_buff_head` lists (a socket's
+//! receive, write and error queues), rb-trees of skbs (TCP's retransmit queue `tcp_rtx_queue` and its
+//! out-of-order queue), and the bytes an skb carries, as `skb_copy_bits()` gathers them: the linear part
+//! (`skb->data`, `skb_headlen() = len - data_len` bytes), then each paged fragment of
+//! `skb_shinfo(skb)->frags[]` (`skb_shared_info` at `skb_end_pointer()`: `head + end` where `end` is an
+//! offset), then each skb on `skb_shinfo(skb)->frag_list`. A fragment's `struct page *` is turned into its
+//! direct-map address as `page_to_virt()` does on x86-64 (see [`DirectMap`]). The layout is the kernel's
+//! [`SkbLayout`], chosen once.
+//!
+//! Walks are bounded; a broken or cyclic list stops with a problem, keeping the skbs read before it.
+
+use std::collections::HashSet;
+
+use super::layouts::{DirectMap, SkbEnd, SkbFrag, SkbLayout};
+use super::{Kernel, KernelError};
+
+/// Most skbs taken from one queue.
+pub const MAX_QUEUE: usize = 1 << 16;
+/// Most bytes read from one skb (BIG TCP skbs reach 512 KiB).
+pub const MAX_SKB_BYTES: u64 = 4 << 20;
+/// Deepest `frag_list` nesting followed (the kernel builds one level).
+const MAX_FRAG_DEPTH: usize = 2;
+/// `NET_IOV`: a `netmem_ref` with bit 0 set is a `net_iov` (device memory), not a page.
+const NET_IOV: u64 = 1;
+/// `PAGE_SIZE`.
+const PAGE_SIZE: u64 = 4096;
+
+/// The skbs of a queue, in queue order, and why the walk stopped early if it did.
+#[derive(Debug, Clone, Default)]
+pub struct SkbWalk {
+    /// Addresses of the skbs.
+    pub skbs: Vec<u64>,
+    /// Set when the queue could not be walked to its end (an unreadable or cyclic link, the bound), or
+    /// its length differs from the count it keeps.
+    pub problem: Option<String>,
+}
+
+/// What an skb says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skb {
+    /// Address of the `struct sk_buff`.
+    pub addr: u64,
+    /// `len`: bytes of data, linear part, fragments and frag_list together.
+    pub len: u32,
+    /// `data_len`: bytes outside the linear part.
+    pub data_len: u32,
+    /// `truesize`: the memory the skb is charged for (what a socket's memory accounting sums).
+    pub truesize: u32,
+    /// The control buffer `cb[]` (48 bytes): `tcp_skb_cb`, `unix_skb_parms`... by protocol.
+    pub cb: Vec<u8>,
+}
+
+/// The bytes of an skb.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SkbBytes {
+    /// The data, `len` bytes (bytes that could not be read are zero).
+    pub bytes: Vec<u8>,
+    /// How many of them could not be read (pages not in the capture, a fragment in device memory, a
+    /// fragment or frag_list that does not add up to `len`).
+    pub missing: u64,
+}
+
+/// Reads skbs and their queues, with the offsets resolved once.
+pub struct SkbReader<'k> {
+    kernel: &'k Kernel,
+    layout: SkbLayout,
+    /// `sk_buff.next`, `.prev`, `.rbnode`, `.len`, `.data_len`, `.truesize`, `.head`, `.data`, `.end`,
+    /// `.cb`, and `cb`'s size.
+    next: u64,
+    prev: u64,
+    rbnode: u64,
+    len: u64,
+    data_len: u64,
+    truesize: u64,
+    head: u64,
+    data: u64,
+    end: u64,
+    cb: u64,
+    cb_size: u64,
+    /// `sk_buff_head.next`, `.qlen`.
+    head_next: u64,
+    head_qlen: u64,
+    /// `rb_node.rb_left`, `.rb_right`; `rb_root.rb_node`.
+    rb_left: u64,
+    rb_right: u64,
+    rb_root: u64,
+    /// `skb_shared_info.nr_frags`, `.frag_list`, `.frags`, the array's length and stride.
+    nr_frags: u64,
+    frag_list: u64,
+    frags: u64,
+    max_frags: u64,
+    frag_size: u64,
+    /// The fragment's page (or netmem), length and offset members.
+    frag_page: u64,
+    frag_len: u64,
+    frag_offset: u64,
+    /// `vmemmap_base` and `page_offset_base` as the kernel set them at boot.
+    vmemmap_base: u64,
+    page_offset_base: u64,
+}
+
+impl<'k> SkbReader<'k> {
+    /// A reader for `kernel`; fails when its symbols have no skb layout memscope knows, or the direct
+    /// map's bases cannot be read.
+    pub fn new(kernel: &'k Kernel) -> Result<Self, KernelError> {
+        let layout = kernel.layouts().skb()?;
+        let symbols = kernel.symbols();
+        let off = |ty: &str, path: &str| kernel.member_offset(ty, path);
+        let shinfo = symbols.layout("skb_shared_info")?;
+        let (frags, frags_ty) = shinfo.field("frags")?;
+        let crate::symbols::TypeRef::Array { count, element } = frags_ty else {
+            return Err(KernelError::Layout("skb_shared_info.frags is not an array".into()));
+        };
+        let frag_type = element
+            .user_name()
+            .ok_or_else(|| KernelError::Layout("skb_shared_info.frags holds no struct".into()))?
+            .to_string();
+        let (frag_page, frag_len, frag_offset) = match layout.frag {
+            SkbFrag::Netmem => ("netmem", "len", "offset"),
+            SkbFrag::BioVec => ("bv_page", "bv_len", "bv_offset"),
+        };
+        let read_var = |name: &str| -> Result<u64, KernelError> {
+            let addr = kernel.symbol_addr(name)?;
+            kernel
+                .read_u64(addr)
+                .map_err(|e| KernelError::memory(format!("{name} at {addr:#x}"), Some(e)))
+        };
+        let cb_size = match symbols.layout("sk_buff")?.field("cb")?.1 {
+            crate::symbols::TypeRef::Array { count, .. } => *count,
+            _ => 48,
+        };
+        Ok(SkbReader {
+            kernel,
+            layout,
+            next: off("sk_buff", "next")?,
+            prev: off("sk_buff", "prev")?,
+            rbnode: off("sk_buff", "rbnode")?,
+            len: off("sk_buff", "len")?,
+            data_len: off("sk_buff", "data_len")?,
+            truesize: off("sk_buff", "truesize")?,
+            head: off("sk_buff", "head")?,
+            data: off("sk_buff", "data")?,
+            end: off("sk_buff", "end")?,
+            cb: off("sk_buff", "cb")?,
+            cb_size,
+            head_next: off("sk_buff_head", "next")?,
+            head_qlen: off("sk_buff_head", "qlen")?,
+            rb_left: off("rb_node", "rb_left")?,
+            rb_right: off("rb_node", "rb_right")?,
+            rb_root: off("rb_root", "rb_node")?,
+            nr_frags: shinfo.field("nr_frags")?.0,
+            frag_list: shinfo.field("frag_list")?.0,
+            frags,
+            max_frags: *count,
+            frag_size: symbols.size_of(element)?,
+            frag_page: off(&frag_type, frag_page)?,
+            frag_len: off(&frag_type, frag_len)?,
+            frag_offset: off(&frag_type, frag_offset)?,
+            vmemmap_base: read_var("vmemmap_base")?,
+            page_offset_base: read_var("page_offset_base")?,
+        })
+    }
+
+    /// The layout in use.
+    pub fn layout(&self) -> SkbLayout {
+        self.layout
+    }
+
+    fn u32_at(&self, addr: u64) -> Result<u32, KernelError> {
+        let mut b = [0u8; 4];
+        self.kernel
+            .read(addr, &mut b)
+            .map_err(|e| KernelError::memory(format!("u32 at {addr:#x}"), Some(e)))?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn u64_at(&self, addr: u64) -> Result<u64, KernelError> {
+        self.kernel
+            .read_u64(addr)
+            .map_err(|e| KernelError::memory(format!("pointer at {addr:#x}"), Some(e)))
+    }
+
+    /// The skbs of the `sk_buff_head` at `head`, first to last. Each skb's `prev` must point back; the
+    /// walk stops at an unreadable link, a cycle or [`MAX_QUEUE`] skbs, and a count different from
+    /// `qlen` is a problem too.
+    pub fn queue(&self, head: u64) -> SkbWalk {
+        let mut walk = SkbWalk::default();
+        let qlen = self.u32_at(head.wrapping_add(self.head_qlen));
+        let mut seen = HashSet::new();
+        let mut prev = head;
+        let mut node = match self.u64_at(head.wrapping_add(self.head_next)) {
+            Ok(n) => n,
+            Err(e) => {
+                walk.problem = Some(format!("queue head at {head:#x}: {e}"));
+                return walk;
+            }
+        };
+        while node != head {
+            if node == 0 || !self.kernel.is_kernel_pointer(node) {
+                walk.problem = Some(format!("skb link {prev:#x} -> {node:#x} is not a kernel pointer"));
+                return walk;
+            }
+            if !seen.insert(node) {
+                walk.problem = Some(format!("met skb {node:#x} twice (a cycle)"));
+                return walk;
+            }
+            if walk.skbs.len() >= MAX_QUEUE {
+                walk.problem = Some(format!("stopped after {MAX_QUEUE} skbs"));
+                return walk;
+            }
+            match self.u64_at(node.wrapping_add(self.prev)) {
+                Ok(p) if p == prev => {}
+                Ok(p) => {
+                    walk.problem = Some(format!(
+                        "skb {node:#x} does not point back to {prev:#x} (it points to {p:#x})"
+                    ));
+                    return walk;
+                }
+                Err(e) => {
+                    walk.problem = Some(format!("skb {node:#x}: {e}"));
+                    return walk;
+                }
+            }
+            walk.skbs.push(node);
+            prev = node;
+            node = match self.u64_at(node.wrapping_add(self.next)) {
+                Ok(n) => n,
+                Err(e) => {
+                    walk.problem = Some(format!("skb {prev:#x}: next link: {e}"));
+                    return walk;
+                }
+            };
+        }
+        match qlen {
+            Ok(q) if q as usize != walk.skbs.len() => {
+                walk.problem = Some(format!("queue holds {} skbs but counts {q}", walk.skbs.len()));
+            }
+            Err(e) => walk.problem = Some(format!("queue length: {e}")),
+            _ => {}
+        }
+        walk
+    }
+
+    /// The skbs of the `rb_root` at `root` (its nodes are each skb's `rbnode`), in order (lowest sequence
+    /// first); bounded, a node met twice or an unreadable link stops that branch with a problem.
+    pub fn rb_tree(&self, root: u64) -> SkbWalk {
+        let mut walk = SkbWalk::default();
+        let top = match self.u64_at(root.wrapping_add(self.rb_root)) {
+            Ok(n) => n,
+            Err(e) => {
+                walk.problem = Some(format!("tree root at {root:#x}: {e}"));
+                return walk;
+            }
+        };
+        let mut seen = HashSet::new();
+        // In-order traversal with an explicit stack of nodes whose left subtree is done.
+        let mut stack: Vec<u64> = Vec::new();
+        let mut node = top;
+        loop {
+            while node != 0 {
+                if !self.kernel.is_kernel_pointer(node) || !seen.insert(node) || seen.len() > MAX_QUEUE {
+                    walk.problem = Some(format!(
+                        "tree node {node:#x}: not a kernel pointer, met twice, or past {MAX_QUEUE} nodes"
+                    ));
+                    break;
+                }
+                stack.push(node);
+                node = match self.u64_at(node.wrapping_add(self.rb_left)) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        walk.problem = Some(format!("tree node {node:#x}: {e}"));
+                        0
+                    }
+                };
+            }
+            let Some(n) = stack.pop() else { break };
+            walk.skbs.push(n.wrapping_sub(self.rbnode));
+            node = match self.u64_at(n.wrapping_add(self.rb_right)) {
+                Ok(r) => r,
+                Err(e) => {
+                    walk.problem = Some(format!("tree node {n:#x}: {e}"));
+                    0
+                }
+            };
+        }
+        walk
+    }
+
+    /// Read an skb's header.
+    pub fn read(&self, addr: u64) -> Result<Skb, KernelError> {
+        let mut cb = vec![0u8; self.cb_size as usize];
+        self.kernel
+            .read(addr.wrapping_add(self.cb), &mut cb)
+            .map_err(|e| KernelError::memory(format!("sk_buff.cb at {addr:#x}"), Some(e)))?;
+        Ok(Skb {
+            addr,
+            len: self.u32_at(addr.wrapping_add(self.len))?,
+            data_len: self.u32_at(addr.wrapping_add(self.data_len))?,
+            truesize: self.u32_at(addr.wrapping_add(self.truesize))?,
+            cb,
+        })
+    }
+
+    /// The direct-map address of the memory a fragment's page (or netmem) names; `None` for a `net_iov`.
+    fn page_address(&self, page: u64) -> Option<u64> {
+        if self.layout.frag == SkbFrag::Netmem && page & NET_IOV != 0 {
+            return None;
+        }
+        let DirectMap::Variables { page_size } = self.layout.direct_map;
+        if page < self.vmemmap_base || page_size == 0 {
+            return None;
+        }
+        let pfn = (page - self.vmemmap_base) / page_size;
+        Some(self.page_offset_base.wrapping_add(pfn.wrapping_mul(PAGE_SIZE)))
+    }
+
+    /// Read `len` bytes at `addr` into `out`, counting what is not in the capture as missing.
+    fn gather(&self, addr: u64, len: u64, out: &mut SkbBytes) {
+        let start = out.bytes.len();
+        out.bytes.resize(start + len as usize, 0);
+        if let Some(gaps) = self.kernel.read_present(addr, &mut out.bytes[start..]) {
+            out.missing += gaps.iter().map(|(a, b)| (b - a) as u64).sum::<u64>();
+        }
+    }
+
+    /// The bytes of `skb`, `len` of them (at most [`MAX_SKB_BYTES`]).
+    pub fn bytes(&self, skb: &Skb) -> SkbBytes {
+        let mut out = SkbBytes::default();
+        self.bytes_into(skb, 0, &mut out);
+        let want = u64::from(skb.len).min(MAX_SKB_BYTES) as usize;
+        if out.bytes.len() < want {
+            out.missing += (want - out.bytes.len()) as u64;
+            out.bytes.resize(want, 0);
+        }
+        out.bytes.truncate(want);
+        out
+    }
+
+    fn bytes_into(&self, skb: &Skb, depth: usize, out: &mut SkbBytes) {
+        let limit = MAX_SKB_BYTES as usize;
+        let headlen = u64::from(skb.len.saturating_sub(skb.data_len));
+        let at = skb.addr;
+        let data = self.u64_at(at.wrapping_add(self.data)).unwrap_or(0);
+        let room = (limit.saturating_sub(out.bytes.len())) as u64;
+        if data != 0 {
+            self.gather(data, headlen.min(room), out);
+        } else {
+            out.missing += headlen.min(room);
+            out.bytes.resize(out.bytes.len() + headlen.min(room) as usize, 0);
+        }
+        if skb.data_len == 0 {
+            return;
+        }
+        let Some(shinfo) = self.shared_info(at) else {
+            return;
+        };
+        let mut nr = [0u8; 1];
+        if self.kernel.read(shinfo.wrapping_add(self.nr_frags), &mut nr).is_err() {
+            return;
+        }
+        for i in 0..u64::from(nr[0]).min(self.max_frags) {
+            if out.bytes.len() >= limit {
+                return;
+            }
+            let frag = shinfo.wrapping_add(self.frags).wrapping_add(i * self.frag_size);
+            let (Ok(page), Ok(len), Ok(offset)) = (
+                self.u64_at(frag.wrapping_add(self.frag_page)),
+                self.u32_at(frag.wrapping_add(self.frag_len)),
+                self.u32_at(frag.wrapping_add(self.frag_offset)),
+            ) else {
+                return;
+            };
+            let len = u64::from(len).min((limit - out.bytes.len()) as u64);
+            match self.page_address(page) {
+                Some(base) => self.gather(base.wrapping_add(u64::from(offset)), len, out),
+                None => {
+                    out.missing += len;
+                    out.bytes.resize(out.bytes.len() + len as usize, 0);
+                }
+            }
+        }
+        if depth >= MAX_FRAG_DEPTH {
+            return;
+        }
+        let mut next = self.u64_at(shinfo.wrapping_add(self.frag_list)).unwrap_or(0);
+        let mut seen = HashSet::new();
+        while next != 0 && self.kernel.is_kernel_pointer(next) && seen.insert(next) && out.bytes.len() < limit {
+            let Ok(child) = self.read(next) else { return };
+            self.bytes_into(&child, depth + 1, out);
+            next = self.u64_at(next.wrapping_add(self.next)).unwrap_or(0);
+        }
+    }
+
+    /// Where an skb's `skb_shared_info` is (`skb_end_pointer()`).
+    fn shared_info(&self, skb: u64) -> Option<u64> {
+        match self.layout.end {
+            SkbEnd::Offset => {
+                let head = self.u64_at(skb.wrapping_add(self.head)).ok()?;
+                let end = self.u32_at(skb.wrapping_add(self.end)).ok()?;
+                Some(head.wrapping_add(u64::from(end)))
+            }
+            SkbEnd::Pointer => self.u64_at(skb.wrapping_add(self.end)).ok(),
+        }
+    }
+}
+
+impl Skb {
+    /// A little-endian `u32` of the control buffer at `offset` (`tcp_skb_cb.seq`,
+    /// `unix_skb_parms.consumed`...).
+    pub fn cb_u32(&self, offset: u64) -> Option<u32> {
+        let o = usize::try_from(offset).ok()?;
+        Some(u32::from_le_bytes(self.cb.get(o..o + 4)?.try_into().ok()?))
+    }
+}
