@@ -412,3 +412,172 @@ impl Skb {
         Some(u32::from_le_bytes(self.cb.get(o..o + 4)?.try_into().ok()?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::testkit::{Memory, IMAGE};
+
+    /// `sk_buff`, `sk_buff_head`, `skb_shared_info` with netmem fragments, `rb_node` at their 6.12 offsets;
+    /// `vmemmap_base` and `page_offset_base` at `IMAGE + 0x100` and `+ 0x108`.
+    fn isf() -> String {
+        let ptr = r#"{"kind": "pointer", "subtype": {"kind": "base", "name": "unsigned char"}}"#;
+        let uint = r#"{"kind": "base", "name": "unsigned int"}"#;
+        let ulong = r#"{"kind": "base", "name": "long unsigned int"}"#;
+        let rb = r#"{"kind": "pointer", "subtype": {"kind": "struct", "name": "rb_node"}}"#;
+        format!(
+            r#"{{"metadata": {{"format": "6.2.0"}},
+              "base_types": {{
+                "pointer": {{"size": 8, "signed": false, "kind": "int", "endian": "little"}},
+                "unsigned char": {{"size": 1, "signed": false, "kind": "char", "endian": "little"}},
+                "char": {{"size": 1, "signed": false, "kind": "char", "endian": "little"}},
+                "unsigned int": {{"size": 4, "signed": false, "kind": "int", "endian": "little"}},
+                "long unsigned int": {{"size": 8, "signed": false, "kind": "int", "endian": "little"}}}},
+              "user_types": {{
+                "rb_node": {{"kind": "struct", "size": 24, "fields": {{
+                  "__rb_parent_color": {{"type": {ulong}, "offset": 0}},
+                  "rb_right": {{"type": {rb}, "offset": 8}},
+                  "rb_left": {{"type": {rb}, "offset": 16}}}}}},
+                "rb_root": {{"kind": "struct", "size": 8, "fields": {{"rb_node": {{"type": {rb}, "offset": 0}}}}}},
+                "sk_buff": {{"kind": "struct", "size": 232, "fields": {{
+                  "unnamed_field_0": {{"type": {{"kind": "union", "name": "skb_links"}}, "offset": 0, "anonymous": true}},
+                  "cb": {{"type": {{"kind": "array", "count": 48, "subtype": {{"kind": "base", "name": "char"}}}}, "offset": 40}},
+                  "len": {{"type": {uint}, "offset": 112}},
+                  "data_len": {{"type": {uint}, "offset": 116}},
+                  "end": {{"type": {uint}, "offset": 192}},
+                  "head": {{"type": {ptr}, "offset": 200}},
+                  "data": {{"type": {ptr}, "offset": 208}},
+                  "truesize": {{"type": {uint}, "offset": 216}}}}}},
+                "skb_links": {{"kind": "union", "size": 24, "fields": {{
+                  "next": {{"type": {ptr}, "offset": 0}},
+                  "prev": {{"type": {ptr}, "offset": 8}},
+                  "rbnode": {{"type": {{"kind": "struct", "name": "rb_node"}}, "offset": 0}}}}}},
+                "sk_buff_head": {{"kind": "struct", "size": 24, "fields": {{
+                  "next": {{"type": {ptr}, "offset": 0}},
+                  "prev": {{"type": {ptr}, "offset": 8}},
+                  "qlen": {{"type": {uint}, "offset": 16}}}}}},
+                "skb_frag": {{"kind": "struct", "size": 16, "fields": {{
+                  "netmem": {{"type": {ulong}, "offset": 0}},
+                  "len": {{"type": {uint}, "offset": 8}},
+                  "offset": {{"type": {uint}, "offset": 12}}}}}},
+                "skb_shared_info": {{"kind": "struct", "size": 320, "fields": {{
+                  "nr_frags": {{"type": {{"kind": "base", "name": "unsigned char"}}, "offset": 2}},
+                  "frag_list": {{"type": {ptr}, "offset": 8}},
+                  "frags": {{"type": {{"kind": "array", "count": 17, "subtype": {{"kind": "struct", "name": "skb_frag"}}}}, "offset": 48}}}}}},
+                "page": {{"kind": "struct", "size": 64, "fields": {{"flags": {{"type": {ulong}, "offset": 0}}}}}},
+                "sock": {{"kind": "struct", "size": 776, "fields": {{"tcp_rtx_queue": {{"type": {{"kind": "struct", "name": "rb_root"}}, "offset": 256}}}}}}}},
+              "enums": {{}},
+              "symbols": {{"vmemmap_base": {{"address": {}}}, "page_offset_base": {{"address": {}}}}}}}"#,
+            IMAGE + 0x100,
+            IMAGE + 0x108
+        )
+    }
+
+    const VMEMMAP: u64 = IMAGE + 0x10_0000;
+
+    fn put(mem: &mut Memory, at: u64, v: u64) {
+        mem.write(at, &v.to_le_bytes());
+    }
+
+    fn put32(mem: &mut Memory, at: u64, v: u32) {
+        mem.write(at, &v.to_le_bytes());
+    }
+
+    /// An skb at `at` linked `next`/`prev`, with `len`, `data_len`, `data` and `head + end`.
+    fn skb(mem: &mut Memory, at: u64, links: (u64, u64), len: u32, data_len: u32, data: u64, head: u64) {
+        put(mem, at, links.0);
+        put(mem, at + 8, links.1);
+        put32(mem, at + 112, len);
+        put32(mem, at + 116, data_len);
+        put32(mem, at + 192, 0x100);
+        put(mem, at + 200, head);
+        put(mem, at + 208, data);
+        put32(mem, at + 216, 768);
+    }
+
+    fn memory() -> Memory {
+        let mut mem = Memory::new();
+        put(&mut mem, IMAGE + 0x100, VMEMMAP);
+        // The direct map starts at the image: page frame N is at IMAGE + N * 4096.
+        put(&mut mem, IMAGE + 0x108, IMAGE);
+        let (head, a, b) = (IMAGE + 0x1000, IMAGE + 0x2000, IMAGE + 0x3000);
+        put(&mut mem, head, a);
+        put(&mut mem, head + 8, b);
+        put32(&mut mem, head + 16, 2);
+        // A: "hello " linear, "world" in a fragment of page frame 8 at offset 0x10.
+        skb(&mut mem, a, (b, head), 11, 5, IMAGE + 0x5000, IMAGE + 0x6000);
+        mem.write(IMAGE + 0x5000, b"hello ");
+        mem.write(IMAGE + 0x6100 + 2, &[1]);
+        put(&mut mem, IMAGE + 0x6100 + 48, VMEMMAP + 8 * 64);
+        put32(&mut mem, IMAGE + 0x6100 + 56, 5);
+        put32(&mut mem, IMAGE + 0x6100 + 60, 0x10);
+        mem.write(IMAGE + 0x8010, b"world");
+        // B: four bytes in device memory (a net_iov: bit 0 of the netmem set).
+        skb(&mut mem, b, (head, a), 4, 4, IMAGE + 0x7000, IMAGE + 0x7000);
+        mem.write(IMAGE + 0x7100 + 2, &[1]);
+        put(&mut mem, IMAGE + 0x7100 + 48, (VMEMMAP + 9 * 64) | 1);
+        put32(&mut mem, IMAGE + 0x7100 + 56, 4);
+        // A queue whose only skb links to itself, and one whose first skb does not point back to it.
+        let (cyclic, c) = (IMAGE + 0x1100, IMAGE + 0x4000);
+        put(&mut mem, cyclic, c);
+        skb(&mut mem, c, (c, cyclic), 1, 0, IMAGE + 0x5000, IMAGE + 0x6000);
+        put(&mut mem, IMAGE + 0x1200, b);
+        // A tree: D with E on its left and F on its right; and one whose node is its own left child.
+        let (d, e, f) = (IMAGE + 0x9000, IMAGE + 0xa000, IMAGE + 0xb000);
+        put(&mut mem, IMAGE + 0x1300, d);
+        put(&mut mem, d + 16, e);
+        put(&mut mem, d + 8, f);
+        let g = IMAGE + 0xc000;
+        put(&mut mem, IMAGE + 0x1308, g);
+        put(&mut mem, g + 16, g);
+        mem
+    }
+
+    #[test]
+    fn queue_walk_and_bytes_through_fragments() {
+        let kernel = memory().kernel(&isf());
+        let reader = SkbReader::new(&kernel).expect("reader");
+        assert_eq!(
+            reader.layout(),
+            SkbLayout {
+                end: SkbEnd::Offset,
+                frag: SkbFrag::Netmem,
+                retransmit: crate::kernel::layouts::RetransmitQueue::RbTree,
+                direct_map: DirectMap::Variables { page_size: 64 },
+            }
+        );
+        let walk = reader.queue(IMAGE + 0x1000);
+        assert_eq!(walk.skbs, [IMAGE + 0x2000, IMAGE + 0x3000]);
+        assert_eq!(walk.problem, None);
+        let a = reader.read(IMAGE + 0x2000).expect("skb");
+        assert_eq!((a.len, a.data_len, a.truesize), (11, 5, 768));
+        let bytes = reader.bytes(&a);
+        assert_eq!((&bytes.bytes[..], bytes.missing), (&b"hello world"[..], 0));
+        let b = reader.read(IMAGE + 0x3000).expect("skb");
+        assert_eq!(
+            reader.bytes(&b),
+            SkbBytes {
+                bytes: vec![0; 4],
+                missing: 4
+            }
+        );
+    }
+
+    #[test]
+    fn broken_queues_and_trees_stop_with_a_problem() {
+        let kernel = memory().kernel(&isf());
+        let reader = SkbReader::new(&kernel).expect("reader");
+        let cyclic = reader.queue(IMAGE + 0x1100);
+        assert_eq!(cyclic.skbs, [IMAGE + 0x4000]);
+        assert!(cyclic.problem.is_some_and(|p| p.contains("twice")));
+        let unlinked = reader.queue(IMAGE + 0x1200);
+        assert!(unlinked.skbs.is_empty());
+        assert!(unlinked.problem.is_some_and(|p| p.contains("point back")));
+        let tree = reader.rb_tree(IMAGE + 0x1300);
+        assert_eq!(tree.skbs, [IMAGE + 0xa000, IMAGE + 0x9000, IMAGE + 0xb000]);
+        assert_eq!(tree.problem, None);
+        let looped = reader.rb_tree(IMAGE + 0x1308);
+        assert_eq!(looped.skbs, [IMAGE + 0xc000]);
+        assert!(looped.problem.is_some());
+    }
+}
