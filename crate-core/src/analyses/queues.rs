@@ -121,6 +121,7 @@ struct Held {
 pub fn queues(kernel: &Kernel, options: &Options) -> Result<Queues, KernelError> {
     let reader = SocketReader::new(kernel)?;
     let skbs = SkbReader::new(kernel)?;
+    let members = Members::of(kernel, &skbs)?;
     let mut warnings = Vec::new();
     let mut held: BTreeMap<u64, Held> = BTreeMap::new();
     tasks::for_each_process(kernel, &mut warnings, |task, pid, warnings| {
@@ -190,7 +191,16 @@ pub fn queues(kernel: &Kernel, options: &Options) -> Result<Queues, KernelError>
     let mut rows = Vec::new();
     let mut files = Vec::new();
     for s in &sockets {
-        socket_rows(kernel, &skbs, s, options.dump, &mut rows, &mut files, &mut warnings);
+        socket_rows(
+            kernel,
+            &skbs,
+            &members,
+            s,
+            options.dump,
+            &mut rows,
+            &mut files,
+            &mut warnings,
+        );
     }
     Ok(Queues {
         found: Analysis { rows, warnings },
@@ -267,15 +277,49 @@ fn unowned(reader: &SocketReader<'_>, held: &mut BTreeMap<u64, Held>, warnings: 
     }
 }
 
-/// Offsets of the members a socket's queues are found by.
-fn offset(kernel: &Kernel, ty: &str, member: &str) -> Result<u64, KernelError> {
-    kernel.member_offset(ty, member)
+/// Most bytes read from one socket's queues (a smeared socket can claim any number of gigabytes).
+pub const MAX_SOCKET_BYTES: u64 = 64 << 20;
+
+/// Where a socket's queues and read positions are: offsets resolved once.
+struct Members {
+    /// `sock.sk_receive_queue`, `.sk_write_queue`, `.sk_error_queue`.
+    receive: u64,
+    write: u64,
+    error: u64,
+    /// `sock.tcp_rtx_queue`, where [`RetransmitQueue::RbTree`].
+    retransmit: Option<u64>,
+    /// `tcp_sock.out_of_order_queue`, `tcp_sock.copied_seq`.
+    out_of_order: u64,
+    copied_seq: u64,
+    /// `tcp_skb_cb.seq` and `unix_skb_parms.consumed` within `skb->cb`.
+    tcp_seq: u64,
+    unix_consumed: u64,
+}
+
+impl Members {
+    fn of(kernel: &Kernel, skbs: &SkbReader<'_>) -> Result<Members, KernelError> {
+        let off = |ty: &str, member: &str| kernel.member_offset(ty, member);
+        Ok(Members {
+            receive: off("sock", "sk_receive_queue")?,
+            write: off("sock", "sk_write_queue")?,
+            error: off("sock", "sk_error_queue")?,
+            retransmit: match skbs.layout().retransmit {
+                RetransmitQueue::RbTree => Some(off("sock", "tcp_rtx_queue")?),
+                RetransmitQueue::WriteQueue => None,
+            },
+            out_of_order: off("tcp_sock", "out_of_order_queue")?,
+            copied_seq: off("tcp_sock", "copied_seq")?,
+            tcp_seq: off("tcp_skb_cb", "seq")?,
+            unix_consumed: off("unix_skb_parms", "consumed")?,
+        })
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
 fn socket_rows(
     kernel: &Kernel,
     skbs: &SkbReader<'_>,
+    m: &Members,
     s: &Held,
     dump: bool,
     rows: &mut Vec<QueueRow>,
@@ -293,39 +337,26 @@ fn socket_rows(
         None => format!("socket at {:#x}", info.sock_addr),
     };
     // (queue name, walk) in the order rows are given.
-    let mut walks = Vec::new();
     let sk = info.sock_addr;
-    let mut list = |name: &'static str, member: &str| match offset(kernel, "sock", member) {
-        Ok(o) => walks.push((name, skbs.queue(sk.wrapping_add(o)))),
-        Err(e) => warnings.push(format!("{who}: {name} queue: {e}")),
-    };
-    list("receive", "sk_receive_queue");
-    list("send", "sk_write_queue");
-    list("error", "sk_error_queue");
+    let mut walks = vec![
+        ("receive", skbs.queue(sk.wrapping_add(m.receive))),
+        ("send", skbs.queue(sk.wrapping_add(m.write))),
+        ("error", skbs.queue(sk.wrapping_add(m.error))),
+    ];
+    // TCP's read position (`copied_seq`), unknown when unreadable.
+    let mut copied_seq = None;
     if tcp {
-        if skbs.layout().retransmit == RetransmitQueue::RbTree {
-            match offset(kernel, "sock", "tcp_rtx_queue") {
-                Ok(o) => walks.push(("retransmit", skbs.rb_tree(sk.wrapping_add(o)))),
-                Err(e) => warnings.push(format!("{who}: retransmit queue: {e}")),
-            }
+        if let Some(o) = m.retransmit {
+            walks.push(("retransmit", skbs.rb_tree(sk.wrapping_add(o))));
         }
-        match offset(kernel, "tcp_sock", "out_of_order_queue") {
-            Ok(o) => walks.push(("out_of_order", skbs.rb_tree(sk.wrapping_add(o)))),
-            Err(e) => warnings.push(format!("{who}: out-of-order queue: {e}")),
+        walks.push(("out_of_order", skbs.rb_tree(sk.wrapping_add(m.out_of_order))));
+        let mut b = [0u8; 4];
+        match kernel.read(sk.wrapping_add(m.copied_seq), &mut b) {
+            Ok(()) => copied_seq = Some(u32::from_le_bytes(b)),
+            Err(e) => warnings.push(format!("{who}: tcp_sock.copied_seq unreadable, consumed unknown: {e}")),
         }
     }
-    // TCP's read position, and the cb offsets of the counts that say what was read.
-    let copied_seq = if tcp {
-        kernel
-            .object("tcp_sock", sk)
-            .and_then(|t| t.u64("copied_seq"))
-            .ok()
-            .map(|v| v as u32)
-    } else {
-        None
-    };
-    let tcp_seq = kernel.member_offset("tcp_skb_cb", "seq").ok();
-    let unix_consumed = kernel.member_offset("unix_skb_parms", "consumed").ok();
+    let mut budget = MAX_SOCKET_BYTES;
     let (mut received, mut sent_unacked, mut unsent) = (Vec::new(), Vec::new(), Vec::new());
     let mut any = false;
     for (queue, walk) in walks {
@@ -341,15 +372,27 @@ fn socket_rows(
                 }
             };
             let consumed = match queue {
-                "receive" if tcp => consumed_tcp(&skb, copied_seq, tcp_seq),
-                "receive" if unix_stream => unix_consumed.and_then(|o| skb.cb_u32(o)).map(|c| c.min(skb.len)),
+                "receive" if tcp => consumed_tcp(&skb, copied_seq, m.tcp_seq),
+                "receive" if unix_stream => skb.cb_u32(m.unix_consumed).map(|c| c.min(skb.len)),
                 _ => None,
             };
-            let data = skbs.bytes(&skb);
-            if data.missing > 0 {
+            let mut data = skbs.bytes(&skb, budget);
+            budget -= data.bytes.len() as u64;
+            let cut = u64::from(skb.len).saturating_sub(data.bytes.len() as u64);
+            if cut > 0 {
+                warnings.push(format!(
+                    "{who}: {queue} queue: skb {addr:#x}: {cut} of {} bytes past what is read of one skb ({} bytes) \
+                     or one socket ({MAX_SOCKET_BYTES} bytes): not read",
+                    skb.len,
+                    crate::kernel::skb::MAX_SKB_BYTES
+                ));
+                data.missing += cut;
+            }
+            if data.missing > cut {
                 warnings.push(format!(
                     "{who}: {queue} queue: skb {addr:#x}: {} of {} bytes not in the capture",
-                    data.missing, skb.len
+                    data.missing - cut,
+                    skb.len
                 ));
             }
             let skip = consumed.unwrap_or(0) as usize;
@@ -426,8 +469,8 @@ fn socket_rows(
 
 /// Bytes of a TCP receive-queue skb already read: `copied_seq - seq` when the read position lies inside
 /// it (as `tcp_recvmsg()` computes its offset), else 0.
-fn consumed_tcp(skb: &Skb, copied_seq: Option<u32>, seq_off: Option<u64>) -> Option<u32> {
-    let seq = skb.cb_u32(seq_off?)?;
+fn consumed_tcp(skb: &Skb, copied_seq: Option<u32>, seq_off: u64) -> Option<u32> {
+    let seq = skb.cb_u32(seq_off)?;
     let read = copied_seq?.wrapping_sub(seq);
     Some(if read < skb.len { read } else { 0 })
 }
@@ -468,8 +511,8 @@ mod tests {
             truesize: 0,
             cb,
         };
-        assert_eq!(consumed_tcp(&skb, Some(1010), Some(0)), Some(10));
-        assert_eq!(consumed_tcp(&skb, Some(1000), Some(0)), Some(0));
-        assert_eq!(consumed_tcp(&skb, Some(900), Some(0)), Some(0));
+        assert_eq!(consumed_tcp(&skb, Some(1010), 0), Some(10));
+        assert_eq!(consumed_tcp(&skb, Some(1000), 0), Some(0));
+        assert_eq!(consumed_tcp(&skb, Some(900), 0), Some(0));
     }
 }

@@ -323,11 +323,11 @@ impl<'k> SkbReader<'k> {
         }
     }
 
-    /// The bytes of `skb`, `len` of them (at most [`MAX_SKB_BYTES`]).
-    pub fn bytes(&self, skb: &Skb) -> SkbBytes {
+    /// The bytes of `skb`, `len` of them, or the first `limit` (and at most [`MAX_SKB_BYTES`]).
+    pub fn bytes(&self, skb: &Skb, limit: u64) -> SkbBytes {
         let mut out = SkbBytes::default();
-        self.bytes_into(skb, 0, &mut out);
-        let want = u64::from(skb.len).min(MAX_SKB_BYTES) as usize;
+        let want = u64::from(skb.len).min(MAX_SKB_BYTES).min(limit) as usize;
+        self.bytes_into(skb, 0, want, &mut out);
         if out.bytes.len() < want {
             out.missing += (want - out.bytes.len()) as u64;
             out.bytes.resize(want, 0);
@@ -336,8 +336,7 @@ impl<'k> SkbReader<'k> {
         out
     }
 
-    fn bytes_into(&self, skb: &Skb, depth: usize, out: &mut SkbBytes) {
-        let limit = MAX_SKB_BYTES as usize;
+    fn bytes_into(&self, skb: &Skb, depth: usize, limit: usize, out: &mut SkbBytes) {
         let headlen = u64::from(skb.len.saturating_sub(skb.data_len));
         let at = skb.addr;
         let data = self.u64_at(at.wrapping_add(self.data)).unwrap_or(0);
@@ -386,7 +385,7 @@ impl<'k> SkbReader<'k> {
         let mut seen = HashSet::new();
         while next != 0 && self.kernel.is_kernel_pointer(next) && seen.insert(next) && out.bytes.len() < limit {
             let Ok(child) = self.read(next) else { return };
-            self.bytes_into(&child, depth + 1, out);
+            self.bytes_into(&child, depth + 1, limit, out);
             next = self.u64_at(next.wrapping_add(self.next)).unwrap_or(0);
         }
     }
@@ -551,11 +550,11 @@ mod tests {
         assert_eq!(walk.problem, None);
         let a = reader.read(IMAGE + 0x2000).expect("skb");
         assert_eq!((a.len, a.data_len, a.truesize), (11, 5, 768));
-        let bytes = reader.bytes(&a);
+        let bytes = reader.bytes(&a, u64::MAX);
         assert_eq!((&bytes.bytes[..], bytes.missing), (&b"hello world"[..], 0));
         let b = reader.read(IMAGE + 0x3000).expect("skb");
         assert_eq!(
-            reader.bytes(&b),
+            reader.bytes(&b, u64::MAX),
             SkbBytes {
                 bytes: vec![0; 4],
                 missing: 4
