@@ -19,7 +19,7 @@ use super::Analysis;
 use crate::kernel::layouts::RetransmitQueue;
 use crate::kernel::skb::{Skb, SkbReader};
 use crate::kernel::sockets::{self, SockInfo, SocketReader, AF_INET, AF_INET6, AF_UNIX};
-use crate::kernel::{files, tasks, Kernel, KernelError};
+use crate::kernel::{Kernel, KernelError};
 
 /// Bytes of queued data a preview shows (before escaping).
 pub const PREVIEW_BYTES: usize = 64;
@@ -124,57 +124,33 @@ pub fn queues(kernel: &Kernel, options: &Options) -> Result<Queues, KernelError>
     let members = Members::of(kernel, &skbs)?;
     let mut warnings = Vec::new();
     let mut held: BTreeMap<u64, Held> = BTreeMap::new();
-    tasks::for_each_process(kernel, &mut warnings, |task, pid, warnings| {
-        if !options.pids.is_empty() && !options.pids.contains(&pid) {
-            return;
-        }
-        let comm = task.string("comm").unwrap_or_default();
-        let holder = files::descriptor_holder(kernel, task);
-        let mut task_warnings = Vec::new();
-        let descriptors = match files::open_files(kernel, &holder, &mut task_warnings) {
-            Ok(f) => f,
-            Err(e) => {
-                warnings.push(format!("pid {pid} ({comm}): open files not readable: {e}"));
-                return;
-            }
-        };
-        warnings.extend(task_warnings.into_iter().map(|w| format!("pid {pid} ({comm}): {w}")));
-        let mut unreadable = (0usize, String::new());
-        for (fd, file_addr) in descriptors {
-            let file = match kernel.object("file", file_addr) {
-                Ok(f) => f,
-                Err(e) => {
-                    if unreadable.0 == 0 {
-                        unreadable.1 = format!("fd {fd}: {e}");
-                    }
-                    unreadable.0 += 1;
-                    continue;
-                }
-            };
-            if !reader.is_socket_file(&file) {
+    let want = |pid| options.pids.is_empty() || options.pids.contains(&pid);
+    for h in sockets::held_sockets(&reader, want, &mut warnings)? {
+        held.entry(h.info.sock_addr)
+            .or_insert_with(|| Held {
+                info: h.info,
+                holders: Vec::new(),
+            })
+            .holders
+            .push((h.pid, h.fd, h.comm));
+    }
+    if options.pids.is_empty() {
+        let known = held.keys().copied().collect();
+        for info in sockets::unowned_sockets(&reader, false, &known, &mut warnings) {
+            // TIME-WAIT and NEW-SYN-RECV minisockets have no queues.
+            if matches!(info.state, Some(sockets::TCP_TIME_WAIT | sockets::TCP_NEW_SYN_RECV))
+                && matches!(info.family, AF_INET | AF_INET6)
+            {
                 continue;
             }
-            match reader.read_file(&file) {
-                Ok(info) => held
-                    .entry(info.sock_addr)
-                    .or_insert_with(|| Held {
-                        info,
-                        holders: Vec::new(),
-                    })
-                    .holders
-                    .push((pid, fd, comm.clone())),
-                Err(e) => warnings.push(format!("pid {pid} ({comm}) fd {fd}: socket: {e}")),
-            }
+            held.insert(
+                info.sock_addr,
+                Held {
+                    info,
+                    holders: Vec::new(),
+                },
+            );
         }
-        if unreadable.0 > 0 {
-            warnings.push(format!(
-                "pid {pid} ({comm}): {} open files unreadable (first {})",
-                unreadable.0, unreadable.1
-            ));
-        }
-    })?;
-    if options.pids.is_empty() {
-        unowned(&reader, &mut held, &mut warnings);
     }
     let mut sockets: Vec<Held> = held.into_values().collect();
     for s in &mut sockets {
@@ -206,75 +182,6 @@ pub fn queues(kernel: &Kernel, options: &Options) -> Result<Queues, KernelError>
         found: Analysis { rows, warnings },
         files,
     })
-}
-
-/// The TCP, UDP and UNIX sockets of the hash tables that no listed process holds (minisockets have no
-/// queues).
-fn unowned(reader: &SocketReader<'_>, held: &mut BTreeMap<u64, Held>, warnings: &mut Vec<String>) {
-    let kernel = reader.kernel();
-    let tables = [
-        ("tcp", sockets::tcp_hashed(kernel)),
-        ("udp", sockets::udp_hashed(kernel)),
-        ("unix", sockets::unix_hashed(kernel)),
-    ];
-    for (proto, walk) in tables {
-        let walk = match walk {
-            Ok(w) => w,
-            Err(e) => {
-                warnings.push(format!(
-                    "{proto} hash tables not readable, sockets no process holds not read: {e}"
-                ));
-                continue;
-            }
-        };
-        warnings.extend(walk.warnings);
-        for sk in walk.socks {
-            if held.contains_key(&sk) {
-                continue;
-            }
-            let common = match reader.read_common(sk) {
-                Ok(c) => c,
-                Err(e) => {
-                    warnings.push(format!("{proto} hash: socket at {sk:#x}: {e}"));
-                    continue;
-                }
-            };
-            if proto == "tcp" && matches!(common.state, Some(sockets::TCP_TIME_WAIT | sockets::TCP_NEW_SYN_RECV)) {
-                continue;
-            }
-            let info = match reader.read_sock(sk) {
-                Ok(mut i) => {
-                    if let Some(s) = i.socket_addr {
-                        i.inode = reader.socket_inode(s);
-                    }
-                    i
-                }
-                Err(e) => {
-                    warnings.push(format!("{proto} hash: socket at {sk:#x}: {e}"));
-                    continue;
-                }
-            };
-            let expected = if proto == "unix" {
-                info.family == AF_UNIX
-            } else {
-                matches!(info.family, AF_INET | AF_INET6)
-            };
-            if !expected {
-                warnings.push(format!(
-                    "{proto} hash: socket at {sk:#x} has family {}: skipped",
-                    info.family
-                ));
-                continue;
-            }
-            held.insert(
-                sk,
-                Held {
-                    info,
-                    holders: Vec::new(),
-                },
-            );
-        }
-    }
 }
 
 /// Most bytes read from one socket's queues (a smeared socket can claim any number of gigabytes).
