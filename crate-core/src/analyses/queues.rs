@@ -16,8 +16,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Analysis;
-use crate::kernel::layouts::RetransmitQueue;
-use crate::kernel::skb::{Skb, SkbReader};
+use crate::kernel::skb::{SkbReader, SocketQueues};
 use crate::kernel::sockets::{self, SockInfo, SocketReader, AF_INET, AF_INET6, AF_UNIX};
 use crate::kernel::{Kernel, KernelError};
 
@@ -121,7 +120,7 @@ struct Held {
 pub fn queues(kernel: &Kernel, options: &Options) -> Result<Queues, KernelError> {
     let reader = SocketReader::new(kernel)?;
     let skbs = SkbReader::new(kernel)?;
-    let members = Members::of(kernel, &skbs)?;
+    let members = SocketQueues::new(kernel, &skbs)?;
     let mut warnings = Vec::new();
     let mut held: BTreeMap<u64, Held> = BTreeMap::new();
     let want = |pid| options.pids.is_empty() || options.pids.contains(&pid);
@@ -187,46 +186,11 @@ pub fn queues(kernel: &Kernel, options: &Options) -> Result<Queues, KernelError>
 /// Most bytes read from one socket's queues (a smeared socket can claim any number of gigabytes).
 pub const MAX_SOCKET_BYTES: u64 = 64 << 20;
 
-/// Where a socket's queues and read positions are: offsets resolved once.
-struct Members {
-    /// `sock.sk_receive_queue`, `.sk_write_queue`, `.sk_error_queue`.
-    receive: u64,
-    write: u64,
-    error: u64,
-    /// `sock.tcp_rtx_queue`, where [`RetransmitQueue::RbTree`].
-    retransmit: Option<u64>,
-    /// `tcp_sock.out_of_order_queue`, `tcp_sock.copied_seq`.
-    out_of_order: u64,
-    copied_seq: u64,
-    /// `tcp_skb_cb.seq` and `unix_skb_parms.consumed` within `skb->cb`.
-    tcp_seq: u64,
-    unix_consumed: u64,
-}
-
-impl Members {
-    fn of(kernel: &Kernel, skbs: &SkbReader<'_>) -> Result<Members, KernelError> {
-        let off = |ty: &str, member: &str| kernel.member_offset(ty, member);
-        Ok(Members {
-            receive: off("sock", "sk_receive_queue")?,
-            write: off("sock", "sk_write_queue")?,
-            error: off("sock", "sk_error_queue")?,
-            retransmit: match skbs.layout().retransmit {
-                RetransmitQueue::RbTree => Some(off("sock", "tcp_rtx_queue")?),
-                RetransmitQueue::WriteQueue => None,
-            },
-            out_of_order: off("tcp_sock", "out_of_order_queue")?,
-            copied_seq: off("tcp_sock", "copied_seq")?,
-            tcp_seq: off("tcp_skb_cb", "seq")?,
-            unix_consumed: off("unix_skb_parms", "consumed")?,
-        })
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn socket_rows(
     kernel: &Kernel,
     skbs: &SkbReader<'_>,
-    m: &Members,
+    m: &SocketQueues,
     s: &Held,
     dump: bool,
     rows: &mut Vec<QueueRow>,
@@ -243,30 +207,25 @@ fn socket_rows(
         Some((pid, fd, _)) => format!("pid {pid} fd {fd}"),
         None => format!("socket at {:#x}", info.sock_addr),
     };
-    // (queue name, walk) in the order rows are given.
     let sk = info.sock_addr;
-    let mut walks = vec![
-        ("receive", skbs.queue(sk.wrapping_add(m.receive))),
-        ("send", skbs.queue(sk.wrapping_add(m.write))),
-        ("error", skbs.queue(sk.wrapping_add(m.error))),
-    ];
+    let walks = m.walk(skbs, sk, tcp);
     // TCP's read position (`copied_seq`), unknown when unreadable.
-    let mut copied_seq = None;
-    if tcp {
-        if let Some(o) = m.retransmit {
-            walks.push(("retransmit", skbs.rb_tree(sk.wrapping_add(o))));
+    let copied_seq = if tcp {
+        match m.copied_seq(kernel, sk) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                warnings.push(format!("{who}: consumed unknown: {e}"));
+                None
+            }
         }
-        walks.push(("out_of_order", skbs.rb_tree(sk.wrapping_add(m.out_of_order))));
-        let mut b = [0u8; 4];
-        match kernel.read(sk.wrapping_add(m.copied_seq), &mut b) {
-            Ok(()) => copied_seq = Some(u32::from_le_bytes(b)),
-            Err(e) => warnings.push(format!("{who}: tcp_sock.copied_seq unreadable, consumed unknown: {e}")),
-        }
-    }
+    } else {
+        None
+    };
     let mut budget = MAX_SOCKET_BYTES;
     let (mut received, mut sent_unacked, mut unsent) = (Vec::new(), Vec::new(), Vec::new());
     let mut any = false;
     for (queue, walk) in walks {
+        let queue = queue.name();
         if let Some(p) = &walk.problem {
             warnings.push(format!("{who}: {queue} queue: {p}; {} skbs read", walk.skbs.len()));
         }
@@ -279,8 +238,8 @@ fn socket_rows(
                 }
             };
             let consumed = match queue {
-                "receive" if tcp => consumed_tcp(&skb, copied_seq, m.tcp_seq),
-                "receive" if unix_stream => skb.cb_u32(m.unix_consumed).map(|c| c.min(skb.len)),
+                "receive" if tcp => copied_seq.and_then(|c| m.tcp_consumed(&skb, c)),
+                "receive" if unix_stream => m.unix_consumed(&skb),
                 _ => None,
             };
             let mut data = skbs.bytes(&skb, budget);
@@ -374,14 +333,6 @@ fn socket_rows(
     }
 }
 
-/// Bytes of a TCP receive-queue skb already read: `copied_seq - seq` when the read position lies inside
-/// it (as `tcp_recvmsg()` computes its offset), else 0.
-fn consumed_tcp(skb: &Skb, copied_seq: Option<u32>, seq_off: u64) -> Option<u32> {
-    let seq = skb.cb_u32(seq_off)?;
-    let read = copied_seq?.wrapping_sub(seq);
-    Some(if read < skb.len { read } else { 0 })
-}
-
 /// Queued bytes as text: printable ASCII as is, `\n`, `\r`, `\t` and `\\` escaped, anything else `\xNN`.
 pub fn preview(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
@@ -405,21 +356,5 @@ mod tests {
     #[test]
     fn previews_escape() {
         assert_eq!(preview(b"ab\\c\n\x00\x7f\t"), "ab\\\\c\\n\\x00\\x7f\\t");
-    }
-
-    #[test]
-    fn tcp_read_position() {
-        let mut cb = vec![0u8; 48];
-        cb[..4].copy_from_slice(&1000u32.to_le_bytes());
-        let skb = Skb {
-            addr: 0,
-            len: 100,
-            data_len: 0,
-            truesize: 0,
-            cb,
-        };
-        assert_eq!(consumed_tcp(&skb, Some(1010), 0), Some(10));
-        assert_eq!(consumed_tcp(&skb, Some(1000), 0), Some(0));
-        assert_eq!(consumed_tcp(&skb, Some(900), 0), Some(0));
     }
 }

@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 
-use super::layouts::{DirectMap, SkbEnd, SkbFrag, SkbLayout};
+use super::layouts::{DirectMap, RetransmitQueue, SkbEnd, SkbFrag, SkbLayout};
 use super::{Kernel, KernelError};
 
 /// Most skbs taken from one queue.
@@ -412,6 +412,112 @@ impl Skb {
     }
 }
 
+/// One of a socket's queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// `sk_receive_queue`: data received and not read (a UNIX socket's pending data sits in the
+    /// receiving socket's).
+    Receive,
+    /// `sk_write_queue`: data not sent yet (TCP's unsent data; UDP's corked datagram).
+    Send,
+    /// `sk_error_queue`: ICMP errors and transmit timestamps waiting for `MSG_ERRQUEUE`.
+    Error,
+    /// `tcp_rtx_queue`: TCP data sent and not acknowledged.
+    Retransmit,
+    /// `tcp_sock.out_of_order_queue`: TCP segments received past a gap.
+    OutOfOrder,
+}
+
+impl Queue {
+    /// The name rows give it: `receive`, `send`, `error`, `retransmit`, `out_of_order`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Queue::Receive => "receive",
+            Queue::Send => "send",
+            Queue::Error => "error",
+            Queue::Retransmit => "retransmit",
+            Queue::OutOfOrder => "out_of_order",
+        }
+    }
+}
+
+/// Where a `struct sock` keeps its queues and read positions (offsets resolved once), and what of an skb
+/// at the head of a receive queue its reader already took.
+#[derive(Debug, Clone)]
+pub struct SocketQueues {
+    /// `sock.sk_receive_queue`, `.sk_write_queue`, `.sk_error_queue`.
+    receive: u64,
+    write: u64,
+    error: u64,
+    /// `sock.tcp_rtx_queue`, where [`RetransmitQueue::RbTree`].
+    retransmit: Option<u64>,
+    /// `tcp_sock.out_of_order_queue`, `tcp_sock.copied_seq`.
+    out_of_order: u64,
+    copied_seq: u64,
+    /// `tcp_skb_cb.seq` and `unix_skb_parms.consumed` within `skb->cb`.
+    tcp_seq: u64,
+    unix_consumed: u64,
+}
+
+impl SocketQueues {
+    /// The offsets of `kernel`'s symbols; fails when one is missing.
+    pub fn new(kernel: &Kernel, skbs: &SkbReader<'_>) -> Result<SocketQueues, KernelError> {
+        let off = |ty: &str, member: &str| kernel.member_offset(ty, member);
+        Ok(SocketQueues {
+            receive: off("sock", "sk_receive_queue")?,
+            write: off("sock", "sk_write_queue")?,
+            error: off("sock", "sk_error_queue")?,
+            retransmit: match skbs.layout().retransmit {
+                RetransmitQueue::RbTree => Some(off("sock", "tcp_rtx_queue")?),
+                RetransmitQueue::WriteQueue => None,
+            },
+            out_of_order: off("tcp_sock", "out_of_order_queue")?,
+            copied_seq: off("tcp_sock", "copied_seq")?,
+            tcp_seq: off("tcp_skb_cb", "seq")?,
+            unix_consumed: off("unix_skb_parms", "consumed")?,
+        })
+    }
+
+    /// The queues of the socket at `sk`: receive, send and error; for a TCP socket (`tcp`) also the
+    /// retransmit queue (where the kernel has one) and the out-of-order queue.
+    pub fn walk(&self, skbs: &SkbReader<'_>, sk: u64, tcp: bool) -> Vec<(Queue, SkbWalk)> {
+        let mut walks = vec![
+            (Queue::Receive, skbs.queue(sk.wrapping_add(self.receive))),
+            (Queue::Send, skbs.queue(sk.wrapping_add(self.write))),
+            (Queue::Error, skbs.queue(sk.wrapping_add(self.error))),
+        ];
+        if tcp {
+            if let Some(o) = self.retransmit {
+                walks.push((Queue::Retransmit, skbs.rb_tree(sk.wrapping_add(o))));
+            }
+            walks.push((Queue::OutOfOrder, skbs.rb_tree(sk.wrapping_add(self.out_of_order))));
+        }
+        walks
+    }
+
+    /// A TCP socket's read position (`tcp_sock.copied_seq`).
+    pub fn copied_seq(&self, kernel: &Kernel, sk: u64) -> Result<u32, KernelError> {
+        let at = sk.wrapping_add(self.copied_seq);
+        let mut b = [0u8; 4];
+        kernel
+            .read(at, &mut b)
+            .map_err(|e| KernelError::memory(format!("tcp_sock.copied_seq at {at:#x}"), Some(e)))?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    /// Bytes of a TCP receive-queue skb already read: `copied_seq - TCP_SKB_CB(skb)->seq` when the read
+    /// position lies inside it (the offset `tcp_recvmsg()` starts copying at), else 0.
+    pub fn tcp_consumed(&self, skb: &Skb, copied_seq: u32) -> Option<u32> {
+        let read = copied_seq.wrapping_sub(skb.cb_u32(self.tcp_seq)?);
+        Some(if read < skb.len { read } else { 0 })
+    }
+
+    /// Bytes of a UNIX stream receive-queue skb already read (`UNIXCB(skb).consumed`).
+    pub fn unix_consumed(&self, skb: &Skb) -> Option<u32> {
+        skb.cb_u32(self.unix_consumed).map(|c| c.min(skb.len))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -578,5 +684,33 @@ mod tests {
         let looped = reader.rb_tree(IMAGE + 0x1308);
         assert_eq!(looped.skbs, [IMAGE + 0xc000]);
         assert!(looped.problem.is_some());
+    }
+
+    #[test]
+    fn tcp_read_position() {
+        let queues = SocketQueues {
+            receive: 0,
+            write: 0,
+            error: 0,
+            retransmit: None,
+            out_of_order: 0,
+            copied_seq: 0,
+            tcp_seq: 0,
+            unix_consumed: 28,
+        };
+        let mut cb = vec![0u8; 48];
+        cb[..4].copy_from_slice(&1000u32.to_le_bytes());
+        cb[28..32].copy_from_slice(&7u32.to_le_bytes());
+        let skb = Skb {
+            addr: 0,
+            len: 100,
+            data_len: 0,
+            truesize: 0,
+            cb,
+        };
+        assert_eq!(queues.tcp_consumed(&skb, 1010), Some(10));
+        assert_eq!(queues.tcp_consumed(&skb, 1000), Some(0));
+        assert_eq!(queues.tcp_consumed(&skb, 900), Some(0));
+        assert_eq!(queues.unix_consumed(&skb), Some(7));
     }
 }
