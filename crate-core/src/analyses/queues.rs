@@ -151,6 +151,9 @@ pub fn queues(kernel: &Kernel, options: &Options) -> Result<Queues, KernelError>
             );
         }
     }
+    if options.pids.is_empty() {
+        embryos(&reader, &skbs, &members, &mut held, &mut warnings);
+    }
     let mut sockets: Vec<Held> = held.into_values().collect();
     for s in &mut sockets {
         s.holders.sort();
@@ -181,6 +184,50 @@ pub fn queues(kernel: &Kernel, options: &Options) -> Result<Queues, KernelError>
         found: Analysis { rows, warnings },
         files,
     })
+}
+
+/// The embryo sockets of pending connections to the UNIX listening sockets of `held`: each connection
+/// request on a listener's receive queue is an skb charged to the socket `accept()` will return, which
+/// holds what the client sent before it is accepted. They are added as sockets no process holds.
+fn embryos(
+    reader: &SocketReader<'_>,
+    skbs: &SkbReader<'_>,
+    queues: &SocketQueues,
+    held: &mut BTreeMap<u64, Held>,
+    warnings: &mut Vec<String>,
+) {
+    let listeners: Vec<u64> = held
+        .values()
+        .filter(|h| h.info.family == AF_UNIX && h.info.state == Some(sockets::TCP_LISTEN))
+        .map(|h| h.info.sock_addr)
+        .collect();
+    for listener in listeners {
+        // The listener's walk problems are reported with its own rows.
+        for addr in queues.receive(skbs, listener).skbs {
+            let Ok(skb) = skbs.read(addr) else { continue };
+            if skb.sk == 0 || skb.sk == listener || held.contains_key(&skb.sk) {
+                continue;
+            }
+            match reader.read_sock(skb.sk) {
+                Ok(info) if info.family == AF_UNIX => {
+                    held.insert(
+                        skb.sk,
+                        Held {
+                            info,
+                            holders: Vec::new(),
+                        },
+                    );
+                }
+                Ok(info) => warnings.push(format!(
+                    "UNIX listener at {listener:#x}: connection request {addr:#x} is charged to a socket of family {}",
+                    info.family
+                )),
+                Err(e) => warnings.push(format!(
+                    "UNIX listener at {listener:#x}: connection request {addr:#x}: {e}"
+                )),
+            }
+        }
+    }
 }
 
 /// Most bytes read from one socket's queues (a smeared socket can claim any number of gigabytes).

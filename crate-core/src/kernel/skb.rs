@@ -46,6 +46,9 @@ pub struct Skb {
     pub data_len: u32,
     /// `truesize`: the memory the skb is charged for (what a socket's memory accounting sums).
     pub truesize: u32,
+    /// `sk`: the socket it is charged to (for a connection request on a UNIX listening socket's queue,
+    /// the embryo socket the connection will be accepted as); 0 when none or unreadable.
+    pub sk: u64,
     /// The control buffer `cb[]` (48 bytes): `tcp_skb_cb`, `unix_skb_parms`... by protocol.
     pub cb: Vec<u8>,
 }
@@ -72,6 +75,7 @@ pub struct SkbReader<'k> {
     len: u64,
     data_len: u64,
     truesize: u64,
+    sk: u64,
     head: u64,
     data: u64,
     end: u64,
@@ -138,6 +142,7 @@ impl<'k> SkbReader<'k> {
             len: off("sk_buff", "len")?,
             data_len: off("sk_buff", "data_len")?,
             truesize: off("sk_buff", "truesize")?,
+            sk: off("sk_buff", "sk")?,
             head: off("sk_buff", "head")?,
             data: off("sk_buff", "data")?,
             end: off("sk_buff", "end")?,
@@ -297,6 +302,7 @@ impl<'k> SkbReader<'k> {
             len: self.u32_at(addr.wrapping_add(self.len))?,
             data_len: self.u32_at(addr.wrapping_add(self.data_len))?,
             truesize: self.u32_at(addr.wrapping_add(self.truesize))?,
+            sk: self.u64_at(addr.wrapping_add(self.sk)).unwrap_or(0),
             cb,
         })
     }
@@ -495,6 +501,11 @@ impl SocketQueues {
         walks
     }
 
+    /// The receive queue of the socket at `sk` alone.
+    pub fn receive(&self, skbs: &SkbReader<'_>, sk: u64) -> SkbWalk {
+        skbs.queue(sk.wrapping_add(self.receive))
+    }
+
     /// A TCP socket's read position (`tcp_sock.copied_seq`).
     pub fn copied_seq(&self, kernel: &Kernel, sk: u64) -> Result<u32, KernelError> {
         let at = sk.wrapping_add(self.copied_seq);
@@ -546,6 +557,7 @@ mod tests {
                 "rb_root": {{"kind": "struct", "size": 8, "fields": {{"rb_node": {{"type": {rb}, "offset": 0}}}}}},
                 "sk_buff": {{"kind": "struct", "size": 232, "fields": {{
                   "unnamed_field_0": {{"type": {{"kind": "union", "name": "skb_links"}}, "offset": 0, "anonymous": true}},
+                  "sk": {{"type": {ptr}, "offset": 24}},
                   "cb": {{"type": {{"kind": "array", "count": 48, "subtype": {{"kind": "base", "name": "char"}}}}, "offset": 40}},
                   "len": {{"type": {uint}, "offset": 112}},
                   "data_len": {{"type": {uint}, "offset": 116}},
@@ -706,6 +718,7 @@ mod tests {
             len: 100,
             data_len: 0,
             truesize: 0,
+            sk: 0,
             cb,
         };
         assert_eq!(queues.tcp_consumed(&skb, 1010), Some(10));

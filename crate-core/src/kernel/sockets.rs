@@ -582,6 +582,8 @@ fn ipv6(b: &[u8]) -> Option<String> {
 pub const TCP_TIME_WAIT: u8 = 6;
 /// `TCP_NEW_SYN_RECV`.
 pub const TCP_NEW_SYN_RECV: u8 = 12;
+/// `TCP_LISTEN` (also a listening UNIX socket's state).
+pub const TCP_LISTEN: u8 = 10;
 
 /// At most this many sockets are taken from one protocol's hash tables.
 pub const MAX_HASHED: usize = 1 << 18;
