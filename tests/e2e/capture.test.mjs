@@ -154,6 +154,21 @@ async function openCapture(path) {
   await page.setInputFiles("#capture-input", path);
 }
 
+
+/** The files of a ustar archive (name -> bytes), as crate-core/src/archive.rs writes them. */
+function untar(bytes) {
+  const files = new Map();
+  for (let at = 0; at + 512 <= bytes.length; ) {
+    const header = bytes.subarray(at, at + 512);
+    const end = header.indexOf(0);
+    const name = header.subarray(0, end < 0 || end > 100 ? 100 : end).toString("utf8");
+    if (name === "") break;
+    const size = parseInt(header.subarray(124, 135).toString("ascii"), 8);
+    files.set(name, bytes.subarray(at + 512, at + 512 + size));
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  return files;
+}
 describe("captures in the browser (worker reading the local File)", () => {
   test("Cancel stops the worker and a fresh one takes over; the page reacts during an open", async () => {
     const entry = manifest.captures[0];
@@ -334,7 +349,7 @@ describe("captures in the browser (worker reading the local File)", () => {
     // A value to try for each option, by its name; a new option needs one here (else this test fails).
     // Output options are checkboxes in the page (what they write is a download) and paths for the CLI.
     const outDir = mkdtempSync(join(tmpdir(), "memscope-e2e-out-"));
-    const samples = { threads: null, "no-unix": null, "owned-only": null, pid: "1", ns: `net:${init.ns.net}`, out: null, all: null, sort: null };
+    const samples = { threads: null, "no-unix": null, "owned-only": null, pid: "1", ns: `net:${init.ns.net}`, out: null, all: null, sort: null, dump: null };
     await openCapture(path);
     await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
     let exercised = 0;
@@ -376,8 +391,18 @@ describe("captures in the browser (worker reading the local File)", () => {
           assert.equal(await button.count(), 1, `${spec.name} --${option.name}: one download offered`);
           const [file] = await Promise.all([page.waitForEvent("download"), button.click()]);
           const bytes = readFileSync(await file.path());
-          const cliBytes = readFileSync(outFile);
-          assert.ok(bytes.length > 0 && bytes.equals(cliBytes), `${spec.name} --${option.name}: downloaded ${file.suggestedFilename()} (${bytes.length} bytes) differs from the CLI's file (${cliBytes.length} bytes)`);
+          if (option.directory) {
+            // A directory's files come as one .tar: the same names and bytes as the CLI wrote into it.
+            assert.equal(file.suggestedFilename(), `${spec.name}-${option.name}.tar`);
+            const entries = untar(bytes);
+            const names = readdirSync(outFile).sort();
+            assert.ok(names.length > 0, `${spec.name} --${option.name}: the CLI wrote no file`);
+            assert.deepEqual([...entries.keys()].sort(), names, `${spec.name} --${option.name}: the .tar's files are the CLI's`);
+            for (const n of names) assert.ok(entries.get(n).equals(readFileSync(join(outFile, n))), `${spec.name} --${option.name}: ${n} differs from the CLI's`);
+          } else {
+            const cliBytes = readFileSync(outFile);
+            assert.ok(bytes.length > 0 && bytes.equals(cliBytes), `${spec.name} --${option.name}: downloaded ${file.suggestedFilename()} (${bytes.length} bytes) differs from the CLI's file (${cliBytes.length} bytes)`);
+          }
         }
         // Back to the defaults: the first run's rows, from the worker's cache.
         if (checkbox) await control.uncheck();

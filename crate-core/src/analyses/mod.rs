@@ -13,6 +13,7 @@ pub mod mounts;
 pub mod netstat;
 pub mod psaux;
 pub mod pslist;
+pub mod queues;
 pub mod registry;
 pub mod routes;
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::Analysis;
 use crate::kernel::sockets::{self, SockInfo, SocketReader, AF_UNIX};
-use crate::kernel::{files, tasks, Kernel, KernelError};
+use crate::kernel::{Kernel, KernelError};
 
 /// One socket held by a process through a descriptor.
 #[derive(Debug, Clone, Serialize)]
@@ -132,135 +132,23 @@ pub fn netstat(kernel: &Kernel, options: &Options) -> Result<Analysis<SocketRow>
     let reader = SocketReader::new(kernel)?;
     let mut warnings = Vec::new();
     let mut rows = Vec::new();
-    tasks::for_each_process(kernel, &mut warnings, |task, pid, warnings| {
-        let comm = task.string("comm").unwrap_or_default();
-        let holder = files::descriptor_holder(kernel, task);
-        let mut task_warnings = Vec::new();
-        let descriptors = match files::open_files(kernel, &holder, &mut task_warnings) {
-            Ok(f) => f,
-            Err(e) => {
-                warnings.push(format!("pid {pid} ({comm}): open files not readable: {e}"));
-                return;
-            }
-        };
-        warnings.extend(task_warnings.into_iter().map(|w| format!("pid {pid} ({comm}): {w}")));
-        // Unreadable open files are summed up per process: a corrupt table can name a million of them.
-        let mut unreadable = (0usize, String::new());
-        for (fd, file_addr) in descriptors {
-            let file = match kernel.object("file", file_addr) {
-                Ok(f) => f,
-                Err(e) => {
-                    if unreadable.0 == 0 {
-                        unreadable.1 = format!("fd {fd}: {e}");
-                    }
-                    unreadable.0 += 1;
-                    continue;
-                }
-            };
-            if !reader.is_socket_file(&file) {
-                continue;
-            }
-            let info = match reader.read_file(&file) {
-                Ok(i) => i,
-                Err(e) => {
-                    warnings.push(format!("pid {pid} ({comm}) fd {fd}: socket: {e}"));
-                    continue;
-                }
-            };
-            if options.no_unix && info.family == AF_UNIX {
-                continue;
-            }
-            let mut row = SocketRow::from_info(&info);
-            row.pid = Some(pid);
-            row.comm = Some(comm.clone());
-            row.fd = Some(fd);
-            row.owner = "process".into();
-            row.file_addr = Some(file_addr);
-            rows.push(row);
+    for held in sockets::held_sockets(&reader, |_| true, &mut warnings)? {
+        if options.no_unix && held.info.family == AF_UNIX {
+            continue;
         }
-        if unreadable.0 > 0 {
-            warnings.push(format!(
-                "pid {pid} ({comm}): {} open files unreadable (first {})",
-                unreadable.0, unreadable.1
-            ));
-        }
-    })?;
+        let mut row = SocketRow::from_info(&held.info);
+        row.pid = Some(held.pid);
+        row.comm = Some(held.comm);
+        row.fd = Some(held.fd);
+        row.owner = "process".into();
+        row.file_addr = Some(held.file_addr);
+        rows.push(row);
+    }
     if !options.owned_only {
-        unowned(&reader, options.no_unix, &mut rows, &mut warnings);
-    }
-    Ok(Analysis { rows, warnings })
-}
-
-/// The TCP, UDP and UNIX sockets of the protocol hash tables that no descriptor of a listed process holds
-/// (UNIX ones unless `no_unix`).
-fn unowned(reader: &SocketReader<'_>, no_unix: bool, rows: &mut Vec<SocketRow>, warnings: &mut Vec<String>) {
-    let kernel = reader.kernel();
-    let held: HashSet<u64> = rows.iter().map(|r| r.sock_addr).collect();
-    let mut seen = HashSet::new();
-    let mut tables = vec![
-        ("tcp", sockets::tcp_hashed(kernel)),
-        ("udp", sockets::udp_hashed(kernel)),
-    ];
-    if !no_unix {
-        tables.push(("unix", sockets::unix_hashed(kernel)));
-    }
-    for (proto, walk) in tables {
-        let walk = match walk {
-            Ok(w) => w,
-            Err(e) => {
-                warnings.push(format!(
-                    "{proto} hash tables not readable, sockets no process holds not listed: {e}"
-                ));
-                continue;
-            }
-        };
-        warnings.extend(walk.warnings);
-        for sk in walk.socks {
-            if held.contains(&sk) || !seen.insert(sk) {
-                continue;
-            }
-            let common = match reader.read_common(sk) {
-                Ok(c) => c,
-                Err(e) => {
-                    warnings.push(format!("{proto} hash: socket at {sk:#x}: {e}"));
-                    continue;
-                }
-            };
-            let mini =
-                matches!(common.state, Some(sockets::TCP_TIME_WAIT | sockets::TCP_NEW_SYN_RECV)) && proto == "tcp";
-            let info = if mini {
-                SockInfo {
-                    sock_type: Some(1),
-                    protocol: Some(6),
-                    ..common
-                }
-            } else {
-                match reader.read_sock(sk) {
-                    Ok(mut i) => {
-                        if let Some(s) = i.socket_addr {
-                            i.inode = reader.socket_inode(s);
-                        }
-                        i
-                    }
-                    Err(e) => {
-                        warnings.push(format!("{proto} hash: socket at {sk:#x}: {e}"));
-                        continue;
-                    }
-                }
-            };
-            let expected = if proto == "unix" {
-                info.family == AF_UNIX
-            } else {
-                matches!(info.family, sockets::AF_INET | sockets::AF_INET6)
-            };
-            if !expected {
-                warnings.push(format!(
-                    "{proto} hash: socket at {sk:#x} has family {}: skipped",
-                    info.family
-                ));
-                continue;
-            }
+        let held: HashSet<u64> = rows.iter().map(|r| r.sock_addr).collect();
+        for info in sockets::unowned_sockets(&reader, options.no_unix, &held, &mut warnings) {
             rows.push(SocketRow::from_info(&info));
         }
     }
+    Ok(Analysis { rows, warnings })
 }

@@ -310,6 +310,7 @@ pub struct Layouts {
     fib: FibLayout,
     modules: Result<ModuleLayout, KernelError>,
     mounts: MountLayout,
+    skb: Result<SkbLayout, KernelError>,
 }
 
 fn missing(what: &str) -> KernelError {
@@ -401,6 +402,7 @@ impl Layouts {
             fib: FibLayout::new(symbols),
             modules: ModuleLayout::of(symbols),
             mounts: MountLayout::of(symbols),
+            skb: SkbLayout::of(symbols),
         }
     }
 
@@ -473,6 +475,11 @@ impl Layouts {
     pub fn proxied_namespaces(&self) -> &[NsKind] {
         &self.proxied
     }
+
+    /// How socket buffers, their fragments and the queues holding them are laid out.
+    pub fn skb(&self) -> Result<SkbLayout, KernelError> {
+        self.skb.clone()
+    }
 }
 
 fn timekeeper(symbols: &SymbolTable) -> Result<Timekeeper, KernelError> {
@@ -510,6 +517,96 @@ fn timekeeper(symbols: &SymbolTable) -> Result<Timekeeper, KernelError> {
         return Ok(Timekeeper::Global);
     }
     Err(missing("timekeeper"))
+}
+
+/// What `sk_buff.end` holds (`sk_buff_data_t`), and so where `skb_shared_info` is (`skb_end_pointer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkbEnd {
+    /// An `unsigned int` offset from `skb->head` (`NET_SKBUFF_DATA_USES_OFFSET`: every 64-bit kernel,
+    /// all of 2.6.22 to 7.x on x86-64).
+    Offset,
+    /// An `unsigned char *` (32-bit kernels).
+    Pointer,
+}
+
+/// How a paged fragment (`skb_frag_t`, `skb_shared_info.frags[]`) names its memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkbFrag {
+    /// `struct skb_frag { netmem_ref netmem; len; offset }`: a `struct page *`, or with bit 0
+    /// (`NET_IOV`) set a `net_iov` of device memory that is not in RAM (6.12+).
+    Netmem,
+    /// `struct bio_vec { bv_page; bv_len; bv_offset }` (5.4-6.11).
+    BioVec,
+}
+
+/// Where TCP keeps data it sent and that is not acknowledged yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetransmitQueue {
+    /// `sock.tcp_rtx_queue`, an rb-tree of skbs ordered by sequence (4.15+); `sk_write_queue` holds
+    /// only unsent data.
+    RbTree,
+    /// No retransmit tree: sent and unsent data share `sk_write_queue` (before 4.15).
+    WriteQueue,
+}
+
+/// How the kernel turns a `struct page *` into its direct-map address (`page_to_virt` on x86-64 with
+/// `SPARSEMEM_VMEMMAP`): `page_offset_base + (page - vmemmap_base) / sizeof(struct page) * PAGE_SIZE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectMap {
+    /// The bases are the variables `vmemmap_base` and `page_offset_base`, set at boot
+    /// (`CONFIG_RANDOMIZE_MEMORY`: Debian's kernels 4.8 to 7.x); `page_size` is `sizeof(struct page)`.
+    Variables { page_size: u64 },
+}
+
+/// The layout of socket buffers and their queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkbLayout {
+    /// What `sk_buff.end` holds.
+    pub end: SkbEnd,
+    /// How fragments name their pages.
+    pub frag: SkbFrag,
+    /// Where TCP's sent, unacknowledged data is.
+    pub retransmit: RetransmitQueue,
+    /// How a fragment's page is found in the direct map.
+    pub direct_map: DirectMap,
+}
+
+impl SkbLayout {
+    /// The layout the symbols describe.
+    pub fn of(symbols: &SymbolTable) -> Result<SkbLayout, KernelError> {
+        let skb = symbols.layout("sk_buff")?;
+        let end = match skb.field("end")?.1 {
+            TypeRef::Pointer(_) => SkbEnd::Pointer,
+            _ => SkbEnd::Offset,
+        };
+        let has = |ty: &str, member: &str| symbols.layout(ty).is_ok_and(|l| l.has_field(member));
+        let frag = match symbols.layout("skb_shared_info")?.field("frags")?.1 {
+            TypeRef::Array { element, .. } => match element.user_name() {
+                Some(name) if has(name, "netmem") => SkbFrag::Netmem,
+                Some(name) if has(name, "bv_page") => SkbFrag::BioVec,
+                _ => return Err(missing("skb fragment")),
+            },
+            _ => return Err(missing("skb fragment array")),
+        };
+        let retransmit = if has("sock", "tcp_rtx_queue") {
+            RetransmitQueue::RbTree
+        } else {
+            RetransmitQueue::WriteQueue
+        };
+        let direct_map = if symbols.has_symbol("vmemmap_base") && symbols.has_symbol("page_offset_base") {
+            DirectMap::Variables {
+                page_size: symbols.layout("page")?.size(),
+            }
+        } else {
+            return Err(missing("direct map (vmemmap_base, page_offset_base)"));
+        };
+        Ok(SkbLayout {
+            end,
+            frag,
+            retransmit,
+            direct_map,
+        })
+    }
 }
 
 impl Kernel {

@@ -12,6 +12,7 @@ pub mod net;
 mod object;
 pub mod paths;
 pub mod printk;
+pub mod skb;
 pub mod sockets;
 pub mod tasks;
 #[cfg(test)]

@@ -402,6 +402,162 @@ impl<'k> SocketReader<'k> {
     }
 }
 
+/// A socket a process holds through a descriptor.
+#[derive(Debug, Clone)]
+pub struct HeldSocket {
+    /// The process id (thread-group id).
+    pub pid: u32,
+    /// The process's `comm`.
+    pub comm: String,
+    /// The descriptor.
+    pub fd: u32,
+    /// Address of the `struct file`.
+    pub file_addr: u64,
+    /// The socket.
+    pub info: SockInfo,
+}
+
+/// Every socket held through a descriptor of a process that `want` accepts (by pid), in task-list and
+/// descriptor order: each open file whose `f_op` is `socket_file_ops`, as Volatility's `linux_netstat`
+/// finds them. Problems (a descriptor table or a file that cannot be read, summed up per process) go to
+/// `warnings`.
+pub fn held_sockets(
+    reader: &SocketReader<'_>,
+    want: impl Fn(u32) -> bool,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<HeldSocket>, KernelError> {
+    let kernel = reader.kernel();
+    let mut out = Vec::new();
+    super::tasks::for_each_process(kernel, warnings, |task, pid, warnings| {
+        if !want(pid) {
+            return;
+        }
+        let comm = task.string("comm").unwrap_or_default();
+        let holder = super::files::descriptor_holder(kernel, task);
+        let mut task_warnings = Vec::new();
+        let descriptors = match super::files::open_files(kernel, &holder, &mut task_warnings) {
+            Ok(f) => f,
+            Err(e) => {
+                warnings.push(format!("pid {pid} ({comm}): open files not readable: {e}"));
+                return;
+            }
+        };
+        warnings.extend(task_warnings.into_iter().map(|w| format!("pid {pid} ({comm}): {w}")));
+        // Unreadable open files are summed up per process: a corrupt table can name a million of them.
+        let mut unreadable = (0usize, String::new());
+        for (fd, file_addr) in descriptors {
+            let file = match kernel.object("file", file_addr) {
+                Ok(f) => f,
+                Err(e) => {
+                    if unreadable.0 == 0 {
+                        unreadable.1 = format!("fd {fd}: {e}");
+                    }
+                    unreadable.0 += 1;
+                    continue;
+                }
+            };
+            if !reader.is_socket_file(&file) {
+                continue;
+            }
+            match reader.read_file(&file) {
+                Ok(info) => out.push(HeldSocket {
+                    pid,
+                    comm: comm.clone(),
+                    fd,
+                    file_addr,
+                    info,
+                }),
+                Err(e) => warnings.push(format!("pid {pid} ({comm}) fd {fd}: socket: {e}")),
+            }
+        }
+        if unreadable.0 > 0 {
+            warnings.push(format!(
+                "pid {pid} ({comm}): {} open files unreadable (first {})",
+                unreadable.0, unreadable.1
+            ));
+        }
+    })?;
+    Ok(out)
+}
+
+/// The sockets of the TCP and UDP hash tables (and the UNIX ones unless `no_unix`) that are not in
+/// `held` (addresses of `struct sock`), each once, in table order: full sockets decoded with their inode,
+/// TIME-WAIT and NEW-SYN-RECV minisockets from their `sock_common` (type stream, protocol TCP). A socket
+/// of the wrong family for its table is skipped; every problem goes to `warnings`.
+pub fn unowned_sockets(
+    reader: &SocketReader<'_>,
+    no_unix: bool,
+    held: &HashSet<u64>,
+    warnings: &mut Vec<String>,
+) -> Vec<SockInfo> {
+    let kernel = reader.kernel();
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let mut tables = vec![("tcp", tcp_hashed(kernel)), ("udp", udp_hashed(kernel))];
+    if !no_unix {
+        tables.push(("unix", unix_hashed(kernel)));
+    }
+    for (proto, walk) in tables {
+        let walk = match walk {
+            Ok(w) => w,
+            Err(e) => {
+                warnings.push(format!(
+                    "{proto} hash tables not readable, sockets no process holds not listed: {e}"
+                ));
+                continue;
+            }
+        };
+        warnings.extend(walk.warnings);
+        for sk in walk.socks {
+            if held.contains(&sk) || !seen.insert(sk) {
+                continue;
+            }
+            let common = match reader.read_common(sk) {
+                Ok(c) => c,
+                Err(e) => {
+                    warnings.push(format!("{proto} hash: socket at {sk:#x}: {e}"));
+                    continue;
+                }
+            };
+            let mini = matches!(common.state, Some(TCP_TIME_WAIT | TCP_NEW_SYN_RECV)) && proto == "tcp";
+            let info = if mini {
+                SockInfo {
+                    sock_type: Some(1),
+                    protocol: Some(6),
+                    ..common
+                }
+            } else {
+                match reader.read_sock(sk) {
+                    Ok(mut i) => {
+                        if let Some(s) = i.socket_addr {
+                            i.inode = reader.socket_inode(s);
+                        }
+                        i
+                    }
+                    Err(e) => {
+                        warnings.push(format!("{proto} hash: socket at {sk:#x}: {e}"));
+                        continue;
+                    }
+                }
+            };
+            let expected = if proto == "unix" {
+                info.family == AF_UNIX
+            } else {
+                matches!(info.family, AF_INET | AF_INET6)
+            };
+            if !expected {
+                warnings.push(format!(
+                    "{proto} hash: socket at {sk:#x} has family {}: skipped",
+                    info.family
+                ));
+                continue;
+            }
+            out.push(info);
+        }
+    }
+    out
+}
+
 /// The text of a UNIX socket name's path bytes (without `sun_family`): an abstract name (leading NUL) as
 /// `@name` with its NULs kept as `@` like `ss`, a file-system path up to its first NUL.
 pub fn unix_path_text(bytes: &[u8]) -> String {
@@ -426,6 +582,8 @@ fn ipv6(b: &[u8]) -> Option<String> {
 pub const TCP_TIME_WAIT: u8 = 6;
 /// `TCP_NEW_SYN_RECV`.
 pub const TCP_NEW_SYN_RECV: u8 = 12;
+/// `TCP_LISTEN` (also a listening UNIX socket's state).
+pub const TCP_LISTEN: u8 = 10;
 
 /// At most this many sockets are taken from one protocol's hash tables.
 pub const MAX_HASHED: usize = 1 << 18;

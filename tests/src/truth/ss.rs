@@ -70,6 +70,12 @@ pub struct SsInet {
     pub inode: Option<u64>,
     /// The processes holding it.
     pub users: Vec<SsUser>,
+    /// Column `Recv-Q`: TCP's unread bytes (`rcv_nxt - copied_seq`), UDP's receive memory
+    /// (`sk_rmem_alloc`, skbs' truesize); a listening socket's accept queue length.
+    pub recv_q: u64,
+    /// Column `Send-Q`: TCP's unacknowledged and unsent bytes (`write_seq - snd_una`), UDP's send memory;
+    /// a listening socket's backlog limit.
+    pub send_q: u64,
 }
 
 /// One UNIX socket of `ss -xanp`.
@@ -89,6 +95,12 @@ pub struct SsUnix {
     pub peer_inode: u64,
     /// The processes holding it.
     pub users: Vec<SsUser>,
+    /// Column `Recv-Q` (`unix_inq_len()`): a stream or seqpacket socket's unread bytes, a datagram
+    /// socket's first datagram's length; a listening socket's count of connections waiting for accept.
+    pub recv_q: u64,
+    /// Column `Send-Q` (`sk_wmem_alloc`): the truesize of what it sent that its receivers hold; a
+    /// listening socket's backlog limit.
+    pub send_q: u64,
 }
 
 /// The users of an `ss -p` line.
@@ -109,6 +121,16 @@ pub fn ss_users(line: &str) -> Vec<SsUser> {
         }
     }
     out
+}
+
+/// A `Recv-Q` or `Send-Q` column of an ss line.
+fn queue_column(file: &Path, line: &str, text: &str) -> u64 {
+    text.parse().unwrap_or_else(|_| {
+        panic!(
+            "truth file {}: line {line:?}: queue column {text:?} is not a number",
+            file.display()
+        )
+    })
 }
 
 /// Split an ss `address:port` into address (brackets and `%interface` removed) and port (`*` is 0).
@@ -163,6 +185,8 @@ pub fn ss_inet_final(truth: &Path) -> Vec<SsInet> {
                 remote_port,
                 inode,
                 users: ss_users(&line),
+                recv_q: queue_column(&file, &line, cols[2]),
+                send_q: queue_column(&file, &line, cols[3]),
             });
         }
     }
@@ -199,6 +223,8 @@ pub fn ss_unix(file: &Path) -> Vec<SsUnix> {
             inode,
             peer_inode,
             users: ss_users(&line),
+            recv_q: queue_column(&file, &line, cols[2]),
+            send_q: queue_column(&file, &line, cols[3]),
         });
     }
     out

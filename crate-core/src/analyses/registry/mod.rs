@@ -10,7 +10,9 @@ use serde_json::Value;
 
 pub use options::{ColumnSet, OptionError, OptionKind, OptionSpec, OptionValue, Options};
 
-use super::{arp, dmesg, envars, findings, ifconfig, lsmod, lsof, mounts, netstat, psaux, pslist, routes, Analysis};
+use super::{
+    arp, dmesg, envars, findings, ifconfig, lsmod, lsof, mounts, netstat, psaux, pslist, queues, routes, Analysis,
+};
 use crate::kernel::{Kernel, KernelError};
 
 /// One analysis as a front end sees it.
@@ -445,6 +447,57 @@ pub const ANALYSES: &[Spec] = &[
         &["name", "size", "address", "refcount", "used_by", "state", "taints"],
         |k, _| rows(lsmod::lsmod(k)?),
     ),
+    Spec {
+        options: &[
+            PID,
+            OptionSpec::output(
+                "dump",
+                "DIR",
+                "Also write each socket's queued bytes in stream order to DIR: receive.PID.FD and send.PID.FD \
+                 (receive.none.INODE for a socket no process holds).",
+                true,
+            ),
+        ],
+        ..Spec::rows(
+            "queues",
+            "Socket queues",
+            "Data waiting in the kernel's socket queues (receive, send, TCP retransmit and out-of-order, error): \
+             a row per socket buffer, with its length and a preview of its bytes.",
+            &[
+                "pid",
+                "fd",
+                "comm",
+                "proto",
+                "local_addr",
+                "local_port",
+                "remote_addr",
+                "remote_port",
+                "path",
+                "queue",
+                "len",
+                "queued",
+                "preview",
+            ],
+            |k, o| {
+                let options = queues::Options {
+                    pids: o.u32s("pid")?,
+                    dump: o.text("dump").is_some(),
+                };
+                let found = queues::queues(k, &options)?;
+                let mut out = rows(found.found)?;
+                out.files = found
+                    .files
+                    .into_iter()
+                    .map(|f| OutputFile {
+                        option: "dump",
+                        name: f.name,
+                        bytes: f.bytes,
+                    })
+                    .collect();
+                Ok(out)
+            },
+        )
+    },
 ];
 
 /// One table a front end shows: an analysis that gives rows, or one view of a group.

@@ -1,0 +1,407 @@
+//! `queues`: the socket buffers waiting in the queues of every socket a process holds, and of those in
+//! the TCP, UDP and UNIX hash tables no process holds: a row per skb of the receive queue
+//! (`sk_receive_queue`; a UNIX socket's pending data sits in the receiving socket's), the write queue
+//! (`sk_write_queue`: TCP's unsent data), TCP's retransmit queue (`tcp_rtx_queue`) and out-of-order queue
+//! (`out_of_order_queue`), and the error queue (`sk_error_queue`). Sockets are found as `netstat` finds
+//! them ([`crate::kernel::sockets`]); skbs and their bytes are read by [`crate::kernel::skb`].
+//!
+//! `consumed` is what the owner already read of an skb at the head of a receive queue: TCP's
+//! `copied_seq - TCP_SKB_CB(skb)->seq`, a UNIX stream socket's `UNIXCB(skb).consumed`; `queued` is the
+//! rest. `--dump DIR` writes each socket's queued bytes in stream order: `receive.PID.FD` (the receive
+//! queue) and `send.PID.FD` (TCP's retransmit queue, then the write queue), named after the lowest pid
+//! holding the socket and its lowest descriptor, or `receive.none.INODE` for a socket no process holds.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::Analysis;
+use crate::kernel::skb::{SkbReader, SocketQueues};
+use crate::kernel::sockets::{self, SockInfo, SocketReader, AF_INET, AF_INET6, AF_UNIX};
+use crate::kernel::{Kernel, KernelError};
+
+/// Bytes of queued data a preview shows (before escaping).
+pub const PREVIEW_BYTES: usize = 64;
+
+/// One skb waiting in a socket's queue.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueRow {
+    /// The lowest process id holding the socket; null for a socket no process holds.
+    pub pid: Option<u32>,
+    /// That process's lowest descriptor for it.
+    pub fd: Option<u32>,
+    /// That process's `comm`.
+    pub comm: Option<String>,
+    /// Every holder as `PID:FD`.
+    pub holders: Vec<String>,
+    /// Inode number of the socket's network namespace.
+    pub netns: Option<u64>,
+    /// `tcp`, `udp`, `raw`, `unix`, `netlink`, `packet`... (as `netstat` names them).
+    pub proto: Option<String>,
+    /// Socket type: `stream`, `dgram`, `seqpacket`, `raw`...
+    #[serde(rename = "type")]
+    pub sock_type: Option<String>,
+    /// State as `ss` names it (inet and UNIX sockets).
+    pub state: Option<String>,
+    /// Local address (inet families).
+    pub local_addr: Option<String>,
+    /// Local port (inet families).
+    pub local_port: Option<u16>,
+    /// Remote address (inet families).
+    pub remote_addr: Option<String>,
+    /// Remote port (inet families).
+    pub remote_port: Option<u16>,
+    /// UNIX sockets: the bound name (`@name` for abstract ones).
+    pub path: Option<String>,
+    /// Socket inode number.
+    pub inode: Option<u64>,
+    /// `receive`, `send`, `retransmit`, `out_of_order` or `error`.
+    pub queue: &'static str,
+    /// Position of the skb in its queue (0 first).
+    pub index: usize,
+    /// Address of the `struct sk_buff`.
+    #[serde(with = "crate::hex")]
+    pub skb_addr: u64,
+    /// `skb->len`: bytes of data.
+    pub len: u32,
+    /// `skb->data_len`: bytes in paged fragments and the frag_list (the rest, `len - data_len`, is linear).
+    pub data_len: u32,
+    /// `skb->truesize`: memory charged to the socket (what `ss` shows as Recv-Q for UDP, raw and packet
+    /// sockets).
+    pub truesize: u32,
+    /// Bytes of this skb the owner already read (the head of a TCP or UNIX stream receive queue); null
+    /// where the protocol keeps no such count.
+    pub consumed: Option<u32>,
+    /// Bytes still waiting: `len - consumed`.
+    pub queued: u32,
+    /// Bytes of the skb that could not be read from the capture.
+    pub missing: u64,
+    /// The first queued bytes as text: printable ASCII as is, `\n`, `\r`, `\t`, `\\` and `\xNN`
+    /// otherwise; at most [`PREVIEW_BYTES`] bytes.
+    pub preview: String,
+    /// Address of the `struct sock`.
+    #[serde(with = "crate::hex")]
+    pub sock_addr: u64,
+}
+
+/// Options of [`queues`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Only sockets these processes hold (then none no process holds).
+    pub pids: Vec<u32>,
+    /// Gather each socket's queued bytes for `--dump`.
+    pub dump: bool,
+}
+
+/// A socket's queued bytes, as `--dump` writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dumped {
+    /// The file name: `receive.PID.FD`, `send.PID.FD`, `receive.none.INODE`.
+    pub name: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// What [`queues`] gives: rows, and the dumped bytes when asked.
+pub struct Queues {
+    /// Rows and warnings.
+    pub found: Analysis<QueueRow>,
+    /// Files for `--dump`, in row order.
+    pub files: Vec<Dumped>,
+}
+
+struct Held {
+    info: SockInfo,
+    /// (pid, fd, comm), sorted.
+    holders: Vec<(u32, u32, String)>,
+}
+
+/// The skbs in the queues of every socket.
+pub fn queues(kernel: &Kernel, options: &Options) -> Result<Queues, KernelError> {
+    let reader = SocketReader::new(kernel)?;
+    let skbs = SkbReader::new(kernel)?;
+    let members = SocketQueues::new(kernel, &skbs)?;
+    let mut warnings = Vec::new();
+    let mut held: BTreeMap<u64, Held> = BTreeMap::new();
+    let want = |pid| options.pids.is_empty() || options.pids.contains(&pid);
+    for h in sockets::held_sockets(&reader, want, &mut warnings)? {
+        held.entry(h.info.sock_addr)
+            .or_insert_with(|| Held {
+                info: h.info,
+                holders: Vec::new(),
+            })
+            .holders
+            .push((h.pid, h.fd, h.comm));
+    }
+    if options.pids.is_empty() {
+        let known = held.keys().copied().collect();
+        for info in sockets::unowned_sockets(&reader, false, &known, &mut warnings) {
+            // TIME-WAIT and NEW-SYN-RECV minisockets have no queues.
+            if matches!(info.state, Some(sockets::TCP_TIME_WAIT | sockets::TCP_NEW_SYN_RECV))
+                && matches!(info.family, AF_INET | AF_INET6)
+            {
+                continue;
+            }
+            held.insert(
+                info.sock_addr,
+                Held {
+                    info,
+                    holders: Vec::new(),
+                },
+            );
+        }
+    }
+    if options.pids.is_empty() {
+        embryos(&reader, &skbs, &members, &mut held, &mut warnings);
+    }
+    let mut sockets: Vec<Held> = held.into_values().collect();
+    for s in &mut sockets {
+        s.holders.sort();
+    }
+    // Held sockets by their first holder, then those no process holds by inode.
+    sockets.sort_by_key(|s| {
+        (
+            s.holders.is_empty(),
+            s.holders.first().map(|h| (h.0, h.1)),
+            s.info.inode,
+        )
+    });
+    let mut rows = Vec::new();
+    let mut files = Vec::new();
+    for s in &sockets {
+        socket_rows(
+            kernel,
+            &skbs,
+            &members,
+            s,
+            options.dump,
+            &mut rows,
+            &mut files,
+            &mut warnings,
+        );
+    }
+    Ok(Queues {
+        found: Analysis { rows, warnings },
+        files,
+    })
+}
+
+/// The embryo sockets of pending connections to the UNIX listening sockets of `held`: each connection
+/// request on a listener's receive queue is an skb charged to the socket `accept()` will return, which
+/// holds what the client sent before it is accepted. They are added as sockets no process holds.
+fn embryos(
+    reader: &SocketReader<'_>,
+    skbs: &SkbReader<'_>,
+    queues: &SocketQueues,
+    held: &mut BTreeMap<u64, Held>,
+    warnings: &mut Vec<String>,
+) {
+    let listeners: Vec<u64> = held
+        .values()
+        .filter(|h| h.info.family == AF_UNIX && h.info.state == Some(sockets::TCP_LISTEN))
+        .map(|h| h.info.sock_addr)
+        .collect();
+    for listener in listeners {
+        // The listener's walk problems are reported with its own rows.
+        for addr in queues.receive(skbs, listener).skbs {
+            let Ok(skb) = skbs.read(addr) else { continue };
+            if skb.sk == 0 || skb.sk == listener || held.contains_key(&skb.sk) {
+                continue;
+            }
+            match reader.read_sock(skb.sk) {
+                Ok(info) if info.family == AF_UNIX => {
+                    held.insert(
+                        skb.sk,
+                        Held {
+                            info,
+                            holders: Vec::new(),
+                        },
+                    );
+                }
+                Ok(info) => warnings.push(format!(
+                    "UNIX listener at {listener:#x}: connection request {addr:#x} is charged to a socket of family {}",
+                    info.family
+                )),
+                Err(e) => warnings.push(format!(
+                    "UNIX listener at {listener:#x}: connection request {addr:#x}: {e}"
+                )),
+            }
+        }
+    }
+}
+
+/// Most bytes read from one socket's queues (a smeared socket can claim any number of gigabytes).
+pub const MAX_SOCKET_BYTES: u64 = 64 << 20;
+
+#[allow(clippy::too_many_arguments)]
+fn socket_rows(
+    kernel: &Kernel,
+    skbs: &SkbReader<'_>,
+    m: &SocketQueues,
+    s: &Held,
+    dump: bool,
+    rows: &mut Vec<QueueRow>,
+    files: &mut Vec<Dumped>,
+    warnings: &mut Vec<String>,
+) {
+    let info = &s.info;
+    let proto = info
+        .sock_type
+        .map(|t| sockets::proto_name(info.family, t, info.protocol.unwrap_or(0)));
+    let tcp = proto.as_deref() == Some("tcp");
+    let unix_stream = info.family == AF_UNIX && info.sock_type == Some(1);
+    let who = match s.holders.first() {
+        Some((pid, fd, _)) => format!("pid {pid} fd {fd}"),
+        None => format!("socket at {:#x}", info.sock_addr),
+    };
+    let sk = info.sock_addr;
+    let walks = m.walk(skbs, sk, tcp);
+    // TCP's read position (`copied_seq`), unknown when unreadable.
+    let copied_seq = if tcp {
+        match m.copied_seq(kernel, sk) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                warnings.push(format!("{who}: consumed unknown: {e}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mut budget = MAX_SOCKET_BYTES;
+    let (mut received, mut sent_unacked, mut unsent) = (Vec::new(), Vec::new(), Vec::new());
+    let mut any = false;
+    for (queue, walk) in walks {
+        let queue = queue.name();
+        if let Some(p) = &walk.problem {
+            warnings.push(format!("{who}: {queue} queue: {p}; {} skbs read", walk.skbs.len()));
+        }
+        for (index, addr) in walk.skbs.into_iter().enumerate() {
+            let skb = match skbs.read(addr) {
+                Ok(b) => b,
+                Err(e) => {
+                    warnings.push(format!("{who}: {queue} queue: skb {index}: {e}"));
+                    continue;
+                }
+            };
+            let consumed = match queue {
+                "receive" if tcp => copied_seq.and_then(|c| m.tcp_consumed(&skb, c)),
+                "receive" if unix_stream => m.unix_consumed(&skb),
+                _ => None,
+            };
+            let mut data = skbs.bytes(&skb, budget);
+            budget -= data.bytes.len() as u64;
+            let cut = u64::from(skb.len).saturating_sub(data.bytes.len() as u64);
+            if cut > 0 {
+                warnings.push(format!(
+                    "{who}: {queue} queue: skb {addr:#x}: {cut} of {} bytes past what is read of one skb ({} bytes) \
+                     or one socket ({MAX_SOCKET_BYTES} bytes): not read",
+                    skb.len,
+                    crate::kernel::skb::MAX_SKB_BYTES
+                ));
+                data.missing += cut;
+            }
+            if data.missing > cut {
+                warnings.push(format!(
+                    "{who}: {queue} queue: skb {addr:#x}: {} of {} bytes not in the capture",
+                    data.missing - cut,
+                    skb.len
+                ));
+            }
+            let skip = consumed.unwrap_or(0) as usize;
+            let waiting = data.bytes.get(skip..).unwrap_or_default();
+            if dump {
+                match queue {
+                    "receive" => received.extend_from_slice(waiting),
+                    "retransmit" => sent_unacked.extend_from_slice(waiting),
+                    "send" => unsent.extend_from_slice(waiting),
+                    _ => {}
+                }
+            }
+            any = true;
+            let (pid, fd, comm) = match s.holders.first() {
+                Some((p, f, c)) => (Some(*p), Some(*f), Some(c.clone())),
+                None => (None, None, None),
+            };
+            rows.push(QueueRow {
+                pid,
+                fd,
+                comm,
+                holders: s.holders.iter().map(|(p, f, _)| format!("{p}:{f}")).collect(),
+                netns: info.netns,
+                proto: proto.clone(),
+                sock_type: info.sock_type.map(sockets::type_name),
+                state: info
+                    .state
+                    .filter(|_| matches!(info.family, AF_INET | AF_INET6 | AF_UNIX))
+                    .map(sockets::state_name),
+                local_addr: info.local_addr.clone(),
+                local_port: info.local_port,
+                remote_addr: info.remote_addr.clone(),
+                remote_port: info.remote_port,
+                path: info.path.clone(),
+                inode: info.inode,
+                queue,
+                index,
+                skb_addr: addr,
+                len: skb.len,
+                data_len: skb.data_len,
+                truesize: skb.truesize,
+                consumed,
+                queued: skb.len - consumed.unwrap_or(0),
+                missing: data.missing,
+                preview: preview(&waiting[..waiting.len().min(PREVIEW_BYTES)]),
+                sock_addr: sk,
+            });
+        }
+    }
+    if !dump || !any {
+        return;
+    }
+    let owner = match s.holders.first() {
+        Some((pid, fd, _)) => format!("{pid}.{fd}"),
+        None => match info.inode {
+            Some(i) => format!("none.{i}"),
+            None => format!("none.{sk:#x}"),
+        },
+    };
+    if !received.is_empty() {
+        files.push(Dumped {
+            name: format!("receive.{owner}"),
+            bytes: received,
+        });
+    }
+    sent_unacked.extend_from_slice(&unsent);
+    if !sent_unacked.is_empty() {
+        files.push(Dumped {
+            name: format!("send.{owner}"),
+            bytes: sent_unacked,
+        });
+    }
+}
+
+/// Queued bytes as text: printable ASCII as is, `\n`, `\r`, `\t` and `\\` escaped, anything else `\xNN`.
+pub fn preview(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previews_escape() {
+        assert_eq!(preview(b"ab\\c\n\x00\x7f\t"), "ab\\\\c\\n\\x00\\x7f\\t");
+    }
+}
