@@ -117,6 +117,38 @@ def check_findings(exe, caps):
     return score, notes
 
 
+def check_queues(exe, caps):
+    """`memscope queues` runs with no warning, and each socket final/ss-tanpue*.txt shows with data waiting
+    (Recv-Q above 0, but listeners, whose Recv-Q is their accept queue) has receive-queue rows for its
+    holder's pid and fd that add up to it: TCP's bytes (`len`), UDP's charged memory (`truesize`)."""
+    score, notes = {"queued sockets": [0, 0], "captures with queues and no warning": [0, 0]}, []
+    for c in caps:
+        r = subprocess.run([str(exe), "queues", str(c["path"]), "--symbols", str(c["symbols"]), "--format", "json"],
+                           capture_output=True, text=True, timeout=600)
+        score["captures with queues and no warning"][1] += 1
+        if r.returncode != 0 or r.stderr.strip():
+            notes.append("%s queues: exit %d, %s" % (c["name"], r.returncode, r.stderr.strip()[:200]))
+            continue
+        score["captures with queues and no warning"][0] += 1
+        rows = json.loads(r.stdout)
+        for f in (c["truth"] / "final").glob("ss-tanpue*.txt"):
+            for line in f.read_text().splitlines()[1:]:
+                p = line.split()
+                holder = re.search(r"pid=(\d+),fd=(\d+)", line)
+                if len(p) < 4 or not p[2].isdigit() or int(p[2]) == 0 or p[1] == "LISTEN" or not holder:
+                    continue
+                pid, fd, want = int(holder.group(1)), int(holder.group(2)), int(p[2])
+                key = "len" if p[0] == "tcp" else "truesize"
+                got = sum(q.get(key) or 0 for q in rows
+                          if q.get("pid") == pid and q.get("fd") == fd and q.get("queue") == "receive")
+                score["queued sockets"][1] += 1
+                score["queued sockets"][0] += got == want
+                if got != want:
+                    notes.append("%s: %s %s pid %d fd %d Recv-Q %d, queues %s %d" % (
+                        c["name"], f.name, p[0], pid, fd, want, key, got))
+    return score, notes
+
+
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 
 
@@ -312,6 +344,7 @@ truthcheck.CHECKS["modules"] = check_modules
 truthcheck.CHECKS["details"] = check_details
 truthcheck.CHECKS["mountinfo"] = check_mountinfo
 truthcheck.CHECKS["findings-harness"] = check_findings
+truthcheck.CHECKS["queues"] = check_queues
 
 
 def main(argv):
@@ -321,7 +354,7 @@ def main(argv):
         exe = pathlib.Path(argv[argv.index("--exe") + 1]).resolve()
         argv = argv[:argv.index("--exe")] + argv[argv.index("--exe") + 2:]
     names = argv[1:] or ["info", "pslist", "network", "lsmod", "mounts", "lsof", "modules", "details", "mountinfo",
-                         "findings-harness"]
+                         "findings-harness", "queues"]
     caps = truthcheck.captures([root], cache=root / ".cache")
     ok = True
     for n in names:
