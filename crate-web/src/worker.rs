@@ -54,18 +54,44 @@ struct State {
     results: HashMap<String, Output>,
 }
 
-/// The files a run wrote, as the page downloads them: a file option's file as it is, a directory
-/// option's files as one tar archive named after the analysis and the option.
-fn downloads(analysis: &str, spec: &Spec, out: &Output) -> Vec<(String, Vec<u8>)> {
+/// One file a run offers the page: a file option's file as it is, or a directory option's files as one
+/// tar archive named after the analysis and the option.
+enum Download<'o> {
+    File(&'o OutputFile),
+    Tar(String, Vec<&'o OutputFile>),
+}
+
+impl Download<'_> {
+    /// The name the page saves it under.
+    fn name(&self) -> &str {
+        match self {
+            Download::File(f) => &f.name,
+            Download::Tar(name, _) => name,
+        }
+    }
+
+    /// Its bytes (a tar archive is built only here, when the page asks for it).
+    fn bytes(&self) -> Vec<u8> {
+        match self {
+            Download::File(f) => f.bytes.clone(),
+            Download::Tar(_, files) => {
+                let entries: Vec<(&str, &[u8])> = files.iter().map(|f| (f.name.as_str(), &f.bytes[..])).collect();
+                archive::tar(&entries)
+            }
+        }
+    }
+}
+
+/// The downloads of a run of `analysis` (`spec`), in the order of its options.
+fn downloads<'o>(analysis: &str, spec: &Spec, out: &'o Output) -> Vec<Download<'o>> {
     let mut files = Vec::new();
     for o in spec.options {
         let mine: Vec<&OutputFile> = out.files.iter().filter(|f| f.option == o.name).collect();
         match o.kind {
             OptionKind::Output { directory: true } if !mine.is_empty() => {
-                let entries: Vec<(&str, &[u8])> = mine.iter().map(|f| (f.name.as_str(), &f.bytes[..])).collect();
-                files.push((format!("{analysis}-{}.tar", o.name), archive::tar(&entries)));
+                files.push(Download::Tar(format!("{analysis}-{}.tar", o.name), mine));
             }
-            _ => files.extend(mine.iter().map(|f| (f.name.clone(), f.bytes.clone()))),
+            _ => files.extend(mine.into_iter().map(Download::File)),
         }
     }
     files
@@ -638,8 +664,8 @@ fn run(analysis: String, options: Options) {
     };
     set_phase("ready");
     let files = downloads(&analysis, spec, &result)
-        .into_iter()
-        .map(|(name, _)| name)
+        .iter()
+        .map(|d| d.name().to_string())
         .collect();
     post(&FromWorker::Rows {
         analysis,
@@ -653,17 +679,23 @@ fn run(analysis: String, options: Options) {
 
 /// Send the file `name` of a run: `[json, Uint8Array]`.
 fn send_file(analysis: String, options: Options, name: String) {
-    let (Some(spec), Some(result)) = (
-        registry::find(&analysis),
-        STATE.with(|s| s.borrow().results.get(&result_key(&analysis, &options)).cloned()),
-    ) else {
-        return fail(format!("{analysis} has not run yet with {}", options.to_flags()));
+    let Some(spec) = registry::find(&analysis) else {
+        return fail(format!("no analysis named {analysis}"));
     };
-    let Some((_, bytes)) = downloads(&analysis, spec, &result)
-        .into_iter()
-        .find(|(n, _)| *n == name)
-    else {
-        return fail(format!("{analysis} wrote no file {name}"));
+    let found = STATE.with(|s| {
+        let s = s.borrow();
+        let result = s.results.get(&result_key(&analysis, &options))?;
+        Some(
+            downloads(&analysis, spec, result)
+                .iter()
+                .find(|d| d.name() == name)
+                .map(Download::bytes),
+        )
+    });
+    let bytes = match found {
+        None => return fail(format!("{analysis} has not run yet with {}", options.to_flags())),
+        Some(None) => return fail(format!("{analysis} wrote no file {name}")),
+        Some(Some(bytes)) => bytes,
     };
     let message = Array::new();
     message.push(&JsValue::from_str(&FromWorker::File { name }.to_json()));
