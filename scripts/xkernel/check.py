@@ -91,19 +91,27 @@ def check_modules(exe, caps):
     return score, notes
 
 
+def rows_without_warnings(exe, c, analysis, tally, notes):
+    """The JSON rows of `memscope ANALYSIS` on capture `c`, counted in `tally` ([ok, total]) as a run that
+    exited 0 with nothing on stderr; None (with a note) for one that did not."""
+    r = subprocess.run([str(exe), analysis, str(c["path"]), "--symbols", str(c["symbols"]), "--format", "json"],
+                       capture_output=True, text=True, timeout=600)
+    tally[1] += 1
+    if r.returncode != 0 or r.stderr.strip():
+        notes.append("%s %s: exit %d, %s" % (c["name"], analysis, r.returncode, r.stderr.strip()[:200]))
+        return None
+    tally[0] += 1
+    return json.loads(r.stdout)
+
+
 def check_findings(exe, caps):
     """`memscope findings` runs with no warning, and its kernel_taint findings are exactly the modules
     truth/proc-modules.txt shows tainted (the guest's unsigned out-of-tree dummy)."""
     score, notes = {"taint findings": [0, 0], "captures with findings and no warning": [0, 0]}, []
     for c in caps:
-        r = subprocess.run([str(exe), "findings", str(c["path"]), "--symbols", str(c["symbols"]), "--format", "json"],
-                           capture_output=True, text=True, timeout=600)
-        score["captures with findings and no warning"][1] += 1
-        if r.returncode != 0 or r.stderr.strip():
-            notes.append("%s findings: exit %d, %s" % (c["name"], r.returncode, r.stderr.strip()[:200]))
+        rows = rows_without_warnings(exe, c, "findings", score["captures with findings and no warning"], notes)
+        if rows is None:
             continue
-        score["captures with findings and no warning"][0] += 1
-        rows = json.loads(r.stdout)
         got = {e["keys"].get("name") for f in rows if f["kind"] == "kernel_taint" for e in f["evidence"]}
         want = set()
         for line in (c["truth"] / "proc-modules.txt").read_text().splitlines():
@@ -123,14 +131,9 @@ def check_queues(exe, caps):
     holder's pid and fd that add up to it: TCP's bytes (`len`), UDP's charged memory (`truesize`)."""
     score, notes = {"queued sockets": [0, 0], "captures with queues and no warning": [0, 0]}, []
     for c in caps:
-        r = subprocess.run([str(exe), "queues", str(c["path"]), "--symbols", str(c["symbols"]), "--format", "json"],
-                           capture_output=True, text=True, timeout=600)
-        score["captures with queues and no warning"][1] += 1
-        if r.returncode != 0 or r.stderr.strip():
-            notes.append("%s queues: exit %d, %s" % (c["name"], r.returncode, r.stderr.strip()[:200]))
+        rows = rows_without_warnings(exe, c, "queues", score["captures with queues and no warning"], notes)
+        if rows is None:
             continue
-        score["captures with queues and no warning"][0] += 1
-        rows = json.loads(r.stdout)
         for f in (c["truth"] / "final").glob("ss-tanpue*.txt"):
             for line in f.read_text().splitlines()[1:]:
                 p = line.split()
