@@ -116,43 +116,45 @@ fn handed_program(args: &[String]) -> Option<String> {
     }
 }
 
+/// The rows of one analysis the findings read; its warnings passed on (what it could not read, the findings
+/// drawn from it may lack), or, where it could not run at all, none and a warning saying so.
+fn rows_of<T>(name: &str, found: Result<Analysis<T>, KernelError>, warnings: &mut Vec<String>) -> Vec<T> {
+    match found {
+        Ok(found) => {
+            warnings.extend(found.warnings.iter().map(|w| format!("{name}: {w}")));
+            found.rows
+        }
+        Err(e) => {
+            warnings.push(format!("{name} could not run ({e}): its findings are missing"));
+            Vec::new()
+        }
+    }
+}
+
 /// Every finding the other analyses' rows show; an analysis that cannot run costs its findings, with a
 /// warning.
 pub fn findings(kernel: &Kernel) -> Result<Analysis<Finding>, KernelError> {
     let mut out = Vec::new();
     let mut warnings = Vec::new();
-    // What an analysis could not read, the findings drawn from it may lack: its warnings are passed on.
-    let mut rows_of = |name: &str, found: Result<Analysis<Value>, KernelError>| match found {
-        Ok(found) => {
-            warnings.extend(found.warnings.iter().map(|w| format!("{name}: {w}")));
-            Some(found.rows)
-        }
-        Err(e) => {
-            warnings.push(format!("{name} could not run ({e}): its findings are missing"));
-            None
-        }
-    };
-    fn typed<T: Serialize>(found: Result<Analysis<T>, KernelError>) -> Result<Analysis<Value>, KernelError> {
-        let found = found?;
-        Ok(Analysis {
-            rows: crate::export::to_values(&found.rows).map_err(|e| KernelError::Layout(e.to_string()))?,
-            warnings: found.warnings,
-        })
-    }
-    let procs = rows_of("pslist", typed(pslist::pslist(kernel, &pslist::Options::default())));
-    let cmdlines = rows_of("psaux", typed(psaux::psaux(kernel)));
-    let files = rows_of("lsof", typed(lsof::lsof(kernel, &lsof::Options::default())));
-    let sockets = rows_of("netstat", typed(netstat::netstat(kernel, &netstat::Options::default())));
-    let links = rows_of("ifconfig", typed(ifconfig::ifconfig(kernel)));
-    let environment = rows_of("envars", typed(envars::envars(kernel)));
-    let modules = rows_of("lsmod", typed(lsmod::lsmod(kernel)));
+    let procs = rows_of(
+        "pslist",
+        pslist::pslist(kernel, &pslist::Options::default()),
+        &mut warnings,
+    );
+    let cmdlines = rows_of("psaux", psaux::psaux(kernel), &mut warnings);
+    let files = rows_of("lsof", lsof::lsof(kernel, &lsof::Options::default()), &mut warnings);
+    let sockets = rows_of(
+        "netstat",
+        netstat::netstat(kernel, &netstat::Options::default()),
+        &mut warnings,
+    );
+    let links = rows_of("ifconfig", ifconfig::ifconfig(kernel), &mut warnings);
+    let environment = rows_of("envars", envars::envars(kernel), &mut warnings);
+    let modules = rows_of("lsmod", lsmod::lsmod(kernel), &mut warnings);
 
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let n = |v: &Value, k: &str| v.get(k).and_then(Value::as_i64);
-
-    for p in procs.iter().flatten() {
-        let (pid, comm) = (n(p, "pid").unwrap_or(-1), s(p, "comm").unwrap_or_default());
-        if p.get("in_task_list") == Some(&Value::Bool(false)) {
+    for p in &procs {
+        let (pid, comm) = (p.pid, &p.comm);
+        if !p.in_task_list {
             out.push(Finding {
                 severity: Severity::High,
                 kind: "hidden_process",
@@ -162,7 +164,7 @@ pub fn findings(kernel: &Kernel) -> Result<Analysis<Finding>, KernelError> {
         }
         let kernel_like = KERNEL_THREAD_PREFIXES.iter().any(|k| comm.starts_with(k))
             || (comm.starts_with('[') && comm.ends_with(']'));
-        if p.get("kernel_thread") == Some(&Value::Bool(false)) && kernel_like {
+        if !p.kernel_thread && kernel_like {
             out.push(Finding {
                 severity: Severity::High,
                 kind: "masquerade",
@@ -171,109 +173,89 @@ pub fn findings(kernel: &Kernel) -> Result<Analysis<Finding>, KernelError> {
             });
         }
     }
-    for c in cmdlines.iter().flatten() {
-        let args: Vec<String> = c
-            .get("args")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-            .unwrap_or_default();
-        if let Some(program) = handed_program(&args) {
-            let pid = n(c, "pid").unwrap_or(-1);
-            let (severity, what) = if is_shell(&program) {
-                (Severity::High, "a shell")
-            } else {
-                (Severity::Medium, "a program")
-            };
-            out.push(Finding {
-                severity,
-                kind: "shell_on_socket",
-                summary: format!(
-                    "process {pid} hands {what} ({program}) to whoever connects: {}",
-                    s(c, "cmdline").unwrap_or_default()
-                ),
-                evidence: vec![evidence("psaux", &[("pid", pid.into())])],
-            });
-        }
+    for c in &cmdlines {
+        let Some(program) = c.args.as_deref().and_then(handed_program) else {
+            continue;
+        };
+        let (severity, what) = if is_shell(&program) {
+            (Severity::High, "a shell")
+        } else {
+            (Severity::Medium, "a program")
+        };
+        out.push(Finding {
+            severity,
+            kind: "shell_on_socket",
+            summary: format!(
+                "process {} hands {what} ({program}) to whoever connects: {}",
+                c.pid,
+                c.cmdline.as_deref().unwrap_or_default()
+            ),
+            evidence: vec![evidence("psaux", &[("pid", c.pid.into())])],
+        });
     }
     // A shell whose standard input, output or error is a network socket (a reverse or bind shell; a
     // service's output to journald is a UNIX socket, and no finding).
-    let network_sockets: BTreeMap<i64, &Value> = sockets
+    let network_sockets: BTreeMap<u64, &netstat::SocketRow> = sockets
         .iter()
-        .flatten()
-        .filter(|k| matches!(s(k, "family").as_deref(), Some("inet" | "inet6")))
-        .filter_map(|k| Some((n(k, "inode")?, k)))
+        .filter(|k| matches!(k.family.as_deref(), Some("inet" | "inet6")))
+        .filter_map(|k| Some((k.inode?, k)))
         .collect();
-    let mut socket_stdio: BTreeMap<i64, (String, Vec<i64>, &Value)> = BTreeMap::new();
-    for f in files.iter().flatten() {
-        let (pid, fd) = (n(f, "pid").unwrap_or(-1), n(f, "fd").unwrap_or(-1));
-        let comm = s(f, "comm").unwrap_or_default();
-        let socket = n(f, "inode").and_then(|i| network_sockets.get(&i));
-        if let (true, true, Some(socket)) = ((0..=2).contains(&fd), is_shell(&comm), socket) {
+    let mut socket_stdio: BTreeMap<u32, (&str, Vec<u32>, &netstat::SocketRow)> = BTreeMap::new();
+    for f in &files {
+        let comm = f.comm.as_deref().unwrap_or_default();
+        let socket = f.inode.and_then(|i| network_sockets.get(&i));
+        if let (true, true, Some(&socket)) = (f.fd <= 2, is_shell(comm), socket) {
             socket_stdio
-                .entry(pid)
+                .entry(f.pid)
                 .or_insert_with(|| (comm, Vec::new(), socket))
                 .1
-                .push(fd);
+                .push(f.fd);
         }
     }
     for (pid, (comm, fds, socket)) in socket_stdio {
-        let fds: Vec<String> = fds.iter().map(i64::to_string).collect();
+        let fds: Vec<String> = fds.iter().map(u32::to_string).collect();
         out.push(Finding {
             severity: Severity::High,
             kind: "shell_on_socket",
             summary: format!(
                 "{comm} (pid {pid}) has a network socket ({} {}:{} - {}:{}) on fd {}",
-                s(socket, "proto").unwrap_or_default(),
-                s(socket, "local_addr").unwrap_or_default(),
-                n(socket, "local_port").unwrap_or(0),
-                s(socket, "remote_addr").unwrap_or_default(),
-                n(socket, "remote_port").unwrap_or(0),
+                socket.proto.as_deref().unwrap_or_default(),
+                socket.local_addr.as_deref().unwrap_or_default(),
+                socket.local_port.unwrap_or(0),
+                socket.remote_addr.as_deref().unwrap_or_default(),
+                socket.remote_port.unwrap_or(0),
                 fds.join(", ")
             ),
             evidence: vec![
                 evidence("lsof", &[("pid", pid.into())]),
-                evidence(
-                    "netstat",
-                    &[("inode", socket.get("inode").cloned().unwrap_or(Value::Null))],
-                ),
+                evidence("netstat", &[("inode", socket.inode.into())]),
             ],
         });
     }
-    for k in sockets.iter().flatten() {
-        if s(k, "proto").as_deref() == Some("tcp")
-            && s(k, "state").as_deref() == Some("LISTEN")
-            && k.get("pid").is_some_and(Value::is_null)
-        {
-            let port = n(k, "local_port").unwrap_or(-1);
+    for k in &sockets {
+        if k.proto.as_deref() == Some("tcp") && k.state.as_deref() == Some("LISTEN") && k.pid.is_none() {
+            let port = k.local_port.unwrap_or(0);
             out.push(Finding {
                 severity: Severity::Medium,
                 kind: "unowned_listener",
                 summary: format!(
                     "TCP {}:{port} listens, held by no process",
-                    s(k, "local_addr").unwrap_or_default()
+                    k.local_addr.as_deref().unwrap_or_default()
                 ),
                 evidence: vec![evidence(
                     "netstat",
-                    &[
-                        ("inode", k.get("inode").cloned().unwrap_or(Value::Null)),
-                        ("local_port", port.into()),
-                    ],
+                    &[("inode", k.inode.into()), ("local_port", port.into())],
                 )],
             });
         }
     }
-    for l in links.iter().flatten() {
-        if l.get("promiscuous") != Some(&Value::Bool(true)) {
-            continue;
-        }
-        let (index, netns, name) = (n(l, "index"), n(l, "netns"), s(l, "name").unwrap_or_default());
+    for l in links.iter().filter(|l| l.promiscuous) {
         // The packet sockets bound to it (or to every interface) in its namespace: a sniffer's.
-        let holders: Vec<&Value> = sockets
+        let holders: Vec<&netstat::SocketRow> = sockets
             .iter()
-            .flatten()
-            .filter(|k| s(k, "proto").as_deref() == Some("packet") && n(k, "netns") == netns)
-            .filter(|k| n(k, "ifindex") == index || n(k, "ifindex") == Some(0))
-            .filter(|k| n(k, "protocol") == Some(ETH_P_ALL))
+            .filter(|k| k.proto.as_deref() == Some("packet") && k.netns == l.netns)
+            .filter(|k| k.ifindex.is_some_and(|i| i64::from(i) == l.index || i == 0))
+            .filter(|k| k.protocol == Some(ETH_P_ALL))
             .collect();
         if holders.is_empty() {
             continue; // a bridge port: the bridge keeps it promiscuous
@@ -283,65 +265,61 @@ pub fn findings(kernel: &Kernel) -> Result<Analysis<Finding>, KernelError> {
             .map(|k| {
                 format!(
                     "{} (pid {})",
-                    s(k, "comm").unwrap_or_default(),
-                    n(k, "pid").unwrap_or(-1)
+                    k.comm.as_deref().unwrap_or_default(),
+                    k.pid.map_or(-1, i64::from)
                 )
             })
             .collect();
         let mut ev = vec![evidence(
             "ifconfig",
-            &[("name", name.clone().into()), ("netns", netns.into())],
+            &[("name", l.name.clone().into()), ("netns", l.netns.into())],
         )];
-        ev.extend(holders.iter().map(|k| {
-            evidence(
-                "netstat",
-                &[
-                    ("pid", k.get("pid").cloned().unwrap_or(Value::Null)),
-                    ("inode", k.get("inode").cloned().unwrap_or(Value::Null)),
-                ],
-            )
-        }));
+        ev.extend(
+            holders
+                .iter()
+                .map(|k| evidence("netstat", &[("pid", k.pid.into()), ("inode", k.inode.into())])),
+        );
         out.push(Finding {
             severity: Severity::Medium,
             kind: "promiscuous_interface",
-            summary: format!("{name} is in promiscuous mode, captured by {}", who.join(", ")),
+            summary: format!("{} is in promiscuous mode, captured by {}", l.name, who.join(", ")),
             evidence: ev,
         });
     }
-    for e in environment.iter().flatten() {
-        let name = s(e, "name").unwrap_or_default();
-        if name == "LD_PRELOAD" || name == "LD_AUDIT" {
-            let pid = n(e, "pid").unwrap_or(-1);
-            out.push(Finding {
-                severity: Severity::High,
-                kind: "preload_environment",
-                summary: format!(
-                    "process {pid} ({}) runs with {name}={}",
-                    s(e, "comm").unwrap_or_default(),
-                    s(e, "value").unwrap_or_default()
-                ),
-                evidence: vec![evidence("envars", &[("pid", pid.into()), ("name", name.into())])],
-            });
-        }
+    for e in environment
+        .iter()
+        .filter(|e| e.name == "LD_PRELOAD" || e.name == "LD_AUDIT")
+    {
+        out.push(Finding {
+            severity: Severity::High,
+            kind: "preload_environment",
+            summary: format!(
+                "process {} ({}) runs with {}={}",
+                e.pid,
+                e.comm.as_deref().unwrap_or_default(),
+                e.name,
+                e.value.as_deref().unwrap_or_default()
+            ),
+            evidence: vec![evidence(
+                "envars",
+                &[("pid", e.pid.into()), ("name", e.name.clone().into())],
+            )],
+        });
     }
-    for m in modules.iter().flatten() {
-        let taints = s(m, "taints").unwrap_or_default();
-        if !taints.is_empty() {
-            let name = s(m, "name").unwrap_or_default();
-            out.push(Finding {
-                severity: Severity::Medium,
-                kind: "kernel_taint",
-                summary: format!("module {name} taints the kernel ({taints})"),
-                evidence: vec![evidence("lsmod", &[("name", name.into())])],
-            });
-        }
+    for m in modules.iter().filter(|m| !m.taints.is_empty()) {
+        out.push(Finding {
+            severity: Severity::Medium,
+            kind: "kernel_taint",
+            summary: format!("module {} taints the kernel ({})", m.name, m.taints),
+            evidence: vec![evidence("lsmod", &[("name", m.name.clone().into())])],
+        });
     }
     out.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.kind.cmp(b.kind)));
     Ok(Analysis { rows: out, warnings })
 }
 
 /// `ETH_P_ALL`: a packet socket that takes every frame, as a sniffer's does.
-const ETH_P_ALL: i64 = 3;
+const ETH_P_ALL: u16 = 3;
 
 #[cfg(test)]
 mod tests {
