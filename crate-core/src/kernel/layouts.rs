@@ -5,6 +5,9 @@
 //!
 //! Each variant's doc comment names the kernels that use it.
 
+use std::cell::OnceCell;
+use std::rc::Rc;
+
 use super::modules::ModuleLayout;
 use super::net::fib::FibLayout;
 use super::printk::PrintkLayout;
@@ -293,9 +296,11 @@ impl MountLayout {
     }
 }
 
-/// The layouts of one kernel, resolved from its symbols once (see [`Kernel::layouts`]).
-#[derive(Debug, Clone)]
+/// The layouts of one kernel, resolved from its symbols once (see [`Kernel::layouts`]): the task and socket
+/// choices every analysis needs when the kernel is first read, each subsystem's (printk, FIB, modules,
+/// mounts, socket buffers) when an analysis first asks for it.
 pub struct Layouts {
+    symbols: Rc<SymbolTable>,
     threads: Result<ThreadList, KernelError>,
     start_time: Result<StartTime, KernelError>,
     caps: Result<CapSet, KernelError>,
@@ -306,11 +311,25 @@ pub struct Layouts {
     timekeeper: Result<Timekeeper, KernelError>,
     listening: ListeningHash,
     proxied: Vec<NsKind>,
-    printk: Result<PrintkLayout, KernelError>,
-    fib: FibLayout,
-    modules: Result<ModuleLayout, KernelError>,
-    mounts: MountLayout,
-    skb: Result<SkbLayout, KernelError>,
+    printk: OnceCell<Result<PrintkLayout, KernelError>>,
+    fib: OnceCell<FibLayout>,
+    modules: OnceCell<Result<ModuleLayout, KernelError>>,
+    mounts: OnceCell<MountLayout>,
+    skb: OnceCell<Result<SkbLayout, KernelError>>,
+}
+
+impl std::fmt::Debug for Layouts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Layouts")
+            .field("threads", &self.threads)
+            .field("start_time", &self.start_time)
+            .field("caps", &self.caps)
+            .field("task_pid", &self.task_pid)
+            .field("timekeeper", &self.timekeeper)
+            .field("listening", &self.listening)
+            .field("proxied", &self.proxied)
+            .finish_non_exhaustive()
+    }
 }
 
 fn missing(what: &str) -> KernelError {
@@ -318,8 +337,9 @@ fn missing(what: &str) -> KernelError {
 }
 
 impl Layouts {
-    /// Resolve every choice from `symbols`.
-    pub fn of(symbols: &SymbolTable) -> Layouts {
+    /// Resolve the core choices from `symbols` (each subsystem's on first use).
+    pub fn of(table: &Rc<SymbolTable>) -> Layouts {
+        let symbols: &SymbolTable = table;
         let has = |ty: &str, member: &str| symbols.layout(ty).is_ok_and(|l| l.has_field(member));
         let threads = if has("signal_struct", "thread_head") && has("task_struct", "thread_node") {
             Ok(ThreadList::SignalHead)
@@ -398,11 +418,12 @@ impl Layouts {
             timekeeper: timekeeper(symbols),
             listening,
             proxied,
-            printk: PrintkLayout::of(symbols),
-            fib: FibLayout::new(symbols),
-            modules: ModuleLayout::of(symbols),
-            mounts: MountLayout::of(symbols),
-            skb: SkbLayout::of(symbols),
+            symbols: table.clone(),
+            printk: OnceCell::new(),
+            fib: OnceCell::new(),
+            modules: OnceCell::new(),
+            mounts: OnceCell::new(),
+            skb: OnceCell::new(),
         }
     }
 
@@ -453,22 +474,25 @@ impl Layouts {
 
     /// Where the kernel log is kept.
     pub fn printk(&self) -> Result<PrintkLayout, KernelError> {
-        self.printk.clone()
+        self.printk.get_or_init(|| PrintkLayout::of(&self.symbols)).clone()
     }
 
     /// How the routing tables, their next hops and their caches are laid out.
     pub fn fib(&self) -> &FibLayout {
-        &self.fib
+        self.fib.get_or_init(|| FibLayout::new(&self.symbols))
     }
 
     /// How `struct module` is laid out.
     pub fn modules(&self) -> Result<&ModuleLayout, KernelError> {
-        self.modules.as_ref().map_err(Clone::clone)
+        self.modules
+            .get_or_init(|| ModuleLayout::of(&self.symbols))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// How mounts and mount namespaces are kept.
     pub fn mounts(&self) -> &MountLayout {
-        &self.mounts
+        self.mounts.get_or_init(|| MountLayout::of(&self.symbols))
     }
 
     /// The namespace kinds this kernel keeps in `struct nsproxy`.
@@ -478,7 +502,7 @@ impl Layouts {
 
     /// How socket buffers, their fragments and the queues holding them are laid out.
     pub fn skb(&self) -> Result<SkbLayout, KernelError> {
-        self.skb.clone()
+        self.skb.get_or_init(|| SkbLayout::of(&self.symbols)).clone()
     }
 }
 
@@ -612,6 +636,6 @@ impl SkbLayout {
 impl Kernel {
     /// The layouts of this kernel's changing structures, resolved on first use.
     pub fn layouts(&self) -> &Layouts {
-        self.layouts.get_or_init(|| Layouts::of(self.symbols()))
+        self.layouts.get_or_init(|| Layouts::of(&self.symbols))
     }
 }
