@@ -4,6 +4,7 @@
 pub mod arp;
 pub mod dmesg;
 pub mod envars;
+pub mod files;
 pub mod findings;
 pub mod ifconfig;
 pub mod info;

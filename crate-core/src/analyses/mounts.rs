@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::Analysis;
 use crate::kernel::mounts::{self, Mount};
 use crate::kernel::paths::{PathResolver, Reach};
-use crate::kernel::{files, tasks, Kernel, KernelError};
+use crate::kernel::{tasks, Kernel, KernelError};
 
 /// One mount.
 #[derive(Debug, Clone, Serialize)]
@@ -82,27 +82,14 @@ struct Seen {
 pub fn mounts(kernel: &Kernel, options: &Options) -> Result<Analysis<MountRow>, KernelError> {
     let mut warnings = Vec::new();
     let init_ns = init_namespace(kernel).ok();
-    let mnt_ns_off = kernel.member_offset("nsproxy", "mnt_ns")?;
     // Each process's namespace and root, in task-list order.
     let mut users: Vec<(u32, u64, Option<PathPair>)> = Vec::new();
     tasks::for_each_process(kernel, &mut warnings, |task, pid, warnings| {
-        let task = files::descriptor_holder(kernel, task);
-        let ns = match task.pointer("nsproxy") {
-            Ok(0) => return,
-            Ok(p) => kernel.read_u64(p.wrapping_add(mnt_ns_off)),
-            Err(_) => return,
-        };
-        let Ok(ns) = ns else {
-            warnings.push(format!("pid {pid}: mount namespace unreadable"));
-            return;
-        };
-        let root = task
-            .deref("fs")
-            .ok()
-            .flatten()
-            .and_then(|fs| fs.member("root").ok())
-            .and_then(|r| Some((r.pointer("mnt").ok()?, r.pointer("dentry").ok()?)));
-        users.push((pid, ns, root));
+        match mounts::task_mounts(kernel, &task) {
+            Ok(Some(t)) => users.push((pid, t.ns, t.root)),
+            Ok(None) => {}
+            Err(e) => warnings.push(format!("pid {pid}: mount namespace unreadable: {e}")),
+        }
     })?;
     let host_root = users.iter().find(|u| Some(u.1) == init_ns).and_then(|u| u.2);
     let mut order: Vec<Seen> = Vec::new();

@@ -298,7 +298,7 @@ impl MountLayout {
 
 /// The layouts of one kernel, resolved from its symbols once (see [`Kernel::layouts`]): the task and socket
 /// choices every analysis needs when the kernel is first read, each subsystem's (printk, FIB, modules,
-/// mounts, socket buffers) when an analysis first asks for it.
+/// mounts, socket buffers, files) when an analysis first asks for it.
 pub struct Layouts {
     symbols: Rc<SymbolTable>,
     threads: Result<ThreadList, KernelError>,
@@ -316,6 +316,8 @@ pub struct Layouts {
     modules: OnceCell<Result<ModuleLayout, KernelError>>,
     mounts: OnceCell<MountLayout>,
     skb: OnceCell<Result<SkbLayout, KernelError>>,
+    direct_map: OnceCell<Result<DirectMap, KernelError>>,
+    files: OnceCell<FileLayout>,
 }
 
 impl std::fmt::Debug for Layouts {
@@ -424,6 +426,8 @@ impl Layouts {
             modules: OnceCell::new(),
             mounts: OnceCell::new(),
             skb: OnceCell::new(),
+            direct_map: OnceCell::new(),
+            files: OnceCell::new(),
         }
     }
 
@@ -503,6 +507,16 @@ impl Layouts {
     /// How socket buffers, their fragments and the queues holding them are laid out.
     pub fn skb(&self) -> Result<SkbLayout, KernelError> {
         self.skb.get_or_init(|| SkbLayout::of(&self.symbols)).clone()
+    }
+
+    /// How dentries, inodes and page caches are laid out.
+    pub fn files(&self) -> &FileLayout {
+        self.files.get_or_init(|| FileLayout::of(&self.symbols))
+    }
+
+    /// How a `struct page` pointer is turned into its frame (see [`super::pages`]).
+    pub fn direct_map(&self) -> Result<DirectMap, KernelError> {
+        self.direct_map.get_or_init(|| DirectMap::of(&self.symbols)).clone()
     }
 }
 
@@ -591,8 +605,6 @@ pub struct SkbLayout {
     pub frag: SkbFrag,
     /// Where TCP's sent, unacknowledged data is.
     pub retransmit: RetransmitQueue,
-    /// How a fragment's page is found in the direct map.
-    pub direct_map: DirectMap,
 }
 
 impl SkbLayout {
@@ -617,19 +629,105 @@ impl SkbLayout {
         } else {
             RetransmitQueue::WriteQueue
         };
-        let direct_map = if symbols.has_symbol("vmemmap_base") && symbols.has_symbol("page_offset_base") {
-            DirectMap::Variables {
-                page_size: symbols.layout("page")?.size(),
-            }
+        Ok(SkbLayout { end, frag, retransmit })
+    }
+}
+
+/// How a dentry links its children (what `d_walk()` follows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DentryChildren {
+    /// `dentry.d_subdirs`, a `list_head` of children linked through `d_child` (before 6.8: 5.10, 6.1).
+    List,
+    /// `dentry.d_children`, an `hlist_head` of children linked through `d_sib` (6.8+: 6.12, 7.x).
+    Hlist,
+}
+
+/// Where an inode keeps one of its times (access, modification, change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InodeTime {
+    /// A `struct timespec64` member: `i_mtime` (before 6.6/6.7: 5.10, 6.1), or `__i_mtime` and
+    /// `__i_ctime`, its private form (`__i_ctime` from 6.6, the others 6.7 to 6.10).
+    Timespec(&'static str),
+    /// Seconds and nanoseconds as two members, `i_mtime_sec` and `i_mtime_nsec` (6.11+: 6.12, 7.x); from
+    /// 6.13 bit 31 of `i_ctime_nsec` is the multigrain `I_CTIME_QUERIED` flag, not part of the time.
+    Split {
+        /// The seconds member.
+        sec: &'static str,
+        /// The nanoseconds member.
+        nsec: &'static str,
+    },
+}
+
+/// Where a page cache page records its index in the file (checked when a file is read back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageIndex {
+    /// `page.index` (5.10 to 6.16).
+    Index,
+    /// `page.__folio_index` (6.17+).
+    FolioIndex,
+}
+
+/// The layout of dentries, inodes and page caches, as `files` reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLayout {
+    /// How a dentry's children are linked.
+    pub children: Result<DentryChildren, KernelError>,
+    /// Access, modification and change times.
+    pub times: [Result<InodeTime, KernelError>; 3],
+    /// Where a page's index is; `None` when the symbols name neither.
+    pub page_index: Option<PageIndex>,
+}
+
+impl FileLayout {
+    fn of(symbols: &SymbolTable) -> FileLayout {
+        let has = |ty: &str, member: &str| symbols.layout(ty).is_ok_and(|l| l.has_field(member));
+        let children = if has("dentry", "d_children") && has("dentry", "d_sib") {
+            Ok(DentryChildren::Hlist)
+        } else if has("dentry", "d_subdirs") && has("dentry", "d_child") {
+            Ok(DentryChildren::List)
         } else {
-            return Err(missing("direct map (vmemmap_base, page_offset_base)"));
+            Err(missing("dentry children"))
         };
-        Ok(SkbLayout {
-            end,
-            frag,
-            retransmit,
-            direct_map,
-        })
+        const NAMES: [[&str; 4]; 3] = [
+            ["i_atime", "__i_atime", "i_atime_sec", "i_atime_nsec"],
+            ["i_mtime", "__i_mtime", "i_mtime_sec", "i_mtime_nsec"],
+            ["i_ctime", "__i_ctime", "i_ctime_sec", "i_ctime_nsec"],
+        ];
+        let times = NAMES.map(|[plain, private, sec, nsec]| {
+            if has("inode", sec) && has("inode", nsec) {
+                Ok(InodeTime::Split { sec, nsec })
+            } else if has("inode", private) {
+                Ok(InodeTime::Timespec(private))
+            } else if has("inode", plain) {
+                Ok(InodeTime::Timespec(plain))
+            } else {
+                Err(missing(&format!("inode {plain}")))
+            }
+        });
+        let page_index = if has("page", "__folio_index") {
+            Some(PageIndex::FolioIndex)
+        } else if has("page", "index") {
+            Some(PageIndex::Index)
+        } else {
+            None
+        };
+        FileLayout {
+            children,
+            times,
+            page_index,
+        }
+    }
+}
+
+impl DirectMap {
+    fn of(symbols: &SymbolTable) -> Result<DirectMap, KernelError> {
+        if symbols.has_symbol("vmemmap_base") && symbols.has_symbol("page_offset_base") {
+            Ok(DirectMap::Variables {
+                page_size: symbols.layout("page")?.size(),
+            })
+        } else {
+            Err(missing("direct map (vmemmap_base, page_offset_base)"))
+        }
     }
 }
 

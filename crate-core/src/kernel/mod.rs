@@ -2,14 +2,19 @@
 //! reads of its objects.
 
 pub mod banner;
+pub mod dentries;
 pub mod files;
 mod identify;
+pub mod inodes;
 pub mod layouts;
 pub mod mm;
 pub mod modules;
 pub mod mounts;
 pub mod net;
 mod object;
+pub mod overlay;
+pub mod pagecache;
+pub mod pages;
 pub mod paths;
 pub mod printk;
 pub mod skb;

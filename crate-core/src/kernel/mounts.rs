@@ -373,3 +373,34 @@ pub fn dominating_group(kernel: &Kernel, mount: &Mount, reachable: impl Fn(&Moun
     }
     None
 }
+
+/// A process's place in the mount tree: its mount namespace and its root (`fs->root` as `(vfsmount,
+/// dentry)`, what its paths are seen from; `None` when unreadable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskMounts {
+    /// The `mnt_namespace` (`nsproxy->mnt_ns`).
+    pub ns: u64,
+    /// `fs->root`.
+    pub root: Option<(u64, u64)>,
+}
+
+/// The mount namespace and root of the process led by `task` (its descriptor holder's, should the leader
+/// have exited); `Ok(None)` for a task without namespaces (exiting).
+pub fn task_mounts(kernel: &Kernel, task: &super::Object<'_>) -> Result<Option<TaskMounts>, KernelError> {
+    let task = super::files::descriptor_holder(kernel, task.clone());
+    let nsproxy = task.pointer("nsproxy")?;
+    if nsproxy == 0 {
+        return Ok(None);
+    }
+    let at = nsproxy.wrapping_add(kernel.member_offset("nsproxy", "mnt_ns")?);
+    let ns = kernel
+        .read_u64(at)
+        .map_err(|e| KernelError::memory(format!("nsproxy.mnt_ns at {at:#x}"), Some(e)))?;
+    let root = task
+        .deref("fs")
+        .ok()
+        .flatten()
+        .and_then(|fs| fs.member("root").ok())
+        .and_then(|r| Some((r.pointer("mnt").ok()?, r.pointer("dentry").ok()?)));
+    Ok(Some(TaskMounts { ns, root }))
+}

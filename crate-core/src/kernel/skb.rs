@@ -4,14 +4,15 @@
 //! (`skb->data`, `skb_headlen() = len - data_len` bytes), then each paged fragment of
 //! `skb_shinfo(skb)->frags[]` (`skb_shared_info` at `skb_end_pointer()`: `head + end` where `end` is an
 //! offset), then each skb on `skb_shinfo(skb)->frag_list`. A fragment's `struct page *` is turned into its
-//! direct-map address as `page_to_virt()` does on x86-64 (see [`DirectMap`]). The layout is the kernel's
+//! direct-map address as `page_to_virt()` does on x86-64 (see [`PageMap`]). The layout is the kernel's
 //! [`SkbLayout`], chosen once.
 //!
 //! Walks are bounded; a broken or cyclic list stops with a problem, keeping the skbs read before it.
 
 use std::collections::HashSet;
 
-use super::layouts::{DirectMap, RetransmitQueue, SkbEnd, SkbFrag, SkbLayout};
+use super::layouts::{RetransmitQueue, SkbEnd, SkbFrag, SkbLayout};
+use super::pages::PageMap;
 use super::{Kernel, KernelError};
 
 /// Most skbs taken from one queue.
@@ -22,8 +23,6 @@ pub const MAX_SKB_BYTES: u64 = 4 << 20;
 const MAX_FRAG_DEPTH: usize = 2;
 /// `NET_IOV`: a `netmem_ref` with bit 0 set is a `net_iov` (device memory), not a page.
 const NET_IOV: u64 = 1;
-/// `PAGE_SIZE`.
-const PAGE_SIZE: u64 = 4096;
 
 /// The skbs of a queue, in queue order, and why the walk stopped early if it did.
 #[derive(Debug, Clone, Default)]
@@ -98,9 +97,8 @@ pub struct SkbReader<'k> {
     frag_page: u64,
     frag_len: u64,
     frag_offset: u64,
-    /// `vmemmap_base` and `page_offset_base` as the kernel set them at boot.
-    vmemmap_base: u64,
-    page_offset_base: u64,
+    /// Where fragments' pages are.
+    pages: PageMap,
 }
 
 impl<'k> SkbReader<'k> {
@@ -122,12 +120,6 @@ impl<'k> SkbReader<'k> {
         let (frag_page, frag_len, frag_offset) = match layout.frag {
             SkbFrag::Netmem => ("netmem", "len", "offset"),
             SkbFrag::BioVec => ("bv_page", "bv_len", "bv_offset"),
-        };
-        let read_var = |name: &str| -> Result<u64, KernelError> {
-            let addr = kernel.symbol_addr(name)?;
-            kernel
-                .read_u64(addr)
-                .map_err(|e| KernelError::memory(format!("{name} at {addr:#x}"), Some(e)))
         };
         let cb_size = match symbols.layout("sk_buff")?.field("cb")?.1 {
             crate::symbols::TypeRef::Array { count, .. } => *count,
@@ -161,8 +153,7 @@ impl<'k> SkbReader<'k> {
             frag_page: off(&frag_type, frag_page)?,
             frag_len: off(&frag_type, frag_len)?,
             frag_offset: off(&frag_type, frag_offset)?,
-            vmemmap_base: read_var("vmemmap_base")?,
-            page_offset_base: read_var("page_offset_base")?,
+            pages: PageMap::new(kernel)?,
         })
     }
 
@@ -312,12 +303,7 @@ impl<'k> SkbReader<'k> {
         if self.layout.frag == SkbFrag::Netmem && page & NET_IOV != 0 {
             return None;
         }
-        let DirectMap::Variables { page_size } = self.layout.direct_map;
-        if page < self.vmemmap_base || page_size == 0 {
-            return None;
-        }
-        let pfn = (page - self.vmemmap_base) / page_size;
-        Some(self.page_offset_base.wrapping_add(pfn.wrapping_mul(PAGE_SIZE)))
+        self.pages.direct_address(page)
     }
 
     /// Read `len` bytes at `addr` into `out`, counting what is not in the capture as missing.
@@ -660,7 +646,6 @@ mod tests {
                 end: SkbEnd::Offset,
                 frag: SkbFrag::Netmem,
                 retransmit: crate::kernel::layouts::RetransmitQueue::RbTree,
-                direct_map: DirectMap::Variables { page_size: 64 },
             }
         );
         let walk = reader.queue(IMAGE + 0x1000);

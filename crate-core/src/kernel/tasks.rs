@@ -99,7 +99,12 @@ pub fn pid_table_processes(kernel: &Kernel, warnings: &mut Vec<String>) -> Resul
     let link_at = kernel.member_offset("task_struct", "pid_links")? + pid_type * hlist_node;
     let mut out = Vec::new();
     let mut misfiled = 0usize;
-    for (nr, pid) in walk.entries {
+    for super::xarray::XaEntry {
+        index: nr,
+        pointer: pid,
+        ..
+    } in walk.entries
+    {
         let Ok(first) = kernel.read_u64(pid.wrapping_add(tasks_at)) else {
             misfiled += 1;
             continue;

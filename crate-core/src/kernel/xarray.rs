@@ -1,6 +1,6 @@
 //! The kernel's XArray (and the radix tree and IDR built on it): a tree of `xa_node`s whose slots hold
 //! pointers, tagged internal entries (child nodes, siblings, retry markers) or tagged values. Used for the
-//! PID table (`pid_namespace.idr`) and, later, page caches.
+//! PID table (`pid_namespace.idr`) and page caches (`address_space.i_pages`).
 
 use std::collections::HashSet;
 
@@ -11,11 +11,23 @@ const CHUNK_SHIFT: u64 = 6;
 /// Internal entries at or below this value are not nodes (siblings, retry and zero entries).
 const LAST_NON_NODE: u64 = 4096;
 
+/// One pointer stored in an XArray.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XaEntry {
+    /// The first index it is stored at.
+    pub index: u64,
+    /// How many indices it covers: 1, or more for a multi-index entry (a large folio in a page cache),
+    /// which fills its node slot's range and the sibling slots after it.
+    pub span: u64,
+    /// The pointer.
+    pub pointer: u64,
+}
+
 /// The pointers stored in one XArray, with their indices, and what went wrong on the way.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct XaWalk {
-    /// (index, pointer) in index order.
-    pub entries: Vec<(u64, u64)>,
+    /// The entries in index order.
+    pub entries: Vec<XaEntry>,
     /// The first part of the tree that could not be read or looked wrong (the rest is still walked), or
     /// the bound reached.
     pub problem: Option<String>,
@@ -45,8 +57,13 @@ pub fn entries(kernel: &Kernel, xa: u64, limit: usize) -> Result<XaWalk, KernelE
         full: false,
         walk: XaWalk::default(),
     };
-    walker.visit(head, 0, None);
+    walker.visit(head, 0, None, 1);
     Ok(walker.walk)
+}
+
+/// A sibling entry: internal (`... 10` in the low bits) and naming a slot of its node (below 64).
+fn is_sibling(entry: u64) -> bool {
+    entry & 3 == 2 && (entry >> 2) < (1 << CHUNK_SHIFT)
 }
 
 struct NodeLayout {
@@ -71,9 +88,10 @@ impl Walker<'_> {
         self.walk.problem.get_or_insert(problem);
     }
 
-    /// Record the entry `entry` covering indices from `base`; descend into nodes. `parent_shift` is the
-    /// shift of the node holding the entry (`None` at the root), which a child's shift must be below.
-    fn visit(&mut self, entry: u64, base: u64, parent_shift: Option<u64>) {
+    /// Record the entry `entry` covering `span` indices from `base`; descend into nodes. `parent_shift`
+    /// is the shift of the node holding the entry (`None` at the root), which a child's shift must be
+    /// below.
+    fn visit(&mut self, entry: u64, base: u64, parent_shift: Option<u64>, span: u64) {
         if entry == 0 || entry & 1 == 1 || self.full {
             return; // empty slot, value entry, or the bound already reached
         }
@@ -82,7 +100,11 @@ impl Walker<'_> {
                 self.full = true;
                 self.walk.problem = Some(format!("stopped after {} entries", self.limit));
             } else {
-                self.walk.entries.push((base, entry));
+                self.walk.entries.push(XaEntry {
+                    index: base,
+                    span,
+                    pointer: entry,
+                });
             }
             return;
         }
@@ -109,10 +131,19 @@ impl Walker<'_> {
             self.note(format!("slots of node {addr:#x} unreadable: {e}"));
             return;
         }
-        for (i, slot) in slots.chunks_exact(8).enumerate() {
-            let child = u64::from_le_bytes(slot.try_into().expect("8-byte chunk"));
+        let slots: Vec<u64> = slots
+            .chunks_exact(8)
+            .map(|s| u64::from_le_bytes(s.try_into().expect("8-byte chunk")))
+            .collect();
+        for (i, &child) in slots.iter().enumerate() {
             let index = base.wrapping_add((i as u64).checked_shl(shift as u32).unwrap_or(0));
-            self.visit(child, index, Some(shift));
+            // A multi-index entry is followed by sibling entries (`xa_mk_sibling(i)`) pointing back to it.
+            let siblings = slots[i + 1..]
+                .iter()
+                .take_while(|&&s| is_sibling(s) && (s >> 2) as usize == i)
+                .count() as u64;
+            let span = (siblings + 1).checked_shl(shift as u32).unwrap_or(u64::MAX);
+            self.visit(child, index, Some(shift), span);
         }
     }
 }

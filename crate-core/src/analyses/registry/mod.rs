@@ -3,6 +3,7 @@
 //! The CLI builds its subcommands and flags from here and the web app its tabs and controls, so an
 //! analysis added to the core is one module and one [`Spec`] in [`ANALYSES`], and nothing else.
 
+mod files_options;
 mod options;
 
 use serde::Serialize;
@@ -329,6 +330,66 @@ pub const ANALYSES: &[Spec] = &[
                 };
                 rows(mounts::mounts(k, &options)?)
             },
+        )
+    },
+    Spec {
+        options: &[
+            OptionSpec::integers(
+                "pid",
+                "PID",
+                "The mount namespaces of these processes, paths as each sees them (default: pid 1's).",
+            ),
+            OptionSpec::integers("mount", "ID", "Only the files on these mounts (mount ids)."),
+            OptionSpec::text("path", "PREFIX", "Only this path and what is under it.", None),
+            OptionSpec::integers("uid", "UID", "Only files these users own."),
+            OptionSpec::flag("sort", "Order by path instead of the walk's order."),
+            OptionSpec::flag(
+                "negative",
+                "Add negative dentries: names looked up that did not exist (what someone probed for).",
+            ),
+            OptionSpec::text(
+                "extract",
+                "PATH",
+                "Read this file back from the page cache (PATH as the process's namespace sees it).",
+                None,
+            ),
+            OptionSpec::text(
+                "extract-inode",
+                "ADDR",
+                "Read back the file of the inode at ADDR (hex).",
+                Some(files_options::check_inode),
+            ),
+            OptionSpec::text(
+                "extract-fd",
+                "PID:FD",
+                "Read back the file open as descriptor FD of process PID (deleted and memfd files too).",
+                Some(files_options::check_fd),
+            ),
+            OptionSpec::output(
+                "out",
+                "FILE",
+                "Write the file read back to FILE (pages not in memory as zeros, named in a warning).",
+                false,
+            ),
+        ],
+        ..Spec::rows(
+            "files",
+            "Files",
+            "Every file the kernel's dentry cache holds under the mounts of a mount namespace, with its inode's \
+             owner, mode, size and times and how many of its pages are cached; and a cached file read back.",
+            &[
+                "mount_id",
+                "path",
+                "inode",
+                "mode",
+                "uid",
+                "gid",
+                "size",
+                "mtime",
+                "cached_pages",
+                "total_pages",
+            ],
+            files_options::run,
         )
     },
     Spec {

@@ -82,6 +82,23 @@ impl OptionSpec {
         }
     }
 
+    /// One text value, checked by `check` where given.
+    pub const fn text(
+        name: &'static str,
+        value_name: &'static str,
+        help: &'static str,
+        check: Option<CheckFn>,
+    ) -> OptionSpec {
+        OptionSpec {
+            name,
+            short: None,
+            value_name,
+            help,
+            kind: OptionKind::Text { many: false },
+            check,
+        }
+    }
+
     /// An output path: a file, or a directory where `directory`.
     pub const fn output(
         name: &'static str,
