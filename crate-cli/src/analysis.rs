@@ -20,7 +20,12 @@ pub fn command(spec: &'static Spec) -> Command {
             .subcommand_required(true)
             .subcommands(spec.views().iter().map(command));
     }
+    let formats: Vec<&'static str> = Format::NAMES
+        .into_iter()
+        .chain(spec.formats.iter().map(|f| f.name))
+        .collect();
     CaptureArgs::augment_args(cmd)
+        .mut_arg("format", |a| a.value_parser(formats))
         .about(spec.description)
         .args(spec.options.iter().map(option_arg))
         .args(spec.column_sets.iter().map(|set| {
@@ -138,7 +143,10 @@ pub fn run(spec: &'static Spec, matches: &ArgMatches) -> Result<Vec<String>, Cli
     let found = spec
         .run(&session.kernel, &options)
         .map_err(|e| CliError::new(format!("{}: {e}", spec.name)))?;
-    print(spec, &found, args.format, &sets)?;
+    match spec.formats.iter().find(|f| f.name == args.format) {
+        Some(own) => output::write_out(&(own.render)(&found.rows))?,
+        None => print(spec, &found, Format::named(&args.format)?, &sets)?,
+    }
     write_files(spec, &options, &found)?;
     let mut warnings = session.warnings;
     warnings.extend(found.warnings);
@@ -232,6 +240,7 @@ mod tests {
             depth: "depth",
             label: "id",
         }),
+        formats: &[],
         body: Body::Rows(|_, _| Ok(Output::default())),
     }];
 
@@ -243,6 +252,7 @@ mod tests {
         columns: &[],
         column_sets: &[],
         tree: None,
+        formats: &[],
         body: Body::Views(VIEWS),
     };
 

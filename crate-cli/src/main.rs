@@ -84,9 +84,9 @@ struct CaptureArgs {
     /// An ISF file (.json or .json.xz) or a directory of them with an index.json.
     #[arg(long, short = 's')]
     symbols: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
-    format: Format,
+    /// Output format: table, json or csv (and an analysis's own, such as files's bodyfile).
+    #[arg(long, short = 'f', default_value = "table", value_parser = Format::NAMES)]
+    format: String,
 }
 
 /// The whole command line: the fixed commands, then one subcommand per analysis of the registry.
@@ -151,7 +151,7 @@ fn run(matches: &clap::ArgMatches) -> Result<Vec<String>, CliError> {
         Fixed::Info(args) => {
             let s = open(&args)?;
             let row = info(&s.capture, &s.kernel, Some(s.symbols_name.clone()));
-            output::print_object(&row, args.format)?;
+            output::print_object(&row, Format::named(&args.format)?)?;
             Ok(s.warnings)
         }
         Fixed::List { format } => {

@@ -20,7 +20,18 @@ pub enum Format {
     Csv,
 }
 
-fn write_out(text: &str) -> Result<(), CliError> {
+impl Format {
+    /// The formats every analysis has, as `--format` names them.
+    pub const NAMES: [&'static str; 3] = ["table", "json", "csv"];
+
+    /// The format `name` names.
+    pub fn named(name: &str) -> Result<Format, CliError> {
+        Format::from_str(name, false).map_err(|_| CliError::new(format!("no output format {name}")))
+    }
+}
+
+/// Write `text` to standard output.
+pub fn write_out(text: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         // A closed pipe (`| head`) is not an error.

@@ -2,7 +2,7 @@
 """Score memscope on a harness corpus root with ../shared/truthcheck's own checks (same comparison, other kernels).
 
     check.py ROOT [--exe PATH] [CHECK ...]      (CHECK: info pslist network lsmod mounts lsof modules details
-                                                 mountinfo; default all)
+                                                 mountinfo findings-harness queues files-harness; default all)
 
 `lsof` is the harness's own check: every descriptor in truth/proc/<pid>.txt of a process still alive at the
 final snapshot is a row of `memscope lsof` with the same pid, fd and path (but pid 1, the guest's shell that
@@ -12,7 +12,7 @@ truthcheck's `mounts` (ids, parent, mount point, fstype) leaves out of each trut
 major:minor, options, optional fields, source and the generic superblock options, for every line, and no row
 with a path that the file does not list (a row outside the root has path null, as the test rules say).
 """
-import json, pathlib, re, subprocess, sys, time
+import hashlib, json, os, pathlib, re, subprocess, sys, time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2] / "shared" / "truthcheck"))
@@ -342,12 +342,81 @@ def check_mountinfo(exe, caps):
     return score, notes
 
 
+def check_files(exe, caps):
+    """`memscope files` runs with no warning; every path of truth/stat-tmp.tsv (files.py's tree on the guest's
+    tmpfs /tmp) is a row with the same inode, mode, owner, size, mtime to the nanosecond and symlink target;
+    every mount point of mountinfo-pid1.txt is a directory row; each file of cached-files.json reads back
+    byte for byte (`--extract`); and `--negative` lists the name that was probed for and did not exist."""
+    score = {"stat fields exact": [0, 0], "mount points": [0, 0], "cached files extracted": [0, 0],
+             "negative dentries": [0, 0], "runs without warning": [0, 0]}
+    notes = []
+    for c in caps:
+        stat_file = c["truth"] / "stat-tmp.tsv"
+        if not stat_file.exists():
+            notes.append("%s: no truth/stat-tmp.tsv (captured before files.py)" % c["name"])
+            score["stat fields exact"][1] += 1
+            continue
+        rows = rows_without_warnings(exe, c, "files", score["runs without warning"], notes) or []
+        got = {r["path"]: r for r in rows}
+        lines = stat_file.read_text().splitlines()
+        head = lines[0].split("\t")
+        for line in lines[1:]:
+            t = dict(zip(head, line.split("\t")))
+            score["stat fields exact"][1] += 1
+            r = got.get(t["path"])
+            if r is None:
+                notes.append("%s: %s missing" % (c["name"], t["path"]))
+                continue
+            bad = [k for k in ("inode", "uid", "gid", "size") if str(r.get(k)) != t[k]]
+            bad += ["mode"] if r.get("mode") != t["mode"] else []
+            bad += ["mtime"] if (r.get("mtime") or "").rstrip("Z") != t["mtime"] else []
+            bad += ["link_target"] if (r.get("link_target") or "") != t.get("link", "") else []
+            if bad:
+                notes.append("%s: %s wrong %s" % (c["name"], t["path"], ",".join(bad)))
+            else:
+                score["stat fields exact"][0] += 1
+        for line in (c["truth"] / "mountinfo-pid1.txt").read_text().splitlines():
+            p = line.split()
+            if len(p) < 5 or line.startswith("#"):
+                continue
+            point = unescape(p[4])
+            score["mount points"][1] += 1
+            if got.get(point, {}).get("file_type") == "dir":
+                score["mount points"][0] += 1
+            else:
+                notes.append("%s: mount point %s not a directory row" % (c["name"], point))
+        want = json.loads((c["truth"] / "cached-files.json").read_text())
+        for f in want["cached_files"]:
+            score["cached files extracted"][1] += 1
+            out = pathlib.Path("/tmp") / ("memscope-xk-extract-%d" % os.getpid())
+            r = subprocess.run([str(exe), "files", str(c["path"]), "--symbols", str(c["symbols"]), "--extract",
+                                f["path"], "--out", str(out)], capture_output=True, text=True, timeout=600)
+            data = out.read_bytes() if out.exists() else b""
+            out.unlink(missing_ok=True)
+            if len(data) == f["size"] and hashlib.sha256(data).hexdigest() == f["sha256"] and not r.stderr.strip():
+                score["cached files extracted"][0] += 1
+            else:
+                notes.append("%s: %s read back as %d bytes (rc %d) %s" % (c["name"], f["path"], len(data),
+                                                                          r.returncode, r.stderr.strip()[:120]))
+        r = subprocess.run([str(exe), "files", str(c["path"]), "--symbols", str(c["symbols"]), "--negative",
+                            "--path", "/tmp/xk-files", "--format", "json"], capture_output=True, text=True,
+                           timeout=600)
+        negative = {x["path"] for x in json.loads(r.stdout or "[]") if x.get("inode") is None}
+        for p in want["negative"]:
+            score["negative dentries"][1] += 1
+            score["negative dentries"][0] += p in negative
+            if p not in negative:
+                notes.append("%s: negative dentry %s not listed" % (c["name"], p))
+    return score, notes
+
+
 truthcheck.CHECKS["lsof"] = check_lsof
 truthcheck.CHECKS["modules"] = check_modules
 truthcheck.CHECKS["details"] = check_details
 truthcheck.CHECKS["mountinfo"] = check_mountinfo
 truthcheck.CHECKS["findings-harness"] = check_findings
 truthcheck.CHECKS["queues"] = check_queues
+truthcheck.CHECKS["files-harness"] = check_files
 
 
 def main(argv):
@@ -357,7 +426,7 @@ def main(argv):
         exe = pathlib.Path(argv[argv.index("--exe") + 1]).resolve()
         argv = argv[:argv.index("--exe")] + argv[argv.index("--exe") + 2:]
     names = argv[1:] or ["info", "pslist", "network", "lsmod", "mounts", "lsof", "modules", "details", "mountinfo",
-                         "findings-harness", "queues"]
+                         "findings-harness", "queues", "files-harness"]
     caps = truthcheck.captures([root], cache=root / ".cache")
     ok = True
     for n in names:

@@ -99,6 +99,7 @@ ip -n ns1 -6 route > $OUT/netns/ns1/ip-6-route.txt
 ip -n ns1 neigh > $OUT/netns/ns1/ip-neigh.txt
 ip netns exec ns1 ss -tanpue > $OUT/netns/ns1/ss-tanpue.txt
 for f in tcp tcp6 udp udp6 unix arp dev packet raw; do cat /proc/net/$f > $OUT/proc-net-$f.txt; done
+python3 "$HERE/files.py" $OUT  # the files check's tree on /tmp, its stat listing and contents
 cat /proc/self/mountinfo > $OUT/mountinfo-pid1.txt
 inner=$(pgrep -P $UNSHARE | head -1)  # the process in the new mount (and user, pid, uts) namespaces
 [ -n "$inner" ] && cat /proc/$inner/mountinfo > $OUT/mountinfo-ns-inner-pid$inner.txt

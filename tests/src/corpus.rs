@@ -48,6 +48,21 @@ pub struct CorpusCapture {
     pub banner: String,
     /// Marker strings the manifest lists (`recv_queue`, `traffic`, ...).
     pub markers: BTreeMap<String, String>,
+    /// Files whose pages the live system kept (the manifest's `cached_files`).
+    pub cached_files: Vec<CachedFile>,
+}
+
+/// A file the manifest says the page cache held at the dump, and what it holds.
+#[derive(Debug, Clone)]
+pub struct CachedFile {
+    /// The container whose mount namespace sees it at `path`; `None` for the host's.
+    pub container: Option<String>,
+    /// Its path there.
+    pub path: String,
+    /// Its size.
+    pub size: u64,
+    /// How its content ends.
+    pub ends_with: String,
 }
 
 impl CorpusCapture {
@@ -116,6 +131,20 @@ pub fn corpus_captures() -> Vec<CorpusCapture> {
                         .collect()
                 })
                 .unwrap_or_default();
+            let cached_files = entry["cached_files"]
+                .as_array()
+                .map(|files| {
+                    files
+                        .iter()
+                        .map(|f| CachedFile {
+                            container: f["container"].as_str().map(str::to_string),
+                            path: f["path"].as_str().unwrap_or_default().to_string(),
+                            size: f["size"].as_u64().unwrap_or_default(),
+                            ends_with: f["ends_with"].as_str().unwrap_or_default().to_string(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             let lime_path = cache_dir().join(&name).join("capture.lime");
             cached(&lime_path, &compressed, |part| decompress_zstd(&compressed, part));
             CorpusCapture {
@@ -126,6 +155,7 @@ pub fn corpus_captures() -> Vec<CorpusCapture> {
                 kernel_release: field("kernel_release"),
                 banner: field("banner"),
                 markers,
+                cached_files,
             }
         })
         .collect()

@@ -12,7 +12,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::{lsof, pslist::iso8601_ns, Analysis};
+use super::pslist::{epoch_seconds, iso8601_ns};
+use super::{lsof, Analysis};
 use crate::kernel::inodes::{self, Inode};
 use crate::kernel::mounts::{self, Mount, TaskMounts};
 use crate::kernel::pagecache::{FileReader, ReadBack};
@@ -322,9 +323,22 @@ impl Lister<'_, '_> {
                 if covered.contains(&(mount.addr, child)) {
                     continue; // a mount point: its files are the mount's
                 }
-                let Ok(c) = dentries::read_dentry(kernel, child) else {
-                    problems += 1;
-                    continue;
+                let c = match dentries::read_dentry(kernel, child) {
+                    Ok(c) if c.parent == dentry => c,
+                    Ok(c) => {
+                        // Not a child of this directory: a smeared or reused dentry, and the list may
+                        // have lost its rest with it.
+                        problems += 1;
+                        first_problem.get_or_insert_with(|| {
+                            format!("{path}: child {child:#x} names {:#x} as its parent", c.parent)
+                        });
+                        continue;
+                    }
+                    Err(e) => {
+                        problems += 1;
+                        first_problem.get_or_insert_with(|| format!("{path}: child {child:#x}: {e}"));
+                        continue;
+                    }
                 };
                 // An unlinked dentry waits for its last user (listed from the descriptor tables); a cursor
                 // or a name that does not read is no file.
@@ -610,4 +624,68 @@ pub fn extract(kernel: &Kernel, pid: Option<u32>, target: &Target) -> Result<Ext
         ));
     }
     Ok(Extracted { row, bytes, warnings })
+}
+
+/// Rows in the Sleuth Kit's bodyfile format (3.x, what `mactime` reads): one line per file,
+/// `MD5|name|inode|mode|UID|GID|size|atime|mtime|ctime|crtime`, times in whole seconds since the epoch (0
+/// where unknown; the kernel keeps no birth time in the inode), a symlink named `path -> target` as `fls`
+/// names it. Negative dentries have no file and no line; `|` in a name is escaped as `\|`.
+pub fn bodyfile(rows: &[serde_json::Value]) -> String {
+    let text = |r: &serde_json::Value, k: &str| r.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let number = |r: &serde_json::Value, k: &str| r.get(k).and_then(serde_json::Value::as_i64);
+    let mut out = String::new();
+    for r in rows {
+        let (Some(path), Some(inode)) = (text(r, "path"), number(r, "inode")) else {
+            continue;
+        };
+        let mut name = path.replace('|', "\\|");
+        if let Some(target) = text(r, "link_target") {
+            name = format!("{name} -> {}", target.replace('|', "\\|"));
+        }
+        let time = |k: &str| text(r, k).as_deref().and_then(epoch_seconds).unwrap_or(0);
+        let id = |k: &str| number(r, k).map_or_else(|| "0".to_string(), |v| v.to_string());
+        out.push_str(&format!(
+            "0|{name}|{inode}|{}|{}|{}|{}|{}|{}|{}|0\n",
+            text(r, "mode").unwrap_or_default(),
+            id("uid"),
+            id("gid"),
+            id("size"),
+            time("atime"),
+            time("mtime"),
+            time("ctime"),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodyfile_lines() {
+        let rows = vec![
+            serde_json::json!({"path": "/etc/motd", "inode": 17, "mode": "-rw-r--r--", "uid": 0, "gid": 0,
+                "size": 323, "atime": "2026-11-21T21:05:03.5Z", "mtime": "1970-01-01T00:00:10.000000000Z",
+                "ctime": null, "link_target": null}),
+            serde_json::json!({"path": "/bin", "inode": 12, "mode": "lrwxrwxrwx", "uid": 0, "gid": 0,
+                "size": 7, "link_target": "usr/bin"}),
+            serde_json::json!({"path": "/etc/nope", "inode": null}),
+        ];
+        assert_eq!(
+            bodyfile(&rows),
+            "0|/etc/motd|17|-rw-r--r--|0|0|323|1795295103|10|0|0\n0|/bin -> usr/bin|12|lrwxrwxrwx|0|0|7|0|0|0|0\n"
+        );
+    }
+
+    #[test]
+    fn path_prefixes() {
+        assert!(listed("/etc/motd", Some("/etc")));
+        assert!(listed("/etc", Some("/etc/")));
+        assert!(!listed("/etcetera", Some("/etc")));
+        assert!(relevant("/", Some("/etc/ssh")));
+        assert!(relevant("/etc", Some("/etc/ssh")));
+        assert!(!relevant("/usr", Some("/etc/ssh")));
+        assert!(relevant("/anything", Some("/")));
+    }
 }

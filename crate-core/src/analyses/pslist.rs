@@ -223,6 +223,30 @@ pub fn iso8601_ns(ns_since_epoch: i128) -> String {
     )
 }
 
+/// Whole seconds since the epoch of a UTC ISO 8601 time as [`iso8601_ns`] writes it (the fraction is
+/// dropped); `None` for text of another form.
+pub fn epoch_seconds(iso: &str) -> Option<i64> {
+    let b = iso.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> { iso.get(r)?.parse().ok() };
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
 fn row(t: TaskInfo, boot_ns: Option<i64>) -> ProcessRow {
     let c = t.cred;
     ProcessRow {
@@ -380,6 +404,21 @@ pub fn tree(rows: Vec<ProcessRow>, options: &Options) -> Vec<TreeRow> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn epoch_seconds_undo_iso8601() {
+        for ns in [
+            0i128,
+            1_700_000_000_123_456_789,
+            951_782_400_000_000_000,
+            -86_400_000_000_000,
+        ] {
+            let iso = iso8601_ns(ns);
+            assert_eq!(epoch_seconds(&iso), Some(ns.div_euclid(1_000_000_000) as i64), "{iso}");
+        }
+        assert_eq!(epoch_seconds("2026-13-01T00:00:00Z"), None);
+        assert_eq!(epoch_seconds("yesterday"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -12,7 +12,8 @@ use serde_json::Value;
 pub use options::{ColumnSet, OptionError, OptionKind, OptionSpec, OptionValue, Options};
 
 use super::{
-    arp, dmesg, envars, findings, ifconfig, lsmod, lsof, mounts, netstat, psaux, pslist, queues, routes, Analysis,
+    arp, dmesg, envars, files, findings, ifconfig, lsmod, lsof, mounts, netstat, psaux, pslist, queues, routes,
+    Analysis,
 };
 use crate::kernel::{Kernel, KernelError};
 
@@ -33,8 +34,25 @@ pub struct Spec {
     pub column_sets: &'static [ColumnSet],
     /// Set when rows come in depth-first order of a tree.
     pub tree: Option<Tree>,
+    /// Text renderings of the rows besides JSON and CSV (`--format bodyfile`).
+    pub formats: &'static [TextFormat],
     /// Rows, or sub-views.
     pub body: Body,
+}
+
+/// A text rendering of an analysis's rows besides JSON and CSV, for a tool that reads that format
+/// (`--format bodyfile` for `mactime`): a `--format` value on the command line, an export in the page.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct TextFormat {
+    /// The `--format` value and the export's label.
+    pub name: &'static str,
+    /// What reads it, in one line.
+    pub help: &'static str,
+    /// The export file's extension.
+    pub extension: &'static str,
+    /// Renders the rows.
+    #[serde(skip)]
+    pub render: fn(&[Value]) -> String,
 }
 
 /// Rows that form a tree: each row's depth is a key, and one column is indented by it.
@@ -117,6 +135,7 @@ impl Spec {
             columns,
             column_sets: &[],
             tree: None,
+            formats: &[],
             body: Body::Rows(run),
         }
     }
@@ -164,6 +183,7 @@ impl Spec {
             "columns": self.columns,
             "column_sets": self.column_sets,
             "tree": self.tree,
+            "formats": self.formats,
             "views": self.views().iter().map(Spec::describe).collect::<Vec<_>>(),
         })
     }
@@ -372,6 +392,12 @@ pub const ANALYSES: &[Spec] = &[
                 false,
             ),
         ],
+        formats: &[TextFormat {
+            name: "bodyfile",
+            help: "The Sleuth Kit's bodyfile (mactime's input): one line per file with its times.",
+            extension: "body",
+            render: files::bodyfile,
+        }],
         ..Spec::rows(
             "files",
             "Files",
