@@ -17,7 +17,7 @@ CACHE = ROOT / "target" / "corpus-cache"
 PEERS = {"info": "banners.Banners", "pslist": "linux.pslist.PsList", "pstree": "linux.pstree.PsTree",
          "psaux": "linux.psaux.PsAux", "envars": "linux.envars.Envars", "lsof": "linux.lsof.Lsof",
          "netstat": "linux.sockstat.Sockstat", "ifconfig": "linux.ip.Addr", "dmesg": "linux.kmsg.Kmsg",
-         "lsmod": "linux.lsmod.Lsmod", "mounts": "linux.mountinfo.MountInfo"}
+         "lsmod": "linux.lsmod.Lsmod", "mounts": "linux.mountinfo.MountInfo", "files": "linux.pagecache.Files"}
 
 
 def analyses(memscope):
@@ -51,6 +51,7 @@ def main():
     ap.add_argument("--baseline", help="another memscope binary to time side by side (new/old ratios)")
     ap.add_argument("--no-vol", action="store_true", help="leave Volatility 3 out")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", action="append", help="time only this analysis (repeatable)")
     args = ap.parse_args()
     work = pathlib.Path(tempfile.mkdtemp(prefix="memscope-bench-"))
     warm_env = dict(os.environ, MEMSCOPE_CACHE=str(work / "packs"))
@@ -60,7 +61,7 @@ def main():
         volsym = work / "vol3sym" / name / "linux"
         volsym.mkdir(parents=True, exist_ok=True)
         shutil.copy(isf, volsym / isf.name)
-        for ours in analyses(args.memscope):
+        for ours in [a for a in analyses(args.memscope) if not args.only or a in args.only]:
             theirs = None if args.no_vol else PEERS.get(ours)
             ms = [args.memscope, ours, str(lime), "--symbols", str(isf), "--format", "json"]
             old = [args.baseline] + ms[1:] if args.baseline else None

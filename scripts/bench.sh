@@ -2,7 +2,7 @@
 # Benchmarks, side by side with the peer: memscope (release) against Volatility 3 (from PyPI, in a throwaway
 # virtualenv under target/bench/) on every corpus capture, whole process, warm OS page cache, runs
 # interleaved so that drift on a shared machine hits both. Prints ratios; absolute times drift.
-#   bash scripts/bench.sh [--runs N] [--baseline OLD_MEMSCOPE] [--no-vol]
+#   bash scripts/bench.sh [--runs N] [--baseline OLD_MEMSCOPE] [--no-vol] [--only ANALYSIS]...
 # The analyses are the registry's (`memscope list --format json`); --baseline times another build side by
 # side and prints new/old.
 set -euo pipefail

@@ -150,6 +150,14 @@ pub fn run(spec: &'static Spec, matches: &ArgMatches) -> Result<Vec<String>, Cli
     write_files(spec, &options, &found)?;
     let mut warnings = session.warnings;
     warnings.extend(found.warnings);
+    if let Some(stream) = &found.stream {
+        let dir = PathBuf::from(options.text(stream.option).unwrap_or_default());
+        let mut sink = DirSink { dir, file: None };
+        let written =
+            (stream.write)(&session.kernel, &mut sink).map_err(|e| CliError::new(format!("{}: {e}", spec.name)))?;
+        sink.finish().map_err(CliError::new)?;
+        warnings.extend(written);
+    }
     Ok(warnings)
 }
 
@@ -193,6 +201,46 @@ fn write_files(spec: &Spec, options: &Options, found: &Output) -> Result<(), Cli
         write(&path, &file.bytes)?;
     }
     Ok(())
+}
+
+/// Writes a stream's files under a directory, each relative path's components made safe (no `..`, no
+/// separators of their own), one open file at a time.
+struct DirSink {
+    dir: PathBuf,
+    file: Option<(PathBuf, std::io::BufWriter<std::fs::File>)>,
+}
+
+impl DirSink {
+    fn finish(&mut self) -> Result<(), String> {
+        use std::io::Write;
+        match self.file.take() {
+            Some((path, mut f)) => f.flush().map_err(|e| format!("cannot write {}: {e}", path.display())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl memscope_core::analyses::FileSink for DirSink {
+    fn start(&mut self, name: &str, _size: u64) -> Result<(), String> {
+        self.finish()?;
+        let path = self.dir.join(memscope_core::archive::safe_path(name));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        let f = std::fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        self.file = Some((path, std::io::BufWriter::new(f)));
+        Ok(())
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        use std::io::Write;
+        match &mut self.file {
+            Some((path, f)) => f
+                .write_all(bytes)
+                .map_err(|e| format!("cannot write {}: {e}", path.display())),
+            None => Err("bytes before any file".into()),
+        }
+    }
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
@@ -241,6 +289,7 @@ mod tests {
             label: "id",
         }),
         formats: &[],
+        row_actions: &[],
         body: Body::Rows(|_, _| Ok(Output::default())),
     }];
 
@@ -253,6 +302,7 @@ mod tests {
         column_sets: &[],
         tree: None,
         formats: &[],
+        row_actions: &[],
         body: Body::Views(VIEWS),
     };
 

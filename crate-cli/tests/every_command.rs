@@ -361,6 +361,9 @@ fn check_option(
 ) {
     let flag = format!("--{option}");
     let label = format!("{} {} {flag}", capture.name, spec.name);
+    if spec.name == "files" && check_files_option(capture, option, &label, base, all, diffs, checks) {
+        return;
+    }
     match kind {
         "flag" => {
             let Some(found) = json_and_csv(&label, &[base, &[flag.as_str()]].concat(), diffs, checks) else {
@@ -494,6 +497,172 @@ fn check_option(
         }
         other => diffs.push(format!("{label}: an option of kind {other} this test does not know")),
     }
+}
+
+/// `files`'s options that are no filter by a key of the rows: `--mount` (by `mount_id`), `--path`,
+/// `--sort`, `--negative`, and reading one file back (`--extract`, `--extract-inode`, `--extract-fd`,
+/// `--out`), checked against the unfiltered rows. `false` for an option the generic checks cover.
+#[allow(clippy::too_many_arguments)]
+fn check_files_option(
+    capture: &CorpusCapture,
+    option: &str,
+    label: &str,
+    base: &[&str],
+    all: &[Value],
+    diffs: &mut Vec<String>,
+    checks: &mut usize,
+) -> bool {
+    let path_of = |r: &Value| r["path"].as_str().unwrap_or_default().to_string();
+    // A regular file whose every page is cached: reading it back gives no warning.
+    let whole = all.iter().find(|r| {
+        r["file_type"] == "regular" && int(r, "size").is_some_and(|s| s > 0) && r["cached_pages"] == r["total_pages"]
+    });
+    let rows_of = |extra: &[&str], diffs: &mut Vec<String>, checks: &mut usize| {
+        json_and_csv(label, &[base, extra].concat(), diffs, checks)
+    };
+    match option {
+        "mount" => {
+            let mut ids: Vec<u64> = all.iter().filter_map(|r| int(r, "mount_id")).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let pick = ids[ids.len() / 2].to_string();
+            let Some(found) = rows_of(&["--mount", &pick], diffs, checks) else {
+                return true;
+            };
+            let want: Vec<&Value> = all
+                .iter()
+                .filter(|r| int(r, "mount_id").map(|v| v.to_string()) == Some(pick.clone()))
+                .collect();
+            *checks += 1;
+            if found.iter().collect::<Vec<_>>() != want {
+                diffs.push(format!(
+                    "{label} {pick}: {} rows, the unfiltered rows of that mount: {}",
+                    found.len(),
+                    want.len()
+                ));
+            }
+        }
+        "path" => {
+            let Some(found) = rows_of(&["--path", "/etc"], diffs, checks) else {
+                return true;
+            };
+            let under = |p: &str| {
+                let p = p.strip_suffix(" (deleted)").unwrap_or(p);
+                p == "/etc" || p.starts_with("/etc/")
+            };
+            let want: Vec<&Value> = all.iter().filter(|r| under(&path_of(r))).collect();
+            *checks += 1;
+            if found.iter().collect::<Vec<_>>() != want || want.is_empty() {
+                diffs.push(format!(
+                    "{label} /etc: {} rows, the unfiltered rows under /etc: {}",
+                    found.len(),
+                    want.len()
+                ));
+            }
+        }
+        "sort" => {
+            let Some(found) = rows_of(&["--sort"], diffs, checks) else {
+                return true;
+            };
+            let mut want: Vec<&Value> = all.iter().collect();
+            want.sort_by_key(|r| path_of(r));
+            *checks += 1;
+            if found.iter().collect::<Vec<_>>() != want {
+                diffs.push(format!("{label}: not the unfiltered rows ordered by path"));
+            }
+        }
+        "negative" => {
+            let Some(found) = rows_of(&["--negative"], diffs, checks) else {
+                return true;
+            };
+            let files: Vec<&Value> = found.iter().filter(|r| !r["inode"].is_null()).collect();
+            *checks += 1;
+            if files.len() != all.len() || files.len() == found.len() {
+                diffs.push(format!(
+                    "{label}: {} rows with an inode (the unfiltered {}) and {} negative",
+                    files.len(),
+                    all.len(),
+                    found.len() - files.len()
+                ));
+            }
+        }
+        "extract" | "extract-inode" | "out" => {
+            let Some(file) = whole else {
+                diffs.push(format!("{label}: no wholly cached regular file to read back"));
+                return true;
+            };
+            let path = path_of(file);
+            let addr = file["inode_addr"].as_str().unwrap_or_default();
+            let out = corpus::cache_dir()
+                .join("every-command")
+                .join(format!("{}-files-{option}", capture.name));
+            let out_text = out.to_string_lossy().into_owned();
+            let _ = std::fs::remove_file(&out);
+            let extra: Vec<&str> = match option {
+                "extract" => vec!["--extract", &path],
+                "extract-inode" => vec!["--extract-inode", addr],
+                _ => vec!["--extract", &path, "--out", &out_text],
+            };
+            let Some(found) = rows_of(&extra, diffs, checks) else {
+                return true;
+            };
+            *checks += 1;
+            let same =
+                found.len() == 1 && found[0]["inode_addr"] == file["inode_addr"] && found[0]["size"] == file["size"];
+            if !same || (option == "extract" && found[0] != *file) {
+                diffs.push(format!("{label} {path}: rows {found:?}, not its row"));
+            }
+            if option == "out" {
+                *checks += 1;
+                let written = std::fs::metadata(&out).map_or(0, |m| m.len());
+                if Some(written) != int(file, "size") {
+                    diffs.push(format!(
+                        "{label}: wrote {written} bytes of {path}, its size {}",
+                        file["size"]
+                    ));
+                }
+            }
+        }
+        "extract-fd" => {
+            // A descriptor of a wholly cached regular file, from lsof.
+            let lsof = run_clean(
+                label,
+                &[
+                    "lsof",
+                    &capture.lime_path.to_string_lossy(),
+                    "--symbols",
+                    &capture.symbols_path.to_string_lossy(),
+                    "--format",
+                    "json",
+                ],
+                diffs,
+            )
+            .and_then(|j| serde_json::from_str::<Vec<Value>>(&j).ok())
+            .unwrap_or_default();
+            let cached: BTreeSet<&str> = all
+                .iter()
+                .filter(|r| r["file_type"] == "regular" && r["cached_pages"] == r["total_pages"])
+                .filter_map(|r| r["inode_addr"].as_str())
+                .collect();
+            let Some(fd) = lsof
+                .iter()
+                .find(|f| f["inode_addr"].as_str().is_some_and(|a| cached.contains(a)))
+            else {
+                diffs.push(format!("{label}: no descriptor of a wholly cached file"));
+                return true;
+            };
+            let which = format!("{}:{}", fd["pid"], fd["fd"]);
+            let Some(found) = rows_of(&["--extract-fd", &which], diffs, checks) else {
+                return true;
+            };
+            *checks += 1;
+            if found.len() != 1 || found[0]["inode_addr"] != fd["inode_addr"] {
+                diffs.push(format!("{label} {which}: rows {found:?}, not that descriptor's file"));
+            }
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// `--threads`: a row per thread, with every thread of truth/ps-eLf.txt for the processes alive at the dump

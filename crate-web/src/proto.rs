@@ -94,9 +94,17 @@ pub enum FromWorker {
         format: String,
         text: String,
     },
-    /// A file asked for with `ToWorker::File`: this message travels as a JS array `[json, Uint8Array]`,
-    /// the bytes beside the JSON.
-    File { name: String },
+    /// A file asked for with `ToWorker::File`: this message travels as a JS array `[json, bytes]`, the
+    /// bytes (a `Uint8Array`, or a `Blob` for an archive streamed from the capture) beside the JSON.
+    File {
+        /// The analysis whose run wrote it.
+        #[serde(default)]
+        analysis: String,
+        name: String,
+        /// What went wrong while writing it (a file recovered with pages not in memory).
+        #[serde(default)]
+        warnings: Vec<String>,
+    },
     /// A benchmark's result.
     Bench { bytes: u64, reads: u64, millis: f64 },
     /// Something failed; `context` says what was being done. `fatal`: the worker must be restarted.

@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use js_sys::{Array, Uint8Array};
 use memscope_core::analyses::info;
-use memscope_core::analyses::registry::{self, OptionKind, Options, Output, OutputFile, Spec};
+use memscope_core::analyses::registry::{self, FileStream, OptionKind, Options, Output, OutputFile, Spec};
 use memscope_core::archive;
 use memscope_core::export;
 use memscope_core::formats::Capture;
@@ -54,11 +54,13 @@ struct State {
     results: HashMap<String, Output>,
 }
 
-/// One file a run offers the page: a file option's file as it is, or a directory option's files as one
-/// tar archive named after the analysis and the option.
+/// One file a run offers the page: a file option's file as it is, a directory option's files as one tar
+/// archive named after the analysis and the option, or a stream's files (read from the kernel only when
+/// the page asks) as one such archive.
 enum Download<'o> {
     File(&'o OutputFile),
     Tar(String, Vec<&'o OutputFile>),
+    Stream(String, &'o FileStream),
 }
 
 impl Download<'_> {
@@ -66,19 +68,96 @@ impl Download<'_> {
     fn name(&self) -> &str {
         match self {
             Download::File(f) => &f.name,
-            Download::Tar(name, _) => name,
+            Download::Tar(name, _) | Download::Stream(name, _) => name,
         }
     }
 
-    /// Its bytes (a tar archive is built only here, when the page asks for it).
-    fn bytes(&self) -> Vec<u8> {
+    /// What the page saves: a `Uint8Array`, or for a stream a `Blob` made of pieces of at most
+    /// [`BLOB_PIECE`] bytes (the archive is never whole in the worker's memory, only the file being
+    /// written is); with the warnings of the writing. A tar archive is built only here, when the page asks for it.
+    fn payload(&self, kernel: &Kernel) -> Result<(JsValue, Vec<String>), String> {
         match self {
-            Download::File(f) => f.bytes.clone(),
+            Download::File(f) => Ok((Uint8Array::from(&f.bytes[..]).into(), Vec::new())),
             Download::Tar(_, files) => {
                 let entries: Vec<(&str, &[u8])> = files.iter().map(|f| (f.name.as_str(), &f.bytes[..])).collect();
-                archive::tar(&entries)
+                Ok((Uint8Array::from(&archive::tar(&entries)[..]).into(), Vec::new()))
+            }
+            Download::Stream(_, stream) => {
+                let mut tar = archive::TarWriter::new(BlobPieces::default());
+                let warnings = (stream.write)(kernel, &mut tar).map_err(|e| e.to_string())?;
+                let blob = tar.finish().map_err(|e| e.to_string())?.finish()?;
+                Ok((blob.into(), warnings))
             }
         }
+    }
+}
+
+/// The largest piece of a streamed archive kept in the worker's memory.
+const BLOB_PIECE: usize = 4 << 20;
+/// Pieces gathered before they are folded into the `Blob` so far (whose bytes the browser keeps out of
+/// the worker's heap).
+const PIECES_PER_FOLD: usize = 8;
+
+/// Bytes gathered into `Uint8Array` pieces of up to [`BLOB_PIECE`] bytes, folded into a `Blob` every
+/// [`PIECES_PER_FOLD`] pieces.
+#[derive(Default)]
+struct BlobPieces {
+    blob: Option<web_sys::Blob>,
+    pieces: Vec<Uint8Array>,
+    current: Vec<u8>,
+    error: Option<String>,
+}
+
+impl BlobPieces {
+    /// The `Blob` of everything written.
+    fn finish(mut self) -> Result<web_sys::Blob, String> {
+        self.flush_piece();
+        self.fold();
+        match (self.error, self.blob) {
+            (Some(e), _) => Err(e),
+            (None, Some(blob)) => Ok(blob),
+            (None, None) => web_sys::Blob::new().map_err(|e| format!("{e:?}")),
+        }
+    }
+
+    fn flush_piece(&mut self) {
+        if !self.current.is_empty() {
+            self.pieces.push(Uint8Array::from(&self.current[..]));
+            self.current.clear();
+        }
+        if self.pieces.len() >= PIECES_PER_FOLD {
+            self.fold();
+        }
+    }
+
+    fn fold(&mut self) {
+        if self.pieces.is_empty() {
+            return;
+        }
+        let parts: Array = self.blob.take().map(JsValue::from).into_iter().collect();
+        for p in self.pieces.drain(..) {
+            parts.push(&p);
+        }
+        match web_sys::Blob::new_with_u8_array_sequence(&parts) {
+            Ok(b) => self.blob = Some(b),
+            Err(e) => {
+                self.error.get_or_insert(format!("{e:?}"));
+            }
+        }
+    }
+}
+
+impl std::io::Write for BlobPieces {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.current.extend_from_slice(buf);
+        if self.current.len() >= BLOB_PIECE {
+            self.flush_piece();
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -92,6 +171,9 @@ fn downloads<'o>(analysis: &str, spec: &Spec, out: &'o Output) -> Vec<Download<'
                 files.push(Download::Tar(format!("{analysis}-{}.tar", o.name), mine));
             }
             _ => files.extend(mine.into_iter().map(Download::File)),
+        }
+        if let Some(stream) = out.stream.as_ref().filter(|s| s.option == o.name) {
+            files.push(Download::Stream(format!("{analysis}-{}.tar", o.name), stream));
         }
     }
     files
@@ -685,21 +767,30 @@ fn send_file(analysis: String, options: Options, name: String) {
     let found = STATE.with(|s| {
         let s = s.borrow();
         let result = s.results.get(&result_key(&analysis, &options))?;
+        let kernel = s.kernel.as_ref()?;
         Some(
             downloads(&analysis, spec, result)
                 .iter()
                 .find(|d| d.name() == name)
-                .map(Download::bytes),
+                .map(|d| d.payload(kernel)),
         )
     });
-    let bytes = match found {
+    let (payload, warnings) = match found {
         None => return fail(format!("{analysis} has not run yet with {}", options.to_flags())),
         Some(None) => return fail(format!("{analysis} wrote no file {name}")),
-        Some(Some(bytes)) => bytes,
+        Some(Some(Err(e))) => return fail(format!("{analysis}: {name}: {e}")),
+        Some(Some(Ok(p))) => p,
     };
     let message = Array::new();
-    message.push(&JsValue::from_str(&FromWorker::File { name }.to_json()));
-    message.push(&js_sys::Uint8Array::from(&bytes[..]));
+    message.push(&JsValue::from_str(
+        &FromWorker::File {
+            analysis,
+            name,
+            warnings,
+        }
+        .to_json(),
+    ));
+    message.push(&payload);
     let _ = scope().post_message(&message);
 }
 
@@ -708,8 +799,10 @@ fn export_rows(analysis: String, options: Options, format: String) {
     let Some(result) = STATE.with(|s| s.borrow().results.get(&key).cloned()) else {
         return fail(format!("{analysis} has not run yet with {}", options.to_flags()));
     };
-    let text = match format.as_str() {
-        "csv" => export::csv(&result.rows),
+    let own = registry::find(&analysis).and_then(|spec| spec.formats.iter().find(|f| f.name == format));
+    let text = match (format.as_str(), own) {
+        (_, Some(own)) => (own.render)(&result.rows),
+        ("csv", _) => export::csv(&result.rows),
         _ => match serde_json::to_string_pretty(&result.rows) {
             Ok(t) => t + "\n",
             Err(e) => return fail(e.to_string()),

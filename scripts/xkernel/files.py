@@ -2,13 +2,15 @@
 """Files for the harness's `files` check: a small tree on the guest's /tmp (tmpfs, so every page stays in the
 page cache), its stat listing in the corpus's layout (truth/stat-tmp.tsv: path, inode, mode, octal, uid, gid,
 size, mtime, link) and what each regular file holds (truth/cached-files.json: path, size, sha256), and a name
-looked up that does not exist (a negative dentry).
+looked up that does not exist (a negative dentry; on sysfs, which keeps them: tmpfs and 9p drop theirs at
+once).
 
     files.py OUT_TRUTH_DIR
 """
 import hashlib, json, os, stat, sys, time
 
 ROOT = "/tmp/xk-files"
+PROBE = "/sys/kernel/xk-files-probe-missing"
 
 
 def main(out):
@@ -28,7 +30,7 @@ def main(out):
     os.symlink("/tmp/xk-files/sub/deep/" + "x" * 150 + "/leaf.txt", ROOT + "/long-link")  # kept in a page
     os.utime(ROOT + "/sub", ns=(1_700_000_000_123_456_789, 1_700_000_000_123_456_789))
     try:
-        os.stat(ROOT + "/probe-missing")
+        os.stat(PROBE)
     except FileNotFoundError:
         pass
     time.sleep(0.1)
@@ -45,7 +47,7 @@ def main(out):
         f.write("path\tinode\tmode\toctal\tuid\tgid\tsize\tmtime\tlink\n" + "\n".join(rows) + "\n")
     cached = [dict(path=p, size=len(d), sha256=hashlib.sha256(d).hexdigest()) for p, d in files.items()]
     with open(os.path.join(out, "cached-files.json"), "w") as f:
-        json.dump(dict(cached_files=cached, negative=[ROOT + "/probe-missing"]), f, indent=1)
+        json.dump(dict(cached_files=cached, negative=[PROBE]), f, indent=1)
 
 
 if __name__ == "__main__":

@@ -157,17 +157,31 @@ async function openCapture(path) {
 
 /** The files of a ustar archive (name -> bytes), as crate-core/src/archive.rs writes them. */
 function untar(bytes) {
+  // ustar and GNU entries; a GNU long name (type `L`) is the data of the entry before the file's.
   const files = new Map();
+  let longName = null;
   for (let at = 0; at + 512 <= bytes.length; ) {
     const header = bytes.subarray(at, at + 512);
     const end = header.indexOf(0);
     const name = header.subarray(0, end < 0 || end > 100 ? 100 : end).toString("utf8");
     if (name === "") break;
     const size = parseInt(header.subarray(124, 135).toString("ascii"), 8);
-    files.set(name, bytes.subarray(at + 512, at + 512 + size));
+    const data = bytes.subarray(at + 512, at + 512 + size);
+    if (String.fromCharCode(header[156]) === "L") longName = data.toString("utf8").replace(/\0+$/, "");
+    else {
+      files.set(longName ?? name, data);
+      longName = null;
+    }
     at += 512 + Math.ceil(size / 512) * 512;
   }
   return files;
+}
+
+// Every file under `dir`, as paths relative to it (`files/etc/motd`).
+function filesUnder(dir, prefix = "") {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(dir, join(prefix, e.name)) : [join(prefix, e.name)],
+  );
 }
 describe("captures in the browser (worker reading the local File)", () => {
   test("Cancel stops the worker and a fresh one takes over; the page reacts during an open", async () => {
@@ -310,7 +324,8 @@ describe("captures in the browser (worker reading the local File)", () => {
         const tab = spec.name;
         await page.click(`button[data-tab="${tab}"]`);
         await page.waitForSelector(`#table-${tab}[data-rows]`, { timeout: 60_000 });
-        for (const format of ["json", "csv"]) {
+        // An analysis's own formats too (files's bodyfile), each its own export button.
+        for (const format of ["json", "csv", ...(spec.formats ?? []).map((f) => f.name)]) {
           const want = cli(tab, path, "--format", format);
           const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`#table-${tab} .export-${format}`)]);
           const got = readFileSync(await dl.path());
@@ -324,7 +339,7 @@ describe("captures in the browser (worker reading the local File)", () => {
           }
         }
       }
-      console.log(`# ${entry.name}: ${specs.length} tabs' JSON and CSV exports equal the CLI's`);
+      console.log(`# ${entry.name}: ${specs.length} tabs' JSON, CSV and own-format exports equal the CLI's`);
 
       // The process tree collapses.
       await page.click('button[data-tab="pstree"]');
@@ -349,7 +364,15 @@ describe("captures in the browser (worker reading the local File)", () => {
     // A value to try for each option, by its name; a new option needs one here (else this test fails).
     // Output options are checkboxes in the page (what they write is a download) and paths for the CLI.
     const outDir = mkdtempSync(join(tmpdir(), "memscope-e2e-out-"));
-    const samples = { threads: null, "no-unix": null, "owned-only": null, pid: "1", ns: `net:${init.ns.net}`, out: null, all: null, sort: null, dump: null };
+    const motd = JSON.parse(cli("files", path, "--format", "json", "--path", "/etc/motd").toString("utf8"))[0];
+    const samples = {
+      threads: null, "no-unix": null, "owned-only": null, pid: "1", ns: `net:${init.ns.net}`, out: null, all: null,
+      sort: null, dump: null, mount: String(motd.mount_id), path: "/etc/ssh", uid: "1000", negative: null,
+      extract: "/etc/motd", "extract-inode": motd.inode_addr, "extract-fd": "1:0", recover: null,
+    };
+    // An option that does something only beside another (`files --out` writes what `--extract` read back):
+    // that one is set first, through its own control, and given to the CLI too.
+    const needs = { "files --out": ["extract", "/etc/motd"] };
     await openCapture(path);
     await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
     let exercised = 0;
@@ -361,9 +384,16 @@ describe("captures in the browser (worker reading the local File)", () => {
         const control = page.locator(`#options-${spec.name}`).getByLabel(option.name, { exact: true });
         const checkbox = option.kind === "flag" || option.kind === "output";
         const outFile = join(outDir, `${spec.name}-${option.name}`);
-        const flags = option.kind === "flag" ? [`--${option.name}`] : [`--${option.name}`, samples[option.name]];
-        const pageFlags = option.kind === "output" ? [`--${option.name}`, "download"] : flags;
-        const cliFlags = option.kind === "output" ? [`--${option.name}`, outFile] : flags;
+        const need = needs[`${spec.name} --${option.name}`];
+        const needControl = need && page.locator(`#options-${spec.name}`).getByLabel(need[0], { exact: true });
+        if (need) {
+          await needControl.fill(need[1]);
+          await needControl.press("Enter");
+        }
+        const needFlags = need ? [`--${need[0]}`, need[1]] : [];
+        const flags = [...needFlags, ...(option.kind === "flag" ? [`--${option.name}`] : [`--${option.name}`, samples[option.name]])];
+        const pageFlags = option.kind === "output" ? [...needFlags, `--${option.name}`, "download"] : flags;
+        const cliFlags = option.kind === "output" ? [...needFlags, `--${option.name}`, outFile] : flags;
         if (checkbox) await control.check();
         else {
           await control.fill(samples[option.name]);
@@ -383,7 +413,9 @@ describe("captures in the browser (worker reading the local File)", () => {
         const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`#table-${spec.name} .export-json`)]);
         const got = readFileSync(await dl.path());
         assert.ok(got.equals(want), `${spec.name} ${flags.join(" ")}: exported JSON differs from the CLI's (${got.length} vs ${want.length} bytes)`);
-        const suffix = pageFlags.map((f) => f.replace(/^--/, "").replace(/[^A-Za-z0-9.]/g, "-")).join("-");
+        // One option's flags joined by `-`, options by `_`.
+        const part = (fl) => fl.map((f) => f.replace(/^--/, "").replace(/[^A-Za-z0-9.]/g, "-")).join("-");
+        const suffix = [needFlags, pageFlags.slice(needFlags.length)].filter((p) => p.length > 0).map(part).join("_");
         assert.equal(dl.suggestedFilename(), `${spec.name}_${suffix}.json`, "the export is named after its options");
         if (option.kind === "output") {
           // What the CLI wrote to the path, the page offers as a download: the same bytes.
@@ -395,7 +427,7 @@ describe("captures in the browser (worker reading the local File)", () => {
             // A directory's files come as one .tar: the same names and bytes as the CLI wrote into it.
             assert.equal(file.suggestedFilename(), `${spec.name}-${option.name}.tar`);
             const entries = untar(bytes);
-            const names = readdirSync(outFile).sort();
+            const names = filesUnder(outFile).sort();
             assert.ok(names.length > 0, `${spec.name} --${option.name}: the CLI wrote no file`);
             assert.deepEqual([...entries.keys()].sort(), names, `${spec.name} --${option.name}: the .tar's files are the CLI's`);
             for (const n of names) assert.ok(entries.get(n).equals(readFileSync(join(outFile, n))), `${spec.name} --${option.name}: ${n} differs from the CLI's`);
@@ -409,6 +441,10 @@ describe("captures in the browser (worker reading the local File)", () => {
         else {
           await control.fill("");
           await control.press("Enter");
+        }
+        if (need) {
+          await needControl.fill("");
+          await needControl.press("Enter");
         }
         const all = JSON.parse(cli(spec.name, path, "--format", "json").toString("utf8")).length;
         await page.waitForFunction(
@@ -436,6 +472,44 @@ describe("captures in the browser (worker reading the local File)", () => {
     assert.match(await page.textContent("#options-pslist .option-error"), /pid: "x" is not a whole number/);
     await typed.fill("");
     await typed.press("Enter");
+  });
+
+  test("Files: a row's file read back from the page cache downloads with the CLI's bytes; the bodyfile export is mactime's", async () => {
+    const entry = manifest.captures[0];
+    const path = capturePath(entry);
+    await openCapture(path);
+    await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
+    await page.click('button[data-tab="files"]');
+    await page.waitForSelector("#table-files[data-rows]", { timeout: 60_000 });
+    await page.fill("#table-files .filter", "path:/etc/motd");
+    await page.waitForFunction(() => document.querySelector("#table-files").dataset.shown === "1");
+    await page.click("#table-files tbody tr:not(.spacer) >> nth=0");
+    await page.click("#detail-files .row-action");
+    const motd = JSON.parse(cli("files", path, "--format", "json", "--path", "/etc/motd").toString("utf8"))[0];
+    await page.waitForFunction(
+      (f) => document.querySelector("#table-files")?.dataset.options === f,
+      `--extract-inode ${motd.inode_addr} --out download`,
+      { timeout: 60_000 },
+    );
+    const out = join(mkdtempSync(join(tmpdir(), "memscope-e2e-motd-")), "motd");
+    cli("files", path, "--extract-inode", motd.inode_addr, "--out", out);
+    const want = readFileSync(out);
+    const [file] = await Promise.all([page.waitForEvent("download"), page.click("#table-files .download-file")]);
+    const got = readFileSync(await file.path());
+    check();
+    assert.ok(got.equals(want) && got.length === motd.size, `downloaded motd (${got.length} bytes) differs from the CLI's (${want.length})`);
+    assert.equal(file.suggestedFilename(), "motd");
+    // Back to the listing, filtered: its bodyfile has a line per file, `mactime`'s fields.
+    await page.locator("#options-files").getByLabel("extract-inode", { exact: true }).fill("");
+    await page.locator("#options-files").getByLabel("extract-inode", { exact: true }).press("Enter");
+    await page.locator("#options-files").getByLabel("out", { exact: true }).uncheck();
+    await page.waitForFunction(() => document.querySelector("#table-files")?.dataset.options === "", null, { timeout: 60_000 });
+    const [body] = await Promise.all([page.waitForEvent("download"), page.click("#table-files .export-bodyfile")]);
+    const lines = readFileSync(await body.path()).toString("utf8").trim().split("\n");
+    check();
+    assert.ok(lines.length > 1000 && lines.every((l) => l.split("|").length >= 11), "bodyfile lines");
+    assert.ok(lines.some((l) => l.startsWith(`0|/etc/motd|${motd.inode}|-rw-r--r--|0|0|${motd.size}|`)), "/etc/motd's bodyfile line");
+    assert.match(body.suggestedFilename(), /^files\.body$/);
   });
 
   test("filters understand numbers, keys and several terms; row details follow the filter; a tab opens at its top", async () => {

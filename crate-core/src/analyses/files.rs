@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::pslist::{epoch_seconds, iso8601_ns};
-use super::{lsof, Analysis};
+use super::{lsof, Analysis, FileSink};
 use crate::kernel::inodes::{self, Inode};
 use crate::kernel::mounts::{self, Mount, TaskMounts};
 use crate::kernel::pagecache::{FileReader, ReadBack};
@@ -526,7 +526,7 @@ pub fn read_back(kernel: &Kernel, mapping: u64, size: u64) -> Result<(Vec<u8>, R
 pub enum Target {
     /// A path as the chosen process's namespace sees it.
     Path(String),
-    /// The inode at this address.
+    /// The inode at this address (its row's path is its first alias's within its file system).
     Inode(u64),
     /// The file open as descriptor `fd` of process `pid`.
     Fd(u32, u32),
@@ -569,13 +569,18 @@ pub fn extract(kernel: &Kernel, pid: Option<u32>, target: &Target) -> Result<Ext
         }
         Target::Inode(addr) => {
             let inode = inodes::read_inode(kernel, *addr)?;
+            // Named by its first alias, as a path within its file system (no mount to start from).
+            let name = dentries::aliases(kernel, *addr)
+                .ok()
+                .and_then(|a| a.items.first().copied())
+                .and_then(|d| resolver.root_in_fs(d).ok());
             let seen = namespaces(kernel, &pids, &mut warnings)?;
             let seen = seen
                 .first()
                 .ok_or_else(|| KernelError::Layout("no process to see the file from".into()))?;
             let place = Place {
                 mount_id: None,
-                path: format!("inode {addr:#x}"),
+                path: name.unwrap_or_else(|| format!("inode {addr:#x}")),
                 deleted: false,
                 dentry: None,
             };
@@ -624,6 +629,98 @@ pub fn extract(kernel: &Kernel, pid: Option<u32>, target: &Target) -> Result<Ext
         ));
     }
     Ok(Extracted { row, bytes, warnings })
+}
+
+/// A cached regular file to recover: where its bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recoverable {
+    /// Its path (a row's).
+    pub path: String,
+    /// The `address_space` holding its pages (the real inode's, for an overlay file).
+    pub mapping: u64,
+    /// Its size.
+    pub size: u64,
+    /// Pages cached, of the pages its size spans.
+    pub cached_pages: u64,
+    /// See `cached_pages`.
+    pub total_pages: u64,
+}
+
+/// The regular files among `rows` (of [`files`]) with at least one page cached, each path once.
+pub fn recoverable(kernel: &Kernel, rows: &[FileRow]) -> Vec<Recoverable> {
+    let resolver = PathResolver::new(kernel);
+    let mut seen = HashSet::new();
+    rows.iter()
+        .filter(|r| r.file_type.as_deref() == Some("regular") && r.cached_pages.unwrap_or(0) > 0)
+        .filter(|r| seen.insert(r.path.clone()))
+        .filter_map(|r| {
+            let inode = inodes::read_inode(kernel, r.inode_addr?).ok()?;
+            let data = data_inode(kernel, &resolver, &inode);
+            Some(Recoverable {
+                path: r.path.clone(),
+                mapping: data.mapping,
+                size: u64::try_from(inode.size).ok()?,
+                cached_pages: r.cached_pages?,
+                total_pages: r.total_pages?,
+            })
+        })
+        .collect()
+}
+
+/// One line of a recovery's `manifest.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovered {
+    /// The file's path in the namespace.
+    pub path: String,
+    /// Where it was written, under the recovery's directory.
+    pub written_as: String,
+    /// Bytes written (its size).
+    pub size: u64,
+    /// Pages cached, of the pages its size spans.
+    pub cached_pages: u64,
+    /// See `cached_pages`.
+    pub total_pages: u64,
+    /// Bytes not in memory, written as zeros.
+    pub missing_bytes: u64,
+    /// SHA-256 of what was written.
+    pub sha256: String,
+}
+
+/// Write each of `files` to `sink` as `files/PATH`, read from its page cache one page at a time, then
+/// `manifest.json` (a [`Recovered`] per file, with the bytes that were not in memory); the warnings name
+/// what looked wrong (a folio filed under another index, a broken tree).
+pub fn recover(kernel: &Kernel, files: &[Recoverable], sink: &mut dyn FileSink) -> Result<Vec<String>, String> {
+    use sha2::{Digest, Sha256};
+    let reader = FileReader::new(kernel).map_err(|e| e.to_string())?;
+    let mut warnings = Vec::new();
+    let mut manifest = Vec::new();
+    for f in files {
+        let name = format!("files/{}", f.path.trim_start_matches('/'));
+        sink.start(&name, f.size)?;
+        let mut hash = Sha256::new();
+        let back = reader
+            .read(f.mapping, f.size, &mut |bytes: &[u8]| {
+                hash.update(bytes);
+                sink.write(bytes)
+            })
+            .map_err(|e| format!("{}: {e}", f.path))??;
+        // Pages not in memory are a file's normal state, not a problem: the manifest counts them.
+        let missing: u64 = back.holes.iter().map(|(a, b)| b - a).sum();
+        warnings.extend(back.problems.iter().map(|p| format!("{}: {p}", f.path)));
+        manifest.push(Recovered {
+            path: f.path.clone(),
+            written_as: name,
+            size: back.written,
+            cached_pages: f.cached_pages,
+            total_pages: f.total_pages,
+            missing_bytes: missing,
+            sha256: format!("{:x}", hash.finalize()),
+        });
+    }
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())? + "\n";
+    sink.start("manifest.json", text.len() as u64)?;
+    sink.write(text.as_bytes())?;
+    Ok(warnings)
 }
 
 /// Rows in the Sleuth Kit's bodyfile format (3.x, what `mactime` reads): one line per file,

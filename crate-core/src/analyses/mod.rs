@@ -28,3 +28,12 @@ pub struct Analysis<T> {
     /// One line per problem met (a smeared page, a cut-off list); the rows are still good.
     pub warnings: Vec<String>,
 }
+
+/// Where an analysis writes files one at a time (files recovered from the page cache): the CLI into a
+/// directory, the page into a tar archive. Each file is announced with its size, then its bytes follow.
+pub trait FileSink {
+    /// Start the file `name` (a relative path, `/`-separated) of `size` bytes.
+    fn start(&mut self, name: &str, size: u64) -> Result<(), String>;
+    /// More of the current file's bytes.
+    fn write(&mut self, bytes: &[u8]) -> Result<(), String>;
+}

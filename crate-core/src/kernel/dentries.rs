@@ -62,3 +62,13 @@ pub fn children(kernel: &Kernel, dentry: u64) -> Result<ListWalk, KernelError> {
         }
     }
 }
+
+/// The dentries naming the inode at `inode` (its `i_dentry` aliases, linked through `d_u.d_alias`): a
+/// regular file's hard links the cache holds, a directory's one dentry.
+pub fn aliases(kernel: &Kernel, inode: u64) -> Result<ListWalk, KernelError> {
+    let at = inode.wrapping_add(kernel.member_offset("inode", "i_dentry.first")?);
+    let first = kernel
+        .read_u64(at)
+        .map_err(|e| KernelError::memory(format!("inode.i_dentry at {at:#x}"), Some(e)))?;
+    kernel.walk_hlist(first, "dentry", "d_u.d_alias", 64)
+}

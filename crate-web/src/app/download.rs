@@ -4,22 +4,27 @@
 use gloo_file::{Blob, ObjectUrl};
 use wasm_bindgen::JsCast;
 
-/// Save `text` as `NAME.FORMAT`.
-pub fn download(name: &str, format: &str, text: &str) {
-    let kind = match format {
+/// Save `text` as `NAME.EXTENSION`, typed by the extension (JSON, CSV, HTML, else plain text).
+pub fn download(name: &str, extension: &str, text: &str) {
+    let kind = match extension {
         "csv" => "text/csv",
         "html" => "text/html",
-        _ => "application/json",
+        "json" => "application/json",
+        _ => "text/plain",
     };
-    save(&format!("{name}.{format}"), Blob::new_with_options(text, Some(kind)));
+    save(&format!("{name}.{extension}"), Blob::new_with_options(text, Some(kind)));
 }
 
-/// Save `bytes` (a `Uint8Array` from the worker) as the file `file_name`.
-pub fn save_bytes(file_name: &str, bytes: &js_sys::Uint8Array) {
-    save(
-        file_name,
-        Blob::new_with_options(&bytes.to_vec()[..], Some("application/octet-stream")),
-    );
+/// Save what the worker sent (a `Uint8Array`, or a `Blob` it assembled) as the file `file_name`.
+pub fn save_bytes(file_name: &str, bytes: wasm_bindgen::JsValue) {
+    let blob = match bytes.dyn_into::<web_sys::Blob>() {
+        Ok(blob) => Blob::from(blob),
+        Err(bytes) => Blob::new_with_options(
+            &js_sys::Uint8Array::new(&bytes).to_vec()[..],
+            Some("application/octet-stream"),
+        ),
+    };
+    save(file_name, blob);
 }
 
 fn save(file_name: &str, blob: Blob) {

@@ -33,7 +33,7 @@ pub enum Msg {
     /// A message from the worker of this generation (one from a worker since replaced is dropped: a
     /// Ready of a cancelled worker, already queued, must not mark its successor ready).
     FromWorker(u32, String),
-    /// A file from the worker of this generation: its message and its bytes (a `Uint8Array`).
+    /// A file from the worker of this generation: its message and its bytes (a `Uint8Array` or a `Blob`).
     WorkerFile(u32, String, wasm_bindgen::JsValue),
     /// Ask the worker for a file a run of this analysis wrote.
     Download(String, String),
@@ -55,6 +55,8 @@ pub enum Msg {
     Export(String, String),
     /// An analysis's option changed (its name, its new value): the analysis runs again.
     SetOption(String, &'static str, OptionValue),
+    /// Set several options of an analysis at once (a row's action) and run it again.
+    SetOptions(String, Vec<(&'static str, OptionValue)>),
     /// An option's text could not be read (the analysis, why).
     BadOption(String, String),
     /// A column set was ticked or unticked (analysis, set, on).
@@ -233,7 +235,13 @@ impl App {
                 options,
                 format,
                 text,
-            } => download(&export_name(&analysis, &options), &format, &text),
+            } => {
+                // An analysis's own format (bodyfile) has its own extension.
+                let extension = registry::find(&analysis)
+                    .and_then(|spec| spec.formats.iter().find(|f| f.name == format))
+                    .map_or(format.as_str(), |f| f.extension);
+                download(&export_name(&analysis, &options), extension, &text)
+            }
             FromWorker::Bench { .. } | FromWorker::File { .. } => {}
             FromWorker::Error {
                 message,
@@ -368,7 +376,16 @@ impl Component for App {
                 }
             }
             Msg::WorkerFile(_, json, bytes) => match serde_json::from_str(&json) {
-                Ok(FromWorker::File { name }) => save_bytes(&name, &js_sys::Uint8Array::new(&bytes)),
+                Ok(FromWorker::File {
+                    analysis,
+                    name,
+                    warnings,
+                }) => {
+                    save_bytes(&name, bytes);
+                    if let Some(t) = self.tables.get_mut(&analysis) {
+                        t.warnings.extend(warnings);
+                    }
+                }
                 _ => self.error = Some(format!("unreadable file message from the worker: {json}")),
             },
             Msg::Download(analysis, name) => {
@@ -500,6 +517,14 @@ impl Component for App {
             Msg::SetOption(analysis, name, value) => {
                 self.option_errors.remove(&analysis);
                 self.options.entry(analysis.clone()).or_default().set(name, value);
+                self.run(&analysis);
+            }
+            Msg::SetOptions(analysis, values) => {
+                self.option_errors.remove(&analysis);
+                let options = self.options.entry(analysis.clone()).or_default();
+                for (name, value) in values {
+                    options.set(name, value);
+                }
                 self.run(&analysis);
             }
             Msg::BadOption(analysis, why) => {

@@ -185,6 +185,14 @@ impl App {
                     <table class="overview"><tbody>
                         { for fields.iter().map(|(k, v)| html! { <tr><th>{ k }</th><td class="value">{ v }</td></tr> }) }
                     </tbody></table>
+                    { for spec.row_actions.iter().filter_map(|a| {
+                        let value = fields.iter().find(|(k, v)| k == a.key && !v.is_empty())?.1.clone();
+                        let onclick = link.callback(move |_| Msg::SetOptions(name.to_string(), vec![
+                            (a.option, OptionValue::Text(value.clone())),
+                            (a.output, OptionValue::Text(PAGE_OUTPUT.into())),
+                        ]));
+                        Some(html! { <button class="row-action" data-option={a.option} {onclick}>{ a.label }</button> })
+                    }) }
                 </section>
             },
             None => html! {},
@@ -203,6 +211,10 @@ impl App {
                     <span class="count">{ format!("{} of {} rows", t.order.len(), t.rows) }</span>
                     <button class="export-json" onclick={link.callback(move |_| Msg::Export(name.to_string(), "json".into()))}>{ "Export JSON" }</button>
                     <button class="export-csv" onclick={link.callback(move |_| Msg::Export(name.to_string(), "csv".into()))}>{ "Export CSV" }</button>
+                    { for spec.formats.iter().map(|f| {
+                        let onclick = link.callback(move |_| Msg::Export(name.to_string(), f.name.into()));
+                        html! { <button class={format!("export-{}", f.name)} title={f.help} {onclick}>{ format!("Export {}", f.name) }</button> }
+                    }) }
                     { for t.files.iter().map(|file| {
                         let file_name = file.clone();
                         let onclick = link.callback(move |_| Msg::Download(name.to_string(), file_name.clone()));

@@ -1,6 +1,8 @@
 //! `files`'s options as the registry passes them, and its run: a listing, or one file read back.
 
-use super::{rows, Output, OutputFile, RunError};
+use std::rc::Rc;
+
+use super::{rows, FileStream, Output, OutputFile, RunError};
 use crate::analyses::files::{self, Target};
 use crate::analyses::registry::{OptionError, Options};
 use crate::kernel::Kernel;
@@ -57,7 +59,20 @@ pub fn run(kernel: &Kernel, o: &Options) -> Result<Output, RunError> {
                 sort: o.flag("sort"),
                 negative: o.flag("negative"),
             };
-            return rows(files::files(kernel, &options)?);
+            let found = files::files(kernel, &options)?;
+            let recover = o
+                .text("recover")
+                .is_some()
+                .then(|| files::recoverable(kernel, &found.rows));
+            let mut out = rows(found)?;
+            if let Some(todo) = recover {
+                out.stream = Some(FileStream {
+                    option: "recover",
+                    count: todo.len() + 1,
+                    write: Rc::new(move |kernel, sink| files::recover(kernel, &todo, sink).map_err(RunError::Files)),
+                });
+            }
+            return Ok(out);
         }
         1 => targets.remove(0),
         _ => {
@@ -93,9 +108,6 @@ pub fn run(kernel: &Kernel, o: &Options) -> Result<Output, RunError> {
             name,
             bytes: found.bytes,
         });
-    } else {
-        out.warnings
-            .push("the file was read back but not written: give --out FILE".into());
     }
     Ok(out)
 }

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 pub use options::{ColumnSet, OptionError, OptionKind, OptionSpec, OptionValue, Options};
 
+pub use super::FileSink;
 use super::{
     arp, dmesg, envars, files, findings, ifconfig, lsmod, lsof, mounts, netstat, psaux, pslist, queues, routes,
     Analysis,
@@ -36,6 +37,8 @@ pub struct Spec {
     pub tree: Option<Tree>,
     /// Text renderings of the rows besides JSON and CSV (`--format bodyfile`).
     pub formats: &'static [TextFormat],
+    /// What a front end offers on one row (the page: buttons in its details).
+    pub row_actions: &'static [RowAction],
     /// Rows, or sub-views.
     pub body: Body,
 }
@@ -53,6 +56,20 @@ pub struct TextFormat {
     /// Renders the rows.
     #[serde(skip)]
     pub render: fn(&[Value]) -> String,
+}
+
+/// A run of the analysis for one row: option `option` set to the row's `key`, and the output option
+/// `output` on (`files`: read this row's file back, offered as a download).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RowAction {
+    /// The button's label.
+    pub label: &'static str,
+    /// The row's key whose value the option takes.
+    pub key: &'static str,
+    /// The option it sets.
+    pub option: &'static str,
+    /// The output option it turns on.
+    pub output: &'static str,
 }
 
 /// Rows that form a tree: each row's depth is a key, and one column is indented by it.
@@ -86,6 +103,34 @@ pub struct Output {
     /// Files for output-path options (`--dump DIR`): the CLI writes them, the page offers them as
     /// downloads.
     pub files: Vec<OutputFile>,
+    /// Files of a directory option too many or too large to hold, written one at a time when a front end
+    /// asks (files recovered from the page cache).
+    pub stream: Option<FileStream>,
+}
+
+/// Writes the files of a directory option one at a time, reading each from the kernel as it goes:
+/// the run holds none of their bytes, a front end holds one piece at a time.
+pub type WriteFiles = dyn Fn(&Kernel, &mut dyn FileSink) -> Result<Vec<String>, RunError>;
+
+/// Files of a directory option, written when a front end asks ([`FileStream::write`] gives the warnings
+/// of the writing).
+#[derive(Clone)]
+pub struct FileStream {
+    /// The option they are for.
+    pub option: &'static str,
+    /// How many files will be written.
+    pub count: usize,
+    /// Writes them.
+    pub write: std::rc::Rc<WriteFiles>,
+}
+
+impl std::fmt::Debug for FileStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileStream")
+            .field("option", &self.option)
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One file an analysis produced for an output-path option.
@@ -112,6 +157,9 @@ pub enum RunError {
     /// A group of views was run without naming one.
     #[error("{0} has views: name one of {1}")]
     NoView(&'static str, String),
+    /// Files could not be written (the sink refused, or the kernel could not be read for them).
+    #[error("writing files: {0}")]
+    Files(String),
     /// Rows that do not serialize (a bug).
     #[error("rows do not serialize: {0}")]
     Serialize(String),
@@ -136,6 +184,7 @@ impl Spec {
             column_sets: &[],
             tree: None,
             formats: &[],
+            row_actions: &[],
             body: Body::Rows(run),
         }
     }
@@ -184,6 +233,7 @@ impl Spec {
             "column_sets": self.column_sets,
             "tree": self.tree,
             "formats": self.formats,
+            "row_actions": self.row_actions,
             "views": self.views().iter().map(Spec::describe).collect::<Vec<_>>(),
         })
     }
@@ -195,6 +245,7 @@ pub fn rows<T: Serialize>(found: Analysis<T>) -> Result<Output, RunError> {
         rows: crate::export::to_values(&found.rows).map_err(|e| RunError::Serialize(e.to_string()))?,
         warnings: found.warnings,
         files: Vec::new(),
+        stream: None,
     })
 }
 
@@ -391,12 +442,25 @@ pub const ANALYSES: &[Spec] = &[
                 "Write the file read back to FILE (pages not in memory as zeros, named in a warning).",
                 false,
             ),
+            OptionSpec::output(
+                "recover",
+                "DIR",
+                "Write every cached regular file listed to DIR/files/PATH, one at a time, and DIR/manifest.json \
+                 (path, size, cached pages of total, bytes missing, SHA-256 of what was written).",
+                true,
+            ),
         ],
         formats: &[TextFormat {
             name: "bodyfile",
             help: "The Sleuth Kit's bodyfile (mactime's input): one line per file with its times.",
             extension: "body",
             render: files::bodyfile,
+        }],
+        row_actions: &[RowAction {
+            label: "Read back from the page cache",
+            key: "inode_addr",
+            option: "extract-inode",
+            output: "out",
         }],
         ..Spec::rows(
             "files",
