@@ -484,7 +484,7 @@ describe("captures in the browser (worker reading the local File)", () => {
     await page.fill("#table-files .filter", "path:/etc/motd");
     await page.waitForFunction(() => document.querySelector("#table-files").dataset.shown === "1");
     await page.click("#table-files tbody tr:not(.spacer) >> nth=0");
-    await page.click("#detail-files .row-action");
+    await page.click('#detail-files .row-action[data-option="extract-inode"]');
     const motd = JSON.parse(cli("files", path, "--format", "json", "--path", "/etc/motd").toString("utf8"))[0];
     await page.waitForFunction(
       (f) => document.querySelector("#table-files")?.dataset.options === f,
@@ -510,6 +510,23 @@ describe("captures in the browser (worker reading the local File)", () => {
     assert.ok(lines.length > 1000 && lines.every((l) => l.split("|").length >= 11), "bodyfile lines");
     assert.ok(lines.some((l) => l.startsWith(`0|/etc/motd|${motd.inode}|-rw-r--r--|0|0|${motd.size}|`)), "/etc/motd's bodyfile line");
     assert.match(body.suggestedFilename(), /^files\.body$/);
+    // Browsing: a directory's row lists what is under it, as `--path` does.
+    const ssh = JSON.parse(cli("files", path, "--format", "json", "--path", "/etc/ssh").toString("utf8"));
+    await page.fill("#table-files .filter", "path:/etc/ssh");
+    await page.waitForFunction(() => Number(document.querySelector("#table-files").dataset.shown) > 0);
+    // The walk lists a directory before what is under it: the first row is /etc/ssh itself.
+    await page.locator("#table-files tbody tr:not(.spacer)").first().click();
+    assert.match(await page.textContent("#detail-files"), /\/etc\/ssh/);
+    await page.click('#detail-files .row-action[data-option="path"]');
+    await page.waitForFunction(
+      (n) => {
+        const t = document.querySelector("#table-files");
+        return t?.dataset.rows === String(n) && t.dataset.options === "--path /etc/ssh";
+      },
+      ssh.length,
+      { timeout: 60_000 },
+    );
+    check();
   });
 
   test("filters understand numbers, keys and several terms; row details follow the filter; a tab opens at its top", async () => {

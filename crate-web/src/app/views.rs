@@ -187,10 +187,11 @@ impl App {
                     </tbody></table>
                     { for spec.row_actions.iter().filter_map(|a| {
                         let value = fields.iter().find(|(k, v)| k == a.key && !v.is_empty())?.1.clone();
-                        let onclick = link.callback(move |_| Msg::SetOptions(name.to_string(), vec![
-                            (a.option, OptionValue::Text(value.clone())),
-                            (a.output, OptionValue::Text(PAGE_OUTPUT.into())),
-                        ]));
+                        let onclick = link.callback(move |_| {
+                            let mut values = vec![(a.option, OptionValue::Text(value.clone()))];
+                            values.extend(a.output.map(|o| (o, OptionValue::Text(PAGE_OUTPUT.into()))));
+                            Msg::SetOptions(name.to_string(), values)
+                        });
                         Some(html! { <button class="row-action" data-option={a.option} {onclick}>{ a.label }</button> })
                     }) }
                 </section>

@@ -59,7 +59,8 @@ pub struct TextFormat {
 }
 
 /// A run of the analysis for one row: option `option` set to the row's `key`, and the output option
-/// `output` on (`files`: read this row's file back, offered as a download).
+/// `output` on where there is one (`files`: read this row's file back, offered as a download; list what
+/// is under this row's path).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct RowAction {
     /// The button's label.
@@ -68,8 +69,8 @@ pub struct RowAction {
     pub key: &'static str,
     /// The option it sets.
     pub option: &'static str,
-    /// The output option it turns on.
-    pub output: &'static str,
+    /// The output option it turns on, if any.
+    pub output: Option<&'static str>,
 }
 
 /// Rows that form a tree: each row's depth is a key, and one column is indented by it.
@@ -456,12 +457,20 @@ pub const ANALYSES: &[Spec] = &[
             extension: "body",
             render: files::bodyfile,
         }],
-        row_actions: &[RowAction {
-            label: "Read back from the page cache",
-            key: "inode_addr",
-            option: "extract-inode",
-            output: "out",
-        }],
+        row_actions: &[
+            RowAction {
+                label: "Read back from the page cache",
+                key: "inode_addr",
+                option: "extract-inode",
+                output: Some("out"),
+            },
+            RowAction {
+                label: "List what is under this path",
+                key: "path",
+                option: "path",
+                output: None,
+            },
+        ],
         ..Spec::rows(
             "files",
             "Files",
