@@ -399,8 +399,7 @@ def check_files(exe, caps):
                 notes.append("%s: %s read back as %d bytes (rc %d) %s" % (c["name"], f["path"], len(data),
                                                                           r.returncode, r.stderr.strip()[:120]))
         r = subprocess.run([str(exe), "files", str(c["path"]), "--symbols", str(c["symbols"]), "--negative",
-                            "--path", "/sys/kernel", "--format", "json"], capture_output=True, text=True,
-                           timeout=600)
+                            "--format", "json"], capture_output=True, text=True, timeout=600)
         negative = {x["path"] for x in json.loads(r.stdout or "[]") if x.get("inode") is None}
         for p in want["negative"]:
             score["negative dentries"][1] += 1

@@ -68,6 +68,10 @@ mount --make-shared /tmp && mkdir -p /run/slave && mount --bind /tmp /run/slave 
 unshare --user --map-root-user --pid --uts --fork --mount-proc sh -c 'hostname inner; exec sleep 100000' &
 UNSHARE=$!
 sleep 100000 &
+# a process running a deleted executable (what the findings check's deleted_executable names: deleted-exe.txt)
+cp /usr/bin/sleep /tmp/xk-deleted-sleep
+/tmp/xk-deleted-sleep 100000 &
+DELETED=$!
 sleep 3
 echo "xkernel-marker: workload started" > /dev/kmsg
 
@@ -99,6 +103,8 @@ ip -n ns1 -6 route > $OUT/netns/ns1/ip-6-route.txt
 ip -n ns1 neigh > $OUT/netns/ns1/ip-neigh.txt
 ip netns exec ns1 ss -tanpue > $OUT/netns/ns1/ss-tanpue.txt
 for f in tcp tcp6 udp udp6 unix arp dev packet raw; do cat /proc/net/$f > $OUT/proc-net-$f.txt; done
+rm -f /tmp/xk-deleted-sleep
+echo "$DELETED /tmp/xk-deleted-sleep (deleted)" > $OUT/deleted-exe.txt
 python3 "$HERE/files.py" $OUT  # the files check's tree on /tmp, its stat listing and contents
 cat /proc/self/mountinfo > $OUT/mountinfo-pid1.txt
 inner=$(pgrep -P $UNSHARE | head -1)  # the process in the new mount (and user, pid, uts) namespaces

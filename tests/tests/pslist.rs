@@ -6,7 +6,9 @@
 //! - every row not in the truth is explained by a rule computed from the truth (it started after the last
 //!   `ps` of `truth/final/ps-eo.txt`);
 //! - the threads of `truth/ps-eLf.txt` of live processes are found by `--threads`;
-//! - `pstree` puts every process under its parent.
+//! - `pstree` puts every process under its parent;
+//! - each process of `truth/proc/<pid>.txt` on the list runs the `exe` that `readlink /proc/PID/exe` gave
+//!   (none for a kernel thread).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -418,6 +420,43 @@ fn pslist_matches_the_live_truth() {
         diffs.len(),
         diffs.join("\n")
     );
+}
+
+/// `exe` is `readlink /proc/PID/exe` (truth/proc/<pid>.txt, line `exe:`; empty for a kernel thread) for
+/// every process of the truth the capture still holds.
+#[test]
+fn executables_match_proc_exe() {
+    let captures = corpus::corpus_captures();
+    let (mut diffs, mut checks) = (Vec::new(), 0usize);
+    for capture in &captures {
+        let kernel = corpus::kernel(capture);
+        let rows = pslist::pslist(&kernel, &Options::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", capture.name))
+            .rows;
+        let mut matched = 0usize;
+        for (pid, t) in truth::proc_fds(&capture.truth_dir) {
+            let (Some(want), Some(r)) = (&t.exe, rows.iter().find(|r| r.pid == i64::from(pid))) else {
+                continue;
+            };
+            checks += 1;
+            let want = (!want.is_empty()).then_some(want.as_str());
+            if r.exe.as_deref() == want {
+                matched += 1;
+            } else {
+                diffs.push(format!(
+                    "{}: pid {pid} ({}): exe {:?}, {} says {want:?}",
+                    capture.name,
+                    r.comm,
+                    r.exe,
+                    t.file.display()
+                ));
+            }
+        }
+        assert!(matched > 50, "{}: only {matched} executables compared", capture.name);
+        eprintln!("{}: {matched} executables match /proc/PID/exe", capture.name);
+    }
+    memscope_tests::checks::ran("pslist-exe", checks);
+    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
 }
 
 /// Damaged input: the capture cut in half and zeroed pages under the task list give rows and warnings or

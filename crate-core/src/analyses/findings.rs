@@ -162,6 +162,19 @@ pub fn findings(kernel: &Kernel) -> Result<Analysis<Finding>, KernelError> {
                 evidence: vec![evidence("pslist", &[("pid", pid.into())])],
             });
         }
+        // A program whose file was deleted after it started, or that runs from a memfd (fileless).
+        if let Some(exe) = p
+            .exe
+            .as_deref()
+            .filter(|e| e.ends_with(" (deleted)") || e.starts_with("/memfd:"))
+        {
+            out.push(Finding {
+                severity: Severity::High,
+                kind: "deleted_executable",
+                summary: format!("process {pid} ({comm}) runs {exe}"),
+                evidence: vec![evidence("pslist", &[("pid", pid.into()), ("exe", exe.into())])],
+            });
+        }
         let kernel_like = KERNEL_THREAD_PREFIXES.iter().any(|k| comm.starts_with(k))
             || (comm.starts_with('[') && comm.ends_with(']'));
         if !p.kernel_thread && kernel_like {

@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use super::Analysis;
 pub use crate::kernel::layouts::NsKind;
+use crate::kernel::paths::PathResolver;
 use crate::kernel::tasks::{self, Namespaces, TaskInfo};
-use crate::kernel::{Kernel, KernelError};
+use crate::kernel::{mm, mounts, Kernel, KernelError};
 
 /// Names of the capability bits the kernel knows (`include/uapi/linux/capability.h`), by bit number.
 pub const CAP_NAMES: [&str; 41] = [
@@ -145,6 +146,9 @@ pub struct ProcessRow {
     pub comm: String,
     /// What `/proc/PID/status` shows as Name (`kworker/0:1-events`, full kthread names); null when unknown.
     pub name: Option<String>,
+    /// The executable, as `readlink /proc/PID/exe` shows it from the process's root (` (deleted)` when it
+    /// was unlinked, `/memfd:NAME (deleted)` for a memfd); null for a kernel thread or when unreadable.
+    pub exe: Option<String>,
     /// Start time, UTC wall clock with nanoseconds; null when the boot time is unknown.
     pub start_time: Option<String>,
     /// Start time in seconds since boot (suspend included), nanosecond precision.
@@ -258,6 +262,7 @@ fn row(t: TaskInfo, boot_ns: Option<i64>) -> ProcessRow {
         kernel_thread: t.kernel_thread(),
         comm: t.comm,
         name: t.name,
+        exe: None,
         start_time: match (boot_ns, t.start_boottime_ns) {
             (Some(b), Some(s)) => Some(iso8601_ns(i128::from(b) + i128::from(s))),
             _ => None,
@@ -312,17 +317,31 @@ fn all_rows(kernel: &Kernel, threads: bool) -> Result<(Vec<ProcessRow>, Vec<Stri
             Err(e) => warnings.push(format!("task at {addr:#x} skipped: {e}")),
         }
     }
-    // Where each process was found; a thread shows its process's.
-    let mut found_in: HashMap<i64, (bool, Option<bool>)> = HashMap::new();
+    // Where each process was found, and what it runs; a thread shows its process's.
+    let resolver = PathResolver::new(kernel);
+    let mut of_process: HashMap<i64, (bool, Option<bool>, Option<String>)> = HashMap::new();
     for r in rows.iter_mut().filter(|r| r.tid == r.pid) {
         r.in_task_list = !walk.pid_table_only.contains(&r.task_addr);
         r.in_pid_table = walk.in_pid_table.as_ref().map(|s| s.contains(&r.task_addr));
-        found_in.insert(r.pid, (r.in_task_list, r.in_pid_table));
+        r.exe = executable(kernel, &resolver, r.task_addr);
+        of_process.insert(r.pid, (r.in_task_list, r.in_pid_table, r.exe.clone()));
     }
     for r in rows.iter_mut().filter(|r| r.tid != r.pid) {
-        (r.in_task_list, r.in_pid_table) = found_in.get(&r.pid).copied().unwrap_or((true, None));
+        (r.in_task_list, r.in_pid_table, r.exe) = of_process.get(&r.pid).cloned().unwrap_or((true, None, None));
     }
     Ok((rows, warnings))
+}
+
+/// The path of the file the process led by the task at `task` runs, seen from its root.
+fn executable(kernel: &Kernel, resolver: &PathResolver<'_>, task: u64) -> Option<String> {
+    let task = kernel.object("task_struct", task).ok()?;
+    let file = mm::exe_file(kernel, &task).ok()??;
+    let root = mounts::task_mounts(kernel, &task).ok().flatten().and_then(|t| t.root);
+    let f_path = file.member("f_path").ok()?;
+    let found = resolver
+        .resolve(f_path.pointer("mnt").ok()?, f_path.pointer("dentry").ok()?, root)
+        .ok()?;
+    Some(found.path)
 }
 
 /// The processes as a tree (children under their parent process, by pid), depth first. With filters, the

@@ -16,6 +16,18 @@ pub fn mm_of<'k>(kernel: &'k Kernel, task: &Object<'k>) -> Result<Option<Object<
     }
 }
 
+/// The file the process runs (`mm->exe_file`, what `/proc/PID/exe` links to), as a `struct file`;
+/// `None` for a task without memory of its own or an mm without one.
+pub fn exe_file<'k>(kernel: &'k Kernel, task: &Object<'k>) -> Result<Option<Object<'k>>, KernelError> {
+    let Some(mm) = mm_of(kernel, task)? else {
+        return Ok(None);
+    };
+    match mm.pointer("exe_file")? {
+        0 => Ok(None),
+        file => Ok(Some(kernel.object("file", file)?)),
+    }
+}
+
 /// The bytes of `start..end` in the address space of `mm`; every page must be in the capture.
 pub fn read_area(kernel: &Kernel, mm: &Object<'_>, start: u64, end: u64) -> Result<Vec<u8>, KernelError> {
     if end < start || end - start > MAX_AREA {

@@ -19,6 +19,8 @@ pub struct TruthFds {
     pub cwd: Option<String>,
     /// The `root:` line (`readlink /proc/PID/root`), if there is one.
     pub root: Option<String>,
+    /// The `exe:` line (`readlink /proc/PID/exe`), if there is one; empty for a kernel thread.
+    pub exe: Option<String>,
     /// The `cmdline:` line: `/proc/PID/cmdline` with NULs as spaces, trailing blanks dropped, and only its
     /// first line (a command line holding newlines continues on lines the file does not mark); empty for
     /// kernel threads.
@@ -49,7 +51,7 @@ pub fn proc_fds(truth: &Path) -> std::collections::BTreeMap<u32, TruthFds> {
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read truth file {}: {e}", path.display()));
         let mut comm = String::new();
-        let (mut cwd, mut root, mut cmdline) = (None, None, None);
+        let (mut cwd, mut root, mut cmdline, mut exe) = (None, None, None, None);
         let mut fds = std::collections::BTreeMap::new();
         let mut in_fd = false;
         let mut in_environ = false;
@@ -75,6 +77,9 @@ pub fn proc_fds(truth: &Path) -> std::collections::BTreeMap<u32, TruthFds> {
             if let Some(r) = line.strip_prefix("root: ") {
                 root.get_or_insert_with(|| r.to_string());
             }
+            if let Some(e) = line.strip_prefix("exe:") {
+                exe.get_or_insert_with(|| e.trim().to_string());
+            }
             if let Some(c) = line.strip_prefix("cmdline:") {
                 cmdline.get_or_insert_with(|| c.trim().to_string());
             }
@@ -98,6 +103,7 @@ pub fn proc_fds(truth: &Path) -> std::collections::BTreeMap<u32, TruthFds> {
                 comm,
                 cwd,
                 root,
+                exe,
                 cmdline,
                 environ,
                 fds,
