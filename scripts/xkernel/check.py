@@ -2,7 +2,8 @@
 """Score memscope on a harness corpus root with ../shared/truthcheck's own checks (same comparison, other kernels).
 
     check.py ROOT [--exe PATH] [CHECK ...]      (CHECK: info pslist network lsmod mounts lsof modules details
-                                                 mountinfo findings-harness queues files-harness; default all)
+                                                 mountinfo findings-harness findings queues files-harness;
+                                                 default all)
 
 `lsof` is the harness's own check: every descriptor in truth/proc/<pid>.txt of a process still alive at the
 final snapshot is a row of `memscope lsof` with the same pid, fd and path (but pid 1, the guest's shell that
@@ -425,7 +426,7 @@ def main(argv):
         exe = pathlib.Path(argv[argv.index("--exe") + 1]).resolve()
         argv = argv[:argv.index("--exe")] + argv[argv.index("--exe") + 2:]
     names = argv[1:] or ["info", "pslist", "network", "lsmod", "mounts", "lsof", "modules", "details", "mountinfo",
-                         "findings-harness", "queues", "files-harness"]
+                         "findings-harness", "findings", "queues", "files-harness"]
     caps = truthcheck.captures([root], cache=root / ".cache")
     ok = True
     for n in names:

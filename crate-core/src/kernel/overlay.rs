@@ -2,11 +2,13 @@
 //! cache holds the file's bytes (the overlay inode's own mapping stays empty for regular files).
 //!
 //! overlayfs is a module, so its types (`struct ovl_inode`) are not in the kernel's symbols. The kernel
-//! embeds the VFS inode in `ovl_inode` and keeps the real upper dentry (`__upperdentry`, 5.x to 7.x) and,
-//! on 5.x, the lower inode right after it. Those few words after the embedded inode are tried, and one is
-//! taken only when it leads to an inode of another file system with the overlay inode's number, mode and
-//! size (overlayfs gives a file on layers of one file system its real inode's number and copies its mode
-//! and size), so no guess about the module's layout can give another file's bytes.
+//! embeds the VFS inode in `ovl_inode` and keeps right after it the real upper dentry (`__upperdentry`, 5.x
+//! to 7.x), then where the lower file is: its inode (5.10), a `struct ovl_path` (layer, dentry: 6.1), or a
+//! pointer to an `ovl_entry` holding a stack of them (6.5+). Those few words after the embedded inode are
+//! tried, as a dentry, an inode, or a pointer to a few words that may be dentries, and one is taken only
+//! when it leads to an inode of another file system with the overlay inode's number, mode and size
+//! (overlayfs gives a file on layers of one file system its real inode's number and copies its mode and
+//! size), so no guess about the module's layout can give another file's bytes.
 
 use super::inodes::{read_inode, Inode};
 use super::Kernel;
@@ -22,18 +24,26 @@ pub fn real_inode(kernel: &Kernel, inode: &Inode, is_overlay: impl Fn(u64) -> bo
     let matches = |real: &Inode| {
         real.ino == inode.ino && real.mode == inode.mode && real.size == inode.size && !is_overlay(real.sb)
     };
-    (0..WORDS_TRIED).find_map(|i| {
-        let word = kernel.read_u64(inode.addr.wrapping_add(size + 8 * i)).ok()?;
-        if !kernel.is_kernel_pointer(word) || word & 7 != 0 {
-            return None;
-        }
-        // The upper dentry, or (5.x) the lower inode.
-        let through_dentry = kernel
+    let as_dentry = |word: u64| {
+        kernel
             .read_u64(word.wrapping_add(inode_of_dentry))
             .ok()
             .filter(|&p| kernel.is_kernel_pointer(p))
             .and_then(|p| read_inode(kernel, p).ok())
-            .filter(matches);
-        through_dentry.or_else(|| read_inode(kernel, word).ok().filter(matches))
+            .filter(matches)
+    };
+    let pointer_at = |addr: u64| {
+        kernel
+            .read_u64(addr)
+            .ok()
+            .filter(|&w| kernel.is_kernel_pointer(w) && w & 7 == 0)
+    };
+    (0..WORDS_TRIED).find_map(|i| {
+        let word = pointer_at(inode.addr.wrapping_add(size + 8 * i))?;
+        // The upper dentry or 6.1's `lowerpath.dentry`; 5.x's lower inode; or 6.5+'s `oe`, an `ovl_entry`
+        // whose lower stack of (layer, dentry) pairs follows its count.
+        as_dentry(word)
+            .or_else(|| read_inode(kernel, word).ok().filter(matches))
+            .or_else(|| (0..WORDS_TRIED).find_map(|j| as_dentry(pointer_at(word.wrapping_add(8 * j))?)))
     })
 }
