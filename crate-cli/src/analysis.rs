@@ -174,9 +174,9 @@ fn print(spec: &Spec, found: &Output, format: Format, sets: &[&str]) -> Result<(
                     *label = format!("{}{label}", ". ".repeat(depth));
                 }
             }
-            output::print_rows(&rows, format, Some(&columns))
+            output::print_values(&rows, format, Some(&columns))
         }
-        _ => output::print_rows(&found.rows, format, Some(&columns)),
+        _ => output::print_values(&found.rows, format, Some(&columns)),
     }
 }
 

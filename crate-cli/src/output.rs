@@ -61,11 +61,29 @@ pub fn print_object<T: Serialize>(value: &T, format: Format) -> Result<(), CliEr
 
 /// Print rows; `columns` picks and orders the table's columns (JSON and CSV always carry every key).
 pub fn print_rows<T: Serialize>(rows: &[T], format: Format, columns: Option<&[&str]>) -> Result<(), CliError> {
-    let values = export::to_values(rows).map_err(json_error)?;
+    print_values(&export::to_values(rows).map_err(json_error)?, format, columns)
+}
+
+/// [`print_rows`] for rows that are JSON values already (an analysis's), without copying them.
+pub fn print_values(values: &[Value], format: Format, columns: Option<&[&str]>) -> Result<(), CliError> {
     match format {
-        Format::Json => write_out(&(serde_json::to_string_pretty(&values).map_err(json_error)? + "\n")),
-        Format::Csv => write_out(&export::csv(&values)),
-        Format::Table => write_out(&table(&values, columns)),
+        Format::Json => write_json(values),
+        Format::Csv => write_out(&export::csv(values)),
+        Format::Table => write_out(&table(values, columns)),
+    }
+}
+
+/// Write `values` as pretty JSON and a line break to standard output as they serialize, not as one text.
+fn write_json(values: &[Value]) -> Result<(), CliError> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, values)
+        .map_err(std::io::Error::from)
+        .and_then(|_| out.write_all(b"\n"))
+        .and_then(|_| out.flush());
+    match written {
+        // A closed pipe (`| head`) is not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::new(format!("cannot write: {e}"))),
+        _ => Ok(()),
     }
 }
 
