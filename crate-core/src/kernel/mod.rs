@@ -2,6 +2,7 @@
 //! reads of its objects.
 
 pub mod banner;
+pub mod cgroups;
 pub mod files;
 mod identify;
 pub mod layouts;
