@@ -1,0 +1,290 @@
+//! Docker's own records of its containers, read from dockerd's memory: dockerd (Go) keeps each container's
+//! `config.v2.json` (`{"StreamConfig":..,"State":..,"ID":..,"Config":..,"Name":..}`) and the answers it gave
+//! to `docker inspect` (`{"Id":..,"State":..,"HostConfig":..,"Mounts":..}`) as JSON text in its heap.
+//!
+//! Only the pages dockerd has resident are read, through its own page tables (the tables are walked, not
+//! its memory areas), streamed in bounded chunks, at most [`MAX_SCAN`] in all. A document is accepted only
+//! when it parses as JSON and its top-level `ID` (or `Id`) is one of the container ids the caller found
+//! otherwise (in the kernel's cgroups): text that merely looks like Docker's is never trusted.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::kernel::{mm, Kernel, KernelError, Object};
+use crate::paging::MappedPage;
+
+/// Most of dockerd's resident memory read.
+pub const MAX_SCAN: u64 = 512 << 20;
+
+/// Bytes read at a time; consecutive chunks of one mapping overlap by [`MAX_DOC`].
+const CHUNK: usize = 16 << 20;
+
+/// Longest document accepted.
+pub const MAX_DOC: usize = 256 << 10;
+
+/// How far before an `"ID"` key a document's opening brace is looked for, and how many braces are tried.
+const MAX_BACK: usize = 64 << 10;
+const MAX_TRIES: usize = 1024;
+
+/// What kind of document it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    /// A container's `config.v2.json` (top-level `ID`).
+    Config,
+    /// `docker inspect`'s answer for a container (top-level `Id`, with `HostConfig` and `Mounts`).
+    Inspect,
+}
+
+impl DocKind {
+    /// How evidence names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DocKind::Config => "config.v2.json",
+            DocKind::Inspect => "inspect",
+        }
+    }
+}
+
+/// One accepted document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// What it is.
+    pub kind: DocKind,
+    /// The container's id (64 hex digits).
+    pub id: String,
+    /// Where it lies in dockerd's memory.
+    pub vaddr: u64,
+    /// The parsed JSON object.
+    pub value: Value,
+}
+
+/// What a scan of dockerd's memory found.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    /// The accepted documents, each distinct text once, in address order.
+    pub documents: Vec<Document>,
+    /// Bytes of resident memory read.
+    pub scanned: u64,
+    /// Problems met (a cut-off scan, pages not in the capture).
+    pub warnings: Vec<String>,
+}
+
+/// Scan the memory of the dockerd process `task` (pid `pid`) for documents about the containers `ids`.
+pub fn scan(kernel: &Kernel, task: &Object<'_>, pid: u32, ids: &HashSet<String>) -> Result<Scan, KernelError> {
+    let mut out = Scan::default();
+    let Some(mm) = mm::mm_of(kernel, task)? else {
+        return Ok(out);
+    };
+    let space = kernel
+        .user_space(mm.pointer("pgd")?)
+        .map_err(|e| KernelError::memory(format!("page tables of dockerd (pid {pid})"), Some(e)))?;
+    let (pages, cut) = space.present_pages(0, u64::MAX, MAX_SCAN);
+    if cut {
+        out.warnings.push(format!(
+            "dockerd (pid {pid}): only the first {} MiB of its resident memory were searched",
+            MAX_SCAN >> 20
+        ));
+    }
+    // Its anonymous memory only (the heap), where the kernel's page descriptors tell: the binary's own
+    // pages (file-backed, a good half of what dockerd has resident) hold no document.
+    let pages = match mm::AnonPages::of(kernel) {
+        Ok(anon) => pages
+            .into_iter()
+            .filter(|p| anon.is_anon(kernel, p.paddr) != Some(false))
+            .collect(),
+        Err(_) => pages,
+    };
+    let capture = space.capture();
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut unreadable = 0u64;
+    for run in runs(&pages) {
+        let (start, len) = run;
+        let mut off = 0usize;
+        while off < len {
+            let take = CHUNK.min(len - off);
+            let vaddr = start + off as u64;
+            let mut buf = vec![0u8; take];
+            for p in pages_in(&pages, vaddr, take) {
+                let from = (p.vaddr.max(vaddr) - vaddr) as usize;
+                let to = ((p.vaddr + p.size).min(vaddr + take as u64) - vaddr) as usize;
+                let phys = p.paddr + (vaddr + from as u64 - p.vaddr);
+                if capture.read_phys(phys, &mut buf[from..to]).is_err() {
+                    unreadable += (to - from) as u64;
+                }
+            }
+            out.scanned += take as u64;
+            for (at, doc) in find_documents(&buf, ids) {
+                let addr = vaddr + at as u64;
+                if seen.insert(addr) {
+                    out.documents.push(Document { vaddr: addr, ..doc });
+                }
+            }
+            if off + take >= len {
+                break;
+            }
+            off += take - MAX_DOC.min(take);
+        }
+    }
+    if unreadable > 0 {
+        out.warnings.push(format!(
+            "dockerd (pid {pid}): {unreadable} bytes of its resident memory are not in the capture"
+        ));
+    }
+    out.documents.sort_by_key(|d| d.vaddr);
+    Ok(out)
+}
+
+/// Runs of virtually contiguous pages: (start, length).
+fn runs(pages: &[MappedPage]) -> Vec<(u64, usize)> {
+    let mut out: Vec<(u64, usize)> = Vec::new();
+    for p in pages {
+        match out.last_mut() {
+            Some((start, len)) if *start + *len as u64 == p.vaddr => *len += p.size as usize,
+            _ => out.push((p.vaddr, p.size as usize)),
+        }
+    }
+    out
+}
+
+/// The pages overlapping `vaddr..vaddr + len` (pages are in address order).
+fn pages_in(pages: &[MappedPage], vaddr: u64, len: usize) -> impl Iterator<Item = &MappedPage> {
+    let first = pages.partition_point(|p| p.vaddr + p.size <= vaddr);
+    pages[first..].iter().take_while(move |p| p.vaddr < vaddr + len as u64)
+}
+
+/// The documents in `bytes` about the containers `ids`: (offset, document without its address).
+pub fn find_documents(bytes: &[u8], ids: &HashSet<String>) -> Vec<(usize, Document)> {
+    let mut out: Vec<(usize, usize, Document)> = Vec::new();
+    for (key, kind) in [
+        (&b"\"ID\":\""[..], DocKind::Config),
+        (&b"\"Id\":\""[..], DocKind::Inspect),
+    ] {
+        for hit in memchr::memmem::find_iter(bytes, key) {
+            let at = hit + key.len();
+            let Some(id) = bytes.get(at..at + 64) else { continue };
+            if bytes.get(at + 64) != Some(&b'"') || !id.iter().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            {
+                continue;
+            }
+            let id = String::from_utf8_lossy(id).into_owned();
+            if !ids.contains(&id) || out.iter().any(|(s, e, _)| (*s..*e).contains(&hit)) {
+                continue;
+            }
+            if let Some((start, end, value)) = enclosing_document(bytes, hit, kind, &id) {
+                out.push((
+                    start,
+                    end,
+                    Document {
+                        kind,
+                        id,
+                        vaddr: 0,
+                        value,
+                    },
+                ));
+            }
+        }
+    }
+    out.sort_by_key(|(s, _, _)| *s);
+    out.into_iter().map(|(s, _, d)| (s, d)).collect()
+}
+
+/// The JSON object around the key at `hit` whose top-level `ID`/`Id` is `id`: (start, end, value).
+fn enclosing_document(bytes: &[u8], hit: usize, kind: DocKind, id: &str) -> Option<(usize, usize, Value)> {
+    let key = match kind {
+        DocKind::Config => "ID",
+        DocKind::Inspect => "Id",
+    };
+    let floor = hit.saturating_sub(MAX_BACK);
+    let mut pos = hit;
+    for _ in 0..MAX_TRIES {
+        let start = floor + memchr::memrchr(b'{', &bytes[floor..pos])?;
+        pos = start;
+        let Some(end) = object_end(bytes, start) else { continue };
+        if end <= hit {
+            continue; // a nested object that closes before the key
+        }
+        let Ok(value) = serde_json::from_slice::<Value>(&bytes[start..end]) else {
+            continue;
+        };
+        if value.get(key).and_then(Value::as_str) == Some(id) {
+            return Some((start, end, value));
+        }
+    }
+    None
+}
+
+/// The end (one past the closing brace) of the JSON object opening at `start`, strings and escapes
+/// respected; `None` when it does not close within [`MAX_DOC`] or meets a byte JSON text cannot hold.
+pub fn object_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let stop = bytes.len().min(start.saturating_add(MAX_DOC));
+    for (i, &b) in bytes.iter().enumerate().take(stop).skip(start) {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                0..=0x1f => return None,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return (b == b'}').then_some(i + 1);
+                }
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => {}
+            0..=0x1f | 0x7f.. => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "04f128f030161bb7850fd3fcce5aa9a4d98ae66ed1bc5d73fc537795e918aba6";
+
+    fn ids() -> HashSet<String> {
+        [ID.to_string()].into_iter().collect()
+    }
+
+    #[test]
+    fn documents_are_found_by_their_id_and_must_parse() {
+        let config = format!(
+            r#"{{"StreamConfig":{{}},"State":{{"Running":true,"Pid":905}},"ID":"{ID}","Config":{{"Cmd":["sh","-c","{{ echo \"}}\"; }}"],"Image":"corpus/busybox:1"}},"Name":"/web"}}"#
+        );
+        let inspect = format!(r#"{{"Id":"{ID}","HostConfig":{{"Privileged":false}}}}"#);
+        let other = config.replace(ID, &"1".repeat(64));
+        let cut = &config[..config.len() - 5];
+        let mut bytes = b"\0\0garbage{\"x\":".to_vec();
+        bytes.extend_from_slice(config.as_bytes());
+        bytes.extend_from_slice(b"\0\0");
+        bytes.extend_from_slice(inspect.as_bytes());
+        bytes.extend_from_slice(other.as_bytes());
+        bytes.extend_from_slice(cut.as_bytes());
+        bytes.extend_from_slice(b"\0");
+        let found = find_documents(&bytes, &ids());
+        let kinds: Vec<DocKind> = found.iter().map(|(_, d)| d.kind).collect();
+        assert_eq!(kinds, [DocKind::Config, DocKind::Inspect]);
+        assert_eq!(found[0].1.value["Name"], "/web");
+        assert_eq!(found[0].0, 14);
+        assert_eq!(found[1].1.value["HostConfig"]["Privileged"], false);
+    }
+
+    #[test]
+    fn objects_end_where_their_braces_close() {
+        assert_eq!(object_end(br#"{"a":"}\"{","b":[1,{}]} tail"#, 0), Some(23));
+        assert_eq!(object_end(br#"{"a":1"#, 0), None);
+        assert_eq!(object_end(b"{\"a\":\"\x01\"}", 0), None);
+        assert_eq!(object_end(b"{]", 0), None);
+    }
+}
