@@ -64,7 +64,7 @@ pub struct Container {
     pub started: Option<String>,
     /// The main process's start time (kernel).
     pub pid_start_time: Option<String>,
-    /// `running` or `paused` (frozen by the cgroup freezer).
+    /// `running`, `paused` (frozen by the cgroup freezer) or `stopped` (no task).
     pub state: String,
     /// The exit code of a stopped container; null while it runs.
     pub exit_code: Option<i64>,
@@ -232,8 +232,63 @@ pub fn container_id_in(path: &str) -> Option<&str> {
 /// comm of containerd's shim (`containerd-shim-runc-v2`, cut at 15 characters).
 const SHIM: &str = "containerd-shim";
 
-/// The docker views' common ground: processes, containers, documents.
+/// The docker views' common ground: processes, running and paused containers, documents.
 pub(crate) fn inventory(kernel: &Kernel) -> Result<Inventory, KernelError> {
+    inventory_with(kernel, false)
+}
+
+/// Where Docker keeps each container's files.
+const CONTAINERS_DIR: &str = "/var/lib/docker/containers/";
+
+/// Container ids named by directories under [`CONTAINERS_DIR`] in paths the kernel holds open (dockerd
+/// keeps each running container's log open; a `docker logs -f` or a `tail` keeps a stopped one's), with the
+/// first path seen.
+fn container_dirs(kernel: &Kernel, warnings: &mut Vec<String>) -> BTreeMap<String, (u32, String)> {
+    let mut out = BTreeMap::new();
+    match super::lsof::lsof(kernel, &super::lsof::Options::default()) {
+        Ok(found) => {
+            for f in found.rows {
+                let Some(path) = f.path else { continue };
+                let Some(id) = path.strip_prefix(CONTAINERS_DIR).and_then(|r| r.split('/').next()) else {
+                    continue;
+                };
+                if container_id_in(&format!("/docker/{id}")).is_some() {
+                    out.entry(id.to_string()).or_insert((f.pid, path.clone()));
+                }
+            }
+        }
+        Err(e) => warnings.push(format!("open files unreadable, stopped containers cannot be told: {e}")),
+    }
+    out
+}
+
+/// The document of `kind` that best describes a container whose main process is `pid`: one that says it
+/// runs with that pid, else a running one, else the latest started; ties to the highest address.
+fn best_doc(docs: &[&dockerd::Document], kind: dockerd::DocKind, pid: Option<i64>) -> Option<dockerd::Document> {
+    docs.iter()
+        .filter(|d| d.kind == kind)
+        .max_by_key(|d| {
+            let state = d.value.get("State");
+            let running = state.and_then(|s| s.get("Running")).and_then(Value::as_bool) == Some(true);
+            let doc_pid = state.and_then(|s| s.get("Pid")).and_then(Value::as_i64);
+            let started = state
+                .and_then(|s| s.get("StartedAt"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            (
+                pid.is_some() && running && doc_pid == pid,
+                running == pid.is_some(),
+                started,
+                d.vaddr,
+            )
+        })
+        .map(|d| (*d).clone())
+}
+
+/// [`inventory`], with `stopped` also the containers with no task whose documents dockerd holds and whose
+/// directory under /var/lib/docker/containers the kernel shows.
+pub(crate) fn inventory_with(kernel: &Kernel, stopped: bool) -> Result<Inventory, KernelError> {
     let found = pslist::pslist(kernel, &pslist::Options::default())?;
     let mut warnings = found.warnings;
     let procs = found.rows;
@@ -290,7 +345,14 @@ pub(crate) fn inventory(kernel: &Kernel) -> Result<Inventory, KernelError> {
     let by_pid: HashMap<i64, usize> = procs.iter().enumerate().map(|(i, p)| (p.pid, i)).collect();
     let parent_comm = |p: &ProcessRow| p.ppid.and_then(|pp| by_pid.get(&pp)).map(|&i| procs[i].comm.as_str());
     // dockerd's documents about these containers.
-    let ids: HashSet<String> = members.keys().cloned().collect();
+    let dirs = if stopped {
+        let mut d = container_dirs(kernel, &mut warnings);
+        d.retain(|id, _| !members.contains_key(id));
+        d
+    } else {
+        BTreeMap::new()
+    };
+    let ids: HashSet<String> = members.keys().chain(dirs.keys()).cloned().collect();
     let mut documents: Vec<dockerd::Document> = Vec::new();
     let mut scanned = 0;
     if !ids.is_empty() {
@@ -380,26 +442,10 @@ pub(crate) fn inventory(kernel: &Kernel) -> Result<Inventory, KernelError> {
         }
         let m = main.map(|i| &procs[i]);
         let docs: Vec<&dockerd::Document> = documents.iter().filter(|d| &d.id == id).collect();
-        let best = |kind: dockerd::DocKind| -> Option<dockerd::Document> {
-            docs.iter()
-                .filter(|d| d.kind == kind)
-                .max_by_key(|d| {
-                    let state = d.value.get("State");
-                    let running = state.and_then(|s| s.get("Running")).and_then(Value::as_bool) == Some(true);
-                    let pid = state.and_then(|s| s.get("Pid")).and_then(Value::as_i64);
-                    let started = state
-                        .and_then(|s| s.get("StartedAt"))
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
-                    (running && pid == m.map(|m| m.pid), running, started, d.vaddr)
-                })
-                .map(|d| (*d).clone())
-        };
         let mut found = Found {
             main,
-            config: best(dockerd::DocKind::Config),
-            inspect: best(dockerd::DocKind::Inspect),
+            config: best_doc(&docs, dockerd::DocKind::Config, m.map(|m| m.pid)),
+            inspect: best_doc(&docs, dockerd::DocKind::Inspect, m.map(|m| m.pid)),
             row: Container {
                 container_id: id.clone(),
                 name: None,
@@ -437,6 +483,84 @@ pub(crate) fn inventory(kernel: &Kernel) -> Result<Inventory, KernelError> {
             });
         }
         fill_from_documents(&mut found);
+        containers.push(found);
+    }
+    // Stopped containers: no task, only Docker's documents, their id confirmed by their directory.
+    for (id, (pid, path)) in &dirs {
+        let docs: Vec<&dockerd::Document> = documents.iter().filter(|d| &d.id == id).collect();
+        let config = best_doc(&docs, dockerd::DocKind::Config, None);
+        let inspect = best_doc(&docs, dockerd::DocKind::Inspect, None);
+        let Some(doc) = config.as_ref().or(inspect.as_ref()) else {
+            warnings.push(format!(
+                "container {}: its directory is open ({path}, pid {pid}) but dockerd's memory holds no document about it: left out",
+                &id[..12]
+            ));
+            continue;
+        };
+        let state = doc.value.get("State");
+        let evidence = vec![
+            Evidence {
+                fact: "container_id",
+                source: Source::DockerdMemory,
+                detail: format!("{} document at {:#x}", doc.kind.name(), doc.vaddr),
+            },
+            Evidence {
+                fact: "container_id",
+                source: Source::Kernel,
+                detail: format!("directory {CONTAINERS_DIR}{id} in the path of a file pid {pid} holds open: {path}"),
+            },
+            Evidence {
+                fact: "state",
+                source: Source::Kernel,
+                detail: "no task in its cgroup".into(),
+            },
+        ];
+        let command = [doc.value.get("Path")]
+            .into_iter()
+            .chain(
+                doc.value
+                    .get("Args")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(Some),
+            )
+            .map(|v| v.and_then(Value::as_str).map(str::to_string))
+            .collect::<Option<Vec<String>>>()
+            .map(|a| a.join(" "));
+        let mut found = Found {
+            main: None,
+            row: Container {
+                container_id: id.clone(),
+                name: None,
+                image: None,
+                image_id: None,
+                created: None,
+                started: None,
+                pid_start_time: None,
+                state: "stopped".into(),
+                exit_code: state.and_then(|s| s.get("ExitCode")).and_then(Value::as_i64),
+                command,
+                pid: None,
+                pids: Vec::new(),
+                exec_pids: Vec::new(),
+                privileged: None,
+                euid: None,
+                user: None,
+                network_mode: None,
+                pid_mode: None,
+                ipc_mode: None,
+                uts_mode: None,
+                read_only_rootfs: None,
+                runtime: None,
+                engine: "docker",
+                evidence,
+            },
+            config,
+            inspect,
+        };
+        fill_from_documents(&mut found);
+        found.row.state = "stopped".into();
         containers.push(found);
     }
     let mut inv = Inventory {
@@ -620,7 +744,7 @@ fn fill_from_kernel(kernel: &Kernel, inv: &mut Inventory) {
             ("image_id", r.image_id.is_none()),
             ("created", r.created.is_none()),
             ("started", r.started.is_none()),
-            ("pid", r.pid.is_none()),
+            ("pid", r.pid.is_none() && r.state != "stopped"),
             ("privileged", r.privileged.is_none()),
             ("user", r.user.is_none()),
             ("network_mode", r.network_mode.is_none()),
@@ -694,12 +818,33 @@ pub fn cap_last_cap(kernel: &Kernel) -> Option<(u32, &'static str)> {
     }
 }
 
-/// `docker ps`: the containers, running and paused (with `all`, stopped ones too: none can be told from
-/// memory yet, see the README).
-pub fn ps(kernel: &Kernel, _options: &Options) -> Result<Analysis<Container>, KernelError> {
-    let inv = inventory(kernel)?;
+/// `docker ps`: the containers, running and paused (with `all`, stopped ones too).
+pub fn ps(kernel: &Kernel, options: &Options) -> Result<Analysis<Container>, KernelError> {
+    let inv = inventory_with(kernel, options.all)?;
     Ok(Analysis {
         rows: inv.containers.into_iter().map(|c| c.row).collect(),
+        warnings: inv.warnings,
+    })
+}
+
+/// The containers and their mounts from the host, from one inventory: what `findings` reads.
+pub fn containers_and_mounts(kernel: &Kernel) -> Result<Analysis<(Container, Vec<MountRow>)>, KernelError> {
+    let mut inv = inventory(kernel)?;
+    let mounts = views::mounts_of(kernel, &mut inv, false);
+    let rows = inv
+        .containers
+        .into_iter()
+        .map(|c| {
+            let mine = mounts
+                .iter()
+                .filter(|m| m.container_id == c.row.container_id)
+                .cloned()
+                .collect();
+            (c.row, mine)
+        })
+        .collect();
+    Ok(Analysis {
+        rows,
         warnings: inv.warnings,
     })
 }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::{inventory, Source};
+use super::{inventory, Inventory, Source};
 use crate::analyses::pslist::{cap_names, CapName, CAP_NAMES};
 use crate::analyses::{ifconfig, lsof, mounts as mount_rows, netstat, Analysis};
 use crate::kernel::{Kernel, KernelError};
@@ -321,12 +321,18 @@ fn risk(host_path: &str, access: &str, fstype: Option<&str>) -> Option<String> {
 /// `docker mounts`: each container's mounts from the host (with `all`, Docker's default ones too).
 pub fn mounts(kernel: &Kernel, all: bool) -> Result<Analysis<MountRow>, KernelError> {
     let mut inv = inventory(kernel)?;
+    let rows = mounts_of(kernel, &mut inv, all);
+    Ok(Analysis {
+        rows,
+        warnings: inv.warnings,
+    })
+}
+
+/// The mounts of the inventory's containers.
+pub(crate) fn mounts_of(kernel: &Kernel, inv: &mut Inventory, all: bool) -> Vec<MountRow> {
     let mut pids: Vec<u32> = inv.containers.iter().filter_map(|c| c.row.pid).collect();
     if pids.is_empty() {
-        return Ok(Analysis {
-            rows: Vec::new(),
-            warnings: inv.warnings,
-        });
+        return Vec::new();
     }
     pids.push(inv.host.pid as u32);
     let rows = rows_of(
@@ -343,7 +349,7 @@ pub fn mounts(kernel: &Kernel, all: bool) -> Result<Analysis<MountRow>, KernelEr
     let host: Vec<&mount_rows::MountRow> = rows.iter().filter(|r| r.mnt_ns == inv.host.ns.mnt).collect();
     let mut out = Vec::new();
     for c in &inv.containers {
-        let Some(ns) = c.main(&inv).and_then(|m| m.ns.mnt) else {
+        let Some(ns) = c.main(inv).and_then(|m| m.ns.mnt) else {
             continue;
         };
         if Some(ns) == inv.host.ns.mnt {
@@ -362,15 +368,10 @@ pub fn mounts(kernel: &Kernel, all: bool) -> Result<Analysis<MountRow>, KernelEr
                 Some((_, src, _)) if !src.is_empty() => (Some(src.clone()), Some(Source::DockerdMemory)),
                 _ => (kernel_path.clone(), kernel_path.as_ref().map(|_| Source::Kernel)),
             };
-            let risk = host_path
-                .as_deref()
-                .or(kernel_path.as_deref())
-                .and_then(|h| risk(h, &r.access, r.fstype.as_deref()))
-                .or_else(|| {
-                    kernel_path
-                        .as_deref()
-                        .and_then(|h| risk(h, &r.access, r.fstype.as_deref()))
-                });
+            let risk = [host_path.as_deref(), kernel_path.as_deref()]
+                .into_iter()
+                .flatten()
+                .find_map(|h| risk(h, &r.access, r.fstype.as_deref()));
             out.push(MountRow {
                 container_id: c.row.container_id.clone(),
                 name: c.row.name.clone(),
@@ -387,10 +388,7 @@ pub fn mounts(kernel: &Kernel, all: bool) -> Result<Analysis<MountRow>, KernelEr
             });
         }
     }
-    Ok(Analysis {
-        rows: out,
-        warnings: inv.warnings,
-    })
+    out
 }
 
 /// Where the host sees what `r` mounts: the host mount of the same file system whose root is the longest
