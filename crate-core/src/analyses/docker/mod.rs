@@ -120,6 +120,8 @@ pub(crate) struct Inventory {
     pub scanned: u64,
     /// Tasks whose cgroup path names a Docker container: (pid, path).
     pub cgroup_hits: Vec<(u32, String)>,
+    /// Facts of each container (by 12-hex id) found nowhere: warned about by the views that show them.
+    pub unknown: Vec<(String, Vec<&'static str>)>,
 }
 
 /// One container found in the kernel, with what was learnt about it.
@@ -228,6 +230,24 @@ pub fn container_id_in(path: &str) -> Option<&str> {
     }
     None
 }
+
+/// The facts of a container that may be unknown, warned about where null.
+const ALL_FACTS: [&str; 14] = [
+    "name",
+    "image",
+    "image_id",
+    "created",
+    "started",
+    "pid",
+    "privileged",
+    "user",
+    "network_mode",
+    "pid_mode",
+    "ipc_mode",
+    "uts_mode",
+    "read_only_rootfs",
+    "runtime",
+];
 
 /// comm of containerd's shim (`containerd-shim-runc-v2`, cut at 15 characters).
 const SHIM: &str = "containerd-shim";
@@ -572,6 +592,7 @@ pub(crate) fn inventory_with(kernel: &Kernel, stopped: bool) -> Result<Inventory
         documents: n_documents,
         scanned,
         cgroup_hits,
+        unknown: Vec::new(),
     };
     fill_from_kernel(kernel, &mut inv);
     Ok(inv)
@@ -735,10 +756,11 @@ fn fill_from_kernel(kernel: &Kernel, inv: &mut Inventory) {
         }
         f.row.evidence.extend(ev);
     }
+    let mut unknown = Vec::new();
     for f in &inv.containers {
         let short = &f.row.container_id[..12];
         let r = &f.row;
-        let missing: Vec<&str> = [
+        let missing: Vec<&'static str> = [
             ("name", r.name.is_none()),
             ("image", r.image.is_none()),
             ("image_id", r.image_id.is_none()),
@@ -758,11 +780,27 @@ fn fill_from_kernel(kernel: &Kernel, inv: &mut Inventory) {
         .filter_map(|(k, m)| m.then_some(k))
         .collect();
         if !missing.is_empty() {
-            inv.warnings.push(format!(
-                "container {short}: found in neither the kernel nor dockerd's memory, null: {}",
-                missing.join(", ")
-            ));
+            unknown.push((short.to_string(), missing));
         }
+    }
+    inv.unknown = unknown;
+}
+
+impl Inventory {
+    /// Its warnings, with one per container whose facts among `shown` (the keys a view's rows carry) were
+    /// found nowhere.
+    pub fn warnings_for(&self, shown: &[&str]) -> Vec<String> {
+        let mut out = self.warnings.clone();
+        for (short, keys) in &self.unknown {
+            let keys: Vec<&str> = keys.iter().copied().filter(|k| shown.contains(k)).collect();
+            if !keys.is_empty() {
+                out.push(format!(
+                    "container {short}: found in neither the kernel nor dockerd's memory, null: {}",
+                    keys.join(", ")
+                ));
+            }
+        }
+        out
     }
 }
 
@@ -821,9 +859,10 @@ pub fn cap_last_cap(kernel: &Kernel) -> Option<(u32, &'static str)> {
 /// `docker ps`: the containers, running and paused (with `all`, stopped ones too).
 pub fn ps(kernel: &Kernel, options: &Options) -> Result<Analysis<Container>, KernelError> {
     let inv = inventory_with(kernel, options.all)?;
+    let warnings = inv.warnings_for(&ALL_FACTS);
     Ok(Analysis {
         rows: inv.containers.into_iter().map(|c| c.row).collect(),
-        warnings: inv.warnings,
+        warnings,
     })
 }
 
@@ -831,6 +870,7 @@ pub fn ps(kernel: &Kernel, options: &Options) -> Result<Analysis<Container>, Ker
 pub fn containers_and_mounts(kernel: &Kernel) -> Result<Analysis<(Container, Vec<MountRow>)>, KernelError> {
     let mut inv = inventory(kernel)?;
     let mounts = views::mounts_of(kernel, &mut inv, false);
+    let warnings = inv.warnings_for(&["name", "privileged"]);
     let rows = inv
         .containers
         .into_iter()
@@ -843,10 +883,7 @@ pub fn containers_and_mounts(kernel: &Kernel) -> Result<Analysis<(Container, Vec
             (c.row, mine)
         })
         .collect();
-    Ok(Analysis {
-        rows,
-        warnings: inv.warnings,
-    })
+    Ok(Analysis { rows, warnings })
 }
 
 #[cfg(test)]

@@ -124,7 +124,7 @@ pub fn detect(kernel: &Kernel) -> Result<Analysis<Indicator>, KernelError> {
     push("open files under /var/lib/docker/containers", open);
     Ok(Analysis {
         rows: out,
-        warnings: inv.warnings,
+        warnings: inv.warnings_for(&[]),
     })
 }
 
@@ -244,7 +244,7 @@ pub fn caps(kernel: &Kernel) -> Result<Analysis<CapsRow>, KernelError> {
         .collect();
     Ok(Analysis {
         rows,
-        warnings: inv.warnings,
+        warnings: inv.warnings_for(&["name"]),
     })
 }
 
@@ -324,7 +324,7 @@ pub fn mounts(kernel: &Kernel, all: bool) -> Result<Analysis<MountRow>, KernelEr
     let rows = mounts_of(kernel, &mut inv, all);
     Ok(Analysis {
         rows,
-        warnings: inv.warnings,
+        warnings: inv.warnings_for(&["name"]),
     })
 }
 
@@ -671,7 +671,7 @@ pub fn networks(kernel: &Kernel) -> Result<Analysis<NetworkRow>, KernelError> {
     }
     Ok(Analysis {
         rows: nets,
-        warnings: inv.warnings,
+        warnings: inv.warnings_for(&["name"]),
     })
 }
 
