@@ -188,8 +188,8 @@ impl Found {
         out
     }
 
-    /// The networks Docker connected it to: (name, IPv4 address, IPv6 address, MAC, gateway).
-    pub fn doc_networks(&self) -> Vec<(String, Option<String>, Option<String>, Option<String>, Option<String>)> {
+    /// The networks Docker connected it to.
+    pub fn doc_networks(&self) -> Vec<DocNetwork> {
         let Some((Value::Object(nets), _)) = self.doc(&["NetworkSettings", "Networks"]) else {
             return Vec::new();
         };
@@ -200,17 +200,23 @@ impl Found {
                 .map(str::to_string)
         };
         nets.iter()
-            .map(|(name, n)| {
-                (
-                    name.clone(),
-                    text(n, "IPAddress"),
-                    text(n, "GlobalIPv6Address"),
-                    text(n, "MacAddress"),
-                    text(n, "Gateway"),
-                )
+            .map(|(name, n)| DocNetwork {
+                name: name.clone(),
+                ip: text(n, "IPAddress"),
+                gateway: text(n, "Gateway"),
             })
             .collect()
     }
+}
+
+/// A network Docker's documents say a container is connected to.
+pub(crate) struct DocNetwork {
+    /// The network's name.
+    pub name: String,
+    /// The container's IPv4 address on it.
+    pub ip: Option<String>,
+    /// Its gateway.
+    pub gateway: Option<String>,
 }
 
 /// A Docker container id in a cgroup path: `docker-<id>.scope` (systemd's cgroup driver) or a `<id>`
@@ -722,7 +728,7 @@ fn fill_from_kernel(kernel: &Kernel, inv: &mut Inventory) {
                     // Its own network namespace: the one network Docker connected it to, if only one.
                     let nets = f.doc_networks();
                     match nets.as_slice() {
-                        [(name, ..)] => Some(name.clone()),
+                        [net] => Some(net.name.clone()),
                         _ => {
                             ev.pop();
                             None

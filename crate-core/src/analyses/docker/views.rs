@@ -507,8 +507,8 @@ pub fn networks(kernel: &Kernel) -> Result<Analysis<NetworkRow>, KernelError> {
         let doc_name = inv.containers.iter().find_map(|c| {
             c.doc_networks()
                 .into_iter()
-                .find(|(_, _, _, _, gw)| gw.is_some() && gw == &gateway)
-                .map(|n| n.0)
+                .find(|n| n.gateway.is_some() && n.gateway == gateway)
+                .map(|n| n.name)
         });
         nets.push(NetworkRow {
             network: doc_name.unwrap_or_else(|| l.name.clone()),
@@ -575,8 +575,8 @@ pub fn networks(kernel: &Kernel) -> Result<Analysis<NetworkRow>, KernelError> {
                     let name = c
                         .doc_networks()
                         .into_iter()
-                        .find(|n| n.1.is_some() && n.1 == entry.ip)
-                        .map(|n| n.0)
+                        .find(|n| n.ip.is_some() && n.ip == entry.ip)
+                        .map(|n| n.name)
                         .or_else(|| prefixes.first().cloned())
                         .unwrap_or_else(|| l.name.clone());
                     match nets.iter_mut().find(|n| n.bridge.is_none() && n.network == name) {
