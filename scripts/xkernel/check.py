@@ -2,7 +2,7 @@
 """Score memscope on a harness corpus root with ../shared/truthcheck's own checks (same comparison, other kernels).
 
     check.py ROOT [--exe PATH] [CHECK ...]      (CHECK: info pslist network lsmod mounts lsof modules details
-                                                 mountinfo; default all)
+                                                 mountinfo findings-harness queues docker-harness; default all)
 
 `lsof` is the harness's own check: every descriptor in truth/proc/<pid>.txt of a process still alive at the
 final snapshot is a row of `memscope lsof` with the same pid, fd and path (but pid 1, the guest's shell that
@@ -149,6 +149,38 @@ def check_queues(exe, caps):
                 if got != want:
                     notes.append("%s: %s %s pid %d fd %d Recv-Q %d, queues %s %d" % (
                         c["name"], f.name, p[0], pid, fd, want, key, got))
+    return score, notes
+
+
+def check_docker_harness(exe, caps):
+    """The docker views on kernels without Docker: each runs with no warning (the cgroup walk, the kernfs
+    layout and the page-table walk work on every kernel: a layout memscope does not know is a warning), and
+    finds no container, no Docker cgroup, no dockerd and no Docker document."""
+    views = ["detect", "ps", "caps", "mounts", "networks"]
+    score, notes = {"docker views without warning": [0, 0], "captures without a container": [0, 0]}, []
+    for c in caps:
+        clean = True
+        for v in views:
+            args = [str(exe), "docker", v, str(c["path"]), "--symbols", str(c["symbols"]), "--format", "json"]
+            r = subprocess.run(args + (["--all"] if v == "ps" else []), capture_output=True, text=True, timeout=600)
+            score["docker views without warning"][1] += 1
+            if r.returncode != 0 or r.stderr.strip():
+                notes.append("%s docker %s: exit %d, %s" % (c["name"], v, r.returncode, r.stderr.strip()[:200]))
+                clean = False
+                continue
+            score["docker views without warning"][0] += 1
+            rows = json.loads(r.stdout)
+            if v == "detect":
+                seen = [d["indicator"] for d in rows if d["found"] and d["indicator"] in
+                        ("dockerd process", "docker cgroups", "container documents in dockerd's memory")]
+                if seen:
+                    notes.append("%s docker detect: %s found on a guest without Docker" % (c["name"], seen))
+                    clean = False
+            elif rows:
+                notes.append("%s docker %s: %d rows on a guest without Docker" % (c["name"], v, len(rows)))
+                clean = False
+        score["captures without a container"][1] += 1
+        score["captures without a container"][0] += clean
     return score, notes
 
 
@@ -348,6 +380,7 @@ truthcheck.CHECKS["details"] = check_details
 truthcheck.CHECKS["mountinfo"] = check_mountinfo
 truthcheck.CHECKS["findings-harness"] = check_findings
 truthcheck.CHECKS["queues"] = check_queues
+truthcheck.CHECKS["docker-harness"] = check_docker_harness
 
 
 def main(argv):
@@ -357,7 +390,7 @@ def main(argv):
         exe = pathlib.Path(argv[argv.index("--exe") + 1]).resolve()
         argv = argv[:argv.index("--exe")] + argv[argv.index("--exe") + 2:]
     names = argv[1:] or ["info", "pslist", "network", "lsmod", "mounts", "lsof", "modules", "details", "mountinfo",
-                         "findings-harness", "queues"]
+                         "findings-harness", "queues", "docker-harness"]
     caps = truthcheck.captures([root], cache=root / ".cache")
     ok = True
     for n in names:
