@@ -493,6 +493,38 @@ fn check_option(
             }
         }
         "text" if option == "ns" => check_ns(capture, spec, &label, base, all, diffs, checks),
+        "text" if spec.name == "docker inspect" && option == "id" => {
+            // A container by its id's first 12 digits, another by its name: those rows, in their order.
+            let picked: Vec<String> = all
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| match i {
+                    0 => r["container_id"].as_str().map(|id| id[..12].to_string()),
+                    1 => r["name"].as_str().map(str::to_string),
+                    _ => None,
+                })
+                .collect();
+            if picked.is_empty() {
+                return diffs.push(format!("{label}: no container to pick"));
+            }
+            let mut args: Vec<&str> = base.to_vec();
+            for p in &picked {
+                args.extend([flag.as_str(), p.as_str()]);
+            }
+            let Some(found) = json_and_csv(&format!("{label} {}", picked.join(" ")), &args, diffs, checks) else {
+                return;
+            };
+            *checks += 1;
+            let want: Vec<&Value> = all.iter().take(picked.len()).collect();
+            if found.iter().collect::<Vec<_>>() != want {
+                diffs.push(format!(
+                    "{label} {}: {} rows, not the {} picked",
+                    picked.join(" "),
+                    found.len(),
+                    want.len()
+                ));
+            }
+        }
         "output" => {
             let dir = corpus::cache_dir().join("every-command");
             std::fs::create_dir_all(&dir).expect("create the output folder");

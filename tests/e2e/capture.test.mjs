@@ -383,7 +383,8 @@ describe("captures in the browser (worker reading the local File)", () => {
     // A value to try for each option, by its name; a new option needs one here (else this test fails).
     // Output options are checkboxes in the page (what they write is a download) and paths for the CLI.
     const outDir = mkdtempSync(join(tmpdir(), "memscope-e2e-out-"));
-    const samples = { threads: null, "no-unix": null, "owned-only": null, pid: "1", ns: `net:${init.ns.net}`, out: null, all: null, sort: null, dump: null };
+    const container = JSON.parse(cli("docker", "ps", path, "--format", "json").toString("utf8"))[0];
+    const samples = { threads: null, "no-unix": null, "owned-only": null, pid: "1", ns: `net:${init.ns.net}`, out: null, all: null, sort: null, dump: null, id: container.container_id.slice(0, 12) };
     await openCapture(path);
     await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
     let exercised = 0;

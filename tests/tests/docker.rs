@@ -311,3 +311,97 @@ fn detect_sees_docker_on_every_capture() {
     memscope_tests::checks::ran("docker detect", checks);
     assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
 }
+
+#[test]
+fn inspect_matches_docker_inspect_and_proc_status() {
+    let (mut checks, mut diffs) = (0usize, Vec::new());
+    for capture in corpus::corpus_captures() {
+        let name = &capture.name;
+        let kernel = corpus::kernel(&capture);
+        let found = docker::inspect(&kernel, &[]).unwrap_or_else(|e| panic!("{name}: docker inspect failed: {e}"));
+        let w = &found.warnings;
+        for t in running(&truth::docker_containers(&capture.truth_dir)) {
+            let label = format!("{name}: container {} ({})", t.name, t.file.display());
+            let Some(r) = found.rows.iter().find(|r| r.container.container_id == t.id) else {
+                diffs.push(format!("{label}: missing"));
+                continue;
+            };
+            let id = &t.id;
+            checks += 8;
+            // The kernel's view of the main process, against /proc/PID/status (truth/proc/<pid>.txt).
+            let status = |key: &str| truth::proc_status_field(&capture.truth_dir, t.pid, key);
+            let mode = status("Seccomp").map(|m| match m.as_str() {
+                "0" => "disabled".to_string(),
+                "1" => "strict".to_string(),
+                "2" => "filter".to_string(),
+                other => other.to_string(),
+            });
+            if r.seccomp_mode != mode {
+                diffs.push(format!("{label}: seccomp {:?}, /proc says {mode:?}", r.seccomp_mode));
+            }
+            let filters = status("Seccomp_filters").and_then(|f| f.parse().ok());
+            if r.seccomp_filters != filters {
+                diffs.push(format!(
+                    "{label}: seccomp filters {:?}, /proc says {filters:?}",
+                    r.seccomp_filters
+                ));
+            }
+            let nnp = status("NoNewPrivs").map(|v| v == "1");
+            if r.no_new_privs != nnp {
+                diffs.push(format!(
+                    "{label}: no_new_privs {:?}, /proc says {nnp:?}",
+                    r.no_new_privs
+                ));
+            }
+            if r.apparmor_label.as_deref() != Some(t.apparmor_profile.as_str()) {
+                diffs.push(format!(
+                    "{label}: AppArmor label {:?}, docker inspect's AppArmorProfile {:?}",
+                    r.apparmor_label, t.apparmor_profile
+                ));
+            }
+            // Docker's view, from its documents: equal, or null with a warning.
+            let set = |v: &[String]| v.iter().cloned().collect::<std::collections::BTreeSet<String>>();
+            let same = |got: &Option<Vec<String>>, want: &[String]| got.as_ref().map(|g| set(g)) == Some(set(want));
+            for (key, got, want) in [
+                ("env", &r.env, &t.env),
+                ("binds", &r.binds, &t.binds),
+                ("cap_add", &r.cap_add, &t.cap_add),
+                ("cap_drop", &r.cap_drop, &t.cap_drop),
+                ("security_opt", &r.security_opt, &t.security_opt),
+            ] {
+                let warned = got.is_none() && w.iter().any(|l| l.contains(&id[..12]) && l.contains(key));
+                if !same(got, want) && !warned {
+                    diffs.push(format!("{label}: {key} {got:?}, docker inspect says {want:?}"));
+                }
+            }
+            let warned =
+                r.port_bindings.is_none() && w.iter().any(|l| l.contains(&id[..12]) && l.contains("port_bindings"));
+            let want_ports = if t.port_bindings.is_null() {
+                serde_json::json!({})
+            } else {
+                t.port_bindings.clone()
+            };
+            if r.port_bindings.as_ref() != Some(&want_ports) && !warned {
+                diffs.push(format!(
+                    "{label}: port bindings {:?}, docker inspect says {want_ports}",
+                    r.port_bindings
+                ));
+            }
+            let points: Vec<(String, String, bool)> = r
+                .mount_points
+                .iter()
+                .map(|m| (m.source.clone(), m.destination.clone(), m.rw))
+                .collect();
+            if set(&points.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>())
+                != set(&t.mounts.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>())
+            {
+                diffs.push(format!(
+                    "{label}: mount points {points:?}, docker inspect's Mounts {:?}",
+                    t.mounts
+                ));
+            }
+        }
+    }
+    memscope_tests::checks::ran("docker inspect", checks);
+    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+}

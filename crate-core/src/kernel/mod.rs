@@ -13,6 +13,7 @@ pub mod net;
 mod object;
 pub mod paths;
 pub mod printk;
+pub mod security;
 pub mod skb;
 pub mod sockets;
 pub mod tasks;

@@ -47,6 +47,17 @@ pub struct TruthContainer {
     pub read_only_rootfs: bool,
     /// `HostConfig.Runtime`.
     pub runtime: String,
+    /// `AppArmorProfile`.
+    pub apparmor_profile: String,
+    /// `Config.Env`.
+    pub env: Vec<String>,
+    /// `HostConfig.CapAdd`, `CapDrop`, `Binds`, `SecurityOpt` (empty where null).
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub binds: Vec<String>,
+    pub security_opt: Vec<String>,
+    /// `HostConfig.PortBindings`, as it is.
+    pub port_bindings: serde_json::Value,
     /// `Mounts`: (source, destination, read-write).
     pub mounts: Vec<(String, String, bool)>,
     /// `NetworkSettings.Networks`: (network name, IPv4 address, global IPv6 address, MAC), empty strings
@@ -104,7 +115,19 @@ pub fn docker_containers(truth: &Path) -> Vec<TruthContainer> {
                         .collect()
                 })
                 .unwrap_or_default();
+            let list = |v: &serde_json::Value| -> Vec<String> {
+                v.as_array()
+                    .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default()
+            };
             TruthContainer {
+                apparmor_profile: s(&["AppArmorProfile"]),
+                env: list(&v["Config"]["Env"]),
+                cap_add: list(&v["HostConfig"]["CapAdd"]),
+                cap_drop: list(&v["HostConfig"]["CapDrop"]),
+                binds: list(&v["HostConfig"]["Binds"]),
+                security_opt: list(&v["HostConfig"]["SecurityOpt"]),
+                port_bindings: v["HostConfig"]["PortBindings"].clone(),
                 id: s(&["Id"]),
                 name: s(&["Name"]).trim_start_matches('/').to_string(),
                 image: s(&["Config", "Image"]),

@@ -13,6 +13,7 @@
 //! psaux, mounts, ifconfig, netstat), as `findings` does.
 
 pub mod dockerd;
+mod inspect;
 mod views;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -20,6 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 use serde_json::Value;
 
+pub use inspect::{check_id, inspect, InspectRow, MountPoint};
 pub use views::{caps, detect, mounts, networks, CapsRow, Indicator, MountRow, NetworkRow};
 
 use super::pslist::{self, ProcessRow};
@@ -136,7 +138,7 @@ pub(crate) struct Found {
 
 impl Found {
     /// A value of the documents at `path` (`Config.Image`), the config document first.
-    fn doc(&self, path: &[&str]) -> Option<(&Value, &dockerd::Document)> {
+    pub(crate) fn doc(&self, path: &[&str]) -> Option<(&Value, &dockerd::Document)> {
         [&self.config, &self.inspect].into_iter().flatten().find_map(|d| {
             let mut v = &d.value;
             for p in path {
@@ -147,7 +149,7 @@ impl Found {
     }
 
     /// A value of the HostConfig (only inspect documents carry it).
-    fn host_config(&self, key: &str) -> Option<(&Value, &dockerd::Document)> {
+    pub(crate) fn host_config(&self, key: &str) -> Option<(&Value, &dockerd::Document)> {
         let d = self.inspect.as_ref()?;
         let v = d.value.get("HostConfig")?.get(key)?;
         (!v.is_null()).then_some((v, d))
@@ -238,7 +240,7 @@ pub fn container_id_in(path: &str) -> Option<&str> {
 }
 
 /// The facts of a container that may be unknown, warned about where null.
-const ALL_FACTS: [&str; 14] = [
+pub(crate) const ALL_FACTS: [&str; 14] = [
     "name",
     "image",
     "image_id",

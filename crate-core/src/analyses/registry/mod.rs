@@ -580,6 +580,33 @@ const DOCKER_VIEWS: &[Spec] = &[
             |k, o| rows(docker::mounts(k, o.flag("all"))?),
         )
     },
+    Spec {
+        options: &[OptionSpec::texts(
+            "id",
+            "ID",
+            "Only these containers (an id, an id's first digits, or a name); repeatable.",
+            docker::check_id,
+        )],
+        ..Spec::rows(
+            "inspect",
+            "Container details",
+            "Each container as docker inspect shows it, where memory holds it: environment, labels, ports, binds, \
+             capability adds and drops, security options; and the main process's seccomp mode, no_new_privs, \
+             AppArmor label, namespaces and capability sets.",
+            &[
+                "container_id",
+                "name",
+                "image",
+                "pid",
+                "seccomp_mode",
+                "no_new_privs",
+                "apparmor_label",
+                "cap_add",
+                "cap_drop",
+            ],
+            |k, o| rows(docker::inspect(k, &o.texts("id"))?),
+        )
+    },
     Spec::rows(
         "networks",
         "Container networks",
