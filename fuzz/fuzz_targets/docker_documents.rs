@@ -11,7 +11,8 @@ const ID: &str = "04f128f030161bb7850fd3fcce5aa9a4d98ae66ed1bc5d73fc537795e918ab
 
 fuzz_target!(|data: &[u8]| {
     let ids: HashSet<String> = [ID.to_string()].into_iter().collect();
-    for (at, doc) in find_documents(data, &ids) {
+    let mut hits = 64;
+    for (at, doc) in find_documents(data, &ids, &mut hits) {
         assert!(at < data.len());
         assert_eq!(doc.id, ID);
     }

@@ -23,9 +23,15 @@ const CHUNK: usize = 16 << 20;
 /// Longest document accepted.
 pub const MAX_DOC: usize = 256 << 10;
 
-/// How far before an `"ID"` key a document's opening brace is looked for, and how many braces are tried.
+/// How far before an `"ID"` key a document's opening brace is looked for, how many braces are tried, and
+/// how many bytes the tries may read in all (a container's own output passes through dockerd's heap: text
+/// made to look like documents must not make the scan slow).
 const MAX_BACK: usize = 64 << 10;
 const MAX_TRIES: usize = 1024;
+const MAX_TRY_BYTES: usize = 4 * MAX_DOC;
+
+/// Most `"ID"` keys of a known container looked at in one scan.
+pub const MAX_HITS: usize = 4096;
 
 /// What kind of document it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +103,7 @@ pub fn scan(kernel: &Kernel, task: &Object<'_>, pid: u32, ids: &HashSet<String>)
     };
     let capture = space.capture();
     let mut seen: HashSet<u64> = HashSet::new();
+    let mut hits = MAX_HITS;
     let mut unreadable = 0u64;
     for run in runs(&pages) {
         let (start, len) = run;
@@ -114,7 +121,7 @@ pub fn scan(kernel: &Kernel, task: &Object<'_>, pid: u32, ids: &HashSet<String>)
                 }
             }
             out.scanned += take as u64;
-            for (at, doc) in find_documents(&buf, ids) {
+            for (at, doc) in find_documents(&buf, ids, &mut hits) {
                 let addr = vaddr + at as u64;
                 if seen.insert(addr) {
                     out.documents.push(Document { vaddr: addr, ..doc });
@@ -125,6 +132,11 @@ pub fn scan(kernel: &Kernel, task: &Object<'_>, pid: u32, ids: &HashSet<String>)
             }
             off += take - MAX_DOC.min(take);
         }
+    }
+    if hits == 0 {
+        out.warnings.push(format!(
+            "dockerd (pid {pid}): stopped looking for documents after {MAX_HITS} candidates"
+        ));
     }
     if unreadable > 0 {
         out.warnings.push(format!(
@@ -153,8 +165,9 @@ fn pages_in(pages: &[MappedPage], vaddr: u64, len: usize) -> impl Iterator<Item 
     pages[first..].iter().take_while(move |p| p.vaddr < vaddr + len as u64)
 }
 
-/// The documents in `bytes` about the containers `ids`: (offset, document without its address).
-pub fn find_documents(bytes: &[u8], ids: &HashSet<String>) -> Vec<(usize, Document)> {
+/// The documents in `bytes` about the containers `ids`: (offset, document without its address). At most
+/// `hits` keys naming one of `ids` are looked at (the count left is written back).
+pub fn find_documents(bytes: &[u8], ids: &HashSet<String>, hits: &mut usize) -> Vec<(usize, Document)> {
     let mut out: Vec<(usize, usize, Document)> = Vec::new();
     for (key, kind) in [
         (&b"\"ID\":\""[..], DocKind::Config),
@@ -171,6 +184,10 @@ pub fn find_documents(bytes: &[u8], ids: &HashSet<String>) -> Vec<(usize, Docume
             if !ids.contains(&id) || out.iter().any(|(s, e, _)| (*s..*e).contains(&hit)) {
                 continue;
             }
+            if *hits == 0 {
+                break;
+            }
+            *hits -= 1;
             if let Some((start, end, value)) = enclosing_document(bytes, hit, kind, &id) {
                 out.push((
                     start,
@@ -197,18 +214,22 @@ fn enclosing_document(bytes: &[u8], hit: usize, kind: DocKind, id: &str) -> Opti
     };
     let floor = hit.saturating_sub(MAX_BACK);
     let mut pos = hit;
+    let mut budget = MAX_TRY_BYTES;
     for _ in 0..MAX_TRIES {
         let start = floor + memchr::memrchr(b'{', &bytes[floor..pos])?;
         pos = start;
-        let Some(end) = object_end(bytes, start) else { continue };
-        if end <= hit {
-            continue; // a nested object that closes before the key
+        let (end, read) = object_end_within(bytes, start, MAX_DOC.min(budget));
+        budget = budget.saturating_sub(read);
+        // A nested object closes before the key; the document is the first that encloses it and parses.
+        if let Some(end) = end.filter(|&e| e > hit) {
+            if let Ok(value) = serde_json::from_slice::<Value>(&bytes[start..end]) {
+                if value.get(key).and_then(Value::as_str) == Some(id) {
+                    return Some((start, end, value));
+                }
+            }
         }
-        let Ok(value) = serde_json::from_slice::<Value>(&bytes[start..end]) else {
-            continue;
-        };
-        if value.get(key).and_then(Value::as_str) == Some(id) {
-            return Some((start, end, value));
+        if budget == 0 {
+            return None;
         }
     }
     None
@@ -217,8 +238,18 @@ fn enclosing_document(bytes: &[u8], hit: usize, kind: DocKind, id: &str) -> Opti
 /// The end (one past the closing brace) of the JSON object opening at `start`, strings and escapes
 /// respected; `None` when it does not close within [`MAX_DOC`] or meets a byte JSON text cannot hold.
 pub fn object_end(bytes: &[u8], start: usize) -> Option<usize> {
+    object_end_within(bytes, start, MAX_DOC).0
+}
+
+/// [`object_end`] within `max` bytes, with how many bytes it read.
+fn object_end_within(bytes: &[u8], start: usize, max: usize) -> (Option<usize>, usize) {
+    let stop = bytes.len().min(start.saturating_add(max));
+    let end = scan_object(bytes, start, stop);
+    (end, end.unwrap_or(stop).saturating_sub(start).max(1))
+}
+
+fn scan_object(bytes: &[u8], start: usize, stop: usize) -> Option<usize> {
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    let stop = bytes.len().min(start.saturating_add(MAX_DOC));
     for (i, &b) in bytes.iter().enumerate().take(stop).skip(start) {
         if in_string {
             match b {
@@ -272,12 +303,26 @@ mod tests {
         bytes.extend_from_slice(other.as_bytes());
         bytes.extend_from_slice(cut.as_bytes());
         bytes.extend_from_slice(b"\0");
-        let found = find_documents(&bytes, &ids());
+        let mut hits = MAX_HITS;
+        let found = find_documents(&bytes, &ids(), &mut hits);
         let kinds: Vec<DocKind> = found.iter().map(|(_, d)| d.kind).collect();
         assert_eq!(kinds, [DocKind::Config, DocKind::Inspect]);
         assert_eq!(found[0].1.value["Name"], "/web");
         assert_eq!(found[0].0, 14);
         assert_eq!(found[1].1.value["HostConfig"]["Privileged"], false);
+        assert_eq!(hits, MAX_HITS - 3, "three keys of a known container looked at");
+        let mut none_left = 0;
+        assert!(find_documents(&bytes, &ids(), &mut none_left).is_empty());
+    }
+
+    #[test]
+    fn text_made_to_look_like_documents_costs_bounded_work() {
+        // Braces before the key, none closing: every try reads to its bound, and the budget stops them.
+        let mut bytes = vec![b'{'; MAX_BACK];
+        bytes.extend_from_slice(format!(r#""ID":"{ID}""#).as_bytes());
+        bytes.extend(std::iter::repeat_n(b'[', 1 << 20));
+        let mut hits = MAX_HITS;
+        assert!(find_documents(&bytes, &ids(), &mut hits).is_empty());
     }
 
     #[test]
