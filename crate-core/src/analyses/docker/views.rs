@@ -128,8 +128,8 @@ pub fn detect(kernel: &Kernel) -> Result<Analysis<Indicator>, KernelError> {
     })
 }
 
-/// A Docker bridge: `docker0` or `br-<12 hex>`, with a MAC Docker made (`02:42:...`, before Docker 26
-/// chose random ones) or any.
+/// A Docker bridge by its name: `docker0`, or `br-<the network id's first 12 hex digits>` (its MAC, `02:42:...`
+/// before Docker 26, is shown as evidence, not required).
 fn is_docker_bridge(l: &ifconfig::Interface) -> bool {
     l.name == "docker0"
         || l.name
