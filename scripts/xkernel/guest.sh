@@ -68,6 +68,14 @@ mount --make-shared /tmp && mkdir -p /run/slave && mount --bind /tmp /run/slave 
 unshare --user --map-root-user --pid --uts --fork --mount-proc sh -c 'hostname inner; exec sleep 100000' &
 UNSHARE=$!
 sleep 100000 &
+# a process in a frozen cgroup named as Docker's systemd driver names a container's (docker ps's paused state)
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+FROZEN=/sys/fs/cgroup/system.slice/docker-$(printf 'f0%.0s' $(seq 32)).scope
+mkdir -p $FROZEN
+sleep 100000 &
+FROZEN_PID=$!
+echo $FROZEN_PID > $FROZEN/cgroup.procs
+echo 1 > $FROZEN/cgroup.freeze
 sleep 3
 echo "xkernel-marker: workload started" > /dev/kmsg
 
@@ -102,6 +110,7 @@ for f in tcp tcp6 udp udp6 unix arp dev packet raw; do cat /proc/net/$f > $OUT/p
 cat /proc/self/mountinfo > $OUT/mountinfo-pid1.txt
 inner=$(pgrep -P $UNSHARE | head -1)  # the process in the new mount (and user, pid, uts) namespaces
 [ -n "$inner" ] && cat /proc/$inner/mountinfo > $OUT/mountinfo-ns-inner-pid$inner.txt
+echo "$FROZEN_PID ${FROZEN#/sys/fs/cgroup} $(grep frozen $FROZEN/cgroup.events)" > $OUT/frozen-cgroup.txt
 uname -a > $OUT/uname-a.txt
 cat /proc/version > $OUT/proc-version.txt
 hostname > $OUT/hostname.txt

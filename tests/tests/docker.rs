@@ -110,6 +110,27 @@ fn containers_match_docker_inspect() {
                     p.map(|p| p.uids[1])
                 )),
             }
+            // Its root file system: the overlay whose upper layer its own mountinfo names
+            // (truth/mountinfo-container-<name>-pid<pid>.txt), merged on the host beside it.
+            let mountinfo = capture
+                .truth_dir
+                .join(format!("mountinfo-container-{}-pid{}.txt", t.name, t.pid));
+            let text = std::fs::read_to_string(&mountinfo)
+                .unwrap_or_else(|e| panic!("cannot read truth file {}: {e}", mountinfo.display()));
+            let layer = text
+                .lines()
+                .find(|l| l.split(' ').nth(4) == Some("/"))
+                .and_then(|l| l.split("upperdir=").nth(1))
+                .and_then(|u| u.split(['/', ',']).nth(5))
+                .map(|layer| format!("/var/lib/docker/overlay2/{layer}/merged"));
+            checks += 1;
+            if r.rootfs != layer || layer.is_none() {
+                diffs.push(format!(
+                    "{label}: rootfs {:?}, {} says {layer:?}",
+                    r.rootfs,
+                    mountinfo.display()
+                ));
+            }
             if r.evidence.iter().all(|e| e.fact != "container_id") {
                 diffs.push(format!("{label}: no evidence for its id"));
             }

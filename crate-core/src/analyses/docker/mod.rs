@@ -94,6 +94,8 @@ pub struct Container {
     pub uts_mode: Option<String>,
     /// Whether its root file system is read-only.
     pub read_only_rootfs: Option<bool>,
+    /// Where the host mounts its root file system (`/var/lib/docker/overlay2/<layer>/merged`).
+    pub rootfs: Option<String>,
     /// The OCI runtime (`runc`).
     pub runtime: Option<String>,
     /// The container engine that made it.
@@ -498,6 +500,7 @@ pub(crate) fn inventory_with(kernel: &Kernel, stopped: bool) -> Result<Inventory
                 ipc_mode: None,
                 uts_mode: None,
                 read_only_rootfs: None,
+                rootfs: None,
                 runtime: None,
                 engine: "docker",
                 evidence,
@@ -580,6 +583,7 @@ pub(crate) fn inventory_with(kernel: &Kernel, stopped: bool) -> Result<Inventory
                 ipc_mode: None,
                 uts_mode: None,
                 read_only_rootfs: None,
+                rootfs: None,
                 runtime: None,
                 engine: "docker",
                 evidence,
@@ -671,7 +675,7 @@ fn fill_from_kernel(kernel: &Kernel, inv: &mut Inventory) {
         .iter()
         .map(|c| (c.row.container_id.clone(), c.main(inv).cloned()))
         .collect();
-    let root_access = root_access(kernel, inv);
+    let roots = root_mounts(kernel, inv);
     for (n, f) in inv.containers.iter_mut().enumerate() {
         let Some(m) = mains[n].1.clone() else { continue };
         let mut ev = Vec::new();
@@ -752,13 +756,24 @@ fn fill_from_kernel(kernel: &Kernel, inv: &mut Inventory) {
                 });
             }
         }
-        if f.row.read_only_rootfs.is_none() {
-            if let Some(access) = m.ns.mnt.and_then(|ns| root_access.get(&ns)) {
-                f.row.read_only_rootfs = Some(access == "ro");
+        if let Some(root) = m.ns.mnt.and_then(|ns| roots.get(&ns)) {
+            f.row.rootfs.clone_from(&root.host_path);
+            if let Some(at) = &root.host_path {
+                ev.push(Evidence {
+                    fact: "container_id",
+                    source: Source::Kernel,
+                    detail: format!(
+                        "its own root file system ({}), mounted on the host at {at}",
+                        root.fstype.as_deref().unwrap_or("?")
+                    ),
+                });
+            }
+            if f.row.read_only_rootfs.is_none() {
+                f.row.read_only_rootfs = Some(root.access == "ro");
                 ev.push(Evidence {
                     fact: "read_only_rootfs",
                     source: Source::Kernel,
-                    detail: format!("its root mount is {access}"),
+                    detail: format!("its root mount is {}", root.access),
                 });
             }
         }
@@ -812,37 +827,59 @@ impl Inventory {
     }
 }
 
-/// The access (`ro`/`rw`) of the root mount of each container's mount namespace.
-fn root_access(kernel: &Kernel, inv: &mut Inventory) -> HashMap<u64, String> {
-    let pids: Vec<u32> = inv
-        .containers
-        .iter()
-        .filter(|c| c.row.read_only_rootfs.is_none())
-        .filter_map(|c| c.row.pid)
-        .collect();
+/// The root mount of a container's mount namespace.
+struct RootMount {
+    /// `ro` or `rw`.
+    access: String,
+    /// Its file system type (`overlay`).
+    fstype: Option<String>,
+    /// Where the host mounts the same file system (`/var/lib/docker/overlay2/<layer>/merged`).
+    host_path: Option<String>,
+}
+
+/// The root mount of each container's mount namespace, by the namespace's inode, and where the host
+/// mounts the same file system (the same device in pid 1's namespace).
+fn root_mounts(kernel: &Kernel, inv: &mut Inventory) -> HashMap<u64, RootMount> {
+    let mut pids: Vec<u32> = inv.containers.iter().filter_map(|c| c.row.pid).collect();
     if pids.is_empty() {
         return HashMap::new();
     }
+    pids.push(inv.host.pid as u32);
     let options = super::mounts::Options {
         pids,
         ..Default::default()
     };
-    match super::mounts::mounts(kernel, &options) {
+    let rows = match super::mounts::mounts(kernel, &options) {
         Ok(found) => {
             inv.warnings
                 .extend(found.warnings.into_iter().map(|w| format!("mounts: {w}")));
-            found
-                .rows
-                .into_iter()
-                .filter(|r| r.path.as_deref() == Some("/"))
-                .filter_map(|r| Some((r.mnt_ns?, r.access)))
-                .collect()
+            found.rows
         }
         Err(e) => {
             inv.warnings.push(format!("mounts unreadable: {e}"));
-            HashMap::new()
+            return HashMap::new();
         }
-    }
+    };
+    let host_ns = inv.host.ns.mnt;
+    rows.iter()
+        .filter(|r| r.path.as_deref() == Some("/") && r.mnt_ns.is_some() && r.mnt_ns != host_ns)
+        .map(|r| {
+            let host_path = rows
+                .iter()
+                .filter(|h| h.mnt_ns == host_ns && h.root.as_deref() == Some("/"))
+                .find(|h| h.major_minor.is_some() && h.major_minor == r.major_minor && h.fstype == r.fstype)
+                .and_then(|h| h.absolute_path.clone());
+            let ns = r.mnt_ns.unwrap_or_default();
+            (
+                ns,
+                RootMount {
+                    access: r.access.clone(),
+                    fstype: r.fstype.clone(),
+                    host_path,
+                },
+            )
+        })
+        .collect()
 }
 
 /// The highest capability this kernel defines: the `cap_last_cap` variable (what
