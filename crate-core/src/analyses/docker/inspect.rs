@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{inventory_with, Container, Found, Inventory};
 use crate::analyses::Analysis;
-use crate::kernel::security::{self, Confinement};
+use crate::kernel::security;
 use crate::kernel::tasks::Namespaces;
 use crate::kernel::{Kernel, KernelError};
 
@@ -131,7 +131,7 @@ fn row(kernel: &Kernel, inv: &Inventory, c: &Found) -> (InspectRow, Vec<&'static
     let confinement = main
         .and_then(|m| kernel.object("task_struct", m.task_addr).ok())
         .map(|t| security::confinement(kernel, &t))
-        .unwrap_or_else(Confinement::default);
+        .unwrap_or_default();
     let out = InspectRow {
         container: c.row.clone(),
         env: strings(c.doc(&["Config", "Env"])),
