@@ -105,33 +105,43 @@ pub fn scan(kernel: &Kernel, task: &Object<'_>, pid: u32, ids: &HashSet<String>)
     let mut seen: HashSet<u64> = HashSet::new();
     let mut hits = MAX_HITS;
     let mut unreadable = 0u64;
-    for run in runs(&pages) {
-        let (start, len) = run;
-        let mut off = 0usize;
-        while off < len {
-            let take = CHUNK.min(len - off);
-            let vaddr = start + off as u64;
-            let mut buf = vec![0u8; take];
+    // Pieces of the runs of at most CHUNK bytes (a run's consecutive pieces overlap by MAX_DOC, so that no
+    // document is cut), read a batch of about CHUNK bytes at a time, each batch's pages in physical order:
+    // a block of the capture is then fetched once per batch however scattered the heap's frames are.
+    let pieces = pieces_of(&runs(&pages));
+    let mut i = 0;
+    while i < pieces.len() {
+        let (mut j, mut bytes) = (i, 0usize);
+        while j < pieces.len() && (j == i || bytes + pieces[j].1 <= CHUNK) {
+            bytes += pieces[j].1;
+            j += 1;
+        }
+        let batch = &pieces[i..j];
+        let mut bufs: Vec<Vec<u8>> = batch.iter().map(|&(_, len)| vec![0u8; len]).collect();
+        let mut reads: Vec<(u64, usize, usize, usize)> = Vec::new();
+        for (k, &(vaddr, take)) in batch.iter().enumerate() {
             for p in pages_in(&pages, vaddr, take) {
                 let from = (p.vaddr.max(vaddr) - vaddr) as usize;
                 let to = ((p.vaddr + p.size).min(vaddr + take as u64) - vaddr) as usize;
-                let phys = p.paddr + (vaddr + from as u64 - p.vaddr);
-                if capture.read_phys(phys, &mut buf[from..to]).is_err() {
-                    unreadable += (to - from) as u64;
-                }
+                reads.push((p.paddr + (vaddr + from as u64 - p.vaddr), k, from, to));
             }
+        }
+        reads.sort_unstable_by_key(|r| r.0);
+        for (phys, k, from, to) in reads {
+            if capture.read_phys(phys, &mut bufs[k][from..to]).is_err() {
+                unreadable += (to - from) as u64;
+            }
+        }
+        for (k, &(vaddr, take)) in batch.iter().enumerate() {
             out.scanned += take as u64;
-            for (at, doc) in find_documents(&buf, ids, &mut hits) {
+            for (at, doc) in find_documents(&bufs[k], ids, &mut hits) {
                 let addr = vaddr + at as u64;
                 if seen.insert(addr) {
                     out.documents.push(Document { vaddr: addr, ..doc });
                 }
             }
-            if off + take >= len {
-                break;
-            }
-            off += take - MAX_DOC.min(take);
         }
+        i = j;
     }
     if hits == 0 {
         out.warnings.push(format!(
@@ -154,6 +164,24 @@ fn runs(pages: &[MappedPage]) -> Vec<(u64, usize)> {
         match out.last_mut() {
             Some((start, len)) if *start + *len as u64 == p.vaddr => *len += p.size as usize,
             _ => out.push((p.vaddr, p.size as usize)),
+        }
+    }
+    out
+}
+
+/// The runs cut in pieces of at most [`CHUNK`] bytes, a run's consecutive pieces overlapping by
+/// [`MAX_DOC`]: (start, length).
+fn pieces_of(runs: &[(u64, usize)]) -> Vec<(u64, usize)> {
+    let mut out = Vec::new();
+    for &(start, len) in runs {
+        let mut off = 0usize;
+        loop {
+            let take = CHUNK.min(len - off);
+            out.push((start + off as u64, take));
+            if off + take >= len {
+                break;
+            }
+            off += take - MAX_DOC.min(take);
         }
     }
     out
@@ -323,6 +351,20 @@ mod tests {
         bytes.extend(std::iter::repeat_n(b'[', 1 << 20));
         let mut hits = MAX_HITS;
         assert!(find_documents(&bytes, &ids(), &mut hits).is_empty());
+    }
+
+    #[test]
+    fn long_runs_are_cut_in_overlapping_pieces() {
+        let pieces = pieces_of(&[(0x1000, 0x1000), (0x10_0000, CHUNK + 0x1000)]);
+        let step = (CHUNK - MAX_DOC) as u64;
+        assert_eq!(
+            pieces,
+            [
+                (0x1000, 0x1000),
+                (0x10_0000, CHUNK),
+                (0x10_0000 + step, MAX_DOC + 0x1000)
+            ]
+        );
     }
 
     #[test]

@@ -383,23 +383,37 @@ pub(crate) fn inventory_with(kernel: &Kernel, stopped: bool) -> Result<Inventory
         BTreeMap::new()
     };
     let ids: HashSet<String> = members.keys().chain(dirs.keys()).cloned().collect();
-    let mut documents: Vec<dockerd::Document> = Vec::new();
-    let mut scanned = 0;
-    if !ids.is_empty() {
+    // Kept on the kernel for the other views of the session: the scan is the costly part.
+    let mut sorted: Vec<&String> = ids.iter().collect();
+    sorted.sort();
+    let key = format!(
+        "docker documents {}",
+        sorted.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
+    );
+    let scans = kernel.memo(&key, || {
+        let mut scan = dockerd::Scan::default();
+        if ids.is_empty() {
+            return scan;
+        }
         for p in procs.iter().filter(|p| p.comm == "dockerd" && !p.kernel_thread) {
-            let scan = kernel
+            let found = kernel
                 .object("task_struct", p.task_addr)
                 .and_then(|t| dockerd::scan(kernel, &t, p.pid as u32, &ids));
-            match scan {
+            match found {
                 Ok(s) => {
-                    warnings.extend(s.warnings);
-                    scanned += s.scanned;
-                    documents.extend(s.documents);
+                    scan.warnings.extend(s.warnings);
+                    scan.scanned += s.scanned;
+                    scan.documents.extend(s.documents);
                 }
-                Err(e) => warnings.push(format!("dockerd (pid {}): memory unreadable: {e}", p.pid)),
+                Err(e) => scan
+                    .warnings
+                    .push(format!("dockerd (pid {}): memory unreadable: {e}", p.pid)),
             }
         }
-    }
+        scan
+    });
+    warnings.extend(scans.warnings.iter().cloned());
+    let (documents, scanned) = (&scans.documents, scans.scanned);
     let n_documents = documents.len();
     let mut containers = Vec::new();
     for (id, idx) in &members {
