@@ -21,9 +21,13 @@ PEERS = {"info": "banners.Banners", "pslist": "linux.pslist.PsList", "pstree": "
 
 
 def analyses(memscope):
-    """`info`, then every analysis of the registry, as `memscope list --format json` names them."""
+    """`info`, then every analysis of the registry, as `memscope list --format json` names them: a group's
+    views as `group view` (`docker ps`)."""
     out = subprocess.run([memscope, "list", "--format", "json"], check=True, capture_output=True, text=True).stdout
-    return ["info"] + [a["name"] for a in json.loads(out) if not a["views"]]
+    names = ["info"]
+    for a in json.loads(out):
+        names += ["%s %s" % (a["name"], v["name"]) for v in a["views"]] or [a["name"]]
+    return names
 
 
 def captures():
@@ -55,7 +59,7 @@ def main():
     args = ap.parse_args()
     work = pathlib.Path(tempfile.mkdtemp(prefix="memscope-bench-"))
     warm_env = dict(os.environ, MEMSCOPE_CACHE=str(work / "packs"))
-    print("%-18s %-9s %-26s %10s %10s %10s %8s %10s %8s" % (
+    print("%-18s %-16s %-26s %10s %10s %10s %8s %10s %8s" % (
         "capture", "memscope", "volatility3", "ms cold s", "ms warm s", "vol3 s", "ratio", "old warm s", "new/old"))
     for name, lime, isf in captures():
         volsym = work / "vol3sym" / name / "linux"
@@ -63,12 +67,12 @@ def main():
         shutil.copy(isf, volsym / isf.name)
         for ours in [a for a in analyses(args.memscope) if not args.only or a in args.only]:
             theirs = None if args.no_vol else PEERS.get(ours)
-            ms = [args.memscope, ours, str(lime), "--symbols", str(isf), "--format", "json"]
+            ms = [args.memscope, *ours.split(), str(lime), "--symbols", str(isf), "--format", "json"]
             old = [args.baseline] + ms[1:] if args.baseline else None
             shutil.rmtree(work / "packs", ignore_errors=True)
             cold, rc = timed(ms, warm_env)
             if rc != 0:
-                print("%-18s %-9s failed (exit %d)" % (name, ours, rc))
+                print("%-18s %-16s failed (exit %d)" % (name, ours, rc))
                 continue
             if old and timed(old, warm_env)[1] != 0:  # the baseline lacks this analysis
                 old = None
@@ -82,7 +86,7 @@ def main():
             w = statistics.median(warm)
             v = statistics.median(vol) if vol else None
             b = statistics.median(base) if base else None
-            print("%-18s %-9s %-26s %10.3f %10.3f %10s %8s %10s %8s" % (
+            print("%-18s %-16s %-26s %10.3f %10.3f %10s %8s %10s %8s" % (
                 name, ours, theirs or "(none)", cold, w, "%.3f" % v if v else "-", "%.0fx" % (v / w) if v else "-",
                 "%.3f" % b if b else "-", "%.2f" % (w / b) if b else "-"))
         r = subprocess.run([args.memscope, "bench", str(lime), "--symbols", str(isf), "--runs", "5"], capture_output=True, text=True)

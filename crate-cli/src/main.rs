@@ -142,7 +142,7 @@ fn file_name(path: &Path) -> String {
 
 fn run(matches: &clap::ArgMatches) -> Result<Vec<String>, CliError> {
     if let Some((name, sub)) = matches.subcommand() {
-        if let Some(spec) = registry::find(name) {
+        if let Some(spec) = registry::ANALYSES.iter().find(|s| s.name == name) {
             return analysis::run(spec, sub);
         }
     }

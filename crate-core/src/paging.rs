@@ -141,6 +141,17 @@ pub struct Translation {
     pub page_size: u64,
 }
 
+/// One present page found by [`AddressSpace::present_pages`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MappedPage {
+    /// Its virtual address.
+    pub vaddr: u64,
+    /// Its physical address.
+    pub paddr: u64,
+    /// Its size (4 KiB, 2 MiB or 1 GiB on x86-64).
+    pub size: u64,
+}
+
 /// Bound on cached page translations before the cache is emptied.
 const TLB_ENTRIES: usize = 1 << 16;
 
@@ -247,6 +258,25 @@ impl AddressSpace {
         Err(MemoryError::NotMapped(vaddr))
     }
 
+    /// The present pages mapped in `start..end` of the lower (user) half, in address order, up to
+    /// `max_bytes` of them: the page tables themselves are walked, a table at a time, so only what is
+    /// mapped costs anything. Tables not in the capture are left out; the flag says the bound cut the walk.
+    pub fn present_pages(&self, start: u64, end: u64, max_bytes: u64) -> (Vec<MappedPage>, bool) {
+        let end = end.min(1u64 << self.scheme.va_top_bit);
+        let mut walk = PageWalk {
+            space: self,
+            start,
+            end,
+            budget: max_bytes,
+            pages: Vec::new(),
+            cut: false,
+        };
+        if start < end {
+            walk.table(self.root, 0, 0);
+        }
+        (walk.pages, walk.cut)
+    }
+
     /// Fill `buf` with the bytes at virtual address `vaddr`; every page must be mapped and present.
     pub fn read(&self, vaddr: u64, buf: &mut [u8]) -> Result<(), MemoryError> {
         let mut done = 0usize;
@@ -271,6 +301,57 @@ impl AddressSpace {
     }
 }
 
+/// A bounded walk of the present pages of a range (see [`AddressSpace::present_pages`]).
+struct PageWalk<'a> {
+    space: &'a AddressSpace,
+    start: u64,
+    end: u64,
+    budget: u64,
+    pages: Vec<MappedPage>,
+    cut: bool,
+}
+
+impl PageWalk<'_> {
+    fn table(&mut self, table: u64, depth: usize, base: u64) {
+        let s = self.space.scheme;
+        let level = s.levels[depth];
+        let span = 1u64 << level.shift;
+        let mut entries = vec![0u8; (s.entry_size << level.bits) as usize];
+        if self.space.capture.read_phys(table, &mut entries).is_err() {
+            return;
+        }
+        for (i, e) in entries.chunks_exact(s.entry_size as usize).enumerate() {
+            let vaddr = base + i as u64 * span;
+            if vaddr >= self.end || self.cut {
+                return;
+            }
+            if vaddr + span <= self.start {
+                continue;
+            }
+            let entry = u64::from_le_bytes(e.try_into().unwrap_or_default());
+            if entry & (1 << s.present_bit) == 0 {
+                continue;
+            }
+            let frame = entry & s.frame_mask;
+            let leaf = depth == s.levels.len() - 1 || (level.large_pages && entry & (1 << s.large_page_bit) != 0);
+            if !leaf {
+                self.table(frame, depth + 1, vaddr);
+                continue;
+            }
+            if span > self.budget {
+                self.cut = true;
+                return;
+            }
+            self.budget -= span;
+            self.pages.push(MappedPage {
+                vaddr,
+                paddr: frame & !(span - 1),
+                size: span,
+            });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +373,38 @@ mod tests {
         mem[0x6010] = 0xcd;
         mem[0x40_0000 + 0x1234] = 0xef;
         Capture::open(Box::new(mem)).unwrap()
+    }
+
+    #[test]
+    fn present_pages_are_listed_in_order_and_bounded() {
+        let mut mem = vec![0u8; 8 << 20];
+        let mut put = |addr: usize, v: u64| mem[addr..addr + 8].copy_from_slice(&v.to_le_bytes());
+        let vaddr: u64 = 0x7f00_0000_1000;
+        let idx = |shift: u32| ((vaddr >> shift) & 0x1ff) as usize * 8;
+        put(0x1000 + idx(39), 0x2000 | 1);
+        put(0x2000 + idx(30), 0x3000 | 1);
+        put(0x3000 + idx(21), 0x4000 | 1);
+        put(0x4000 + idx(12), 0x5000 | 1);
+        put(0x4000 + idx(12) + 8, 0x6000); // not present
+        put(0x4000 + idx(12) + 16, 0x7000 | 1);
+        put(0x3000 + idx(21) + 8, 0x40_0000 | 1 | (1 << 7)); // a 2 MiB page
+        put(0x1000 + 511 * 8, 0x2000 | 1); // the kernel half: never listed
+        let space = AddressSpace::new(Rc::new(Capture::open(Box::new(mem)).unwrap()), X86_64_4LEVEL, 0x1000);
+        let (pages, cut) = space.present_pages(0, u64::MAX, u64::MAX);
+        let got: Vec<(u64, u64, u64)> = pages.iter().map(|p| (p.vaddr, p.paddr, p.size)).collect();
+        assert_eq!(
+            got,
+            [
+                (vaddr, 0x5000, 0x1000),
+                (vaddr + 0x2000, 0x7000, 0x1000),
+                (0x7f00_0020_0000, 0x40_0000, 0x20_0000)
+            ]
+        );
+        assert!(!cut);
+        let (pages, cut) = space.present_pages(vaddr + 0x1000, u64::MAX, 0x1000);
+        assert_eq!(pages.len(), 1);
+        assert_eq!(pages[0].vaddr, vaddr + 0x2000);
+        assert!(cut);
     }
 
     #[test]

@@ -72,6 +72,14 @@ sleep 100000 &
 cp /usr/bin/sleep /tmp/xk-deleted-sleep
 /tmp/xk-deleted-sleep 100000 &
 DELETED=$!
+# a process in a frozen cgroup named as Docker's systemd driver names a container's (docker ps's paused state)
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+FROZEN=/sys/fs/cgroup/system.slice/docker-$(printf 'f0%.0s' $(seq 32)).scope
+mkdir -p $FROZEN
+sleep 100000 &
+FROZEN_PID=$!
+echo $FROZEN_PID > $FROZEN/cgroup.procs
+echo 1 > $FROZEN/cgroup.freeze
 sleep 3
 echo "xkernel-marker: workload started" > /dev/kmsg
 
@@ -109,6 +117,7 @@ python3 "$HERE/files.py" $OUT  # the files check's tree on /tmp, its stat listin
 cat /proc/self/mountinfo > $OUT/mountinfo-pid1.txt
 inner=$(pgrep -P $UNSHARE | head -1)  # the process in the new mount (and user, pid, uts) namespaces
 [ -n "$inner" ] && cat /proc/$inner/mountinfo > $OUT/mountinfo-ns-inner-pid$inner.txt
+echo "$FROZEN_PID ${FROZEN#/sys/fs/cgroup} $(grep frozen $FROZEN/cgroup.events)" > $OUT/frozen-cgroup.txt
 uname -a > $OUT/uname-a.txt
 cat /proc/version > $OUT/proc-version.txt
 hostname > $OUT/hostname.txt

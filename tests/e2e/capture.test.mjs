@@ -183,6 +183,17 @@ function filesUnder(dir, prefix = "") {
     e.isDirectory() ? filesUnder(dir, join(prefix, e.name)) : [join(prefix, e.name)],
   );
 }
+
+/** Every table of `memscope list --format json`: an analysis, or each view of a group as its own tab (id
+ * `group-view`, run as `memscope group view`), with the CLI words that run it in `command`. */
+function leaves(specs) {
+  return specs.flatMap((s) =>
+    (s.views ?? []).length > 0
+      ? s.views.map((v) => ({ ...v, name: `${s.name}-${v.name}`, command: [s.name, v.name] }))
+      : [{ ...s, command: [s.name] }],
+  );
+}
+
 describe("captures in the browser (worker reading the local File)", () => {
   test("Cancel stops the worker and a fresh one takes over; the page reacts during an open", async () => {
     const entry = manifest.captures[0];
@@ -318,19 +329,18 @@ describe("captures in the browser (worker reading the local File)", () => {
 
       // Every tab of `memscope list --format json` (the core's registry): its JSON and CSV exports are the
       // CLI's bytes for the same analysis.
-      const specs = JSON.parse(cli("list", "--format", "json").toString("utf8"));
+      const specs = leaves(JSON.parse(cli("list", "--format", "json").toString("utf8")));
       for (const spec of specs) {
-        assert.deepEqual(spec.views ?? [], [], `${spec.name} has views: teach this test the CLI form of a view`);
         const tab = spec.name;
         await page.click(`button[data-tab="${tab}"]`);
         await page.waitForSelector(`#table-${tab}[data-rows]`, { timeout: 60_000 });
         // An analysis's own formats too (files's bodyfile), each its own export button.
         for (const format of ["json", "csv", ...(spec.formats ?? []).map((f) => f.name)]) {
-          const want = cli(tab, path, "--format", format);
+          const want = cli(...spec.command, path, "--format", format);
           const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`#table-${tab} .export-${format}`)]);
           const got = readFileSync(await dl.path());
           check();
-          assert.ok(got.equals(want), `${entry.name} ${tab}: exported ${format} (${got.length} bytes) differs from \`memscope ${tab} --format ${format}\` (${want.length} bytes)`);
+          assert.ok(got.equals(want), `${entry.name} ${tab}: exported ${format} (${got.length} bytes) differs from \`memscope ${spec.command.join(" ")} --format ${format}\` (${want.length} bytes)`);
           if (format === "json") {
             const n = JSON.parse(want.toString("utf8")).length;
             check();
@@ -340,6 +350,31 @@ describe("captures in the browser (worker reading the local File)", () => {
         }
       }
       console.log(`# ${entry.name}: ${specs.length} tabs' JSON, CSV and own-format exports equal the CLI's`);
+
+      // The Containers tab (docker ps): one row per running container of truth/docker/inspect-container-*.json,
+      // each with its full id and name; a filter by key picks the privileged one(s).
+      const inspectDir = join(CORPUS, entry.truth, "docker");
+      const running = readdirSync(inspectDir)
+        .filter((f) => f.startsWith("inspect-container-") && f.endsWith(".json"))
+        .map((f) => [JSON.parse(readFileSync(join(inspectDir, f), "utf8"))].flat()[0])
+        .filter((c) => c.State.Running && c.State.Pid > 0);
+      await page.click('button[data-tab="docker-ps"]');
+      await page.waitForSelector("#table-docker-ps[data-rows]", { timeout: 60_000 });
+      assert.equal(await page.textContent('button[data-tab="docker-ps"]'), "Containers", "the Containers tab");
+      assert.equal(Number(await page.getAttribute("#table-docker-ps", "data-rows")), running.length, "docker-ps: a row per running container");
+      check();
+      const shownText = await page.textContent("#table-docker-ps tbody");
+      for (const c of running) {
+        assert.ok(shownText.includes(c.Id) && shownText.includes(c.Name.replace(/^\//, "")), `docker-ps: ${c.Name} (${c.Id}) not shown`);
+        check();
+      }
+      const privileged = running.filter((c) => c.HostConfig.Privileged).length;
+      await page.fill("#table-docker-ps .filter", "privileged:true");
+      await page.waitForFunction((n) => document.querySelector("#table-docker-ps")?.dataset.shown === String(n), privileged, { timeout: 30_000 });
+      check();
+      await page.fill("#table-docker-ps .filter", "");
+      mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: join(SHOTS, `${entry.name}-docker-ps.png`) });
 
       // The process tree collapses.
       await page.click('button[data-tab="pstree"]');
@@ -359,16 +394,18 @@ describe("captures in the browser (worker reading the local File)", () => {
   test("every analysis's options, set through their controls, give the CLI's bytes for the same flags", async () => {
     const entry = manifest.captures[0];
     const path = capturePath(entry);
-    const specs = JSON.parse(cli("list", "--format", "json").toString("utf8"));
+    const specs = leaves(JSON.parse(cli("list", "--format", "json").toString("utf8")));
     const init = JSON.parse(cli("pslist", path, "--format", "json", "--pid", "1").toString("utf8"))[0];
     // A value to try for each option, by its name; a new option needs one here (else this test fails).
     // Output options are checkboxes in the page (what they write is a download) and paths for the CLI.
     const outDir = mkdtempSync(join(tmpdir(), "memscope-e2e-out-"));
     const motd = JSON.parse(cli("files", path, "--format", "json", "--path", "/etc/motd").toString("utf8"))[0];
+    const container = JSON.parse(cli("docker", "ps", path, "--format", "json").toString("utf8"))[0];
     const samples = {
       threads: null, "no-unix": null, "owned-only": null, pid: "1", ns: `net:${init.ns.net}`, out: null, all: null,
       sort: null, dump: null, mount: String(motd.mount_id), path: "/etc/ssh", uid: "1000", negative: null,
       extract: "/etc/motd", "extract-inode": motd.inode_addr, "extract-fd": "1:0", recover: null,
+      id: container.container_id.slice(0, 12),
     };
     // An option that does something only beside another (`files --out` writes what `--extract` read back):
     // that one is set first, through its own control, and given to the CLI too.
@@ -399,7 +436,7 @@ describe("captures in the browser (worker reading the local File)", () => {
           await control.fill(samples[option.name]);
           await control.press("Enter");
         }
-        const want = cli(spec.name, path, "--format", "json", ...cliFlags);
+        const want = cli(...spec.command, path, "--format", "json", ...cliFlags);
         const wantRows = JSON.parse(want.toString("utf8")).length;
         await page.waitForFunction(
           ([name, n, f]) => {
@@ -446,7 +483,7 @@ describe("captures in the browser (worker reading the local File)", () => {
           await needControl.fill("");
           await needControl.press("Enter");
         }
-        const all = JSON.parse(cli(spec.name, path, "--format", "json").toString("utf8")).length;
+        const all = JSON.parse(cli(...spec.command, path, "--format", "json").toString("utf8")).length;
         await page.waitForFunction(
           ([name, n]) => {
             const t = document.querySelector(`#table-${name}`);

@@ -8,7 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use memscope_core::analyses::registry::{Options, ANALYSES};
+use memscope_core::analyses::registry::{leaves, Options};
 use memscope_core::formats::Capture;
 use memscope_core::kernel::identify;
 use memscope_core::reader::{BlockCache, CacheConfig, ReadAt, ReadError};
@@ -97,11 +97,12 @@ fn every_analysis_survives_smeared_pages() {
         let symbols = load_symbols(&capture);
         // Each analysis's rows on the intact capture: a smeared run that gives fewer must say so.
         let intact_kernel = corpus::kernel(&capture);
-        let intact: Vec<usize> = ANALYSES
+        let intact: Vec<usize> = leaves()
             .iter()
-            .map(|spec| {
-                spec.run(&intact_kernel, &Options::new())
-                    .unwrap_or_else(|e| panic!("{}: {} on the intact capture: {e}", capture.name, spec.name))
+            .map(|leaf| {
+                leaf.spec
+                    .run(&intact_kernel, &Options::new())
+                    .unwrap_or_else(|e| panic!("{}: {} on the intact capture: {e}", capture.name, leaf.id))
                     .rows
                     .len()
             })
@@ -136,26 +137,27 @@ fn every_analysis_survives_smeared_pages() {
                 Err(_) => panic!("{label}: identification panicked"),
             };
             identified += 1;
-            for (spec, &whole) in ANALYSES.iter().zip(&intact) {
+            for (leaf, &whole) in leaves().iter().zip(&intact) {
+                let spec = leaf.spec;
                 let started = Instant::now();
                 let result = catch_unwind(AssertUnwindSafe(|| spec.run(&kernel, &Options::new())))
-                    .unwrap_or_else(|_| panic!("{label}: {} panicked", spec.name));
+                    .unwrap_or_else(|_| panic!("{label}: {} panicked", leaf.id));
                 let took = started.elapsed();
-                assert!(took < HANG, "{label}: {} took {took:?}", spec.name);
+                assert!(took < HANG, "{label}: {} took {took:?}", leaf.id);
                 runs += 1;
                 match result {
                     Ok(a) if a.rows.len() < whole && a.warnings.is_empty() => lost_silently.push(format!(
                         "{label}: {}: {} of {whole} rows, no warning",
-                        spec.name,
+                        leaf.id,
                         a.rows.len()
                     )),
                     Ok(a) => println!(
                         "{label}: {}: {} rows, {} warnings",
-                        spec.name,
+                        leaf.id,
                         a.rows.len(),
                         a.warnings.len()
                     ),
-                    Err(e) => println!("{label}: {}: error: {e}", spec.name),
+                    Err(e) => println!("{label}: {}: error: {e}", leaf.id),
                 }
             }
         }

@@ -9,14 +9,15 @@
 //! `promiscuous_interface` (an interface in promiscuous mode and the process whose packet socket holds it
 //! there; a bridge port, which the bridge makes promiscuous, holds no packet socket and is no finding),
 //! `preload_environment` (`LD_PRELOAD` or `LD_AUDIT` in a process's environment) and `kernel_taint` (a
-//! module that taints the kernel).
+//! module that taints the kernel), `privileged_container` (a Docker container run `--privileged`) and
+//! `docker_socket_mount` (a container that mounts the container engine's socket: control of the host).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{envars, ifconfig, lsmod, lsof, netstat, psaux, pslist, Analysis};
+use super::{docker, envars, ifconfig, lsmod, lsof, netstat, psaux, pslist, Analysis};
 use crate::kernel::{Kernel, KernelError};
 
 /// How much a finding matters.
@@ -151,6 +152,7 @@ pub fn findings(kernel: &Kernel) -> Result<Analysis<Finding>, KernelError> {
     let links = rows_of("ifconfig", ifconfig::ifconfig(kernel), &mut warnings);
     let environment = rows_of("envars", envars::envars(kernel), &mut warnings);
     let modules = rows_of("lsmod", lsmod::lsmod(kernel), &mut warnings);
+    let containers = rows_of("docker", docker::containers_and_mounts(kernel), &mut warnings);
 
     for p in &procs {
         let (pid, comm) = (p.pid, &p.comm);
@@ -326,6 +328,49 @@ pub fn findings(kernel: &Kernel) -> Result<Analysis<Finding>, KernelError> {
             summary: format!("module {} taints the kernel ({})", m.name, m.taints),
             evidence: vec![evidence("lsmod", &[("name", m.name.clone().into())])],
         });
+    }
+    for (c, mounts) in &containers {
+        let name = c.name.as_deref().unwrap_or("?");
+        let short = &c.container_id[..12];
+        let keys = |extra: &[(&'static str, Value)]| {
+            let mut k = vec![("container_id", Value::from(c.container_id.clone()))];
+            k.extend_from_slice(extra);
+            evidence("docker-ps", &k)
+        };
+        if c.privileged == Some(true) {
+            out.push(Finding {
+                severity: Severity::High,
+                kind: "privileged_container",
+                summary: format!(
+                    "container {name} ({short}) runs --privileged: every capability, every device, no confinement"
+                ),
+                evidence: vec![keys(&[("name", name.into())])],
+            });
+        }
+        for m in mounts {
+            let socket = [m.host_path.as_deref(), m.host_path_kernel.as_deref()]
+                .into_iter()
+                .flatten()
+                .find(|p| p.ends_with("/docker.sock") || p.ends_with("/containerd.sock"));
+            if let Some(socket) = socket {
+                out.push(Finding {
+                    severity: Severity::High,
+                    kind: "docker_socket_mount",
+                    summary: format!(
+                        "container {name} ({short}) mounts the engine's socket {socket} at {} ({}): it can start \
+                         containers on the host",
+                        m.container_path, m.access
+                    ),
+                    evidence: vec![evidence(
+                        "docker-mounts",
+                        &[
+                            ("container_id", c.container_id.clone().into()),
+                            ("container_path", m.container_path.clone().into()),
+                        ],
+                    )],
+                });
+            }
+        }
     }
     out.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.kind.cmp(b.kind)));
     Ok(Analysis { rows: out, warnings })

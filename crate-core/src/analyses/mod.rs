@@ -3,6 +3,7 @@
 
 pub mod arp;
 pub mod dmesg;
+pub mod docker;
 pub mod envars;
 pub mod files;
 pub mod findings;

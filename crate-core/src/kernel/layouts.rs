@@ -296,9 +296,65 @@ impl MountLayout {
     }
 }
 
+/// Where a kernfs node (a cgroup's directory) names its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernfsParent {
+    /// `kernfs_node.parent` (before 6.15: 5.10, 6.1, 6.12).
+    Parent,
+    /// `kernfs_node.__parent`, RCU-protected since "kernfs: Use RCU to access kernfs_node::parent" (6.15+:
+    /// 7.x).
+    RcuParent,
+}
+
+impl KernfsParent {
+    /// The member's name.
+    pub fn member(self) -> &'static str {
+        match self {
+            KernfsParent::Parent => "parent",
+            KernfsParent::RcuParent => "__parent",
+        }
+    }
+}
+
+/// The cgroup structures' layout: how a task's cgroups are named and whether the v2 freezer is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CgroupLayout {
+    /// How a kernfs node names its parent.
+    pub parent: KernfsParent,
+    /// Bytes of one `css_set.subsys[]` pointer array: its count of controllers (`CGROUP_SUBSYS_COUNT`).
+    pub subsys: u64,
+    /// `cgroup.freezer.freeze`, the cgroup v2 freezer's target state (5.2+).
+    pub freezer: bool,
+}
+
+impl CgroupLayout {
+    fn of(symbols: &SymbolTable) -> Result<CgroupLayout, KernelError> {
+        let has = |ty: &str, member: &str| symbols.layout(ty).is_ok_and(|l| l.has_field(member));
+        if !(has("task_struct", "cgroups") && has("css_set", "dfl_cgrp") && has("cgroup", "kn")) {
+            return Err(missing("cgroup"));
+        }
+        let parent = if has("kernfs_node", "__parent") {
+            KernfsParent::RcuParent
+        } else if has("kernfs_node", "parent") {
+            KernfsParent::Parent
+        } else {
+            return Err(missing("kernfs node"));
+        };
+        let subsys = match symbols.layout("css_set")?.field("subsys")?.1 {
+            TypeRef::Array { count, .. } => *count,
+            _ => 0,
+        };
+        Ok(CgroupLayout {
+            parent,
+            subsys,
+            freezer: has("cgroup", "freezer") && has("cgroup_freezer_state", "freeze"),
+        })
+    }
+}
+
 /// The layouts of one kernel, resolved from its symbols once (see [`Kernel::layouts`]): the task and socket
 /// choices every analysis needs when the kernel is first read, each subsystem's (printk, FIB, modules,
-/// mounts, socket buffers, files) when an analysis first asks for it.
+/// mounts, cgroups, socket buffers, files) when an analysis first asks for it.
 pub struct Layouts {
     symbols: Rc<SymbolTable>,
     threads: Result<ThreadList, KernelError>,
@@ -315,6 +371,7 @@ pub struct Layouts {
     fib: OnceCell<FibLayout>,
     modules: OnceCell<Result<ModuleLayout, KernelError>>,
     mounts: OnceCell<MountLayout>,
+    cgroups: OnceCell<Result<CgroupLayout, KernelError>>,
     skb: OnceCell<Result<SkbLayout, KernelError>>,
     direct_map: OnceCell<Result<DirectMap, KernelError>>,
     files: OnceCell<FileLayout>,
@@ -425,6 +482,7 @@ impl Layouts {
             fib: OnceCell::new(),
             modules: OnceCell::new(),
             mounts: OnceCell::new(),
+            cgroups: OnceCell::new(),
             skb: OnceCell::new(),
             direct_map: OnceCell::new(),
             files: OnceCell::new(),
@@ -497,6 +555,11 @@ impl Layouts {
     /// How mounts and mount namespaces are kept.
     pub fn mounts(&self) -> &MountLayout {
         self.mounts.get_or_init(|| MountLayout::of(&self.symbols))
+    }
+
+    /// How a task's cgroups are kept.
+    pub fn cgroups(&self) -> Result<CgroupLayout, KernelError> {
+        self.cgroups.get_or_init(|| CgroupLayout::of(&self.symbols)).clone()
     }
 
     /// The namespace kinds this kernel keeps in `struct nsproxy`.

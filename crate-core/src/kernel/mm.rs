@@ -43,6 +43,41 @@ pub fn read_area(kernel: &Kernel, mm: &Object<'_>, start: u64, end: u64) -> Resu
     Ok(bytes)
 }
 
+/// Tells anonymous memory from file-backed pages by their page descriptors: a `struct page` (in the
+/// `vmemmap` array at `vmemmap_base`, one per frame) whose `mapping` has `PAGE_MAPPING_ANON` (bit 0) set maps
+/// anonymous memory (include/linux/page-flags.h).
+#[derive(Debug, Clone, Copy)]
+pub struct AnonPages {
+    vmemmap: u64,
+    page_size: u64,
+    mapping_at: u64,
+}
+
+impl AnonPages {
+    /// The page descriptors' array and layout (`vmemmap_base`, `struct page`, `page.mapping`).
+    pub fn of(kernel: &Kernel) -> Result<AnonPages, KernelError> {
+        let at = kernel.symbol_addr("vmemmap_base")?;
+        let vmemmap = kernel
+            .read_u64(at)
+            .map_err(|e| KernelError::memory(format!("vmemmap_base at {at:#x}"), Some(e)))?;
+        Ok(AnonPages {
+            vmemmap,
+            page_size: kernel.symbols().layout("page")?.size(),
+            mapping_at: kernel.member_offset("page", "mapping")?,
+        })
+    }
+
+    /// Whether the frame at physical address `paddr` holds anonymous memory; `None` where its descriptor
+    /// is not in the capture.
+    pub fn is_anon(&self, kernel: &Kernel, paddr: u64) -> Option<bool> {
+        let page = self
+            .vmemmap
+            .wrapping_add((paddr >> 12).wrapping_mul(self.page_size))
+            .wrapping_add(self.mapping_at);
+        kernel.read_u64(page).ok().map(|mapping| mapping & 1 == 1)
+    }
+}
+
 /// The NUL-separated strings of an area, its final NUL closing the last.
 pub fn split_strings(bytes: &[u8]) -> Vec<String> {
     let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);

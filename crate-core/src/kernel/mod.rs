@@ -2,6 +2,7 @@
 //! reads of its objects.
 
 pub mod banner;
+pub mod cgroups;
 pub mod dentries;
 pub mod files;
 mod identify;
@@ -17,6 +18,7 @@ pub mod pagecache;
 pub mod pages;
 pub mod paths;
 pub mod printk;
+pub mod security;
 pub mod skb;
 pub mod sockets;
 pub mod tasks;
@@ -84,6 +86,8 @@ pub struct Kernel {
     warnings: Vec<String>,
     /// The layouts of the structures that changed across versions, resolved on first use.
     layouts: std::cell::OnceCell<layouts::Layouts>,
+    /// Facts derived from this capture once for later runs (see [`Kernel::memo`]).
+    memo: std::cell::RefCell<std::collections::HashMap<String, Rc<dyn std::any::Any>>>,
 }
 
 impl std::fmt::Debug for Kernel {
@@ -104,7 +108,21 @@ impl Kernel {
             placement,
             warnings: Vec::new(),
             layouts: std::cell::OnceCell::new(),
+            memo: std::cell::RefCell::default(),
         }
+    }
+
+    /// A fact derived from this capture, computed by `make` on the first ask for `key` and kept for the
+    /// kernel's life: for a costly read several analyses share (a scan of a process's memory), as a
+    /// session runs one view after another on the same kernel. The capture does not change, so neither
+    /// does the fact.
+    pub fn memo<T: 'static>(&self, key: &str, make: impl FnOnce() -> T) -> Rc<T> {
+        if let Some(v) = self.memo.borrow().get(key).and_then(|v| v.clone().downcast::<T>().ok()) {
+            return v;
+        }
+        let v = Rc::new(make());
+        self.memo.borrow_mut().insert(key.to_string(), v.clone());
+        v
     }
 
     /// The symbol table.
@@ -204,5 +222,25 @@ impl Kernel {
         link_addr
             .wrapping_sub(START_KERNEL_MAP)
             .wrapping_add(self.placement.physical_shift)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testkit::Memory;
+
+    #[test]
+    fn memos_are_computed_once_per_key_and_type() {
+        let kernel = Memory::new().kernel(
+            r#"{"metadata": {"format": "6.2.0"}, "base_types": {}, "user_types": {}, "enums": {}, "symbols": {}}"#,
+        );
+        assert_eq!(*kernel.memo("a", || 1u32), 1);
+        assert_eq!(*kernel.memo("a", || 2u32), 1, "kept");
+        assert_eq!(*kernel.memo("b", || 3u32), 3);
+        assert_eq!(
+            *kernel.memo("a", || "other type"),
+            "other type",
+            "another type is computed afresh"
+        );
     }
 }

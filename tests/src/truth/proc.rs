@@ -133,6 +133,14 @@ pub fn process_netns(truth: &Path, pid: u32) -> Option<u64> {
     })
 }
 
+/// A field of `/proc/PID/status` as the collector saw it (`truth/proc/<pid>.txt`, lines `Key:\tvalue`:
+/// `Seccomp`, `NoNewPrivs`...); `None` when the file or the line is missing.
+pub fn proc_status_field(truth: &Path, pid: u32, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(truth.join(format!("proc/{pid}.txt"))).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':').map(|v| v.trim().to_string()))
+}
+
 /// One process as `/proc/PID/status` and `/proc/PID/ns/*` showed it (`truth/proc-summary.tsv`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TruthProcess {

@@ -13,7 +13,7 @@ pub use options::{ColumnSet, OptionError, OptionKind, OptionSpec, OptionValue, O
 
 pub use super::FileSink;
 use super::{
-    arp, dmesg, envars, files, findings, ifconfig, lsmod, lsof, mounts, netstat, psaux, pslist, queues, routes,
+    arp, dmesg, docker, envars, files, findings, ifconfig, lsmod, lsof, mounts, netstat, psaux, pslist, queues, routes,
     Analysis,
 };
 use crate::kernel::{Kernel, KernelError};
@@ -545,6 +545,16 @@ pub const ANALYSES: &[Spec] = &[
         ],
         |k, _| rows(ifconfig::ifconfig(k)?),
     ),
+    Spec {
+        body: Body::Views(DOCKER_VIEWS),
+        ..Spec::rows(
+            "docker",
+            "Containers",
+            "Docker's containers, found in the kernel and in dockerd's memory.",
+            &[],
+            |_, _| Ok(Output::default()),
+        )
+    },
     Spec::rows(
         "arp",
         "Neighbours",
@@ -658,6 +668,120 @@ pub const ANALYSES: &[Spec] = &[
             },
         )
     },
+];
+
+/// `--all` of the docker views.
+const DOCKER_ALL: OptionSpec = OptionSpec::flag("all", "Docker's default mounts too (/proc, /dev, /etc/hosts...).");
+
+/// The docker views.
+const DOCKER_VIEWS: &[Spec] = &[
+    Spec::rows(
+        "detect",
+        "Docker signs",
+        "What shows Docker ran here: its processes, cgroups, bridges, veths, overlay mounts, open files and \
+         the container documents in dockerd's memory.",
+        &["indicator", "found", "evidence"],
+        |k, _| rows(docker::detect(k)?),
+    ),
+    Spec {
+        options: &[OptionSpec::flag("all", "Stopped containers too (as docker ps -a).")],
+        ..Spec::rows(
+            "ps",
+            "Containers",
+            "Docker's containers as docker ps lists them, from their cgroups and dockerd's memory: name, image, \
+         state, main process, privileges and namespace modes, each fact with where it came from.",
+            &[
+                "container_id",
+                "name",
+                "image",
+                "state",
+                "pid",
+                "command",
+                "privileged",
+                "euid",
+                "network_mode",
+            ],
+            |k, o| rows(docker::ps(k, &docker::Options { all: o.flag("all") })?),
+        )
+    },
+    Spec::rows(
+        "caps",
+        "Container capabilities",
+        "Each container's capabilities (its main process's), what it has beyond Docker's default set and \
+         without it, and the dangerous ones.",
+        &[
+            "container_id",
+            "name",
+            "pid",
+            "cap_eff",
+            "added",
+            "dropped",
+            "dangerous",
+        ],
+        |k, _| rows(docker::caps(k)?),
+    ),
+    Spec {
+        options: &[DOCKER_ALL],
+        ..Spec::rows(
+            "mounts",
+            "Container mounts",
+            "What each container mounts from the host (with --all Docker's default mounts too): the path in \
+             the container, the host path as Docker was given it and as the kernel resolves it, access and risk.",
+            &[
+                "container_id",
+                "name",
+                "container_path",
+                "host_path",
+                "fstype",
+                "access",
+                "risk",
+            ],
+            |k, o| rows(docker::mounts(k, o.flag("all"))?),
+        )
+    },
+    Spec {
+        options: &[OptionSpec::texts(
+            "id",
+            "ID",
+            "Only these containers (an id, an id's first digits, or a name); repeatable.",
+            docker::check_id,
+        )],
+        ..Spec::rows(
+            "inspect",
+            "Container details",
+            "Each container as docker inspect shows it, where memory holds it: environment, labels, ports, binds, \
+             capability adds and drops, security options; and the main process's seccomp mode, no_new_privs, \
+             AppArmor label, namespaces and capability sets.",
+            &[
+                "container_id",
+                "name",
+                "image",
+                "pid",
+                "seccomp_mode",
+                "no_new_privs",
+                "apparmor_label",
+                "cap_add",
+                "cap_drop",
+            ],
+            |k, o| rows(docker::inspect(k, &o.texts("id"))?),
+        )
+    },
+    Spec::rows(
+        "networks",
+        "Container networks",
+        "Docker's networks: subnets, bridge and gateway, each container's addresses and MAC, and the ports \
+         docker-proxy publishes.",
+        &[
+            "network",
+            "driver",
+            "prefixes",
+            "bridge",
+            "gateway",
+            "containers",
+            "published",
+        ],
+        |k, _| rows(docker::networks(k)?),
+    ),
 ];
 
 /// One table a front end shows: an analysis that gives rows, or one view of a group.

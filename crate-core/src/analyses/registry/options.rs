@@ -266,6 +266,15 @@ impl Options {
         }
     }
 
+    /// A repeatable text option's values as given; empty when unset.
+    pub fn texts(&self, name: &str) -> Vec<String> {
+        match self.0.get(name) {
+            Some(OptionValue::Texts(v)) => v.clone(),
+            Some(OptionValue::Text(t)) => vec![t.clone()],
+            _ => Vec::new(),
+        }
+    }
+
     /// A repeatable text option's values, each parsed; empty when unset.
     pub fn parsed<T: std::str::FromStr<Err = String>>(&self, name: &str) -> Result<Vec<T>, OptionError> {
         let texts: Vec<&str> = match self.0.get(name) {
