@@ -40,6 +40,8 @@ pub enum DocKind {
     Config,
     /// `docker inspect`'s answer for a container (top-level `Id`, with `HostConfig` and `Mounts`).
     Inspect,
+    /// A container's `hostconfig.json` (its `HostConfig` alone, no id: the directory it is in names it).
+    HostConfig,
 }
 
 impl DocKind {
@@ -48,8 +50,18 @@ impl DocKind {
         match self {
             DocKind::Config => "config.v2.json",
             DocKind::Inspect => "inspect",
+            DocKind::HostConfig => "hostconfig.json",
         }
     }
+}
+
+/// Where a document was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// dockerd's heap, at [`Document::vaddr`].
+    DockerdMemory,
+    /// The page cache of Docker's file at this path (pid 1's view).
+    PageCache(String),
 }
 
 /// One accepted document.
@@ -59,10 +71,30 @@ pub struct Document {
     pub kind: DocKind,
     /// The container's id (64 hex digits).
     pub id: String,
-    /// Where it lies in dockerd's memory.
+    /// Where it lies in dockerd's memory (0 for one read from the page cache).
     pub vaddr: u64,
+    /// Where it was read.
+    pub origin: Origin,
     /// The parsed JSON object.
     pub value: Value,
+}
+
+impl Document {
+    /// Where its facts come from.
+    pub fn source(&self) -> super::Source {
+        match self.origin {
+            Origin::DockerdMemory => super::Source::DockerdMemory,
+            Origin::PageCache(_) => super::Source::PageCache,
+        }
+    }
+
+    /// Where it was read, for evidence (`dockerd's config.v2.json document at 0x...`).
+    pub fn place(&self) -> String {
+        match &self.origin {
+            Origin::DockerdMemory => format!("dockerd's {} document at {:#x}", self.kind.name(), self.vaddr),
+            Origin::PageCache(path) => format!("{path} in the page cache"),
+        }
+    }
 }
 
 /// What a scan of dockerd's memory found.
@@ -224,6 +256,7 @@ pub fn find_documents(bytes: &[u8], ids: &HashSet<String>, hits: &mut usize) -> 
                         kind,
                         id,
                         vaddr: 0,
+                        origin: Origin::DockerdMemory,
                         value,
                     },
                 ));
@@ -237,7 +270,7 @@ pub fn find_documents(bytes: &[u8], ids: &HashSet<String>, hits: &mut usize) -> 
 /// The JSON object around the key at `hit` whose top-level `ID`/`Id` is `id`: (start, end, value).
 fn enclosing_document(bytes: &[u8], hit: usize, kind: DocKind, id: &str) -> Option<(usize, usize, Value)> {
     let key = match kind {
-        DocKind::Config => "ID",
+        DocKind::Config | DocKind::HostConfig => "ID",
         DocKind::Inspect => "Id",
     };
     let floor = hit.saturating_sub(MAX_BACK);

@@ -12,6 +12,7 @@
 //! fact found nowhere is null, with a warning. The views build on the other analyses' typed rows (pslist,
 //! psaux, mounts, ifconfig, netstat), as `findings` does.
 
+pub(crate) mod cached;
 pub mod dockerd;
 mod inspect;
 mod views;
@@ -36,6 +37,8 @@ pub enum Source {
     Kernel,
     /// Docker's JSON documents in dockerd's heap.
     DockerdMemory,
+    /// Docker's own files (`config.v2.json`, `hostconfig.json`) whose pages the kernel had cached.
+    PageCache,
 }
 
 /// One fact and where it came from.
@@ -133,9 +136,10 @@ pub(crate) struct Found {
     pub row: Container,
     /// Index of the main process in [`Inventory::procs`].
     pub main: Option<usize>,
-    /// Its best `config.v2.json` and inspect documents.
+    /// Its best `config.v2.json`, inspect and `hostconfig.json` documents.
     pub config: Option<dockerd::Document>,
     pub inspect: Option<dockerd::Document>,
+    pub host: Option<dockerd::Document>,
 }
 
 impl Found {
@@ -150,16 +154,30 @@ impl Found {
         })
     }
 
-    /// A value of the HostConfig (only inspect documents carry it).
+    /// A value of the HostConfig: an inspect document's, else `hostconfig.json`'s.
     pub(crate) fn host_config(&self, key: &str) -> Option<(&Value, &dockerd::Document)> {
-        let d = self.inspect.as_ref()?;
-        let v = d.value.get("HostConfig")?.get(key)?;
-        (!v.is_null()).then_some((v, d))
+        let in_inspect = self
+            .inspect
+            .as_ref()
+            .and_then(|d| Some((d.value.get("HostConfig")?.get(key)?, d)));
+        let in_file = self.host.as_ref().and_then(|d| Some((d.value.get(key)?, d)));
+        in_inspect
+            .filter(|(v, _)| !v.is_null())
+            .or(in_file.filter(|(v, _)| !v.is_null()))
     }
 
     /// The main process's row.
     pub fn main<'i>(&self, inv: &'i Inventory) -> Option<&'i ProcessRow> {
         self.main.map(|i| &inv.procs[i])
+    }
+
+    /// Where [`Found::mount_points`] come from.
+    pub fn mount_points_source(&self) -> Option<Source> {
+        match (&self.config, &self.inspect) {
+            (Some(c), _) if c.value.get("MountPoints").is_some() => Some(c.source()),
+            (_, Some(i)) if i.value.get("Mounts").is_some() => Some(i.source()),
+            _ => None,
+        }
     }
 
     /// Docker's mount points: (container path, source as Docker was given it, read-write).
@@ -271,9 +289,9 @@ pub(crate) fn inventory(kernel: &Kernel) -> Result<Inventory, KernelError> {
 const CONTAINERS_DIR: &str = "/var/lib/docker/containers/";
 
 /// Container ids named by directories under [`CONTAINERS_DIR`] in paths the kernel holds open (dockerd
-/// keeps each running container's log open; a `docker logs -f` or a `tail` keeps a stopped one's), with the
-/// first path seen.
-fn container_dirs(kernel: &Kernel, warnings: &mut Vec<String>) -> BTreeMap<String, (u32, String)> {
+/// keeps each running container's log open; a `docker logs -f` or a `tail` keeps a stopped one's), with
+/// what showed it.
+fn container_dirs(kernel: &Kernel, warnings: &mut Vec<String>) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     match super::lsof::lsof(kernel, &super::lsof::Options::default()) {
         Ok(found) => {
@@ -283,7 +301,10 @@ fn container_dirs(kernel: &Kernel, warnings: &mut Vec<String>) -> BTreeMap<Strin
                     continue;
                 };
                 if container_id_in(&format!("/docker/{id}")).is_some() {
-                    out.entry(id.to_string()).or_insert((f.pid, path.clone()));
+                    out.entry(id.to_string()).or_insert(format!(
+                        "directory {CONTAINERS_DIR}{id} in the path of a file pid {} holds open: {path}",
+                        f.pid
+                    ));
                 }
             }
         }
@@ -375,8 +396,15 @@ pub(crate) fn inventory_with(kernel: &Kernel, stopped: bool) -> Result<Inventory
     let by_pid: HashMap<i64, usize> = procs.iter().enumerate().map(|(i, p)| (p.pid, i)).collect();
     let parent_comm = |p: &ProcessRow| p.ppid.and_then(|pp| by_pid.get(&pp)).map(|&i| procs[i].comm.as_str());
     // dockerd's documents about these containers.
+    // Docker's own files where their pages are cached: each container's directory, its documents.
+    let cache = kernel.memo("docker page cache", || cached::cached(kernel));
+    warnings.extend(cache.warnings.iter().cloned());
     let dirs = if stopped {
         let mut d = container_dirs(kernel, &mut warnings);
+        for (id, path) in &cache.dirs {
+            d.entry(id.clone())
+                .or_insert_with(|| format!("directory {path} in the dentry cache"));
+        }
         d.retain(|id, _| !members.contains_key(id));
         d
     } else {
@@ -413,7 +441,8 @@ pub(crate) fn inventory_with(kernel: &Kernel, stopped: bool) -> Result<Inventory
         scan
     });
     warnings.extend(scans.warnings.iter().cloned());
-    let (documents, scanned) = (&scans.documents, scans.scanned);
+    let documents: Vec<&dockerd::Document> = scans.documents.iter().chain(cache.documents.iter()).collect();
+    let scanned = scans.scanned;
     let n_documents = documents.len();
     let mut containers = Vec::new();
     for (id, idx) in &members {
@@ -485,11 +514,12 @@ pub(crate) fn inventory_with(kernel: &Kernel, stopped: bool) -> Result<Inventory
             });
         }
         let m = main.map(|i| &procs[i]);
-        let docs: Vec<&dockerd::Document> = documents.iter().filter(|d| &d.id == id).collect();
+        let docs: Vec<&dockerd::Document> = documents.iter().copied().filter(|d| &d.id == id).collect();
         let mut found = Found {
             main,
             config: best_doc(&docs, dockerd::DocKind::Config, m.map(|m| m.pid)),
             inspect: best_doc(&docs, dockerd::DocKind::Inspect, m.map(|m| m.pid)),
+            host: best_doc(&docs, dockerd::DocKind::HostConfig, m.map(|m| m.pid)),
             row: Container {
                 container_id: id.clone(),
                 name: None,
@@ -531,13 +561,14 @@ pub(crate) fn inventory_with(kernel: &Kernel, stopped: bool) -> Result<Inventory
         containers.push(found);
     }
     // Stopped containers: no task, only Docker's documents, their id confirmed by their directory.
-    for (id, (pid, path)) in &dirs {
-        let docs: Vec<&dockerd::Document> = documents.iter().filter(|d| &d.id == id).collect();
+    for (id, seen) in &dirs {
+        let docs: Vec<&dockerd::Document> = documents.iter().copied().filter(|d| &d.id == id).collect();
         let config = best_doc(&docs, dockerd::DocKind::Config, None);
         let inspect = best_doc(&docs, dockerd::DocKind::Inspect, None);
+        let host = best_doc(&docs, dockerd::DocKind::HostConfig, None);
         let Some(doc) = config.as_ref().or(inspect.as_ref()) else {
             warnings.push(format!(
-                "container {}: its directory is open ({path}, pid {pid}) but dockerd's memory holds no document about it: left out",
+                "container {}: its {seen}, but neither dockerd's memory nor the page cache holds its config: left out",
                 &id[..12]
             ));
             continue;
@@ -546,13 +577,13 @@ pub(crate) fn inventory_with(kernel: &Kernel, stopped: bool) -> Result<Inventory
         let evidence = vec![
             Evidence {
                 fact: "container_id",
-                source: Source::DockerdMemory,
-                detail: format!("{} document at {:#x}", doc.kind.name(), doc.vaddr),
+                source: doc.source(),
+                detail: doc.place(),
             },
             Evidence {
                 fact: "container_id",
                 source: Source::Kernel,
-                detail: format!("directory {CONTAINERS_DIR}{id} in the path of a file pid {pid} holds open: {path}"),
+                detail: seen.clone(),
             },
             Evidence {
                 fact: "state",
@@ -604,6 +635,7 @@ pub(crate) fn inventory_with(kernel: &Kernel, stopped: bool) -> Result<Inventory
             },
             config,
             inspect,
+            host,
         };
         fill_from_documents(&mut found);
         found.row.state = "stopped".into();
@@ -632,13 +664,8 @@ fn fill_from_documents(f: &mut Found) {
         let s = v.as_str()?.to_string();
         ev.push(Evidence {
             fact,
-            source: Source::DockerdMemory,
-            detail: format!(
-                "{} in dockerd's {} document at {:#x}",
-                path.join("."),
-                d.kind.name(),
-                d.vaddr
-            ),
+            source: d.source(),
+            detail: format!("{} in {}", path.join("."), d.place()),
         });
         Some(s)
     };
@@ -658,12 +685,8 @@ fn fill_from_documents(f: &mut Found) {
         let (v, d) = f.host_config(key)?;
         ev.push(Evidence {
             fact,
-            source: Source::DockerdMemory,
-            detail: format!(
-                "HostConfig.{key} in dockerd's {} document at {:#x}",
-                d.kind.name(),
-                d.vaddr
-            ),
+            source: d.source(),
+            detail: format!("HostConfig.{key} in {}", d.place()),
         });
         Some(v.clone())
     };

@@ -122,6 +122,15 @@ pub fn detect(kernel: &Kernel) -> Result<Analysis<Indicator>, KernelError> {
         .collect();
     open.truncate(64);
     push("open files under /var/lib/docker/containers", open);
+    let cache = kernel.memo("docker page cache", || super::cached::cached(kernel));
+    push(
+        "container directories under /var/lib/docker/containers in the dentry cache",
+        cache.dirs.values().cloned().collect(),
+    );
+    push(
+        "Docker's container files read back from the page cache",
+        cache.documents.iter().map(|d| d.place()).collect(),
+    );
     Ok(Analysis {
         rows: out,
         warnings: inv.warnings_for(&[]),
@@ -365,7 +374,7 @@ pub(crate) fn mounts_of(kernel: &Kernel, inv: &mut Inventory, all: bool) -> Vec<
             }
             let kernel_path = host_path(r, &host);
             let (host_path, source) = match given {
-                Some((_, src, _)) if !src.is_empty() => (Some(src.clone()), Some(Source::DockerdMemory)),
+                Some((_, src, _)) if !src.is_empty() => (Some(src.clone()), c.mount_points_source()),
                 _ => (kernel_path.clone(), kernel_path.as_ref().map(|_| Source::Kernel)),
             };
             let risk = [host_path.as_deref(), kernel_path.as_deref()]
