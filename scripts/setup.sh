@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building, serving and testing memscope needs on a Debian 12 machine with rustup, and skips
 # whatever is already there (one line per step). Safe to run again: with everything present it takes seconds.
-#   chromium, zstd (apt) | wasm32-unknown-unknown (rustup) | trunk | wasm-bindgen-cli (= Cargo.lock's
+#   chromium, zstd, tshark (apt) | wasm32-unknown-unknown (rustup) | trunk | wasm-bindgen-cli (= Cargo.lock's
 #   wasm-bindgen) | node_modules from package-lock.json (binaryen's wasm-opt, playwright-core) | avml
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 TRUNK_VERSION=0.21.14
-APT_PACKAGES=(chromium zstd)
+APT_PACKAGES=(chromium zstd tshark)
 
 say() { printf 'setup: %-16s %s\n' "$1" "$2"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -30,6 +30,7 @@ else
   say apt "${APT_PACKAGES[*]} present"
 fi
 [ -x /usr/bin/chromium ] || die "/usr/bin/chromium missing after apt-get install chromium"
+command -v tshark >/dev/null || die "tshark missing after apt-get install tshark"
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || die "node $(node --version) is too old: playwright-core needs node 20 or newer"
 

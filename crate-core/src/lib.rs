@@ -9,6 +9,7 @@ pub mod formats;
 pub mod hex;
 pub mod kernel;
 pub mod paging;
+pub mod pcap;
 pub mod reader;
 pub mod session;
 pub mod symbols;

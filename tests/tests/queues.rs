@@ -308,3 +308,105 @@ fn pid_option_selects_the_holders_rows() {
     }
     checks::ran("queues --pid", total);
 }
+
+/// `--pcap`: tshark reads the file, and it holds one packet per TCP and UDP skb of the rows (more for an
+/// skb over one packet's payload), each between the socket's ports in the queue's direction, the receive
+/// queue's marker (the manifest's `recv_queue`) among the TCP payloads.
+#[test]
+fn pcap_is_read_by_tshark_with_a_packet_per_inet_skb() {
+    let mut total = 0;
+    for capture in corpus::corpus_captures() {
+        let kernel = corpus::kernel(&capture);
+        let found = queues(
+            &kernel,
+            &Options {
+                pcap: true,
+                ..Options::default()
+            },
+        )
+        .expect("queues --pcap");
+        let bytes = found.pcap.expect("a pcapng file");
+        let path = corpus::cache_dir().join(format!("{}-queues.pcapng", capture.name));
+        std::fs::write(&path, &bytes).expect("write the pcapng file");
+        let out = std::process::Command::new("tshark")
+            .args([
+                "-r",
+                &path.to_string_lossy(),
+                "-T",
+                "fields",
+                "-e",
+                "tcp.srcport",
+                "-e",
+                "tcp.dstport",
+            ])
+            .args([
+                "-e",
+                "udp.srcport",
+                "-e",
+                "udp.dstport",
+                "-e",
+                "data.data",
+                "-e",
+                "tcp.payload",
+            ])
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("tshark cannot run ({e}): scripts/setup.sh installs it (apt-get install tshark)")
+            });
+        assert!(
+            out.status.success(),
+            "{}: tshark: {}",
+            capture.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let inet: Vec<_> = found
+            .found
+            .rows
+            .iter()
+            .filter(|r| matches!(r.proto.as_deref(), Some("tcp") | Some("udp")))
+            .collect();
+        total += 1;
+        assert!(
+            lines.len() >= inet.len() && !inet.is_empty(),
+            "{}: {} packets for {} TCP and UDP skbs",
+            capture.name,
+            lines.len(),
+            inet.len()
+        );
+        for r in &inet {
+            total += 1;
+            let (local, remote) = (
+                r.local_port.unwrap_or(0).to_string(),
+                r.remote_port.unwrap_or(0).to_string(),
+            );
+            let (src, dst) = match r.queue {
+                "send" | "retransmit" => (&local, &remote),
+                _ => (&remote, &local),
+            };
+            let want = format!("{src}\t{dst}");
+            assert!(
+                lines.iter().any(|l| l.contains(&want)),
+                "{}: no packet {src} -> {dst} for the {} skb {:#x}",
+                capture.name,
+                r.queue,
+                r.skb_addr
+            );
+        }
+        let marker: String = capture.markers["recv_queue"]
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        total += 1;
+        assert!(
+            lines.iter().any(|l| l.contains(&marker)),
+            "{}: tshark shows no payload holding {}",
+            capture.name,
+            capture.markers["recv_queue"]
+        );
+    }
+    checks::ran("queues-pcap", total);
+}

@@ -10,15 +10,22 @@
 //! rest. `--dump DIR` writes each socket's queued bytes in stream order: `receive.PID.FD` (the receive
 //! queue) and `send.PID.FD` (TCP's retransmit queue, then the write queue), named after the lowest pid
 //! holding the socket and its lowest descriptor, or `receive.none.INODE` for a socket no process holds.
+//! `--pcap FILE` writes the TCP and UDP skbs as pcapng: each skb's bytes under IPv4/IPv6 and TCP/UDP
+//! headers made from the socket's addresses and ports (the queues hold payload: the kernel consumed the
+//! headers of what it received and has not built those of what it will send), TCP's sequence number from
+//! the skb's control block, each packet's comment naming the socket, the queue and the skb.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
 use super::Analysis;
 use crate::kernel::skb::{SkbReader, SocketQueues};
 use crate::kernel::sockets::{self, SockInfo, SocketReader, AF_INET, AF_INET6, AF_UNIX};
 use crate::kernel::{Kernel, KernelError};
+use crate::pcap::{ip_packet, Pcapng, Transport, MAX_PAYLOAD};
 
 /// Bytes of queued data a preview shows (before escaping).
 pub const PREVIEW_BYTES: usize = 64;
@@ -91,6 +98,8 @@ pub struct Options {
     pub pids: Vec<u32>,
     /// Gather each socket's queued bytes for `--dump`.
     pub dump: bool,
+    /// Make a pcapng file of the TCP and UDP skbs for `--pcap`.
+    pub pcap: bool,
 }
 
 /// A socket's queued bytes, as `--dump` writes them.
@@ -108,6 +117,8 @@ pub struct Queues {
     pub found: Analysis<QueueRow>,
     /// Files for `--dump`, in row order.
     pub files: Vec<Dumped>,
+    /// The pcapng file for `--pcap`.
+    pub pcap: Option<Vec<u8>>,
 }
 
 struct Held {
@@ -168,6 +179,7 @@ pub fn queues(kernel: &Kernel, options: &Options) -> Result<Queues, KernelError>
     });
     let mut rows = Vec::new();
     let mut files = Vec::new();
+    let mut pcap = options.pcap.then(Pcapng::new);
     for s in &sockets {
         socket_rows(
             kernel,
@@ -175,6 +187,7 @@ pub fn queues(kernel: &Kernel, options: &Options) -> Result<Queues, KernelError>
             &members,
             s,
             options.dump,
+            &mut pcap,
             &mut rows,
             &mut files,
             &mut warnings,
@@ -183,6 +196,7 @@ pub fn queues(kernel: &Kernel, options: &Options) -> Result<Queues, KernelError>
     Ok(Queues {
         found: Analysis { rows, warnings },
         files,
+        pcap: pcap.map(Pcapng::into_bytes),
     })
 }
 
@@ -240,6 +254,7 @@ fn socket_rows(
     m: &SocketQueues,
     s: &Held,
     dump: bool,
+    pcap: &mut Option<Pcapng>,
     rows: &mut Vec<QueueRow>,
     files: &mut Vec<Dumped>,
     warnings: &mut Vec<String>,
@@ -310,6 +325,14 @@ fn socket_rows(
             }
             let skip = consumed.unwrap_or(0) as usize;
             let waiting = data.bytes.get(skip..).unwrap_or_default();
+            if let Some(p) = pcap.as_mut() {
+                let seq = m.tcp_seq(&skb);
+                let comment = format!(
+                    "{who}: {} {queue} queue, skb {addr:#x}",
+                    proto.as_deref().unwrap_or("?")
+                );
+                add_packets(p, info, proto.as_deref(), queue, seq, &data.bytes, &comment);
+            }
             if dump {
                 match queue {
                     "receive" => received.extend_from_slice(waiting),
@@ -377,6 +400,57 @@ fn socket_rows(
             name: format!("send.{owner}"),
             bytes: sent_unacked,
         });
+    }
+}
+
+/// An skb of an inet socket as IP packets (one per [`MAX_PAYLOAD`] bytes) under headers made from the
+/// socket's addresses and ports: from the peer for what the socket received, to it for what it sends.
+/// Other families, and sockets whose addresses do not read as one IP family, give none.
+fn add_packets(
+    pcap: &mut Pcapng,
+    info: &SockInfo,
+    proto: Option<&str>,
+    queue: &str,
+    seq: Option<u32>,
+    bytes: &[u8],
+    comment: &str,
+) {
+    if !matches!(info.family, AF_INET | AF_INET6) {
+        return;
+    }
+    let unspecified = || -> IpAddr {
+        if info.family == AF_INET6 {
+            Ipv6Addr::UNSPECIFIED.into()
+        } else {
+            Ipv4Addr::UNSPECIFIED.into()
+        }
+    };
+    let addr = |a: &Option<String>| {
+        a.as_deref()
+            .and_then(|a| a.trim_matches(['[', ']']).parse::<IpAddr>().ok())
+            .unwrap_or_else(unspecified)
+    };
+    let local = (addr(&info.local_addr), info.local_port.unwrap_or(0));
+    let remote = (addr(&info.remote_addr), info.remote_port.unwrap_or(0));
+    let ((src, sport), (dst, dport)) = match queue {
+        "send" | "retransmit" => (local, remote),
+        _ => (remote, local),
+    };
+    let mut offset = 0u32;
+    for chunk in bytes.chunks(MAX_PAYLOAD) {
+        let transport = match proto {
+            Some("tcp") => Transport::Tcp {
+                src: sport,
+                dst: dport,
+                seq: seq.unwrap_or(0).wrapping_add(offset),
+            },
+            Some("udp") => Transport::Udp { src: sport, dst: dport },
+            _ => return,
+        };
+        if let Some(packet) = ip_packet(src, dst, transport, chunk) {
+            pcap.packet(0, &packet, comment);
+        }
+        offset = offset.wrapping_add(chunk.len() as u32);
     }
 }
 

@@ -505,8 +505,13 @@ impl SocketQueues {
     /// Bytes of a TCP receive-queue skb already read: `copied_seq - TCP_SKB_CB(skb)->seq` when the read
     /// position lies inside it (the offset `tcp_recvmsg()` starts copying at), else 0.
     pub fn tcp_consumed(&self, skb: &Skb, copied_seq: u32) -> Option<u32> {
-        let read = copied_seq.wrapping_sub(skb.cb_u32(self.tcp_seq)?);
+        let read = copied_seq.wrapping_sub(self.tcp_seq(skb)?);
         Some(if read < skb.len { read } else { 0 })
+    }
+
+    /// The first sequence number of a TCP skb (`TCP_SKB_CB(skb)->seq`).
+    pub fn tcp_seq(&self, skb: &Skb) -> Option<u32> {
+        skb.cb_u32(self.tcp_seq)
     }
 
     /// Bytes of a UNIX stream receive-queue skb already read (`UNIXCB(skb).consumed`).

@@ -627,6 +627,13 @@ pub const ANALYSES: &[Spec] = &[
                  (receive.none.INODE for a socket no process holds).",
                 true,
             ),
+            OptionSpec::output(
+                "pcap",
+                "FILE",
+                "Also write the TCP and UDP socket buffers to FILE as pcapng, under IP and TCP/UDP headers made \
+                 from each socket's addresses and ports.",
+                false,
+            ),
         ],
         ..Spec::rows(
             "queues",
@@ -652,6 +659,7 @@ pub const ANALYSES: &[Spec] = &[
                 let options = queues::Options {
                     pids: o.u32s("pid")?,
                     dump: o.text("dump").is_some(),
+                    pcap: o.text("pcap").is_some(),
                 };
                 let found = queues::queues(k, &options)?;
                 let mut out = rows(found.found)?;
@@ -664,6 +672,11 @@ pub const ANALYSES: &[Spec] = &[
                         bytes: f.bytes,
                     })
                     .collect();
+                out.files.extend(found.pcap.map(|bytes| OutputFile {
+                    option: "pcap",
+                    name: "queues.pcapng".into(),
+                    bytes,
+                }));
                 Ok(out)
             },
         )
