@@ -665,9 +665,9 @@ fn check_files_option(
             };
             let path = path_of(file);
             let addr = file["inode_addr"].as_str().unwrap_or_default();
-            let out = corpus::cache_dir()
-                .join("every-command")
-                .join(format!("{}-files-{option}", capture.name));
+            let dir = corpus::cache_dir().join("every-command");
+            std::fs::create_dir_all(&dir).expect("create the output folder");
+            let out = dir.join(format!("{}-files-{option}", capture.name));
             let out_text = out.to_string_lossy().into_owned();
             let _ = std::fs::remove_file(&out);
             let extra: Vec<&str> = match option {
