@@ -407,6 +407,13 @@ fn check_option(
                     .unwrap()
                     .entry(format!("{} {flag}", spec.name))
                     .or_default() += all.len() - want.len();
+            } else if spec.name == "skbuff" && option == "freed" {
+                // Freed skbs added to the allocated ones, none of those dropped.
+                *checks += 1;
+                let allocated: Vec<&Value> = found.iter().filter(|r| r["state"] == "allocated").collect();
+                if allocated != all.iter().collect::<Vec<_>>() {
+                    diffs.push(format!("{label}: the allocated rows differ from the run without it"));
+                }
             } else if option == "threads" {
                 check_threads(capture, &label, all, &found, diffs, checks);
             } else if spec.name == "mounts" && option == "sort" {

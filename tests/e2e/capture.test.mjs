@@ -404,7 +404,7 @@ describe("captures in the browser (worker reading the local File)", () => {
     const samples = {
       threads: null, "no-unix": null, "owned-only": null, pid: "1", ns: `net:${init.ns.net}`, out: null, all: null,
       sort: null, dump: null, mount: String(motd.mount_id), path: "/etc/ssh", uid: "1000", negative: null,
-      extract: "/etc/motd", "extract-inode": motd.inode_addr, "extract-fd": "1:0", recover: null, pcap: null,
+      extract: "/etc/motd", "extract-inode": motd.inode_addr, "extract-fd": "1:0", recover: null, pcap: null, freed: null,
       id: container.container_id.slice(0, 12),
     };
     // An option that does something only beside another (`files --out` writes what `--extract` read back):

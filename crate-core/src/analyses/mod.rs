@@ -18,6 +18,7 @@ pub mod pslist;
 pub mod queues;
 pub mod registry;
 pub mod routes;
+pub mod skbuff;
 
 use serde::Serialize;
 

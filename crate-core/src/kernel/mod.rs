@@ -20,6 +20,7 @@ pub mod paths;
 pub mod printk;
 pub mod security;
 pub mod skb;
+pub mod slab;
 pub mod sockets;
 pub mod tasks;
 #[cfg(test)]

@@ -53,6 +53,16 @@ impl PageMap {
         self.pfn(page)?.checked_mul(PAGE_SIZE)
     }
 
+    /// The `struct page` of frame `pfn`.
+    pub fn page_of(&self, pfn: u64) -> u64 {
+        self.vmemmap_base.wrapping_add(pfn.wrapping_mul(self.page_size))
+    }
+
+    /// `sizeof(struct page)`.
+    pub fn page_size(&self) -> u64 {
+        self.page_size
+    }
+
     /// The direct-map (kernel virtual) address of that frame.
     pub fn direct_address(&self, page: u64) -> Option<u64> {
         Some(self.page_offset_base.wrapping_add(self.physical(page)?))

@@ -14,7 +14,7 @@ pub use options::{ColumnSet, OptionError, OptionKind, OptionSpec, OptionValue, O
 pub use super::FileSink;
 use super::{
     arp, dmesg, docker, envars, files, findings, ifconfig, lsmod, lsof, mounts, netstat, psaux, pslist, queues, routes,
-    Analysis,
+    skbuff, Analysis,
 };
 use crate::kernel::{Kernel, KernelError};
 
@@ -677,6 +677,42 @@ pub const ANALYSES: &[Spec] = &[
                     name: "queues.pcapng".into(),
                     bytes,
                 }));
+                Ok(out)
+            },
+        )
+    },
+    Spec {
+        options: &[
+            OptionSpec::flag("freed", "Freed socket buffers too, whose pointers still check out."),
+            OptionSpec::output(
+                "dump",
+                "DIR",
+                "Also write each socket buffer's bytes to DIR as SKB_ADDR.bin.",
+                true,
+            ),
+        ],
+        ..Spec::rows(
+            "skbuff",
+            "Socket buffers",
+            "Every sk_buff in the kernel's skb slab caches (skbuff_head_cache, skbuff_fclone_cache), allocated \
+             and, with --freed, freed ones: packets no socket queue holds any more.",
+            &["skb_addr", "cache", "state", "len", "data_len", "protocol", "socket_addr", "preview"],
+            |k, o| {
+                let options = skbuff::Options {
+                    freed: o.flag("freed"),
+                    dump: o.text("dump").is_some(),
+                };
+                let found = skbuff::skbuff(k, &options)?;
+                let mut out = rows(found.found)?;
+                out.files = found
+                    .files
+                    .into_iter()
+                    .map(|(name, bytes)| OutputFile {
+                        option: "dump",
+                        name,
+                        bytes,
+                    })
+                    .collect();
                 Ok(out)
             },
         )

@@ -1,0 +1,92 @@
+//! `skbuff` on every corpus capture: every socket buffer `queues` finds waiting in a socket's queue is in
+//! the skb slab caches, allocated, with the same length and socket, and the manifest's queue
+//! markers are among the carved bytes; `--freed` adds rows and drops none.
+
+use std::collections::HashMap;
+
+use memscope_core::analyses::{queues, skbuff};
+use memscope_tests::{checks, corpus};
+
+#[test]
+fn every_queued_skb_is_carved_from_its_cache() {
+    let mut total = 0;
+    for capture in corpus::corpus_captures() {
+        let name = &capture.name;
+        let kernel = corpus::kernel(&capture);
+        let carved = skbuff::skbuff(
+            &kernel,
+            &skbuff::Options {
+                freed: false,
+                dump: true,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{name}: skbuff: {e}"));
+        let by_addr: HashMap<u64, &skbuff::SkbuffRow> = carved.found.rows.iter().map(|r| (r.skb_addr, r)).collect();
+        let queued = queues::queues(&kernel, &queues::Options::default())
+            .unwrap_or_else(|e| panic!("{name}: queues: {e}"))
+            .found
+            .rows;
+        assert!(!queued.is_empty(), "{name}: no queued skb to look for");
+        for q in &queued {
+            total += 1;
+            let Some(c) = by_addr.get(&q.skb_addr) else {
+                panic!(
+                    "{name}: the {} queue's skb {:#x} ({} bytes, pid {:?}) is not among the carved",
+                    q.queue, q.skb_addr, q.len, q.pid
+                );
+            };
+            assert_eq!(c.state, "allocated", "{name}: {:#x}", q.skb_addr);
+            assert_eq!(
+                (c.len, c.data_len),
+                (q.len, Some(q.data_len)),
+                "{name}: {:#x} lengths",
+                q.skb_addr
+            );
+            // `skb->sk` is set where the protocol charges the skb to its socket (TCP's and UDP's receive
+            // queues); where it is, it is the queue's socket.
+            assert!(
+                c.socket_addr.is_none_or(|s| s == q.sock_addr),
+                "{name}: {:#x} charged to {:?}, queued on {:#x}",
+                q.skb_addr,
+                c.socket_addr,
+                q.sock_addr
+            );
+        }
+        let blob: Vec<u8> = carved.files.iter().flat_map(|(_, b)| b.iter().copied()).collect();
+        for key in ["recv_queue", "send_queue", "udp_queue"] {
+            let Some(marker) = capture.markers.get(key) else {
+                continue;
+            };
+            total += 1;
+            assert!(
+                memchr::memmem::find(&blob, marker.as_bytes()).is_some(),
+                "{name}: the {key} marker {marker} is in no carved skb"
+            );
+        }
+        let with_freed = skbuff::skbuff(
+            &kernel,
+            &skbuff::Options {
+                freed: true,
+                dump: false,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{name}: skbuff --freed: {e}"));
+        total += 1;
+        let allocated: Vec<u64> = with_freed
+            .found
+            .rows
+            .iter()
+            .filter(|r| r.state == "allocated")
+            .map(|r| r.skb_addr)
+            .collect();
+        let without: Vec<u64> = carved.found.rows.iter().map(|r| r.skb_addr).collect();
+        assert_eq!(allocated, without, "{name}: --freed changed the allocated rows");
+        println!(
+            "{name}: {} skbs carved, every one of the {} queued found; {} freed",
+            carved.found.rows.len(),
+            queued.len(),
+            with_freed.found.rows.len() - allocated.len()
+        );
+    }
+    checks::ran("skbuff", total);
+}
