@@ -3,7 +3,7 @@
 
     check.py ROOT [--exe PATH] [CHECK ...]      (CHECK: info pslist network lsmod mounts lsof modules details
                                                  mountinfo findings-harness findings queues files-harness
-                                                 docker-harness; default all)
+                                                 docker-harness skbuff-harness; default all)
 
 `lsof` is the harness's own check: every descriptor in truth/proc/<pid>.txt of a process still alive at the
 final snapshot is a row of `memscope lsof` with the same pid, fd and path (but pid 1, the guest's shell that
@@ -475,6 +475,27 @@ def check_files(exe, caps):
     return score, notes
 
 
+def check_skbuff(exe, caps):
+    """`memscope skbuff` runs with no warning, and every socket buffer `memscope queues` finds waiting in a
+    socket's queue is among the skbs it carves from the skb slab caches, allocated."""
+    score, notes = {"queued skbs carved": [0, 0], "captures with skbuff and no warning": [0, 0]}, []
+    for c in caps:
+        rows = rows_without_warnings(exe, c, "skbuff", score["captures with skbuff and no warning"], notes)
+        if rows is None:
+            continue
+        carved = {r["skb_addr"]: r for r in rows}
+        q = subprocess.run([str(exe), "queues", str(c["path"]), "--symbols", str(c["symbols"]), "--format", "json"],
+                           capture_output=True, text=True, timeout=600)
+        for r in json.loads(q.stdout or "[]"):
+            score["queued skbs carved"][1] += 1
+            hit = carved.get(r["skb_addr"])
+            if hit is not None and hit["state"] == "allocated" and hit["len"] == r["len"]:
+                score["queued skbs carved"][0] += 1
+            else:
+                notes.append("%s: %s queue skb %s not carved" % (c["name"], r["queue"], r["skb_addr"]))
+    return score, notes
+
+
 truthcheck.CHECKS["lsof"] = check_lsof
 truthcheck.CHECKS["modules"] = check_modules
 truthcheck.CHECKS["details"] = check_details
@@ -483,6 +504,7 @@ truthcheck.CHECKS["findings-harness"] = check_findings
 truthcheck.CHECKS["queues"] = check_queues
 truthcheck.CHECKS["files-harness"] = check_files
 truthcheck.CHECKS["docker-harness"] = check_docker_harness
+truthcheck.CHECKS["skbuff-harness"] = check_skbuff
 
 
 def main(argv):
@@ -492,7 +514,8 @@ def main(argv):
         exe = pathlib.Path(argv[argv.index("--exe") + 1]).resolve()
         argv = argv[:argv.index("--exe")] + argv[argv.index("--exe") + 2:]
     names = argv[1:] or ["info", "pslist", "network", "lsmod", "mounts", "lsof", "modules", "details", "mountinfo",
-                         "findings-harness", "findings", "queues", "files-harness", "docker-harness"]
+                         "findings-harness", "findings", "queues", "files-harness", "docker-harness",
+                         "skbuff-harness"]
     caps = truthcheck.captures([root], cache=root / ".cache")
     ok = True
     for n in names:

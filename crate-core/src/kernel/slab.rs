@@ -74,15 +74,66 @@ pub struct Slab {
     pub base: u64,
 }
 
+/// Where a slab's `struct page` names its cache: `slab.slab_cache` (5.17+) or `page.slab_cache` where the
+/// symbols say; else (an ISF whose `struct page` unions lost their alternatives, as BTF-made ones of 5.10
+/// do) the one word of a slab page the cache is known to own (a CPU's current slab,
+/// `kmem_cache_cpu.page` or `.slab` through `__per_cpu_offset`) that holds the cache's address.
+fn slab_cache_offset(kernel: &Kernel, caches: &[Cache]) -> Result<u64, KernelError> {
+    let symbols = kernel.symbols();
+    if symbols.layout("slab").is_ok_and(|l| l.has_field("slab_cache")) {
+        return kernel.member_offset("slab", "slab_cache");
+    }
+    if let Ok(o) = kernel.member_offset("page", "slab_cache") {
+        return Ok(o);
+    }
+    let page_size = symbols.layout("page")?.size() as usize;
+    let cpus = kernel
+        .symbol_addr("nr_cpu_ids")
+        .ok()
+        .and_then(|a| {
+            let mut b = [0u8; 4];
+            kernel.read(a, &mut b).ok().map(|_| u32::from_le_bytes(b))
+        })
+        .unwrap_or(1)
+        .clamp(1, 8192);
+    let per_cpu = kernel.symbol_addr("__per_cpu_offset")?;
+    let current = if symbols.layout("kmem_cache_cpu").is_ok_and(|l| l.has_field("slab")) {
+        "slab"
+    } else {
+        "page"
+    };
+    let current_at = kernel.member_offset("kmem_cache_cpu", current)?;
+    for cache in caches {
+        let cpu_slab = kernel.object("kmem_cache", cache.addr)?.pointer("cpu_slab")?;
+        for cpu in 0..u64::from(cpus) {
+            let Ok(offset) = kernel.read_u64(per_cpu + 8 * cpu) else {
+                continue;
+            };
+            let Ok(page) = kernel.read_u64(cpu_slab.wrapping_add(offset).wrapping_add(current_at)) else {
+                continue;
+            };
+            let mut bytes = vec![0u8; page_size];
+            if page == 0 || kernel.read(page, &mut bytes).is_err() {
+                continue;
+            }
+            let hits: Vec<usize> = (0..page_size / 8)
+                .filter(|i| bytes[i * 8..i * 8 + 8] == cache.addr.to_le_bytes())
+                .collect();
+            if let [one] = hits[..] {
+                return Ok(one as u64 * 8);
+            }
+        }
+    }
+    Err(KernelError::Layout(
+        "the symbols give no page.slab_cache and no CPU's current slab shows where it is".into(),
+    ))
+}
+
 /// Every slab of `caches`, found by one pass over the page array (the frames of the capture's ranges
 /// below `max_pfn`); with the number of `struct page`s that could not be read.
 pub fn slabs(kernel: &Kernel, caches: &[Cache]) -> Result<(Vec<Slab>, u64), KernelError> {
     let pages = PageMap::new(kernel)?;
-    let cache_at = if kernel.symbols().layout("slab").is_ok_and(|l| l.has_field("slab_cache")) {
-        kernel.member_offset("slab", "slab_cache")?
-    } else {
-        kernel.member_offset("page", "slab_cache")?
-    };
+    let cache_at = slab_cache_offset(kernel, caches)?;
     // Frames past `max_pfn` (a BIOS ROM range the capture holds) have no page descriptors.
     let max_pfn = kernel
         .symbol_addr("max_pfn")
