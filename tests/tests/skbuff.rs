@@ -1,5 +1,6 @@
 //! `skbuff` on every corpus capture: every socket buffer `queues` finds waiting in a socket's queue is in
-//! the skb slab caches, allocated, with the same length and socket, and the manifest's queue
+//! the skb slab caches, allocated, with the same length and socket (a received one's kept headers naming
+//! the socket's ports), and the manifest's queue
 //! markers are among the carved bytes; `--freed` adds rows and drops none.
 
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ fn every_queued_skb_is_carved_from_its_cache() {
             .found
             .rows;
         assert!(!queued.is_empty(), "{name}: no queued skb to look for");
+        let mut headers = 0usize;
         for q in &queued {
             total += 1;
             let Some(c) = by_addr.get(&q.skb_addr) else {
@@ -42,6 +44,17 @@ fn every_queued_skb_is_carved_from_its_cache() {
                 "{name}: {:#x} lengths",
                 q.skb_addr
             );
+            // A received skb keeps its headers: they name the socket's own port as the destination.
+            if q.queue == "receive" && c.dst_port.is_some() {
+                assert_eq!(c.dst_port, q.local_port, "{name}: {:#x} destination port", q.skb_addr);
+                assert_eq!(
+                    c.src_port,
+                    q.remote_port.filter(|&p| p != 0).or(c.src_port),
+                    "{name}: {:#x} source port",
+                    q.skb_addr
+                );
+                headers += 1;
+            }
             // `skb->sk` is set where the protocol charges the skb to its socket (TCP's and UDP's receive
             // queues); where it is, it is the queue's socket.
             assert!(
@@ -52,6 +65,8 @@ fn every_queued_skb_is_carved_from_its_cache() {
                 q.sock_addr
             );
         }
+        assert!(headers > 0, "{name}: no received skb's headers were read");
+        total += headers;
         let blob: Vec<u8> = carved.files.iter().flat_map(|(_, b)| b.iter().copied()).collect();
         for key in ["recv_queue", "send_queue", "udp_queue"] {
             let Some(marker) = capture.markers.get(key) else {

@@ -6,8 +6,12 @@
 //! between `data` and `end`, and `end` is below 1 MiB; an allocated one (`users` at least 1) must also
 //! have `len - data_len` equal to its linear part. A freed object keeps its fields but where SLUB put the
 //! freelist pointer (`kmem_cache.offset`, on these kernels over `len` and `data_len`): its `len` is its
-//! linear part and `data_len` is null. `--dump DIR` writes each skb's bytes (linear part and fragments for
+//! linear part and `data_len` is null. Where an allocated skb keeps its IP and TCP/UDP headers
+//! (`network_header`, `transport_header`, offsets from `head`, of the version `protocol` names), its
+//! `transport`, addresses and ports come from them. `--dump DIR` writes each skb's bytes (linear part and fragments for
 //! an allocated skb, linear part for a freed one) as `SKB_ADDR.bin`.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
@@ -39,6 +43,17 @@ pub struct SkbuffRow {
     pub data_len: Option<u32>,
     /// `skb->protocol`: the ethertype's name (`ipv4`, `ipv6`, `arp`) or its number.
     pub protocol: Option<String>,
+    /// The transport protocol of the IP header the skb keeps (`tcp`, `udp`, `icmp`, `icmpv6`, or its number).
+    pub transport: Option<String>,
+    /// Source and destination addresses and ports from the headers the skb keeps (`network_header` and
+    /// `transport_header` from `head`), where they are there and match `protocol`.
+    pub src_addr: Option<String>,
+    /// See `src_addr`.
+    pub src_port: Option<u16>,
+    /// See `src_addr`.
+    pub dst_addr: Option<String>,
+    /// See `src_addr`.
+    pub dst_port: Option<u16>,
     /// The socket it is charged to (`skb->sk`); null for none.
     #[serde(with = "crate::hex::option")]
     pub socket_addr: Option<u64>,
@@ -75,8 +90,63 @@ struct Offsets {
     data_len: u64,
     users: u64,
     protocol: u64,
+    network: u64,
+    transport: u64,
     sk: u64,
     size: u64,
+}
+
+/// What an skb's kept headers say: transport, source and destination.
+#[derive(Debug, Default)]
+struct Headers {
+    transport: Option<String>,
+    src: Option<(String, Option<u16>)>,
+    dst: Option<(String, Option<u16>)>,
+}
+
+/// `transport_header`/`network_header` when unset (`(typeof(skb->network_header))~0U`).
+const UNSET: u64 = 0xffff;
+
+/// The headers at `head + network` (and `head + transport`), taken only when their IP version is the one
+/// `ethertype` names and they lie inside the head buffer.
+fn headers(kernel: &Kernel, head: u64, end: u32, ethertype: u16, network: u64, transport: u64) -> Headers {
+    let mut out = Headers::default();
+    if network == UNSET || network + 40 > u64::from(end) {
+        return out;
+    }
+    let mut ip = [0u8; 40];
+    if kernel.read(head + network, &mut ip).is_err() {
+        return out;
+    }
+    let (proto, src, dst): (u8, IpAddr, IpAddr) = match (ethertype, ip[0] >> 4) {
+        (0x0800, 4) if ip[0] & 0xf >= 5 => (
+            ip[9],
+            Ipv4Addr::from(<[u8; 4]>::try_from(&ip[12..16]).expect("4 bytes")).into(),
+            Ipv4Addr::from(<[u8; 4]>::try_from(&ip[16..20]).expect("4 bytes")).into(),
+        ),
+        (0x86dd, 6) => (
+            ip[6],
+            Ipv6Addr::from(<[u8; 16]>::try_from(&ip[8..24]).expect("16 bytes")).into(),
+            Ipv6Addr::from(<[u8; 16]>::try_from(&ip[24..40]).expect("16 bytes")).into(),
+        ),
+        _ => return out,
+    };
+    out.transport = Some(match proto {
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        1 => "icmp".into(),
+        58 => "icmpv6".into(),
+        other => other.to_string(),
+    });
+    let mut ports = [0u8; 4];
+    let have_ports = matches!(proto, 6 | 17)
+        && transport != UNSET
+        && transport + 4 <= u64::from(end)
+        && kernel.read(head + transport, &mut ports).is_ok();
+    let port = |at: usize| have_ports.then(|| u16::from_be_bytes([ports[at], ports[at + 1]]));
+    out.src = Some((src.to_string(), port(0)));
+    out.dst = Some((dst.to_string(), port(2)));
+    out
 }
 
 fn word(b: &[u8], at: u64, n: usize) -> u64 {
@@ -88,7 +158,7 @@ fn word(b: &[u8], at: u64, n: usize) -> u64 {
     u64::from_le_bytes(v)
 }
 
-fn ethertype(p: u16) -> String {
+fn ethertype_name(p: u16) -> String {
     match p {
         0x0800 => "ipv4".into(),
         0x86dd => "ipv6".into(),
@@ -147,6 +217,8 @@ pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError>
         data_len: off("data_len")?,
         users: off("users")?,
         protocol: off("protocol")?,
+        network: off("network_header")?,
+        transport: off("transport_header")?,
         sk: off("sk")?,
         size: kernel.symbols().layout("sk_buff")?.size(),
     };
@@ -213,16 +285,31 @@ pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError>
                     _ => linear_bytes.clone(),
                 };
                 let sk = word(b, o.sk, 8);
+                let ethertype = u16::from_be_bytes((word(b, o.protocol, 2) as u16).to_le_bytes());
+                let kept = if allocated {
+                    headers(
+                        kernel,
+                        head,
+                        end,
+                        ethertype,
+                        word(b, o.network, 2),
+                        word(b, o.transport, 2),
+                    )
+                } else {
+                    Headers::default()
+                };
                 rows.push(SkbuffRow {
                     skb_addr: addr,
                     cache: cache.name.clone(),
                     state: if allocated { "allocated" } else { "freed" },
                     len: if allocated { len } else { linear },
                     data_len: allocated.then_some(data_len),
-                    protocol: Some(ethertype(u16::from_be_bytes(
-                        (word(b, o.protocol, 2) as u16).to_le_bytes(),
-                    )))
-                    .filter(|_| allocated),
+                    protocol: allocated.then(|| ethertype_name(ethertype)),
+                    transport: kept.transport,
+                    src_addr: kept.src.as_ref().map(|s| s.0.clone()),
+                    src_port: kept.src.and_then(|s| s.1),
+                    dst_addr: kept.dst.as_ref().map(|d| d.0.clone()),
+                    dst_port: kept.dst.and_then(|d| d.1),
                     socket_addr: (sk != 0 && kernel.is_kernel_pointer(sk)).then_some(sk),
                     head_addr: head,
                     preview: preview(&linear_bytes[..linear_bytes.len().min(super::queues::PREVIEW_BYTES)]),
