@@ -228,7 +228,20 @@ pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError>
             "{unreadable} page descriptors not in the capture: their slabs, if any, are not read"
         ));
     }
+    // A slab the cache counts but the page array did not show (a smeared page descriptor) is a loss.
+    for (i, cache) in caches.iter().enumerate() {
+        let found = slabs.iter().filter(|s| s.cache == i).count() as u64;
+        if let Some(counted) = slab::counted_slabs(kernel, cache) {
+            if found < counted {
+                warnings.push(format!(
+                    "{}: {found} of the {counted} slabs it counts found in the page array: the others' skbs are missing",
+                    cache.name
+                ));
+            }
+        }
+    }
     let reader = SkbReader::new(kernel)?;
+    let mut unchecked = 0usize;
 
     let mut rows = Vec::new();
     let mut files = Vec::new();
@@ -242,11 +255,13 @@ pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError>
         };
         let slab_bytes = (crate::kernel::pages::PAGE_SIZE << cache.order.min(10)) as usize;
         let mut bytes = vec![0u8; slab_bytes];
-        if kernel
-            .read_present(s.base, &mut bytes)
-            .is_some_and(|m| m.len() * 4096 >= slab_bytes)
-        {
-            continue;
+        if let Some(missing) = kernel.read_present(s.base, &mut bytes) {
+            warnings.push(format!(
+                "{}: {} of the {slab_bytes} bytes of the slab at {:#x} not in the capture",
+                cache.name,
+                missing.iter().map(|(a, b)| b - a).sum::<usize>(),
+                s.base
+            ));
         }
         for i in 0..u64::from(cache.objects) {
             for k in 0..per_object {
@@ -266,11 +281,18 @@ pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError>
                     && end > 0
                     && end < MAX_END;
                 if !ok {
+                    // A never-used object is zeros, a freed one keeps its pointers: an object in use whose
+                    // pointers do not check out is a spoiled one.
+                    // (The second skb of an fclone is left out of this: a free fclone keeps its freelist
+                    // pointer where that skb starts.)
+                    unchecked += usize::from(k == 0 && b.iter().any(|&x| x != 0) && users != 0);
+
                     continue;
                 }
                 let linear = tail - (data - head) as u32;
                 let (len, data_len) = (word(b, o.len, 4) as u32, word(b, o.data_len, 4) as u32);
                 let allocated = users >= 1;
+                // In use but not a whole skb (released and kept for reuse): no packet to show.
                 if allocated && (len < data_len || len - data_len != linear) {
                     continue;
                 }
@@ -319,6 +341,11 @@ pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError>
                 }
             }
         }
+    }
+    if unchecked > 0 {
+        warnings.push(format!(
+            "{unchecked} objects of the skb caches in use whose pointers do not check out (spoiled pages?): left out"
+        ));
     }
     Ok(Carved {
         found: Analysis { rows, warnings },

@@ -63,6 +63,39 @@ pub fn caches(kernel: &Kernel, names: &[&str]) -> Result<Vec<Cache>, KernelError
         .collect())
 }
 
+/// How many slabs the cache counts (`kmem_cache_node.nr_slabs` over its nodes: `kmem_cache.node[]`, or
+/// `per_node[].node` from 7.1), what a pass over the page array must find; `None` where it cannot be read.
+pub fn counted_slabs(kernel: &Kernel, cache: &Cache) -> Option<u64> {
+    let symbols = kernel.symbols();
+    let layout = symbols.layout("kmem_cache").ok()?;
+    let (array, stride, within) = if layout.has_field("node") {
+        (kernel.member_offset("kmem_cache", "node").ok()?, 8, 0)
+    } else {
+        let size = symbols.layout("kmem_cache_per_node_ptrs").ok()?.size();
+        let within = kernel.member_offset("kmem_cache_per_node_ptrs", "node").ok()?;
+        (kernel.member_offset("kmem_cache", "per_node").ok()?, size, within)
+    };
+    let nodes = kernel
+        .symbol_addr("nr_node_ids")
+        .ok()
+        .and_then(|a| {
+            let mut b = [0u8; 4];
+            kernel.read(a, &mut b).ok().map(|_| u32::from_le_bytes(b))
+        })
+        .unwrap_or(1)
+        .clamp(1, 1024);
+    let nr_slabs = kernel.member_offset("kmem_cache_node", "nr_slabs").ok()?;
+    let mut total = 0u64;
+    for n in 0..u64::from(nodes) {
+        let node = kernel.read_u64(cache.addr + array + n * stride + within).ok()?;
+        if node == 0 {
+            continue;
+        }
+        total += kernel.read_u64(node + nr_slabs).ok()?;
+    }
+    Some(total)
+}
+
 /// One slab of a cache: its `struct page` and the direct-map address of its first object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slab {
