@@ -333,7 +333,7 @@ fn find_tokens(w: &[u8], anchor: usize) -> Result<Tokens<'_>, &'static str> {
     // Tokens are non-empty, so the table's first double NUL is its last token's NUL and the padding or the
     // index's first entry (0) after it.
     let limit = w.len().min(anchor + MAX_TOKEN_TABLE);
-    let mut i = anchor + DIGIT_TOKENS.len();
+    let mut i = anchor + DIGIT_TOKENS.len() - 1;
     let end = loop {
         if i + 1 >= limit {
             return Err("no end of the token table");
@@ -590,6 +590,9 @@ fn walk_names(
 /// begins with a byte below 0x20) ends in the padding before the table, and its length gives the count.
 fn seqs_then_front(w: &[u8], tokens: &Tokens<'_>, grid: Grid, widths: &[usize]) -> Option<Front> {
     let t = tokens.start;
+    // Each plausible markers array costs a search for the names before it: bound them, so that crafted
+    // bytes cannot make this slow.
+    let mut budget = 64usize;
     for seqs_end in (t.saturating_sub(grid.alignment - 1)..=t).rev() {
         if !all_zero(w, seqs_end..t) {
             continue;
@@ -622,6 +625,7 @@ fn seqs_then_front(w: &[u8], tokens: &Tokens<'_>, grid: Grid, widths: &[usize]) 
                     let Some(markers) = markers_at(w, m0, m, width) else {
                         continue;
                     };
+                    budget = budget.checked_sub(1)?;
                     let Some(front) = names_before(w, grid, m0, &markers, Some(count)) else {
                         continue;
                     };
@@ -986,174 +990,313 @@ fn check_sorted<T>(items: &[T], key: impl Fn(&T) -> u64) -> Result<(), &'static 
 mod tests {
     use super::*;
 
-    /// A token table whose tokens are the single bytes 0x21..0x7e (each standing for itself) and, in the
-    /// remaining slots, multi-character tokens.
+    /// Multi-character tokens of the test tables, in the slots no symbol character takes.
+    const WORDS: [&str; 8] = [
+        "init_",
+        "task",
+        "_text",
+        "function_",
+        "__pfx_",
+        "linux_",
+        "banner",
+        "per_cpu",
+    ];
+
+    /// A token table: the printable bytes stand for themselves, the other 162 slots hold [`WORDS`] and
+    /// then filler tokens.
     fn token_table() -> Vec<Vec<u8>> {
-        let mut tokens: Vec<Vec<u8>> = Vec::with_capacity(256);
         let mut multi = 0usize;
-        for c in 0..=255u8 {
-            if is_token_byte(c) {
-                tokens.push(vec![c]);
-            } else {
-                let words = ["init_", "task", "_text", "kallsyms_", "__pfx_", "linux_", "banner"];
-                let mut t = words[multi % words.len()].as_bytes().to_vec();
-                t.extend(format!("{multi}").bytes());
-                tokens.push(t);
-                multi += 1;
-            }
-        }
-        tokens
+        (0..=255u8)
+            .map(|c| {
+                if is_token_byte(c) {
+                    vec![c]
+                } else {
+                    multi += 1;
+                    match WORDS.get(multi - 1) {
+                        Some(w) => w.as_bytes().to_vec(),
+                        None => format!("q{multi}z").into_bytes(),
+                    }
+                }
+            })
+            .collect()
     }
 
-    /// Compress `kind` + `name` with single-byte tokens (every character is its own token).
-    fn entry(kind: u8, name: &str, big: bool) -> Vec<u8> {
+    /// Compress the type letter and name greedily with the table's tokens.
+    fn compress(tokens: &[Vec<u8>], kind: u8, name: &str) -> Vec<u8> {
         let mut body = vec![kind];
         body.extend(name.bytes());
-        let mut e = Vec::new();
-        if body.len() > 0x7f && big {
-            e.push((body.len() & 0x7f) as u8 | 0x80);
-            e.push((body.len() >> 7) as u8);
-        } else {
-            e.push(body.len() as u8);
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < body.len() {
+            let (index, len) = tokens
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| body[i..].starts_with(t))
+                .map(|(k, t)| (k, t.len()))
+                .max_by_key(|&(_, len)| len)
+                .expect("every printable byte is a token");
+            out.push(index as u8);
+            i += len;
         }
-        e.extend(body);
-        e
+        out
     }
 
-    fn pad_to(buf: &mut Vec<u8>, base: usize, alignment: usize) {
-        while (buf.len() - base) % alignment != 0 {
-            buf.push(0);
-        }
+    /// How a test table is laid out.
+    #[derive(Debug, Clone, Copy)]
+    struct Layout {
+        order: TableOrder,
+        alignment: usize,
+        encoding: AddressEncoding,
+        /// seqs_of_names (between markers and token table in the addresses-first order).
+        seqs: bool,
+        marker_width: usize,
     }
 
-    /// A 6.12-like layout: num_syms, names, markers, token table, index, offsets with absolute per-CPU
-    /// symbols, relative base, seqs_of_names; `base` bytes of garbage before it so that nothing is aligned
-    /// to the window.
-    fn build_6_12(names: &[(u8, String, i64)], base: usize) -> (Vec<u8>, usize) {
-        let mut w = vec![0x5au8; base];
+    /// `_text`'s run-time address in the test tables.
+    const TEXT: u64 = 0xffff_ffff_9a20_0000;
+
+    /// The test tables in `layout`, after `garbage` bytes so that nothing is aligned to the window; returns
+    /// the window and the digit tokens' offset.
+    fn build(layout: Layout, syms: &[(u8, String, Address)], garbage: usize) -> (Vec<u8>, usize) {
         let tokens = token_table();
-        w.extend((names.len() as u32).to_le_bytes());
-        pad_to(&mut w, base, 8);
-        let names_at = w.len();
-        let mut markers = Vec::new();
-        for (i, (kind, name, _)) in names.iter().enumerate() {
-            if i % 256 == 0 {
-                markers.push((w.len() - names_at) as u32);
+        let mut w = vec![0x5au8; garbage];
+        let pad = |w: &mut Vec<u8>| {
+            while (w.len() - garbage) % layout.alignment != 0 {
+                w.push(0);
             }
-            w.extend(entry(*kind, name, true));
+        };
+        let runtime = |a: Address| match a {
+            Address::Image(o) => TEXT.wrapping_add(o as u64),
+            Address::Absolute(v) => v,
+        };
+        let base = syms
+            .iter()
+            .filter(|s| matches!(s.2, Address::Image(_)))
+            .map(|s| runtime(s.2))
+            .min()
+            .unwrap();
+        let addresses = |w: &mut Vec<u8>| {
+            pad(w);
+            let table = w.len();
+            for (i, s) in syms.iter().enumerate() {
+                match layout.encoding {
+                    AddressEncoding::Absolute => w.extend(runtime(s.2).to_le_bytes()),
+                    AddressEncoding::BaseRelative => w.extend(((runtime(s.2) - base) as u32).to_le_bytes()),
+                    AddressEncoding::BaseRelativeAbsolutePercpu => {
+                        let v = match s.2 {
+                            Address::Absolute(v) => v as i32,
+                            Address::Image(_) => (base as i64 - 1 - runtime(s.2) as i64) as i32,
+                        };
+                        w.extend(v.to_le_bytes());
+                    }
+                    AddressEncoding::PlaceRelative => {
+                        // The table sits 0x180_0000 bytes after _text, its entry i at that plus 4 i.
+                        let Address::Image(o) = s.2 else {
+                            panic!("no absolute symbol is place-relative")
+                        };
+                        let place = 0x180_0000 + 4 * i as i64;
+                        w.extend(((o - place) as i32).to_le_bytes());
+                    }
+                }
+            }
+            let _ = table;
+            if matches!(
+                layout.encoding,
+                AddressEncoding::BaseRelative | AddressEncoding::BaseRelativeAbsolutePercpu
+            ) {
+                pad(w);
+                w.extend(base.to_le_bytes());
+            }
+        };
+        let seqs = |w: &mut Vec<u8>| {
+            pad(w);
+            let mut order: Vec<u32> = (0..syms.len() as u32).collect();
+            order.sort_by_key(|&i| (&syms[i as usize].1, i));
+            for i in order {
+                w.extend(&i.to_be_bytes()[1..]);
+            }
+        };
+        if layout.order == TableOrder::AddressesFirst {
+            addresses(&mut w);
         }
-        pad_to(&mut w, base, 8);
+        pad(&mut w);
+        w.extend((syms.len() as u32).to_le_bytes());
+        pad(&mut w);
+        let names = w.len();
+        let mut markers = Vec::new();
+        for (i, (kind, name, _)) in syms.iter().enumerate() {
+            if i % 256 == 0 {
+                markers.push((w.len() - names) as u64);
+            }
+            let body = compress(&tokens, *kind, name);
+            if body.len() > 0x7f {
+                w.push((body.len() & 0x7f) as u8 | 0x80);
+                w.push((body.len() >> 7) as u8);
+            } else {
+                w.push(body.len() as u8);
+            }
+            w.extend(body);
+        }
+        pad(&mut w);
         for m in markers {
-            w.extend(m.to_le_bytes());
+            w.extend(&m.to_le_bytes()[..layout.marker_width]);
         }
-        pad_to(&mut w, base, 8);
-        let table_at = w.len();
+        if layout.order == TableOrder::AddressesFirst && layout.seqs {
+            seqs(&mut w);
+        }
+        pad(&mut w);
+        let table = w.len();
         let mut index = Vec::new();
         for t in &tokens {
-            index.push((w.len() - table_at) as u16);
+            index.push((w.len() - table) as u16);
             w.extend(t);
             w.push(0);
         }
-        pad_to(&mut w, base, 8);
+        pad(&mut w);
         for i in index {
             w.extend(i.to_le_bytes());
         }
-        pad_to(&mut w, base, 8);
-        let rb: u64 = 0xffff_ffff_9a00_0000;
-        for (_, _, offset) in names {
-            let v = if *offset < 0x1_0000 {
-                *offset as i32
-            } else {
-                (rb as i64 - 1 - (rb as i64 + offset)) as i32
-            };
-            w.extend(v.to_le_bytes());
-        }
-        pad_to(&mut w, base, 8);
-        w.extend(rb.to_le_bytes());
-        pad_to(&mut w, base, 8);
-        for i in 0..names.len() as u32 {
-            w.extend(&i.to_be_bytes()[1..]);
+        if layout.order == TableOrder::AddressesLast {
+            addresses(&mut w);
+            seqs(&mut w);
         }
         w.extend([0x77; 64]);
         let anchor = memchr::memmem::find(&w, DIGIT_TOKENS).unwrap();
         (w, anchor)
     }
 
-    fn symbols(count: usize) -> Vec<(u8, String, i64)> {
-        let mut s = vec![(b'D', "fixed_percpu_data".to_string(), 0)];
-        s.push((b'T', "_text".into(), 0x10_0000));
-        s.push((b'T', "_stext".into(), 0x10_0000));
-        for i in 0..count {
-            s.push((b't', format!("function_{i}"), 0x10_0000 + 16 * i as i64 + 16));
+    /// A symbol list: per-CPU symbols (absolute, where `percpu`), `_text`, functions, data, and a name
+    /// long enough for a two-byte length.
+    fn symbols(functions: usize, percpu: bool) -> Vec<(u8, String, Address)> {
+        let mut s = Vec::new();
+        if percpu {
+            s.push((b'A', "fixed_percpu_data".to_string(), Address::Absolute(0)));
+            s.push((b'A', "per_cpu_runqueues".to_string(), Address::Absolute(0x2_0000)));
         }
-        s.push((b'D', "linux_banner".into(), 0x200_0000));
-        s.push((b'D', "init_task".into(), 0x300_0000));
-        s.push((b'B', "x".repeat(200), 0x400_0000));
+        s.push((b'T', "_text".into(), Address::Image(0)));
+        s.push((b'T', "_stext".into(), Address::Image(0)));
+        for i in 0..functions {
+            s.push((b't', format!("function_{i}"), Address::Image(16 * i as i64 + 16)));
+        }
+        s.push((b'D', "linux_banner".into(), Address::Image(0x100_0000)));
+        s.push((b'D', "init_task".into(), Address::Image(0x200_0000)));
+        s.push((b'b', format!("__pfx_{}", "x".repeat(200)), Address::Image(0x300_0000)));
         s
     }
 
-    #[test]
-    fn decodes_names_tokens_and_percpu_offsets() {
-        let syms = symbols(700);
-        let (w, anchor) = build_6_12(&syms, 3);
+    fn check(layout: Layout, functions: usize, garbage: usize) {
+        let percpu = matches!(
+            layout.encoding,
+            AddressEncoding::Absolute | AddressEncoding::BaseRelativeAbsolutePercpu
+        );
+        let syms = symbols(functions, percpu);
+        let (w, anchor) = build(layout, &syms, garbage);
         assert_eq!(token_table_candidates(&w), vec![anchor]);
-        let k = decode(&w, anchor).expect("decodes");
-        assert_eq!(k.encoding, AddressEncoding::BaseRelativeAbsolutePercpu);
-        assert_eq!(k.tables.order, TableOrder::AddressesLast);
-        assert_eq!(k.tables.marker_width, 4);
-        assert!(k.tables.seqs_of_names.is_some());
-        assert_eq!(k.symbols.len(), syms.len());
-        assert_eq!(k.text_runtime, Some(0xffff_ffff_9a10_0000));
-        assert_eq!(k.symbols[0].address, Address::Absolute(0));
-        for (got, (kind, name, offset)) in k.symbols.iter().zip(&syms).skip(1) {
-            assert_eq!((&got.name, got.kind), (name, *kind));
-            assert_eq!(got.address, Address::Image(offset - 0x10_0000), "{name}");
+        let k = decode(&w, anchor).unwrap_or_else(|e| panic!("{layout:?}: {e}"));
+        assert_eq!(k.encoding, layout.encoding, "{layout:?}");
+        assert_eq!(k.tables.order, layout.order, "{layout:?}");
+        assert_eq!(k.tables.alignment, layout.alignment, "{layout:?}");
+        // One marker (0) followed by padding reads the same at either width.
+        if syms.len() > 256 {
+            assert_eq!(k.tables.marker_width, layout.marker_width, "{layout:?}");
         }
-        // The long name took a two-byte length.
-        assert_eq!(k.symbols.last().unwrap().name.len(), 200);
+        assert_eq!(k.tables.seqs_of_names.is_some(), layout.seqs, "{layout:?}");
+        assert_eq!(
+            k.tables.relative_base.is_some(),
+            matches!(
+                layout.encoding,
+                AddressEncoding::BaseRelative | AddressEncoding::BaseRelativeAbsolutePercpu
+            ),
+            "{layout:?}"
+        );
+        let want_runtime = (layout.encoding != AddressEncoding::PlaceRelative).then_some(TEXT);
+        assert_eq!(k.text_runtime, want_runtime, "{layout:?}");
+        assert_eq!(k.symbols.len(), syms.len(), "{layout:?}");
+        for (got, (kind, name, address)) in k.symbols.iter().zip(&syms) {
+            assert_eq!(
+                (&got.name, got.kind, got.address),
+                (name, *kind, *address),
+                "{layout:?}"
+            );
+        }
+        let span = k.tables.span();
+        assert!(
+            span.start >= garbage && span.end <= w.len() - 64,
+            "{layout:?}: {span:?}"
+        );
+    }
+
+    /// Every layout and encoding of 5.10 to 7.x, with counts that leave the last 256-symbol block short
+    /// and full.
+    #[test]
+    fn decodes_every_layout_and_encoding() {
+        use AddressEncoding::*;
+        use TableOrder::*;
+        let layouts = [
+            // 5.10 to 6.1; unsigned long markers of older kernels.
+            (AddressesFirst, 8, BaseRelativeAbsolutePercpu, false, 4),
+            (AddressesFirst, 8, BaseRelativeAbsolutePercpu, false, 8),
+            (AddressesFirst, 8, Absolute, false, 4),
+            // 6.2, 6.3 and Debian's 6.1.192.
+            (AddressesFirst, 8, BaseRelativeAbsolutePercpu, true, 4),
+            (AddressesFirst, 8, Absolute, true, 4),
+            // 6.4 to 6.14, 6.15 to 6.19, 7.0 onwards.
+            (AddressesLast, 8, BaseRelativeAbsolutePercpu, true, 4),
+            (AddressesLast, 8, Absolute, true, 4),
+            (AddressesLast, 8, BaseRelative, true, 4),
+            (AddressesLast, 4, PlaceRelative, true, 4),
+        ];
+        for (order, alignment, encoding, seqs, marker_width) in layouts {
+            let layout = Layout {
+                order,
+                alignment,
+                encoding,
+                seqs,
+                marker_width,
+            };
+            for (functions, garbage) in [(700, 3), (1019, 6), (5, 1)] {
+                check(layout, functions, garbage);
+            }
+        }
     }
 
     #[test]
-    fn expands_multi_character_tokens() {
-        let syms = symbols(300);
-        let (mut w, anchor) = build_6_12(&syms, 5);
-        let k = decode(&w, anchor).unwrap();
-        // Rewrite `init_task`'s entry to use the multi-character tokens "init_N" and "taskN": find the
-        // token indices by content.
-        let tokens = find_tokens(&w, anchor).unwrap();
-        let find = |s: &[u8]| tokens.strings.iter().position(|t| t.starts_with(s)).unwrap() as u8;
-        let (init, task) = (find(b"init_"), find(b"task"));
-        let want = format!(
-            "{}{}",
-            String::from_utf8_lossy(tokens.strings[init as usize]),
-            String::from_utf8_lossy(tokens.strings[task as usize])
-        );
-        let names = k.tables.names.start;
-        // Symbol 1 is `_text` (6 tokens: T _ t e x t); make it T + init_N + taskN + 3 single chars.
-        let at = names + 1 + 1 + "fixed_percpu_data".len();
-        assert_eq!(w[at], 6);
-        w[at + 2] = init;
-        w[at + 3] = task;
-        let got = decode(&w, anchor).map(|k| k.symbols[1].name.clone());
-        // `_text` is gone, so the table is rejected, naming what it missed.
-        assert!(
-            matches!(got, Err(KallsymsError::MissingSymbol { symbol: "_text", .. })),
-            "{got:?}"
-        );
-        let k2 = {
-            let tokens = find_tokens(&w, anchor).unwrap();
-            let front = find_front(
-                &w,
-                &tokens,
-                Grid {
-                    origin: tokens.start,
-                    alignment: 8,
-                },
-            )
-            .unwrap();
-            expand_names(&w, &tokens, &front).unwrap()
+    fn names_expand_multi_character_tokens_and_two_byte_lengths() {
+        let layout = Layout {
+            order: TableOrder::AddressesLast,
+            alignment: 8,
+            encoding: AddressEncoding::BaseRelativeAbsolutePercpu,
+            seqs: true,
+            marker_width: 4,
         };
-        assert_eq!(k2[1].0, format!("{want}ext"));
+        let syms = symbols(300, true);
+        let (w, anchor) = build(layout, &syms, 5);
+        let tokens = find_tokens(&w, anchor).unwrap();
+        assert_eq!(tokens.strings[b'a' as usize], b"a");
+        assert_eq!(tokens.strings[0], b"init_");
+        let k = decode(&w, anchor).unwrap();
+        // `init_task` is stored as three tokens: D, init_, task.
+        let i = k.symbols.iter().position(|s| s.name == "init_task").unwrap();
+        let mut q = k.tables.names.start;
+        for _ in 0..i {
+            q = next_entry(&w, q, true).unwrap();
+        }
+        assert_eq!(&w[q..q + 4], &[3, b'D', 0, 1]);
+        // The 206-character name has a two-byte length: 1 + 6 (type letter, `__pfx_` and 200 x) tokens.
+        let long = k.symbols.last().unwrap();
+        assert_eq!(long.name.len(), 206);
+        // A name without a type letter is rejected, naming the symbol.
+        let mut bad = w.clone();
+        let mut q = k.tables.names.start;
+        for _ in 0..2 {
+            q = next_entry(&w, q, true).unwrap();
+        }
+        bad[q + 1] = b'_';
+        assert!(
+            matches!(decode(&bad, anchor), Err(KallsymsError::BadName { index: 2, .. })),
+            "{:?}",
+            decode(&bad, anchor)
+        );
     }
 
     #[test]
@@ -1179,13 +1322,22 @@ mod tests {
                 }
             }
         }
-        // A real table cut short at every point of interest is rejected, not a panic.
-        let (w, anchor) = build_6_12(&symbols(600), 1);
-        for cut in (0..w.len()).step_by(97) {
+        // Real tables cut short anywhere, or with a stretch zeroed, are rejected or decoded, never a panic.
+        let layout = Layout {
+            order: TableOrder::AddressesFirst,
+            alignment: 8,
+            encoding: AddressEncoding::BaseRelativeAbsolutePercpu,
+            seqs: true,
+            marker_width: 4,
+        };
+        let (w, anchor) = build(layout, &symbols(600, true), 1);
+        for cut in (0..w.len()).step_by(61) {
             let _ = decode(&w[..cut], anchor.min(cut));
             let _ = decode(&w[cut..], anchor.saturating_sub(cut));
+            let mut z = w.clone();
+            z[cut..(cut + 512).min(w.len())].fill(0);
+            let _ = decode(&z, anchor);
         }
-        // Zeroed tables.
         let mut z = w.clone();
         z[..anchor].fill(0);
         assert!(decode(&z, anchor).is_err());
