@@ -5,9 +5,11 @@
 //! one memscope's identification (with the ISF) finds.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use memscope_core::formats::Capture;
 use memscope_core::symbols::kallsyms::{self, Address, Kallsyms, KallsymsTables};
+use memscope_tests::corpus::CorpusCapture;
 use memscope_tests::truth::{self, MapSymbol};
 use memscope_tests::{checks, corpus};
 
@@ -137,7 +139,11 @@ fn compare(what: &str, k: &Kallsyms, map: &[MapSymbol]) -> (usize, Vec<String>) 
 /// Each table found where System.map puts its label, counted from `kallsyms_num_syms`.
 fn compare_tables(what: &str, t: &KallsymsTables, map: &[MapSymbol]) -> (usize, Vec<String>) {
     let label = |name: &str| map.iter().find(|s| s.name == name).map(|s| s.address);
-    let num_syms = label("kallsyms_num_syms").unwrap_or_else(|| panic!("{what}: System.map has no kallsyms_num_syms"));
+    // System.map lists the tables' labels since 6.1 or so (older mksysmap left them out).
+    let Some(num_syms) = label("kallsyms_num_syms") else {
+        println!("{what}: System.map has no kallsyms labels: the tables' places are not compared");
+        return (0, Vec::new());
+    };
     let addresses = if label("kallsyms_offsets").is_some() {
         "kallsyms_offsets"
     } else {
@@ -167,55 +173,131 @@ fn compare_tables(what: &str, t: &KallsymsTables, map: &[MapSymbol]) -> (usize, 
     (checked, diffs)
 }
 
+/// Decode the kallsyms of one capture and compare it with its System.map (and `_text`'s run-time address
+/// with identification's); returns (checks, differences).
+fn check(capture: &CorpusCapture, map_path: &Path) -> (usize, Vec<String>) {
+    let what = capture.name.as_str();
+    let map = truth::system_map(map_path);
+    let cap = corpus::open_capture(&capture.lime_path);
+    let (found, candidates) = scan(&cap);
+    println!("{what}: {candidates} token-table candidates, {} decoded", found.len());
+    let Some(first) = found.first() else {
+        return (
+            1,
+            vec![format!("{what}: no kallsyms table among {candidates} candidates")],
+        );
+    };
+    let mut checks = 0;
+    let mut diffs = Vec::new();
+    // The kernel image is in memory once.
+    if found.len() != 1 {
+        diffs.push(format!("{what}: {} tables decoded", found.len()));
+    }
+    let k = &first.kallsyms;
+    println!(
+        "{what}: {:?}, {:?}, labels aligned to {}, markers {} bytes, seqs_of_names {}, tables at physical \
+         {:#x}..{:#x}",
+        k.encoding,
+        k.tables.order,
+        k.tables.alignment,
+        k.tables.marker_width,
+        k.tables.seqs_of_names.is_some(),
+        first.window_phys + k.tables.span().start as u64,
+        first.window_phys + k.tables.span().end as u64,
+    );
+    let (n, d) = compare(what, k, &map);
+    checks += n;
+    diffs.extend(d);
+    let (n, d) = compare_tables(what, &k.tables, &map);
+    checks += n;
+    diffs.extend(d);
+    // _text's run-time address is where identification with the ISF put the kernel.
+    let kernel = corpus::kernel(capture);
+    let want = kernel.symbol_addr("_text").expect("_text in the ISF");
+    if let Some(got) = k.text_runtime {
+        checks += 1;
+        if got != want {
+            diffs.push(format!(
+                "{what}: _text at run time {got:#x}, identification says {want:#x}"
+            ));
+        }
+    }
+    (checks, diffs)
+}
+
+/// The cross-kernel harness's captures (`scripts/xkernel`: 5.10 to 7.x), when `MEMSCOPE_XKERNEL` names
+/// the folder of its `manifest.json`; each capture's folder holds the kernel's System.map. Panics, naming
+/// the file, when the variable is set and the manifest cannot be read.
+fn harness_captures() -> Vec<(CorpusCapture, PathBuf)> {
+    let Some(root) = std::env::var_os("MEMSCOPE_XKERNEL").map(PathBuf::from) else {
+        println!(
+            "kallsyms: the cross-kernel harness's captures are not checked (set MEMSCOPE_XKERNEL to the \
+             folder of its manifest.json, scripts/xkernel/run.sh makes them)"
+        );
+        return Vec::new();
+    };
+    let manifest_path = root.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest_path)
+        .unwrap_or_else(|e| panic!("cannot read the harness manifest {}: {e}", manifest_path.display()));
+    let manifest: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("harness manifest {} is not JSON: {e}", manifest_path.display()));
+    let entries = manifest["captures"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !entries.is_empty(),
+        "harness manifest {} lists no capture",
+        manifest_path.display()
+    );
+    entries
+        .iter()
+        .map(|e| {
+            let field = |key: &str| {
+                e[key]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("a capture in {} lacks `{key}`", manifest_path.display()))
+                    .to_string()
+            };
+            let name = field("name");
+            let release = field("kernel_release");
+            let map = root.join(&name).join(format!("System.map-{release}"));
+            let capture = CorpusCapture {
+                lime_path: root.join(field("capture")),
+                symbols_path: root.join(field("symbols")),
+                truth_dir: root.join(field("truth")),
+                kernel_release: release,
+                banner: field("banner"),
+                markers: Default::default(),
+                cached_files: Vec::new(),
+                name,
+            };
+            (capture, map)
+        })
+        .collect()
+}
+
 #[test]
 fn kallsyms_decoded_by_shape_match_system_map() {
     let mut checks = 0;
     let mut diffs = Vec::new();
-    for capture in corpus::corpus_captures() {
-        let what = capture.name.as_str();
-        let map_path = corpus::corpus_dir()
-            .join("symbols")
-            .join(format!("System.map-{}.xz", capture.kernel_release));
-        let map = truth::system_map(&map_path);
-        let cap = corpus::open_capture(&capture.lime_path);
-        let (found, candidates) = scan(&cap);
-        println!("{what}: {candidates} token-table candidates, {} decoded", found.len());
-        let Some(first) = found.first() else {
-            diffs.push(format!("{what}: no kallsyms table among {candidates} candidates"));
-            continue;
-        };
-        // The kernel image is in memory once.
-        if found.len() != 1 {
-            diffs.push(format!("{what}: {} tables decoded", found.len()));
-        }
-        let k = &first.kallsyms;
-        println!(
-            "{what}: {:?}, {:?}, markers {} bytes, seqs_of_names {}, tables at physical {:#x}..{:#x}",
-            k.encoding,
-            k.tables.order,
-            k.tables.marker_width,
-            k.tables.seqs_of_names.is_some(),
-            first.window_phys + k.tables.span().start as u64,
-            first.window_phys + k.tables.span().end as u64,
-        );
-        let (n, d) = compare(what, k, &map);
+    let mut captures: Vec<(CorpusCapture, PathBuf)> = corpus::corpus_captures()
+        .into_iter()
+        .map(|c| {
+            let map = corpus::corpus_dir()
+                .join("symbols")
+                .join(format!("System.map-{}.xz", c.kernel_release));
+            (c, map)
+        })
+        .collect();
+    captures.extend(harness_captures());
+    for (capture, map) in &captures {
+        let (n, d) = check(capture, map);
         checks += n;
         diffs.extend(d);
-        let (n, d) = compare_tables(what, &k.tables, &map);
-        checks += n;
-        diffs.extend(d);
-        // _text's run-time address is where identification with the ISF put the kernel.
-        let kernel = corpus::kernel(&capture);
-        let want = kernel.symbol_addr("_text").expect("_text in the ISF");
-        checks += 1;
-        if k.text_runtime != Some(want) {
-            diffs.push(format!(
-                "{what}: _text at run time {:x?}, identification says {want:#x}",
-                k.text_runtime
-            ));
-        }
     }
-    println!("kallsyms: {checks} corpus checks, {} differences", diffs.len());
+    println!(
+        "kallsyms: {} captures, {checks} checks, {} differences",
+        captures.len(),
+        diffs.len()
+    );
     checks::ran("kallsyms", checks);
     assert!(diffs.is_empty(), "differences from System.map:\n{}", diffs.join("\n"));
 }
