@@ -23,6 +23,8 @@ const OVERLAP: u64 = 19;
 /// A table decoded from a capture: the physical address of the window it was decoded from.
 struct Found {
     window_phys: u64,
+    window: Vec<u8>,
+    anchor: usize,
     kallsyms: Kallsyms,
 }
 
@@ -59,9 +61,12 @@ fn scan(cap: &Capture) -> (Vec<Found>, usize) {
         let mut window = vec![0u8; (end - start) as usize];
         cap.read_phys(start, &mut window)
             .unwrap_or_else(|e| panic!("reading the window at {start:#x}: {e}"));
-        if let Ok(k) = kallsyms::decode(&window, (c - start) as usize) {
+        let anchor = (c - start) as usize;
+        if let Ok(k) = kallsyms::decode(&window, anchor) {
             found.push(Found {
                 window_phys: start,
+                window,
+                anchor,
                 kallsyms: k,
             });
         }
@@ -173,6 +178,29 @@ fn compare_tables(what: &str, t: &KallsymsTables, map: &[MapSymbol]) -> (usize, 
     (checked, diffs)
 }
 
+/// The real tables with a page zeroed in the middle of the names or of the addresses, or cut in the middle
+/// of the token table, are rejected with an error; returns (checks, differences).
+fn damaged(what: &str, found: &Found) -> (usize, Vec<String>) {
+    let t = &found.kallsyms.tables;
+    let middle = |r: &std::ops::Range<usize>| ((r.start + r.end) / 2) & !0xfff;
+    let mut cases = Vec::new();
+    for (name, table) in [("names", &t.names), ("addresses", &t.addresses)] {
+        let mut w = found.window.clone();
+        let page = middle(table);
+        w[page..page + 4096].fill(0);
+        cases.push((format!("a page of the {name} zeroed"), w));
+    }
+    let cut = (t.token_table.start + t.token_table.end) / 2;
+    cases.push(("cut in the token table".to_string(), found.window[..cut].to_vec()));
+    let mut diffs = Vec::new();
+    for (case, w) in &cases {
+        if let Ok(k) = kallsyms::decode(w, found.anchor) {
+            diffs.push(format!("{what}: {case}: decoded {} symbols", k.symbols.len()));
+        }
+    }
+    (cases.len(), diffs)
+}
+
 /// Decode the kallsyms of one capture and compare it with its System.map (and `_text`'s run-time address
 /// with identification's); returns (checks, differences).
 fn check(capture: &CorpusCapture, map_path: &Path) -> (usize, Vec<String>) {
@@ -209,6 +237,9 @@ fn check(capture: &CorpusCapture, map_path: &Path) -> (usize, Vec<String>) {
     checks += n;
     diffs.extend(d);
     let (n, d) = compare_tables(what, &k.tables, &map);
+    checks += n;
+    diffs.extend(d);
+    let (n, d) = damaged(what, first);
     checks += n;
     diffs.extend(d);
     // _text's run-time address is where identification with the ISF put the kernel.
