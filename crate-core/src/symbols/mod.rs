@@ -6,6 +6,7 @@
 
 pub mod index;
 mod isf;
+pub mod kallsyms;
 mod pack;
 pub mod types;
 

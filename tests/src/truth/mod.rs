@@ -13,6 +13,7 @@ mod proc;
 mod ps;
 mod ss;
 mod stat;
+mod system_map;
 
 pub use dmesg::*;
 pub use docker::*;
@@ -24,6 +25,7 @@ pub use proc::*;
 pub use ps::*;
 pub use ss::*;
 pub use stat::*;
+pub use system_map::*;
 
 /// The column of each header word of a truth table: `at("PID")` is its index; a name the header lacks
 /// panics naming the file.
