@@ -1,4 +1,5 @@
-//! Reading Volatility 3 ISF JSON (plain or xz-compressed) into the type model.
+//! Reading Volatility 3 ISF JSON (plain or xz-compressed) into the type model, and writing the model back
+//! as an ISF (schema 6.2.0) for Volatility 3.
 //!
 //! Strings are borrowed from the document where they carry no escapes, and maps are read straight into
 //! vectors: the corpus ISFs are 13-23 MB of JSON, and this is the whole cost of a cold start.
@@ -263,6 +264,136 @@ fn convert(t: &IsfType<'_>, depth: usize) -> Result<TypeRef, DescriptorError> {
         },
         "function" => TypeRef::Function,
         other => return Err(DescriptorError(format!("unknown type kind {other:?}"))),
+    })
+}
+
+/// What an ISF written by [`write`] holds: every table of a symbol table, and its banner.
+pub(super) struct IsfOut<'a> {
+    pub base_types: &'a [(String, BaseType)],
+    pub user_types: &'a [(String, UserType)],
+    pub enums: &'a [(String, EnumType)],
+    pub symbols: &'a [(String, Symbol)],
+    pub banner: Option<&'a str>,
+    /// The producer named in the metadata, and what the types and symbols were read from.
+    pub producer: &'a str,
+    pub sources: serde_json::Value,
+}
+
+/// The ISF document (schema 6.2.0) of a symbol table, as Volatility 3 reads it.
+pub(super) fn write(t: &IsfOut<'_>) -> serde_json::Value {
+    use serde_json::{json, Map, Value};
+    let unions: std::collections::HashSet<&str> = t
+        .user_types
+        .iter()
+        .filter(|(_, u)| u.kind == UserKind::Union)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    fn descriptor(ty: &TypeRef, unions: &std::collections::HashSet<&str>) -> Value {
+        match ty {
+            TypeRef::Base(name) => json!({"kind": "base", "name": name}),
+            TypeRef::User(name) => {
+                let kind = if unions.contains(name.as_str()) {
+                    "union"
+                } else {
+                    "struct"
+                };
+                json!({"kind": kind, "name": name})
+            }
+            TypeRef::Enum(name) => json!({"kind": "enum", "name": name}),
+            TypeRef::Pointer(sub) => json!({"kind": "pointer", "subtype": descriptor(sub, unions)}),
+            TypeRef::Array { count, element } => {
+                json!({"kind": "array", "count": count, "subtype": descriptor(element, unions)})
+            }
+            TypeRef::Bitfield {
+                position,
+                length,
+                underlying,
+            } => json!({"kind": "bitfield", "bit_position": position, "bit_length": length,
+                        "type": descriptor(underlying, unions)}),
+            TypeRef::Function => json!({"kind": "function"}),
+        }
+    }
+    let base: Map<String, Value> = t
+        .base_types
+        .iter()
+        .map(|(name, b)| {
+            let kind = match b.kind {
+                BaseKind::Int => "int",
+                BaseKind::Char => "char",
+                BaseKind::Bool => "bool",
+                BaseKind::Float => "float",
+                BaseKind::Void => "void",
+            };
+            let v = json!({"size": b.size, "signed": b.signed, "kind": kind, "endian": "little"});
+            (name.clone(), v)
+        })
+        .collect();
+    let user: Map<String, Value> = t
+        .user_types
+        .iter()
+        .map(|(name, u)| {
+            let fields: Map<String, Value> = u
+                .fields
+                .iter()
+                .map(|f| {
+                    let mut v = json!({"type": descriptor(&f.ty, &unions), "offset": f.offset});
+                    if f.anonymous {
+                        v["anonymous"] = Value::Bool(true);
+                    }
+                    (f.name.clone(), v)
+                })
+                .collect();
+            let kind = if u.kind == UserKind::Union { "union" } else { "struct" };
+            (name.clone(), json!({"kind": kind, "size": u.size, "fields": fields}))
+        })
+        .collect();
+    let enums: Map<String, Value> = t
+        .enums
+        .iter()
+        .map(|(name, e)| {
+            let constants: Map<String, Value> = e
+                .constants
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.clone(),
+                        i64::try_from(*v).map_or_else(|_| json!(*v as u64), |v| json!(v)),
+                    )
+                })
+                .collect();
+            (
+                name.clone(),
+                json!({"size": e.size, "base": e.base, "constants": constants}),
+            )
+        })
+        .collect();
+    let mut symbols: Map<String, Value> = t
+        .symbols
+        .iter()
+        .map(|(name, s)| {
+            let mut v = json!({"address": s.address});
+            if let Some(ty) = &s.ty {
+                v["type"] = descriptor(ty, &unions);
+            }
+            (name.clone(), v)
+        })
+        .collect();
+    if let (Some(banner), Some(entry)) = (t.banner, symbols.get_mut("linux_banner")) {
+        // The kernel's constant data: the banner with its newline and NUL, as Volatility matches it.
+        let data = format!("{banner}\n\0");
+        entry["constant_data"] = Value::String(base64::engine::general_purpose::STANDARD.encode(data.as_bytes()));
+        entry["type"] = json!({"kind": "array", "count": data.len(), "subtype": {"kind": "base", "name": "char"}});
+    }
+    json!({
+        "metadata": {
+            "format": "6.2.0",
+            "producer": {"name": t.producer, "version": env!("CARGO_PKG_VERSION")},
+            "linux": t.sources,
+        },
+        "base_types": base,
+        "user_types": user,
+        "enums": enums,
+        "symbols": symbols,
     })
 }
 

@@ -4,6 +4,7 @@
 //! the front end (keyed by [`SymbolTable::source_hash`]) and loaded again without parsing. Types are
 //! decoded on first use and kept.
 
+mod btf;
 pub mod index;
 mod isf;
 pub mod kallsyms;
@@ -16,6 +17,7 @@ use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
+pub use btf::{blob_len as btf_blob_len, describes as btf_describes, HEADER_START as BTF_HEADER_START};
 use pack::{PackView, Table};
 pub use types::{BaseKind, BaseType, EnumType, Field, Symbol, TypeRef, UserKind, UserType};
 
@@ -110,6 +112,28 @@ impl SymbolTable {
             &c.enums,
             &c.symbols,
         )?;
+        SymbolTable::from_pack(bytes)
+    }
+
+    /// Build a table from a kernel's own BTF blob and its symbols (names with link-time addresses, as
+    /// kallsyms in memory gives them once the KASLR shift is taken off), the banner read from memory. A
+    /// symbol's type comes from BTF's variables where it has one, else from [`btf::global_types`]; the
+    /// table is keyed by the blob's SHA-256.
+    pub fn from_btf(blob: &[u8], symbols: &[(String, u64)], banner: Option<&str>) -> Result<SymbolTable, SymbolError> {
+        let hash: [u8; 32] = Sha256::digest(blob).into();
+        let c = btf::parse(blob)?;
+        let mut types: HashMap<&str, TypeRef> = c.vars.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+        for (name, ty) in btf::global_types(&c) {
+            types.entry(name).or_insert(ty);
+        }
+        let symbols: Vec<(String, Symbol)> = symbols
+            .iter()
+            .map(|(name, address)| {
+                let ty = types.get(name.as_str()).cloned();
+                (name.clone(), Symbol { address: *address, ty })
+            })
+            .collect();
+        let bytes = pack::build(&hash, banner, &c.base_types, &c.user_types, &c.enums, &symbols)?;
         SymbolTable::from_pack(bytes)
     }
 
@@ -251,6 +275,26 @@ impl SymbolTable {
             TypeRef::Bitfield { underlying, .. } => self.size_of(underlying)?,
             TypeRef::Function => 0,
         })
+    }
+
+    /// The whole table as a Volatility 3 ISF document (schema 6.2.0): types, symbols with their link-time
+    /// addresses, and the banner as `linux_banner`'s constant data. `sources` goes in the metadata's
+    /// `linux` key (what the types and symbols were read from).
+    pub fn to_isf(&self, sources: serde_json::Value) -> Result<serde_json::Value, SymbolError> {
+        let b = &self.bytes;
+        let base_types: Vec<(String, BaseType)> = self.view.all(b, Table::BaseTypes)?;
+        let user_types: Vec<(String, UserType)> = self.view.all(b, Table::UserTypes)?;
+        let enums: Vec<(String, EnumType)> = self.view.all(b, Table::Enums)?;
+        let symbols: Vec<(String, Symbol)> = self.view.all(b, Table::Symbols)?;
+        Ok(isf::write(&isf::IsfOut {
+            base_types: &base_types,
+            user_types: &user_types,
+            enums: &enums,
+            symbols: &symbols,
+            banner: self.banner(),
+            producer: "memscope",
+            sources,
+        }))
     }
 
     /// Number of entries in the symbol table.

@@ -199,6 +199,23 @@ impl PackView {
         Some((part(rec)?, part(rec + 8)?, u32_at(section, rec + 16)?))
     }
 
+    /// Every entry of a table, in name order, decoded (each checked against its CRC).
+    pub fn all<V: DeserializeOwned>(&self, bytes: &[u8], t: Table) -> Result<Vec<(String, V)>, SymbolError> {
+        (0..self.count(bytes, t))
+            .map(|i| {
+                let (key, value, crc) = self
+                    .entry(bytes, t, i)
+                    .ok_or_else(|| pack_error("entry past its section"))?;
+                if entry_crc(key, value) != crc {
+                    return Err(SymbolError::Pack(format!("entry {i} damaged (its CRC does not match)")));
+                }
+                let name = std::str::from_utf8(key).map_err(|_| pack_error("a name is not UTF-8"))?;
+                let value = postcard::from_bytes(value).map_err(|e| SymbolError::Pack(format!("entry {name}: {e}")))?;
+                Ok((name.to_string(), value))
+            })
+            .collect()
+    }
+
     /// Look `name` up in a table and decode its value.
     pub fn get<V: DeserializeOwned>(&self, bytes: &[u8], t: Table, name: &str) -> Result<Option<V>, SymbolError> {
         let (mut lo, mut hi) = (0usize, self.count(bytes, t));
