@@ -66,6 +66,15 @@ enum SymbolsCommand {
         /// The symbols directory.
         dir: PathBuf,
     },
+    /// Write the symbols derived from a capture (its kernel's BTF and kallsyms) as a Volatility 3 ISF:
+    /// `.json`, or xz-compressed where OUT ends in `.xz`.
+    Export {
+        /// The capture file.
+        capture: PathBuf,
+        /// Where to write the ISF.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write OUT/<sha256>.mspack for each ISF file in DIR, and OUT/index.json: the compact symbol packs the
     /// web app loads without parsing JSON.
     Pack {
@@ -81,7 +90,8 @@ enum SymbolsCommand {
 struct CaptureArgs {
     /// The capture file (LiME, AVML, ELF core or raw).
     capture: PathBuf,
-    /// An ISF file (.json or .json.xz) or a directory of them with an index.json.
+    /// An ISF file (.json or .json.xz), a directory of them with an index.json, or `capture`: the
+    /// kernel's own BTF and kallsyms in the capture (also used when no ISF fits).
     #[arg(long, short = 's')]
     symbols: Option<PathBuf>,
     /// Output format: table, json or csv (and an analysis's own, such as files's bodyfile).
@@ -114,18 +124,22 @@ fn open(args: &CaptureArgs) -> Result<Session, CliError> {
     };
     let mut stores: Vec<symbols::DirStore> = Vec::new();
     let chosen = match locations.as_slice() {
-        [] => {
-            return Err(CliError::new(
-                "no symbols: pass --symbols FILE_OR_DIR or set MEMSCOPE_SYMBOLS",
-            ))
-        }
+        [word] if word.as_os_str() == CAPTURE_SYMBOLS => Symbols::Capture,
+        // No symbols anywhere: derived from the capture, with the warning a failed search gives.
+        [] => Symbols::Search {
+            stores: Vec::new(),
+            derive: true,
+        },
         [file] if !file.is_dir() => Symbols::Table {
             table: std::rc::Rc::new(symbols::load(file)?),
             name: file_name(file),
         },
         dirs => {
             stores.extend(dirs.iter().cloned().map(symbols::DirStore));
-            Symbols::Search(stores.iter_mut().map(|s| s as &mut dyn SymbolStore).collect())
+            Symbols::Search {
+                stores: stores.iter_mut().map(|s| s as &mut dyn SymbolStore).collect(),
+                derive: true,
+            }
         }
     };
     session::open(file, CacheConfig::default(), chosen, &mut |_| {}).map_err(|e| match e {
@@ -133,6 +147,9 @@ fn open(args: &CaptureArgs) -> Result<Session, CliError> {
         e => CliError::new(e.to_string()),
     })
 }
+
+/// The `--symbols` word that derives symbols from the capture itself.
+const CAPTURE_SYMBOLS: &str = "capture";
 
 fn file_name(path: &Path) -> String {
     path.file_name()
@@ -179,6 +196,16 @@ fn run(matches: &clap::ArgMatches) -> Result<Vec<String>, CliError> {
             let written = symbols::write_packs(&dir, &out)?;
             eprintln!("wrote {written} symbol packs and index.json to {}", out.display());
             Ok(Vec::new())
+        }
+        Fixed::Symbols(SymbolsCommand::Export { capture, out }) => {
+            let s = open(&CaptureArgs {
+                capture,
+                symbols: Some(PathBuf::from(CAPTURE_SYMBOLS)),
+                format: "table".into(),
+            })?;
+            let written = symbols::export_isf(s.kernel.symbols(), &out)?;
+            eprintln!("wrote {} ({written} bytes)", out.display());
+            Ok(s.warnings)
         }
         Fixed::Symbols(SymbolsCommand::Index { dir }) => {
             let index = symbols::build_index(&dir)?;

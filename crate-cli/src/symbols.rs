@@ -149,3 +149,27 @@ impl SymbolStore for DirStore {
         load(&self.0.join(&entry.file)).map_err(|e| e.0)
     }
 }
+
+/// Write `table` as a Volatility 3 ISF at `out` (xz-compressed where its name ends in `.xz`); the bytes
+/// written.
+pub fn export_isf(table: &SymbolTable, out: &Path) -> Result<u64, CliError> {
+    // The schema knows three kinds (dwarf, symtab, system-map): kallsyms and BTF are symbol tables the
+    // kernel keeps itself, named as such.
+    let sources = serde_json::json!({
+        "symbols": [{"kind": "symtab", "name": "kallsyms in the capture's memory"}],
+        "types": [{"kind": "symtab", "name": "BTF in the capture's memory", "hash_type": "sha256",
+                   "hash_value": hex(&table.source_hash())}],
+    });
+    let doc = table.to_isf(sources).map_err(|e| CliError::new(e.to_string()))?;
+    let json = serde_json::to_vec(&doc).map_err(|e| CliError::new(e.to_string()))?;
+    let fail = |e: std::io::Error| CliError::new(format!("cannot write {}: {e}", out.display()));
+    let bytes = if out.extension().is_some_and(|e| e == "xz") {
+        let mut w = lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(6)).map_err(fail)?;
+        std::io::Write::write_all(&mut w, &json).map_err(fail)?;
+        w.finish().map_err(fail)?
+    } else {
+        json
+    };
+    std::fs::write(out, &bytes).map_err(fail)?;
+    Ok(bytes.len() as u64)
+}

@@ -5,7 +5,8 @@
 //! runs too, and the filters are checked for what they select: `--pid` against the unfiltered rows,
 //! `--ns` against truth/proc-summary.tsv, `--owned-only` and `--no-unix` against the unfiltered rows,
 //! `--threads` against truth/ps-eLf.txt's processes. `info` is checked against truth/proc-iomem.txt,
-//! and `symbols index`, `symbols pack`, `bench` and `list` run through the binary as well.
+//! and `symbols index`, `symbols pack`, `symbols export` (read back by memscope and by Volatility 3),
+//! `bench` and `list` run through the binary as well.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Output;
@@ -992,6 +993,117 @@ fn iomem_range(capture: &CorpusCapture, what: &str) -> (u64, u64) {
         .unwrap_or_else(|| panic!("{}: no {what:?} range in {}", capture.name, path.display()))
 }
 
+/// `symbols export`: the symbols derived from each capture, written as an ISF, identify the same kernel
+/// as `--symbols capture` when memscope reads them back, and Volatility 3 (2.28, installed by setup.sh)
+/// runs linux.pslist with them and lists the processes its own run with the kernel's DWARF ISF lists
+/// (the corpus's vol3/ output). Returns the checks made.
+fn export_isf_for_volatility(
+    captures: &[corpus::CorpusCapture],
+    dir: &std::path::Path,
+    diffs: &mut Vec<String>,
+) -> usize {
+    let mut checks = 0;
+    let isf_dir = dir.join("exported");
+    let linux = isf_dir.join("linux");
+    std::fs::create_dir_all(&linux).expect("create the exported ISF folder");
+    for capture in captures {
+        let lime = capture.lime_path.to_string_lossy().into_owned();
+        let out = linux.join(format!("{}.json.xz", capture.name));
+        let out_text = out.to_string_lossy().into_owned();
+        let label = format!("{} symbols export", capture.name);
+        if run_checked(&label, &["symbols", "export", &lime, "--out", &out_text], false, diffs).is_none() {
+            continue;
+        }
+        let keys = [
+            "kernel_release",
+            "banner",
+            "kaslr_virtual_shift",
+            "kaslr_physical_shift",
+            "page_table_root",
+            "init_task",
+        ];
+        let info = |symbols: &str, diffs: &mut Vec<String>| {
+            run_clean(
+                &format!("{label}: info --symbols {symbols}"),
+                &["info", &lime, "--symbols", symbols, "--format", "json"],
+                diffs,
+            )
+            .and_then(|j| serde_json::from_str::<Value>(&j).ok())
+            .map(|v| keys.map(|k| v[k].clone()))
+        };
+        if let (Some(a), Some(b)) = (info(&out_text, diffs), info("capture", diffs)) {
+            checks += 1;
+            if a != b {
+                diffs.push(format!(
+                    "{label}: info with the exported ISF {a:?}, with --symbols capture {b:?}"
+                ));
+            }
+        }
+    }
+    let cache = dir.join("volatility-cache");
+    std::fs::create_dir_all(&cache).expect("create Volatility's cache folder");
+    for capture in captures {
+        let lime = capture.lime_path.to_string_lossy().into_owned();
+        let label = format!("{}: Volatility 3 linux.pslist with the exported ISF", capture.name);
+        let run = std::process::Command::new("vol")
+            .args(["-q", "--cache-path"])
+            .arg(&cache)
+            .args(["-f", &lime, "-s"])
+            .arg(&isf_dir)
+            .args(["-r", "json", "linux.pslist.PsList"])
+            .output();
+        let out = match run {
+            Ok(o) if o.status.success() => o,
+            Ok(o) => {
+                diffs.push(format!(
+                    "{label}: exit {:?}: {}",
+                    o.status.code(),
+                    String::from_utf8_lossy(&o.stderr)
+                ));
+                continue;
+            }
+            Err(e) => {
+                diffs.push(format!(
+                    "{label}: cannot run vol ({e}); scripts/setup.sh installs Volatility 3"
+                ));
+                continue;
+            }
+        };
+        let processes = |rows: &Value| -> Vec<(i64, i64, String)> {
+            let mut v: Vec<(i64, i64, String)> = rows
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    (
+                        r["PID"].as_i64().unwrap_or(-1),
+                        r["PPID"].as_i64().unwrap_or(-1),
+                        r["COMM"].to_string(),
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let ours = processes(&serde_json::from_slice(&out.stdout).unwrap_or(Value::Null));
+        let peer_file = corpus::corpus_dir()
+            .join(&capture.name)
+            .join("vol3")
+            .join("linux.pslist.PsList.json");
+        let peer = std::fs::read(&peer_file).unwrap_or_else(|e| panic!("{}: {e}", peer_file.display()));
+        let theirs = processes(&serde_json::from_slice(&peer).unwrap_or(Value::Null));
+        checks += 1;
+        if ours.is_empty() || ours != theirs {
+            diffs.push(format!(
+                "{label}: {} processes, {} with the DWARF ISF (vol3/linux.pslist.PsList.json)",
+                ours.len(),
+                theirs.len()
+            ));
+        }
+    }
+    checks
+}
+
 /// `symbols index`, `symbols pack`, `bench` and `list` through the binary: the index names each corpus
 /// ISF's banner (manifest), the pack is refused by nobody (`info --symbols PACK` gives the same JSON as the
 /// ISF), bench prints its timings as JSON, list in JSON and table name the same analyses.
@@ -1060,6 +1172,7 @@ fn symbols_bench_and_list_run_through_the_binary() {
             }
         }
     }
+    checks += export_isf_for_volatility(&captures, &dir, &mut diffs);
     for capture in &captures {
         let lime = capture.lime_path.to_string_lossy().into_owned();
         let isf = capture.symbols_path.to_string_lossy().into_owned();

@@ -4,7 +4,11 @@
 //! so that a front end can say which symbols to fetch. The CLI, the web worker and the tests all open
 //! captures here; only where symbols come from differs ([`SymbolStore`]).
 
+mod capture_symbols;
+
 use std::rc::Rc;
+
+pub use capture_symbols::{derive, CaptureSymbols, CaptureSymbolsError};
 
 use crate::formats::{Capture, FormatError};
 use crate::kernel::{banner, identify, identify_from, probe_init_task, IdentifyError, Kernel};
@@ -27,9 +31,22 @@ pub trait SymbolStore {
 pub enum Symbols<'s> {
     /// One table the user chose (an ISF file, or one dropped on the page), named for `info`.
     Table { table: Rc<SymbolTable>, name: String },
-    /// Stores searched in order, through their indexes.
-    Search(Vec<&'s mut dyn SymbolStore>),
+    /// Stores searched in order, through their indexes; where none fits and `derive` is set, symbols
+    /// derived from the capture.
+    Search {
+        /// The stores.
+        stores: Vec<&'s mut dyn SymbolStore>,
+        /// Whether to derive symbols from the capture when no store's fit.
+        derive: bool,
+    },
+    /// Symbols derived from the capture alone: the kernel's BTF and kallsyms in memory.
+    Capture,
 }
+
+/// How `info` names symbols derived from the capture.
+pub const CAPTURE_SYMBOLS_NAME: &str = "capture (BTF)";
+/// The warning given when no ISF of the stores fits and symbols were derived from the capture.
+pub const DERIVED_WARNING: &str = "no ISF fits this kernel; symbols derived from its BTF and kallsyms in the capture";
 
 /// An open capture with its kernel identified.
 #[derive(Debug)]
@@ -60,6 +77,9 @@ pub enum OpenError {
         /// Which kernel the capture's memory names.
         memory: MemoryBanner,
     },
+    /// Symbols could not be derived from the capture.
+    #[error(transparent)]
+    CaptureSymbols(#[from] CaptureSymbolsError),
     /// No symbols of the stores fit.
     #[error("{}", no_fit(searched, last.as_deref(), memory, problems))]
     NoFit {
@@ -168,7 +188,35 @@ pub fn identify_kernel(
                 }
             }
         }
-        Symbols::Search(stores) => search(&capture, stores, &mut warnings, progress)?,
+        Symbols::Capture => from_capture(&capture, &mut warnings, progress)?,
+        Symbols::Search { stores, derive } => match search(&capture, stores, &mut warnings, progress) {
+            Ok(found) => found,
+            Err(OpenError::NoFit {
+                searched,
+                mut problems,
+                last,
+                memory,
+            }) if derive => {
+                let mut derived = Vec::new();
+                match from_capture(&capture, &mut derived, progress) {
+                    Ok(found) => {
+                        warnings.push(DERIVED_WARNING.to_string());
+                        warnings.extend(derived);
+                        found
+                    }
+                    Err(e) => {
+                        problems.push(format!("symbols from the capture: {e}"));
+                        return Err(OpenError::NoFit {
+                            searched,
+                            problems,
+                            last,
+                            memory,
+                        });
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        },
     };
     let (kernel, symbols_name) = found;
     warnings.extend(kernel.warnings().iter().cloned());
@@ -178,6 +226,25 @@ pub fn identify_kernel(
         symbols_name,
         warnings,
     })
+}
+
+/// Identify the kernel with symbols derived from the capture ([`derive`]).
+fn from_capture(
+    capture: &Rc<Capture>,
+    warnings: &mut Vec<String>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(Kernel, String), OpenError> {
+    let derived = derive(capture, progress)?;
+    warnings.extend(derived.warnings);
+    progress("identifying the kernel");
+    match identify(capture.clone(), Rc::new(derived.table)) {
+        Ok(kernel) => Ok((kernel, CAPTURE_SYMBOLS_NAME.to_string())),
+        Err(error) => Err(OpenError::Mismatch {
+            name: CAPTURE_SYMBOLS_NAME.to_string(),
+            error: Box::new(error),
+            memory: MemoryBanner::NotLooked,
+        }),
+    }
 }
 
 /// The first entry of the stores' indexes whose kernel the probe finds and identification confirms.

@@ -106,9 +106,14 @@ fn the_symbols_index_picks_each_captures_isf() {
         let mut store = RepoSymbols(dir.clone());
         let cap = Rc::new(corpus::open_capture(&capture.lime_path));
         let mut steps = Vec::new();
-        let session = session::identify_kernel(cap, Symbols::Search(vec![&mut store]), &mut |s| {
-            steps.push(s.to_string())
-        })
+        let session = session::identify_kernel(
+            cap,
+            Symbols::Search {
+                stores: vec![&mut store],
+                derive: false,
+            },
+            &mut |s| steps.push(s.to_string()),
+        )
         .unwrap_or_else(|e| panic!("{}: not identified through symbols/index.json: {e}", capture.name));
         let want = capture
             .symbols_path

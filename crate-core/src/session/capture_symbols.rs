@@ -1,0 +1,283 @@
+//! Symbols from the capture itself, for a kernel built with BTF: its types from the `.BTF` blob and its
+//! addresses from kallsyms, both in the kernel image's read-only data, which is contiguous in physical
+//! memory. One streamed pass over physical memory finds them (it stops once both are found, so it reads up
+//! to the kernel image and little more); nothing needs the page tables, which identification sets up after.
+//!
+//! Kallsyms gives each image symbol's place relative to `_text`; the link address of `_text` (before the
+//! KASLR shift) is `__START_KERNEL_map` plus the kernel's preferred load address, which the boot header
+//! the kernel keeps in `boot_params.hdr.pref_address` records (`CONFIG_PHYSICAL_START`, 16 MiB on every
+//! distribution kernel, the default where that field cannot be read).
+
+use crate::formats::Capture;
+use crate::kernel::START_KERNEL_MAP;
+use crate::symbols::kallsyms::{self, Address, Kallsyms};
+use crate::symbols::{btf_blob_len, btf_describes, SymbolError, SymbolTable, BTF_HEADER_START};
+
+/// Bytes read per step of the scan.
+const CHUNK: usize = 4 << 20;
+/// Overlap between steps: a match that starts in one chunk is whole in the window.
+const OVERLAP: usize = 64;
+/// Physical memory read around a token-table candidate for the other kallsyms tables.
+const KALLSYMS_BEFORE: u64 = 24 << 20;
+const KALLSYMS_AFTER: u64 = 8 << 20;
+/// Physical memory read around a candidate to check its token table and index (the table is at most 64 KiB).
+const PEEK_AROUND: u64 = 160 << 10;
+/// The kernel's default preferred load address (`CONFIG_PHYSICAL_START`).
+const DEFAULT_LOAD_ADDRESS: u64 = 0x100_0000;
+/// Bound on token-table candidates tried (each is a few pages; garbage fails fast).
+const MAX_CANDIDATES: usize = 64;
+/// Bound on BTF headers tried: every loaded module has its own blob in memory, and stale copies abound.
+const MAX_BTF_CANDIDATES: usize = 4096;
+/// Longest banner read.
+const MAX_BANNER: usize = 512;
+
+/// Why no symbols could be derived from the capture.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaptureSymbolsError {
+    /// No BTF blob describing `task_struct` in physical memory.
+    #[error(
+        "no BTF type information in the capture's memory (a kernel built without CONFIG_DEBUG_INFO_BTF, or its \
+         pages are missing){0}: use an ISF for this kernel (Volatility 3's dwarf2json on its vmlinux with debug \
+         information)"
+    )]
+    NoBtf(String),
+    /// No kallsyms table in physical memory.
+    #[error(
+        "no kallsyms table in the capture's memory (a kernel built without CONFIG_KALLSYMS_ALL, or its pages are \
+         missing){0}: use an ISF for this kernel (Volatility 3's dwarf2json on its vmlinux and System.map)"
+    )]
+    NoKallsyms(String),
+    /// The BTF was found but could not be turned into symbols.
+    #[error("the BTF in the capture's memory: {0}")]
+    Symbols(#[from] SymbolError),
+}
+
+/// Symbols derived from a capture, with what the derivation read.
+#[derive(Debug)]
+pub struct CaptureSymbols {
+    /// The table.
+    pub table: SymbolTable,
+    /// Bytes of physical memory read to find and decode the BTF and kallsyms.
+    pub bytes_read: u64,
+    /// Where the BTF blob is in physical memory, and its size.
+    pub btf: (u64, usize),
+    /// The kallsyms address encoding found.
+    pub encoding: kallsyms::AddressEncoding,
+    /// Problems that did not stop the derivation.
+    pub warnings: Vec<String>,
+}
+
+/// What the scan found so far.
+#[derive(Default)]
+struct Found {
+    btf: Option<(u64, Vec<u8>)>,
+    /// The decoded table, and the physical address of the window it was decoded from.
+    kallsyms: Option<(u64, Kallsyms)>,
+    bytes_read: u64,
+    rejected: Vec<String>,
+}
+
+/// Find the kernel's BTF and kallsyms in `capture` and build a symbol table from them.
+pub fn derive(capture: &Capture, progress: &mut dyn FnMut(&str)) -> Result<CaptureSymbols, CaptureSymbolsError> {
+    progress("looking for the kernel's BTF and kallsyms in memory");
+    let found = scan(capture);
+    let rejected = || {
+        if found.rejected.is_empty() {
+            String::new()
+        } else {
+            format!(" (candidates refused: {})", found.rejected.join("; "))
+        }
+    };
+    let Some((btf_phys, blob)) = &found.btf else {
+        return Err(CaptureSymbolsError::NoBtf(rejected()));
+    };
+    let Some((window_phys, ksyms)) = &found.kallsyms else {
+        return Err(CaptureSymbolsError::NoKallsyms(rejected()));
+    };
+    progress("building symbols from the kernel's BTF");
+    let mut warnings = Vec::new();
+    let offset_of = |name: &str| {
+        ksyms
+            .symbols
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| match s.address {
+                Address::Image(o) => Some(o),
+                Address::Absolute(_) => None,
+            })
+    };
+    // Where _text is in physical memory: the BTF blob starts at __start_BTF, the token table at its label.
+    let text_phys = offset_of("__start_BTF")
+        .map(|o| btf_phys.wrapping_sub(o as u64))
+        .or_else(|| {
+            let token_table = window_phys + ksyms.tables.token_table.start as u64;
+            offset_of("kallsyms_token_table").map(|o| token_table.wrapping_sub(o as u64))
+        });
+    let mut bytes_read = found.bytes_read;
+
+    let banner = text_phys.zip(offset_of("linux_banner")).and_then(|(text, o)| {
+        let mut b = vec![0u8; MAX_BANNER];
+        capture.peek_phys(text.wrapping_add(o as u64), &mut b).ok()?;
+        bytes_read += MAX_BANNER as u64;
+        let end = b.iter().position(|&c| c == 0)?;
+        Some(String::from_utf8_lossy(&b[..end]).trim_end().to_string())
+    });
+    if banner.is_none() {
+        warnings.push("linux_banner is unreadable: the kernel release is not checked against the symbols".into());
+    }
+    let build = |load_address: u64| {
+        let text_link = START_KERNEL_MAP + load_address;
+        let symbols: Vec<(String, u64)> = ksyms
+            .symbols
+            .iter()
+            .map(|s| {
+                let address = match s.address {
+                    Address::Image(o) => text_link.wrapping_add(o as u64),
+                    Address::Absolute(a) => a,
+                };
+                (s.name.clone(), address)
+            })
+            .collect();
+        SymbolTable::from_btf(blob, &symbols, banner.as_deref())
+    };
+    let mut table = build(DEFAULT_LOAD_ADDRESS)?;
+    // The preferred load address, read with the table's offsets; almost always the default.
+    let load_address = text_phys
+        .and_then(|text| {
+            let at = offset_of("boot_params")? as u64;
+            let hdr = table.layout("boot_params").ok()?.field("hdr").ok()?.0;
+            let pref = table.layout("setup_header").ok()?.field("pref_address").ok()?.0;
+            let mut b = [0u8; 8];
+            capture.peek_phys(text.wrapping_add(at + hdr + pref), &mut b).ok()?;
+            bytes_read += 8;
+            Some(u64::from_le_bytes(b))
+        })
+        .filter(|&a| a % (2 << 20) == 0 && a < (1 << 30));
+    match load_address {
+        Some(DEFAULT_LOAD_ADDRESS) => {}
+        Some(other) => table = build(other)?,
+        None => warnings.push(format!(
+            "the kernel's preferred load address (boot_params.hdr.pref_address) is unreadable: taken as \
+             {DEFAULT_LOAD_ADDRESS:#x}, the default, so the KASLR shifts shown may be off by a multiple of 2 MiB"
+        )),
+    }
+    Ok(CaptureSymbols {
+        table,
+        bytes_read,
+        btf: (*btf_phys, blob.len()),
+        encoding: ksyms.encoding,
+        warnings,
+    })
+}
+
+/// One pass over physical memory, stopping once a BTF blob and a kallsyms table are both found.
+fn scan(capture: &Capture) -> Found {
+    let finder = memchr::memmem::Finder::new(&BTF_HEADER_START);
+    let mut found = Found::default();
+    let (mut btf_tried, mut ksyms_tried) = (0usize, 0usize);
+    let mut buf = vec![0u8; CHUNK + OVERLAP];
+    'scan: for seg in capture.segments() {
+        let mut at = seg.phys_start;
+        while at < seg.phys_end() {
+            let len = (seg.phys_end() - at).min((CHUNK + OVERLAP) as u64) as usize;
+            let window = &mut buf[..len];
+            if capture.peek_phys(at, window).is_ok() {
+                found.bytes_read += len as u64;
+                let starts = len.min(CHUNK);
+                if found.btf.is_none() {
+                    for pos in finder.find_iter(window).take_while(|&p| p < starts) {
+                        if btf_tried >= MAX_BTF_CANDIDATES {
+                            break;
+                        }
+                        btf_tried += 1;
+                        if let Some(blob) = btf_at(capture, at + pos as u64, &mut found) {
+                            found.btf = Some((at + pos as u64, blob));
+                            break;
+                        }
+                    }
+                }
+                if found.kallsyms.is_none() {
+                    for pos in kallsyms::token_table_candidates(window) {
+                        if pos >= starts || ksyms_tried >= MAX_CANDIDATES {
+                            break;
+                        }
+                        ksyms_tried += 1;
+                        if let Some(k) =
+                            kallsyms_at(capture, seg.phys_start, seg.phys_end(), at + pos as u64, &mut found)
+                        {
+                            found.kallsyms = Some(k);
+                            break;
+                        }
+                    }
+                }
+                if found.btf.is_some() && found.kallsyms.is_some() {
+                    break 'scan;
+                }
+            }
+            at += CHUNK as u64;
+        }
+    }
+    found
+}
+
+/// The BTF blob at physical `at`, if its header is one and it describes `task_struct`.
+fn btf_at(capture: &Capture, at: u64, found: &mut Found) -> Option<Vec<u8>> {
+    let mut header = [0u8; 24];
+    capture.peek_phys(at, &mut header).ok()?;
+    let len = btf_blob_len(&header)?;
+    let mut blob = vec![0u8; len];
+    // Most candidates are modules' split BTF (their strings are their own, without `task_struct`) or
+    // stale copies; vmlinux's is read once.
+    if capture.peek_phys(at, &mut blob).is_err() {
+        found
+            .rejected
+            .push(format!("BTF at {at:#x}: {len} bytes not all in the capture"));
+        return None;
+    }
+    found.bytes_read += len as u64;
+    memchr::memmem::find(&blob[24..], b"\0task_struct\0")?;
+    match btf_describes(&blob, "task_struct") {
+        Ok(true) => Some(blob),
+        Ok(false) => {
+            found
+                .rejected
+                .push(format!("BTF at {at:#x}: no task_struct (a module's?)"));
+            None
+        }
+        Err(e) => {
+            found.rejected.push(format!("BTF at {at:#x}: {e}"));
+            None
+        }
+    }
+}
+
+/// The kallsyms tables around a token-table candidate at physical `at`, within its segment.
+fn kallsyms_at(capture: &Capture, seg_start: u64, seg_end: u64, at: u64, found: &mut Found) -> Option<(u64, Kallsyms)> {
+    // The token table and its index first, from a few pages around the candidate: most candidates are
+    // other text with the digits in a row, refused here without reading the big window.
+    let start = at.saturating_sub(PEEK_AROUND).max(seg_start);
+    let end = at.saturating_add(PEEK_AROUND).min(seg_end);
+    let mut near = vec![0u8; (end - start) as usize];
+    capture.peek_phys(start, &mut near).ok()?;
+    found.bytes_read += near.len() as u64;
+    if let Err(e @ kallsyms::KallsymsError::TokenTable { .. }) = kallsyms::decode(&near, (at - start) as usize) {
+        if found.rejected.len() < 8 {
+            found.rejected.push(format!("kallsyms at {at:#x}: {e}"));
+        }
+        return None;
+    }
+    let start = at.saturating_sub(KALLSYMS_BEFORE).max(seg_start);
+    let end = at.saturating_add(KALLSYMS_AFTER).min(seg_end);
+    let mut window = vec![0u8; (end - start) as usize];
+    capture.peek_phys(start, &mut window).ok()?;
+    found.bytes_read += window.len() as u64;
+    match kallsyms::decode(&window, (at - start) as usize) {
+        Ok(k) => Some((start, k)),
+        Err(e) => {
+            if found.rejected.len() < 8 {
+                found.rejected.push(format!("kallsyms at {at:#x}: {e}"));
+            }
+            None
+        }
+    }
+}
