@@ -2,12 +2,14 @@
 # Installs what building, serving and testing memscope needs on a Debian 12 machine with rustup, and skips
 # whatever is already there (one line per step). Safe to run again: with everything present it takes seconds.
 #   chromium, zstd, tshark (apt) | wasm32-unknown-unknown (rustup) | trunk | wasm-bindgen-cli (= Cargo.lock's
-#   wasm-bindgen) | node_modules from package-lock.json (binaryen's wasm-opt, playwright-core) | avml
+#   wasm-bindgen) | node_modules from package-lock.json (binaryen's wasm-opt, playwright-core) | avml |
+#   Volatility 3 (pip), which must accept the ISF `memscope symbols export` writes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 TRUNK_VERSION=0.21.14
+VOLATILITY_VERSION=2.28.2
 APT_PACKAGES=(chromium zstd tshark)
 
 say() { printf 'setup: %-16s %s\n' "$1" "$2"; }
@@ -88,6 +90,15 @@ else
   say avml "cargo install avml --no-default-features --features convert (a few minutes)"
   cargo install avml --no-default-features --features convert --force --quiet
 fi
+
+# --- Volatility 3, the peer whose ISF format `memscope symbols export` writes (a test runs it) ---
+if [ "$(python3 -c 'import volatility3.framework as f; print(f.constants.PACKAGE_VERSION)' 2>/dev/null || true)" = "$VOLATILITY_VERSION" ]; then
+  say volatility3 "$VOLATILITY_VERSION present"
+else
+  say volatility3 "pip install volatility3==$VOLATILITY_VERSION"
+  python3 -m pip install --quiet --disable-pip-version-check "volatility3==$VOLATILITY_VERSION"
+fi
+command -v vol >/dev/null || die "vol (Volatility 3) not on PATH after pip install"
 
 # --- crates for every target, so the offline builds (trunk --offline) find them ---
 if cargo fetch --quiet --offline >/dev/null 2>&1; then

@@ -607,7 +607,17 @@ fn open(reader: impl ReadAt + 'static) {
     };
     STATE.with(|s| s.borrow_mut().capture = Some(capture.clone()));
     set_phase("finding bundled symbols");
-    let found = session::identify_kernel(capture, Symbols::Search(vec![&mut BundledPacks]), &mut |p| set_phase(p));
+    // The bundled packs first (a fetch and a load of a few milliseconds), then the kernel's own BTF and
+    // kallsyms; `?symbols=capture` derives them at once, `?symbols=bundled` never (for measurements).
+    let mut bundled = BundledPacks;
+    let symbols = match url_param("symbols").as_deref() {
+        Some("capture") => Symbols::Capture,
+        other => Symbols::Search {
+            stores: vec![&mut bundled],
+            derive: other != Some("bundled"),
+        },
+    };
+    let found = session::identify_kernel(capture, symbols, &mut |p| set_phase(p));
     match found {
         Ok(session) => opened(session),
         Err(e) => post(&FromWorker::NeedSymbols {

@@ -515,7 +515,7 @@ def main(argv):
         argv = argv[:argv.index("--exe")] + argv[argv.index("--exe") + 2:]
     names = argv[1:] or ["info", "pslist", "network", "lsmod", "mounts", "lsof", "modules", "details", "mountinfo",
                          "findings-harness", "findings", "queues", "files-harness", "docker-harness",
-                         "skbuff-harness"]
+                         "skbuff-harness", "capture-symbols"]
     caps = truthcheck.captures([root], cache=root / ".cache")
     ok = True
     for n in names:

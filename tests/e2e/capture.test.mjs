@@ -738,18 +738,56 @@ describe("captures in the browser (worker reading the local File)", () => {
     }
   });
 
-  test("no bundled symbols match: the user's ISF (.json.xz) is read in the worker", async () => {
-    // The same page served without its symbols/ directory, as a host that lacks the packs would.
+  /** The same page served without its symbols/ directory, as a host that lacks the packs would. */
+  function barePage() {
     const bare = mkdtempSync(join(tmpdir(), "memscope-nosyms-"));
     for (const f of readdirSync(DIST)) {
       if (f !== "symbols" && f !== "demo" && f !== "sw.js") symlinkSync(join(DIST, f), join(bare, f));
     }
+    return bare;
+  }
+
+  test("no bundled symbols: every corpus capture opens on symbols derived from its own BTF and kallsyms", async () => {
+    const bare = barePage();
     const other = await startServer({ root: bare });
     const p2 = await context.newPage();
     const errors = [];
     p2.on("pageerror", (err) => errors.push(String(err)));
     try {
       await p2.goto(other.url, { waitUntil: "load" });
+      await p2.waitForSelector("header h1", { timeout: 30_000 });
+      for (const entry of manifest.captures) {
+        const t0 = Date.now();
+        await p2.setInputFiles("#capture-input", capturePath(entry));
+        await p2.waitForSelector("#table-pslist[data-rows]", { timeout: 120_000 });
+        console.log(`# ${entry.name}: ${Date.now() - t0} ms from choosing the capture to the process table, symbols derived in wasm`);
+        const rows = Number(await p2.getAttribute("#table-pslist", "data-rows"));
+        assert.equal(rows, JSON.parse(cli("pslist", capturePath(entry), "--format", "json").toString("utf8")).length);
+        check();
+        const text = await p2.textContent("body");
+        assert.ok(text.includes("capture (BTF)"), `${entry.name}: the page does not say its symbols came from the capture`);
+        assert.ok(text.includes("symbols derived from its BTF and kallsyms"), `${entry.name}: no warning that symbols were derived`);
+        check();
+        await p2.reload({ waitUntil: "load" });
+        await p2.waitForSelector("header h1", { timeout: 30_000 });
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await p2.close();
+      await other.close();
+      rmSync(bare, { recursive: true, force: true });
+    }
+  });
+
+  test("no bundled symbols match: the user's ISF (.json.xz) is read in the worker", async () => {
+    // ?symbols=bundled: no symbols derived from the capture, as for a kernel built without BTF.
+    const bare = barePage();
+    const other = await startServer({ root: bare });
+    const p2 = await context.newPage();
+    const errors = [];
+    p2.on("pageerror", (err) => errors.push(String(err)));
+    try {
+      await p2.goto(other.url + "?symbols=bundled", { waitUntil: "load" });
       await p2.waitForSelector("header h1", { timeout: 30_000 });
       const entry = manifest.captures[0];
       await p2.setInputFiles("#capture-input", capturePath(entry));

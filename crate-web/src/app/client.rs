@@ -45,10 +45,16 @@ impl WorkerClient {
     pub fn spawn(&mut self, link: &Scope<App>) -> Result<(), String> {
         self.stop();
         // `?block=N` (KiB) and `?reader=opfs` on the page's URL reach the worker: reader measurements, see
-        // benches/browser.mjs; `?test-panic=ANALYSIS` is the e2e's hook to make the worker panic (README).
+        // benches/browser.mjs; `?symbols=capture|bundled` where symbols come from (deriving them from the
+        // capture, or the bundled packs only); `?test-panic=ANALYSIS` is the e2e's hook to make the worker
+        // panic (README).
         let search = web_sys::window()
             .and_then(|w| w.location().search().ok())
-            .filter(|s| s.starts_with("?block=") || s.starts_with("?reader=") || s.starts_with("?test-panic="))
+            .filter(|s| {
+                ["?block=", "?reader=", "?symbols=", "?test-panic="]
+                    .iter()
+                    .any(|p| s.starts_with(p))
+            })
             .unwrap_or_default();
         let worker = web_sys::Worker::new(&format!("./worker_loader.js{search}"))
             .map_err(|e| format!("the worker could not start: {e:?}"))?;
