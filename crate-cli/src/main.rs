@@ -123,12 +123,13 @@ fn open(args: &CaptureArgs) -> Result<Session, CliError> {
             .collect(),
     };
     let mut stores: Vec<symbols::DirStore> = Vec::new();
+    let mut derived = symbols::DerivedCache::new();
     let chosen = match locations.as_slice() {
-        [word] if word.as_os_str() == CAPTURE_SYMBOLS => Symbols::Capture,
+        [word] if word.as_os_str() == CAPTURE_SYMBOLS => Symbols::Capture(&mut derived),
         // No symbols anywhere: derived from the capture, with the warning a failed search gives.
         [] => Symbols::Search {
             stores: Vec::new(),
-            derive: true,
+            derive: Some(&mut derived),
         },
         [file] if !file.is_dir() => Symbols::Table {
             table: std::rc::Rc::new(symbols::load(file)?),
@@ -138,7 +139,7 @@ fn open(args: &CaptureArgs) -> Result<Session, CliError> {
             stores.extend(dirs.iter().cloned().map(symbols::DirStore));
             Symbols::Search {
                 stores: stores.iter_mut().map(|s| s as &mut dyn SymbolStore).collect(),
-                derive: true,
+                derive: Some(&mut derived),
             }
         }
     };

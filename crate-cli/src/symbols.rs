@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use memscope_core::session::SymbolStore;
+use memscope_core::session::{DerivedStore, SymbolStore};
 use memscope_core::symbols::index::{IndexEntry, SymbolIndex, INDEX_FILE};
 use memscope_core::symbols::SymbolTable;
 
@@ -147,6 +147,76 @@ impl SymbolStore for DirStore {
 
     fn load(&mut self, entry: &IndexEntry) -> Result<SymbolTable, String> {
         load(&self.0.join(&entry.file)).map_err(|e| e.0)
+    }
+}
+
+/// Symbols derived from captures, kept in the cache folder's `derived/` as packs named by the BTF blob's
+/// SHA-256, with an index: the next capture of a kernel build is identified through the index's probe.
+pub struct DerivedCache(Option<PathBuf>);
+
+impl DerivedCache {
+    /// The cache under the cache folder (none where there is no cache folder).
+    pub fn new() -> DerivedCache {
+        DerivedCache(cache_dir().map(|d| d.join("derived")))
+    }
+
+    fn read_index(&self) -> SymbolIndex {
+        self.0
+            .as_ref()
+            .and_then(|d| std::fs::read(d.join(INDEX_FILE)).ok())
+            .and_then(|b| SymbolIndex::parse(&b).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Write `bytes` at `path` through a temporary file, so that a reader never sees half of it.
+fn write_whole(path: &Path, bytes: &[u8]) -> bool {
+    let tmp = path.with_extension(format!("part{}", std::process::id()));
+    let written = path.parent().is_some_and(|d| std::fs::create_dir_all(d).is_ok())
+        && std::fs::write(&tmp, bytes).is_ok()
+        && std::fs::rename(&tmp, path).is_ok();
+    if !written {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+impl SymbolStore for DerivedCache {
+    fn name(&self) -> String {
+        "the derived-symbols cache".into()
+    }
+
+    fn index(&mut self, _warnings: &mut Vec<String>) -> Result<SymbolIndex, String> {
+        Ok(self.read_index())
+    }
+
+    fn load(&mut self, entry: &IndexEntry) -> Result<SymbolTable, String> {
+        let dir = self.0.as_ref().ok_or("no cache folder")?;
+        let bytes = std::fs::read(dir.join(&entry.file)).map_err(|e| format!("{}: {e}", entry.file))?;
+        let table = SymbolTable::from_pack(bytes).map_err(|e| format!("{}: {e}", entry.file))?;
+        if hex(&table.source_hash()) != entry.sha256 {
+            return Err(format!("{}: not the pack its index names", entry.file));
+        }
+        Ok(table)
+    }
+}
+
+impl DerivedStore for DerivedCache {
+    fn save(&mut self, table: &SymbolTable) {
+        let Some(dir) = self.0.clone() else { return };
+        let file = format!("{}.mspack", hex(&table.source_hash()));
+        let Ok(entry) = IndexEntry::of(&file, table) else {
+            return;
+        };
+        if !write_whole(&dir.join(&file), table.pack()) {
+            return;
+        }
+        let mut index = self.read_index();
+        index.entries.retain(|e| e.file != file);
+        index.entries.push(entry);
+        if let Ok(text) = serde_json::to_string_pretty(&index) {
+            write_whole(&dir.join(INDEX_FILE), text.as_bytes());
+        }
     }
 }
 

@@ -31,16 +31,46 @@ pub trait SymbolStore {
 pub enum Symbols<'s> {
     /// One table the user chose (an ISF file, or one dropped on the page), named for `info`.
     Table { table: Rc<SymbolTable>, name: String },
-    /// Stores searched in order, through their indexes; where none fits and `derive` is set, symbols
-    /// derived from the capture.
+    /// Stores searched in order, through their indexes; where none fits and `derive` is given, symbols
+    /// derived from the capture (kept there for the next capture of the kernel).
     Search {
         /// The stores.
         stores: Vec<&'s mut dyn SymbolStore>,
-        /// Whether to derive symbols from the capture when no store's fit.
-        derive: bool,
+        /// Where derived symbols are kept, when symbols are to be derived from the capture if no store's fit.
+        derive: Option<&'s mut dyn DerivedStore>,
     },
-    /// Symbols derived from the capture alone: the kernel's BTF and kallsyms in memory.
-    Capture,
+    /// Symbols derived from the capture alone: the kernel's BTF and kallsyms in memory, or the table
+    /// derived from an earlier capture of the same kernel build.
+    Capture(&'s mut dyn DerivedStore),
+}
+
+/// Where a front end keeps symbols derived from captures (keyed by the BTF blob's hash, with an index
+/// entry like an ISF's), so that the next capture of a kernel build is identified by the index's probe
+/// instead of a scan and a parse.
+pub trait DerivedStore: SymbolStore {
+    /// Keep a table derived from a capture (a store that cannot only costs time next run).
+    fn save(&mut self, table: &SymbolTable);
+}
+
+/// A [`DerivedStore`] that keeps nothing.
+pub struct NoDerivedStore;
+
+impl SymbolStore for NoDerivedStore {
+    fn name(&self) -> String {
+        "no store".into()
+    }
+
+    fn index(&mut self, _warnings: &mut Vec<String>) -> Result<SymbolIndex, String> {
+        Ok(SymbolIndex::default())
+    }
+
+    fn load(&mut self, entry: &IndexEntry) -> Result<SymbolTable, String> {
+        Err(format!("{}: nothing is kept", entry.file))
+    }
+}
+
+impl DerivedStore for NoDerivedStore {
+    fn save(&mut self, _table: &SymbolTable) {}
 }
 
 /// How `info` names symbols derived from the capture.
@@ -188,35 +218,43 @@ pub fn identify_kernel(
                 }
             }
         }
-        Symbols::Capture => from_capture(&capture, &mut warnings, progress)?,
-        Symbols::Search { stores, derive } => match search(&capture, stores, &mut warnings, progress) {
-            Ok(found) => found,
-            Err(OpenError::NoFit {
-                searched,
-                mut problems,
-                last,
-                memory,
-            }) if derive => {
-                let mut derived = Vec::new();
-                match from_capture(&capture, &mut derived, progress) {
-                    Ok(found) => {
-                        warnings.push(DERIVED_WARNING.to_string());
-                        warnings.extend(derived);
-                        found
-                    }
-                    Err(e) => {
-                        problems.push(format!("symbols from the capture: {e}"));
-                        return Err(OpenError::NoFit {
-                            searched,
-                            problems,
-                            last,
-                            memory,
-                        });
+        Symbols::Capture(cache) => from_capture(&capture, cache, &mut warnings, progress)?,
+        Symbols::Search { stores, derive } => {
+            let look = derive.is_none();
+            match (search(&capture, stores, &mut warnings, look, progress), derive) {
+                (Ok(found), _) => found,
+                (
+                    Err(OpenError::NoFit {
+                        searched,
+                        mut problems,
+                        last,
+                        ..
+                    }),
+                    Some(cache),
+                ) => {
+                    let mut derived = Vec::new();
+                    match from_capture(&capture, cache, &mut derived, progress) {
+                        Ok(found) => {
+                            warnings.push(DERIVED_WARNING.to_string());
+                            warnings.extend(derived);
+                            found
+                        }
+                        Err(e) => {
+                            problems.push(format!("symbols from the capture: {e}"));
+                            let memory =
+                                memory_banner(&capture, last.as_deref().unwrap_or(&IdentifyError::NotFound), progress);
+                            return Err(OpenError::NoFit {
+                                searched,
+                                problems,
+                                last,
+                                memory,
+                            });
+                        }
                     }
                 }
+                (Err(e), _) => return Err(e),
             }
-            Err(e) => return Err(e),
-        },
+        }
     };
     let (kernel, symbols_name) = found;
     warnings.extend(kernel.warnings().iter().cloned());
@@ -228,17 +266,37 @@ pub fn identify_kernel(
     })
 }
 
-/// Identify the kernel with symbols derived from the capture ([`derive`]).
+/// Identify the kernel with symbols derived from the capture: those `cache` kept of this kernel build
+/// (found by its index's probe, and taken only where the banner in memory is the one they were derived
+/// with), else derived now ([`derive`]) and kept there.
 fn from_capture(
     capture: &Rc<Capture>,
+    cache: &mut dyn DerivedStore,
     warnings: &mut Vec<String>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(Kernel, String), OpenError> {
+    if let Ok(index) = cache.index(&mut Vec::new()) {
+        for entry in &index.entries {
+            let Some(init_task_phys) = probe_init_task(capture, &entry.probe).next() else {
+                continue;
+            };
+            progress("loading symbols derived before from this kernel's BTF");
+            let Ok(table) = cache.load(entry) else { continue };
+            if let Ok(kernel) = identify_from(capture.clone(), Rc::new(table), init_task_phys) {
+                if banner_in_memory(&kernel).is_some_and(|b| Some(b.as_str()) == kernel.symbols().banner()) {
+                    return Ok((kernel, CAPTURE_SYMBOLS_NAME.to_string()));
+                }
+            }
+        }
+    }
     let derived = derive(capture, progress)?;
     warnings.extend(derived.warnings);
     progress("identifying the kernel");
     match identify(capture.clone(), Rc::new(derived.table)) {
-        Ok(kernel) => Ok((kernel, CAPTURE_SYMBOLS_NAME.to_string())),
+        Ok(kernel) => {
+            cache.save(kernel.symbols());
+            Ok((kernel, CAPTURE_SYMBOLS_NAME.to_string()))
+        }
         Err(error) => Err(OpenError::Mismatch {
             name: CAPTURE_SYMBOLS_NAME.to_string(),
             error: Box::new(error),
@@ -247,11 +305,21 @@ fn from_capture(
     }
 }
 
-/// The first entry of the stores' indexes whose kernel the probe finds and identification confirms.
+/// `linux_banner` as the identified kernel's memory holds it, without its newline.
+fn banner_in_memory(kernel: &Kernel) -> Option<String> {
+    let mut b = [0u8; 512];
+    kernel.read(kernel.symbol_addr("linux_banner").ok()?, &mut b).ok()?;
+    let end = b.iter().position(|&c| c == 0)?;
+    Some(String::from_utf8_lossy(&b[..end]).trim_end().to_string())
+}
+
+/// The first entry of the stores' indexes whose kernel the probe finds and identification confirms;
+/// where none is, the error names the banner in memory if `look` (a scan of the capture).
 fn search(
     capture: &Rc<Capture>,
     stores: Vec<&mut dyn SymbolStore>,
     warnings: &mut Vec<String>,
+    look: bool,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(Kernel, String), OpenError> {
     let mut last = None;
@@ -286,7 +354,11 @@ fn search(
             }
         }
     }
-    let memory = memory_banner(capture, last.as_ref().unwrap_or(&IdentifyError::NotFound), progress);
+    let memory = if look {
+        memory_banner(capture, last.as_ref().unwrap_or(&IdentifyError::NotFound), progress)
+    } else {
+        MemoryBanner::NotLooked
+    };
     let last = last.map(Box::new);
     Err(OpenError::NoFit {
         searched,

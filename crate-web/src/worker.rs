@@ -18,7 +18,7 @@ use memscope_core::export;
 use memscope_core::formats::Capture;
 use memscope_core::kernel::Kernel;
 use memscope_core::reader::{CacheConfig, Counted, ReadAt, ReadCounts, ReadError};
-use memscope_core::session::{self, OpenError, Session, SymbolStore, Symbols};
+use memscope_core::session::{self, NoDerivedStore, OpenError, Session, SymbolStore, Symbols};
 use memscope_core::symbols::index::{IndexEntry, SymbolIndex, INDEX_FILE};
 use memscope_core::symbols::SymbolTable;
 use serde_json::Value;
@@ -609,12 +609,16 @@ fn open(reader: impl ReadAt + 'static) {
     set_phase("finding bundled symbols");
     // The bundled packs first (a fetch and a load of a few milliseconds), then the kernel's own BTF and
     // kallsyms; `?symbols=capture` derives them at once, `?symbols=bundled` never (for measurements).
-    let mut bundled = BundledPacks;
+    let (mut bundled, mut derived) = (BundledPacks, NoDerivedStore);
     let symbols = match url_param("symbols").as_deref() {
-        Some("capture") => Symbols::Capture,
-        other => Symbols::Search {
+        Some("capture") => Symbols::Capture(&mut derived),
+        Some("bundled") => Symbols::Search {
             stores: vec![&mut bundled],
-            derive: other != Some("bundled"),
+            derive: None,
+        },
+        _ => Symbols::Search {
+            stores: vec![&mut bundled],
+            derive: Some(&mut derived),
         },
     };
     let found = session::identify_kernel(capture, symbols, &mut |p| set_phase(p));

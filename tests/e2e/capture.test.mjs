@@ -764,7 +764,11 @@ describe("captures in the browser (worker reading the local File)", () => {
         const rows = Number(await p2.getAttribute("#table-pslist", "data-rows"));
         assert.equal(rows, JSON.parse(cli("pslist", capturePath(entry), "--format", "json").toString("utf8")).length);
         check();
-        const text = await p2.textContent("body");
+        await p2.click('button[data-tab="overview"]');
+        await p2.waitForSelector("#overview", { timeout: 30_000 });
+        const text = await p2.textContent("#overview");
+        const phases = await p2.locator("#timings li").allTextContents();
+        console.log(`# ${entry.name}: worker phases with derived symbols: ${phases.join("; ")}`);
         assert.ok(text.includes("capture (BTF)"), `${entry.name}: the page does not say its symbols came from the capture`);
         assert.ok(text.includes("symbols derived from its BTF and kallsyms"), `${entry.name}: no warning that symbols were derived`);
         check();

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use memscope_core::analyses::info::info;
 use memscope_core::analyses::registry::{self, Body, Options};
 use memscope_core::kernel::{identify, Kernel};
-use memscope_core::session::{self, Symbols, CAPTURE_SYMBOLS_NAME};
+use memscope_core::session::{self, NoDerivedStore, Symbols, CAPTURE_SYMBOLS_NAME};
 use memscope_core::symbols::SymbolTable;
 use memscope_tests::{checks, corpus};
 
@@ -56,7 +56,7 @@ fn symbols_from_the_capture_give_the_isfs_rows() {
         let derived = session::open(
             corpus::FileReader::open(&c.lime_path),
             Default::default(),
-            Symbols::Capture,
+            Symbols::Capture(&mut NoDerivedStore),
             &mut |_| {},
         )
         .unwrap_or_else(|e| panic!("{}: not identified with symbols from the capture: {e}", c.name));

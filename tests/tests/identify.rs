@@ -110,7 +110,7 @@ fn the_symbols_index_picks_each_captures_isf() {
             cap,
             Symbols::Search {
                 stores: vec![&mut store],
-                derive: false,
+                derive: None,
             },
             &mut |s| steps.push(s.to_string()),
         )

@@ -17,9 +17,11 @@ use crate::symbols::{btf_blob_len, btf_describes, SymbolError, SymbolTable, BTF_
 const CHUNK: usize = 4 << 20;
 /// Overlap between steps: a match that starts in one chunk is whole in the window.
 const OVERLAP: usize = 64;
-/// Physical memory read around a token-table candidate for the other kallsyms tables.
-const KALLSYMS_BEFORE: u64 = 24 << 20;
-const KALLSYMS_AFTER: u64 = 8 << 20;
+/// Physical memory read around a token-table candidate for the other kallsyms tables: they take about 16
+/// bytes a symbol (names, offsets, markers, sequence), so this holds the tables of 500,000 symbols (the
+/// largest distribution kernels have 200,000).
+const KALLSYMS_BEFORE: u64 = 10 << 20;
+const KALLSYMS_AFTER: u64 = 6 << 20;
 /// Physical memory read around a candidate to check its token table and index (the table is at most 64 KiB).
 const PEEK_AROUND: u64 = 160 << 10;
 /// The kernel's default preferred load address (`CONFIG_PHYSICAL_START`).

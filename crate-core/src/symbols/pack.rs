@@ -75,7 +75,8 @@ where
 
 fn table<V: Serialize>(entries: &[(String, V)]) -> Result<Vec<u8>, SymbolError> {
     let mut order: Vec<usize> = (0..entries.len()).collect();
-    order.sort_by(|&a, &b| entries[a].0.cmp(&entries[b].0));
+    // By name, then by place: the unstable sort keeps the first definition first.
+    order.sort_unstable_by(|&a, &b| entries[a].0.cmp(&entries[b].0).then(a.cmp(&b)));
     order.dedup_by(|a, b| entries[*a].0 == entries[*b].0); // the first definition of a name wins
     let mut index = Vec::with_capacity(4 + order.len() * RECORD_LEN);
     let mut blob = Vec::new();
