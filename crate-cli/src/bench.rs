@@ -1,7 +1,8 @@
 //! `memscope bench`: how long the costly steps take on given captures, cold and warm, in this process.
 //!
 //! Cold: the ISF file is read, decompressed and parsed into a symbol pack. Warm: the pack is loaded from
-//! the cache. The docker views are timed from an opened capture. Each step is timed as the best of several runs; whole-process figures, side by side with
+//! the cache. Symbols derived from the capture (its BTF and kallsyms) are timed with the bytes their scan
+//! read. The docker views are timed from an opened capture. Each step is timed as the best of several runs; whole-process figures, side by side with
 //! Volatility 3, come from `scripts/bench.sh`.
 
 use std::path::Path;
@@ -14,6 +15,7 @@ use memscope_core::analyses::registry::{self, Options};
 use memscope_core::formats::Capture;
 use memscope_core::kernel::identify;
 use memscope_core::reader::{BlockCache, CacheConfig};
+use memscope_core::session;
 use memscope_core::symbols::SymbolTable;
 use serde::Serialize;
 
@@ -84,6 +86,30 @@ pub fn run(capture_path: &Path, symbols_path: &Path, runs: usize) -> Result<Vec<
             let capture = open_capture(capture_path)?;
             let symbols = Rc::new(SymbolTable::from_pack(pack.clone()).map_err(symbol_error)?);
             let kernel = identify(capture.clone(), symbols).map_err(|e| CliError::new(e.to_string()))?;
+            Ok(info(&capture, &kernel, None))
+        })?,
+    );
+    // Symbols from the capture itself: the scan for the BTF and kallsyms, the parse and the pack.
+    let mut read = 0;
+    let derived = time(runs.min(5), || {
+        let capture = open_capture(capture_path)?;
+        let d = session::derive(&capture, &mut |_| {}).map_err(|e| CliError::new(e.to_string()))?;
+        read = d.bytes_read;
+        Ok(d)
+    })?;
+    row(
+        &format!(
+            "symbols from the capture: scan ({} MiB read) + BTF + kallsyms + pack",
+            read >> 20
+        ),
+        derived,
+    );
+    row(
+        "info from the capture's symbols, none kept: open + derive + identify + info",
+        time(runs.min(5), || {
+            let capture = open_capture(capture_path)?;
+            let d = session::derive(&capture, &mut |_| {}).map_err(|e| CliError::new(e.to_string()))?;
+            let kernel = identify(capture.clone(), Rc::new(d.table)).map_err(|e| CliError::new(e.to_string()))?;
             Ok(info(&capture, &kernel, None))
         })?,
     );

@@ -43,7 +43,7 @@ enum Fixed {
     /// Symbols directories.
     #[command(subcommand)]
     Symbols(SymbolsCommand),
-    /// Time ISF loading (cold and warm) and `info` on a capture.
+    /// Time ISF loading (cold and warm), deriving symbols from the capture, and `info` on a capture.
     Bench {
         /// The capture file.
         capture: PathBuf,

@@ -187,13 +187,37 @@ fn bad_symbols_give_one_clear_error() {
         &memscope(&["info", &lime, "--symbols", &bad_xz.to_string_lossy()]),
         1,
     );
+    // No ISF fits: symbols derived from the capture, with one warning saying so.
     let empty_dir = bad_dir().join("no-symbols-here");
     std::fs::create_dir_all(&empty_dir).expect("mkdir");
-    assert_clean_failure(
-        "an empty symbols directory",
-        &memscope(&["info", &lime, "--symbols", &empty_dir.to_string_lossy()]),
-        1,
+    let out = memscope(&[
+        "info",
+        &lime,
+        "--symbols",
+        &empty_dir.to_string_lossy(),
+        "--format",
+        "json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "an empty symbols directory: {stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "warning: no ISF fits this kernel; symbols derived from its BTF and kallsyms in the capture",
+        "an empty symbols directory"
     );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).expect("info prints JSON");
+    assert_eq!(info["symbols"], "capture (BTF)", "an empty symbols directory");
+    // Memory that holds no kernel image (the capture's first 64 MiB): one error naming what is missing.
+    let head = prefix_of(&captures[0].lime_path, 64 << 20, "first-64-mib.lime");
+    for symbols in [empty_dir.to_string_lossy().into_owned(), "capture".to_string()] {
+        let out = memscope(&["info", &head.to_string_lossy(), "--symbols", &symbols]);
+        assert_clean_failure(&format!("no kernel image, --symbols {symbols}"), &out, 1);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("no BTF") && stderr.contains("ISF"),
+            "--symbols {symbols}: {stderr}"
+        );
+    }
 }
 
 #[test]

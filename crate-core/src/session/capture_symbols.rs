@@ -22,6 +22,8 @@ const OVERLAP: usize = 64;
 /// largest distribution kernels have 200,000).
 const KALLSYMS_BEFORE: u64 = 10 << 20;
 const KALLSYMS_AFTER: u64 = 6 << 20;
+/// How far from the BTF blob the kallsyms tables are looked for first (the kernel image is under 64 MiB).
+const NEAR_BTF: u64 = 64 << 20;
 /// Physical memory read around a candidate to check its token table and index (the table is at most 64 KiB).
 const PEEK_AROUND: u64 = 160 << 10;
 /// The kernel's default preferred load address (`CONFIG_PHYSICAL_START`).
@@ -30,6 +32,8 @@ const DEFAULT_LOAD_ADDRESS: u64 = 0x100_0000;
 const MAX_CANDIDATES: usize = 64;
 /// Bound on BTF headers tried: every loaded module has its own blob in memory, and stale copies abound.
 const MAX_BTF_CANDIDATES: usize = 4096;
+/// Refused candidates named in an error.
+const MAX_REJECTED: usize = 6;
 /// Longest banner read.
 const MAX_BANNER: usize = 512;
 
@@ -77,6 +81,15 @@ struct Found {
     kallsyms: Option<(u64, Kallsyms)>,
     bytes_read: u64,
     rejected: Vec<String>,
+}
+
+impl Found {
+    /// Note a refused candidate, for the error if nothing is found (the first few only).
+    fn reject(&mut self, why: String) {
+        if self.rejected.len() < MAX_REJECTED {
+            self.rejected.push(why);
+        }
+    }
 }
 
 /// Find the kernel's BTF and kallsyms in `capture` and build a symbol table from them.
@@ -172,54 +185,85 @@ pub fn derive(capture: &Capture, progress: &mut dyn FnMut(&str)) -> Result<Captu
     })
 }
 
-/// One pass over physical memory, stopping once a BTF blob and a kallsyms table are both found.
+/// Two passes over physical memory: the BTF blob first, over all of it (stopping at vmlinux's), then the
+/// kallsyms tables beside it (both are in the kernel image's read-only data), or anywhere if not there.
 fn scan(capture: &Capture) -> Found {
-    let finder = memchr::memmem::Finder::new(&BTF_HEADER_START);
     let mut found = Found::default();
-    let (mut btf_tried, mut ksyms_tried) = (0usize, 0usize);
+    let finder = memchr::memmem::Finder::new(&BTF_HEADER_START);
+    let mut tried = 0usize;
+    stream(capture, 0, u64::MAX, &mut found, &mut |found, at, window, next| {
+        for pos in finder.find_iter(window).take_while(|&p| p < next) {
+            if tried >= MAX_BTF_CANDIDATES {
+                return true;
+            }
+            tried += 1;
+            if let Some(blob) = btf_at(capture, at + pos as u64, found) {
+                found.btf = Some((at + pos as u64, blob));
+                return true;
+            }
+        }
+        false
+    });
+    let Some(btf) = found.btf.as_ref().map(|(p, _)| *p) else {
+        return found;
+    };
+    let near = (btf.saturating_sub(NEAR_BTF), btf.saturating_add(NEAR_BTF));
+    for (lo, hi) in [near, (0, u64::MAX)] {
+        let mut tried = 0usize;
+        stream(capture, lo, hi, &mut found, &mut |found, at, window, next| {
+            for pos in kallsyms::token_table_candidates(window)
+                .into_iter()
+                .take_while(|&p| p < next)
+            {
+                if tried >= MAX_CANDIDATES {
+                    return true;
+                }
+                tried += 1;
+                if let Some(k) = kallsyms_at(capture, at + pos as u64, found) {
+                    found.kallsyms = Some(k);
+                    return true;
+                }
+            }
+            false
+        });
+        if found.kallsyms.is_some() {
+            break;
+        }
+    }
+    found
+}
+
+/// What [`stream`] gives each chunk to: the scan's state, the chunk's address, its bytes and where the next
+/// chunk starts in them; true stops the stream.
+type Look<'a> = dyn FnMut(&mut Found, u64, &[u8], usize) -> bool + 'a;
+
+/// Read physical memory in [`CHUNK`]s from `lo` to `hi` (within the capture's ranges), giving `look`
+/// each chunk's address, its bytes with [`OVERLAP`] more (so that a match starting in it is whole) and
+/// where the next chunk starts in them, until it returns true.
+fn stream(
+    capture: &Capture,
+    lo: u64,
+    hi: u64,
+    found: &mut Found,
+    look: &mut Look<'_>,
+) {
     let mut buf = vec![0u8; CHUNK + OVERLAP];
-    'scan: for seg in capture.segments() {
-        let mut at = seg.phys_start;
-        while at < seg.phys_end() {
+    for seg in capture.segments() {
+        let (start, end) = (seg.phys_start.max(lo), seg.phys_end().min(hi));
+        let mut at = start;
+        while at < end {
             let len = (seg.phys_end() - at).min((CHUNK + OVERLAP) as u64) as usize;
             let window = &mut buf[..len];
             if capture.peek_phys(at, window).is_ok() {
                 found.bytes_read += len as u64;
-                let starts = len.min(CHUNK);
-                if found.btf.is_none() {
-                    for pos in finder.find_iter(window).take_while(|&p| p < starts) {
-                        if btf_tried >= MAX_BTF_CANDIDATES {
-                            break;
-                        }
-                        btf_tried += 1;
-                        if let Some(blob) = btf_at(capture, at + pos as u64, &mut found) {
-                            found.btf = Some((at + pos as u64, blob));
-                            break;
-                        }
-                    }
-                }
-                if found.kallsyms.is_none() {
-                    for pos in kallsyms::token_table_candidates(window) {
-                        if pos >= starts || ksyms_tried >= MAX_CANDIDATES {
-                            break;
-                        }
-                        ksyms_tried += 1;
-                        if let Some(k) =
-                            kallsyms_at(capture, seg.phys_start, seg.phys_end(), at + pos as u64, &mut found)
-                        {
-                            found.kallsyms = Some(k);
-                            break;
-                        }
-                    }
-                }
-                if found.btf.is_some() && found.kallsyms.is_some() {
-                    break 'scan;
+                // Matches that start in the overlap are the next chunk's.
+                if look(found, at, window, len.min(CHUNK)) {
+                    return;
                 }
             }
             at += CHUNK as u64;
         }
     }
-    found
 }
 
 /// The BTF blob at physical `at`, if its header is one and it describes `task_struct`.
@@ -247,14 +291,19 @@ fn btf_at(capture: &Capture, at: u64, found: &mut Found) -> Option<Vec<u8>> {
             None
         }
         Err(e) => {
-            found.rejected.push(format!("BTF at {at:#x}: {e}"));
+            found.reject(format!("BTF at {at:#x}: {e}"));
             None
         }
     }
 }
 
 /// The kallsyms tables around a token-table candidate at physical `at`, within its segment.
-fn kallsyms_at(capture: &Capture, seg_start: u64, seg_end: u64, at: u64, found: &mut Found) -> Option<(u64, Kallsyms)> {
+fn kallsyms_at(capture: &Capture, at: u64, found: &mut Found) -> Option<(u64, Kallsyms)> {
+    let seg = capture
+        .segments()
+        .iter()
+        .find(|s| s.phys_start <= at && at < s.phys_end())?;
+    let (seg_start, seg_end) = (seg.phys_start, seg.phys_end());
     // The token table and its index first, from a few pages around the candidate: most candidates are
     // other text with the digits in a row, refused here without reading the big window.
     let start = at.saturating_sub(PEEK_AROUND).max(seg_start);
@@ -263,9 +312,7 @@ fn kallsyms_at(capture: &Capture, seg_start: u64, seg_end: u64, at: u64, found: 
     capture.peek_phys(start, &mut near).ok()?;
     found.bytes_read += near.len() as u64;
     if let Err(e @ kallsyms::KallsymsError::TokenTable { .. }) = kallsyms::decode(&near, (at - start) as usize) {
-        if found.rejected.len() < 8 {
-            found.rejected.push(format!("kallsyms at {at:#x}: {e}"));
-        }
+        found.reject(format!("kallsyms at {at:#x}: {e}"));
         return None;
     }
     let start = at.saturating_sub(KALLSYMS_BEFORE).max(seg_start);
@@ -276,10 +323,29 @@ fn kallsyms_at(capture: &Capture, seg_start: u64, seg_end: u64, at: u64, found: 
     match kallsyms::decode(&window, (at - start) as usize) {
         Ok(k) => Some((start, k)),
         Err(e) => {
-            if found.rejected.len() < 8 {
-                found.rejected.push(format!("kallsyms at {at:#x}: {e}"));
-            }
+            found.reject(format!("kallsyms at {at:#x}: {e}"));
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_without_btf_or_kallsyms_names_what_is_missing() {
+        // Zeros but for a vmlinux-like BTF header whose blob is cut short, and the digit tokens alone.
+        let mut mem = vec![0u8; 6 << 20];
+        mem[4096..4104].copy_from_slice(&BTF_HEADER_START);
+        mem[4096 + 12..4096 + 16].copy_from_slice(&100u32.to_le_bytes());
+        mem[4096 + 16..4096 + 20].copy_from_slice(&100u32.to_le_bytes());
+        mem[4096 + 20..4096 + 24].copy_from_slice(&(64u32 << 20).to_le_bytes());
+        mem[(3 << 20)..(3 << 20) + 20].copy_from_slice(b"0\x001\x002\x003\x004\x005\x006\x007\x008\x009\x00");
+        let capture = Capture::open(Box::new(mem)).unwrap();
+        let e = derive(&capture, &mut |_| {}).unwrap_err();
+        assert!(matches!(e, CaptureSymbolsError::NoBtf(_)), "{e}");
+        let text = e.to_string();
+        assert!(text.contains("CONFIG_DEBUG_INFO_BTF") && text.contains("ISF"), "{text}");
     }
 }
