@@ -772,6 +772,22 @@ describe("captures in the browser (worker reading the local File)", () => {
         assert.ok(text.includes("capture (BTF)"), `${entry.name}: the page does not say its symbols came from the capture`);
         assert.ok(text.includes("symbols derived from its BTF and kallsyms"), `${entry.name}: no warning that symbols were derived`);
         check();
+        // Opened again (a second capture of the same kernel would be too): the table derived the first time
+        // is kept in the origin's private file system and found by its probe, with no scan and no parse.
+        await p2.reload({ waitUntil: "load" });
+        await p2.waitForSelector("header h1", { timeout: 30_000 });
+        const t1 = Date.now();
+        await p2.setInputFiles("#capture-input", capturePath(entry));
+        await p2.waitForSelector("#table-pslist[data-rows]", { timeout: 120_000 });
+        const again = Date.now() - t1;
+        assert.equal(Number(await p2.getAttribute("#table-pslist", "data-rows")), rows);
+        await p2.click('button[data-tab="overview"]');
+        await p2.waitForSelector("#overview", { timeout: 30_000 });
+        const kept = await p2.locator("#timings li").allTextContents();
+        console.log(`# ${entry.name}: ${again} ms the second time, symbols kept: ${kept.join("; ")}`);
+        assert.ok(kept.some((p) => p.startsWith("loading symbols derived before")), `${entry.name}: the kept symbols were not used: ${kept.join("; ")}`);
+        assert.ok(!kept.some((p) => p.startsWith("looking for the kernel's BTF")), `${entry.name}: the capture was scanned again`);
+        check();
         await p2.reload({ waitUntil: "load" });
         await p2.waitForSelector("header h1", { timeout: 30_000 });
       }

@@ -6,6 +6,8 @@
 //! [`Ranges`] source behind the one [`Ranged`] reader, and that behind a [`BlockCache`] of large blocks,
 //! since each call costs a fixed ~0.6 ms whatever its size.
 
+mod kept_symbols;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -18,7 +20,7 @@ use memscope_core::export;
 use memscope_core::formats::Capture;
 use memscope_core::kernel::Kernel;
 use memscope_core::reader::{CacheConfig, Counted, ReadAt, ReadCounts, ReadError};
-use memscope_core::session::{self, NoDerivedStore, OpenError, Session, SymbolStore, Symbols};
+use memscope_core::session::{self, DerivedStore, NoDerivedStore, OpenError, Session, SymbolStore, Symbols};
 use memscope_core::symbols::index::{IndexEntry, SymbolIndex, INDEX_FILE};
 use memscope_core::symbols::SymbolTable;
 use serde_json::Value;
@@ -32,6 +34,7 @@ use web_sys::{
 };
 
 use crate::proto::{FromWorker, ToWorker};
+use kept_symbols::KeptSymbols;
 
 /// Block size of the cache in front of the capture. Each FileReaderSync call costs a fixed ~0.6 ms, so a
 /// block must be large enough that the call cost dominates little, yet small enough that scattered reads
@@ -270,7 +273,7 @@ fn counted(reader: impl ReadAt + 'static) -> Counted<impl ReadAt + 'static> {
     counted
 }
 
-fn js_message(e: &JsValue) -> String {
+pub(crate) fn js_message(e: &JsValue) -> String {
     e.dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| e.as_string())
@@ -436,7 +439,7 @@ pub struct OpfsFile {
 /// `?reader=opfs` (see benches/RESULTS.md for why).
 pub type OpfsReader = Ranged<OpfsFile>;
 
-async fn opfs_dir() -> Result<FileSystemDirectoryHandle, String> {
+pub(crate) async fn opfs_dir() -> Result<FileSystemDirectoryHandle, String> {
     let storage = scope().navigator().storage();
     let dir = JsFuture::from(storage.get_directory())
         .await
@@ -596,7 +599,9 @@ impl SymbolStore for BundledPacks {
     }
 }
 
-fn open(reader: impl ReadAt + 'static) {
+/// Open a capture and identify its kernel: the bundled packs, else the symbols `kept` from an earlier
+/// capture of its kernel build or derived now from its BTF and kallsyms (and kept).
+fn open(reader: impl ReadAt + 'static, kept: &mut dyn DerivedStore) {
     STATE.with(|s| *s.borrow_mut() = State::default());
     // The phase under way (opening, or copying into the OPFS) keeps its start time; its reads restart at 0.
     let reader = counted(reader);
@@ -609,16 +614,16 @@ fn open(reader: impl ReadAt + 'static) {
     set_phase("finding bundled symbols");
     // The bundled packs first (a fetch and a load of a few milliseconds), then the kernel's own BTF and
     // kallsyms; `?symbols=capture` derives them at once, `?symbols=bundled` never (for measurements).
-    let (mut bundled, mut derived) = (BundledPacks, NoDerivedStore);
+    let mut bundled = BundledPacks;
     let symbols = match url_param("symbols").as_deref() {
-        Some("capture") => Symbols::Capture(&mut derived),
+        Some("capture") => Symbols::Capture(kept),
         Some("bundled") => Symbols::Search {
             stores: vec![&mut bundled],
             derive: None,
         },
         _ => Symbols::Search {
             stores: vec![&mut bundled],
-            derive: Some(&mut derived),
+            derive: Some(kept),
         },
     };
     let found = session::identify_kernel(capture, symbols, &mut |p| set_phase(p));
@@ -849,7 +854,7 @@ fn handle(data: JsValue) {
             Some(blob) => wasm_bindgen_futures::spawn_local(async move {
                 set_phase(&format!("copying {name} into the private file system"));
                 match OpfsReader::copy(&blob, OPFS_COPY_PIECE).await {
-                    Ok(r) => open(r),
+                    Ok(r) => open(r, &mut NoDerivedStore),
                     Err(e) => fail(e),
                 }
             }),
@@ -861,14 +866,18 @@ fn handle(data: JsValue) {
         {
             Ok(r) => {
                 set_phase(&format!("opening {name}"));
-                open(r)
+                wasm_bindgen_futures::spawn_local(async move {
+                    let mut kept = KeptSymbols::open().await;
+                    open(r, &mut kept);
+                    kept.keep().await;
+                });
             }
             Err(e) => fail(e),
         },
         ToWorker::OpenUrl { url } => {
             set_phase(&format!("opening {url}"));
             match HttpRangeReader::new(&url) {
-                Ok(r) => open(r),
+                Ok(r) => open(r, &mut NoDerivedStore),
                 Err(e) => fail(e),
             }
         }
