@@ -858,7 +858,7 @@ describe("captures in the browser (worker reading the local File)", () => {
   });
 
   test("a worker panic shows as an error naming what was being read, and a fresh worker takes over", async () => {
-    // The worker's test hook (crate-web/src/worker.rs, README): `?test-panic=lsof` makes running lsof panic.
+    // The worker's test hook (crate-web/src/worker/mod.rs, README): `?test-panic=lsof` makes running lsof panic.
     const entry = manifest.captures[0];
     const path = capturePath(entry);
     const specs = JSON.parse(cli("list", "--format", "json").toString("utf8"));

@@ -22,8 +22,11 @@ const OVERLAP: usize = 64;
 /// largest distribution kernels have 200,000).
 const KALLSYMS_BEFORE: u64 = 10 << 20;
 const KALLSYMS_AFTER: u64 = 6 << 20;
-/// How far from the BTF blob the kallsyms tables are looked for first (the kernel image is under 64 MiB).
-const NEAR_BTF: u64 = 64 << 20;
+/// How far past the BTF blob the first pass goes on noting kallsyms candidates (the tables are in the
+/// read-only data beside it, a few MiB before or after).
+const NEAR_BTF: u64 = 16 << 20;
+/// Bound on the kallsyms candidates noted by the first pass.
+const MAX_NOTED: usize = 4096;
 /// Physical memory read around a candidate to check its token table and index (the table is at most 64 KiB).
 const PEEK_AROUND: u64 = 160 << 10;
 /// The kernel's default preferred load address (`CONFIG_PHYSICAL_START`).
@@ -185,21 +188,36 @@ pub fn derive(capture: &Capture, progress: &mut dyn FnMut(&str)) -> Result<Captu
     })
 }
 
-/// Two passes over physical memory: the BTF blob first, over all of it (stopping at vmlinux's), then the
-/// kallsyms tables beside it (both are in the kernel image's read-only data), or anywhere if not there.
+/// One pass over physical memory for the BTF blob (stopping at vmlinux's), noting on the way where the
+/// kallsyms token table may be; it goes on [`NEAR_BTF`] past the blob, then the candidates nearest the blob
+/// are decoded first (both are in the kernel image's read-only data). Only if none decodes is the rest of
+/// memory read for more.
 fn scan(capture: &Capture) -> Found {
     let mut found = Found::default();
     let finder = memchr::memmem::Finder::new(&BTF_HEADER_START);
-    let mut tried = 0usize;
+    let (mut tried, mut candidates) = (0usize, Vec::new());
+    let mut resume = None;
     stream(capture, 0, u64::MAX, &mut found, &mut |found, at, window, next| {
-        for pos in finder.find_iter(window).take_while(|&p| p < next) {
-            if tried >= MAX_BTF_CANDIDATES {
+        if let Some((btf, _)) = &found.btf {
+            if at >= btf.saturating_add(NEAR_BTF) {
+                resume = Some(at);
                 return true;
             }
-            tried += 1;
-            if let Some(blob) = btf_at(capture, at + pos as u64, found) {
-                found.btf = Some((at + pos as u64, blob));
-                return true;
+        }
+        if candidates.len() < MAX_NOTED {
+            let seen = kallsyms::token_table_candidates(window);
+            candidates.extend(seen.into_iter().take_while(|&p| p < next).map(|p| at + p as u64));
+        }
+        if found.btf.is_none() {
+            for pos in finder.find_iter(window).take_while(|&p| p < next) {
+                if tried >= MAX_BTF_CANDIDATES {
+                    break;
+                }
+                tried += 1;
+                if let Some(blob) = btf_at(capture, at + pos as u64, found) {
+                    found.btf = Some((at + pos as u64, blob));
+                    break;
+                }
             }
         }
         false
@@ -207,10 +225,16 @@ fn scan(capture: &Capture) -> Found {
     let Some(btf) = found.btf.as_ref().map(|(p, _)| *p) else {
         return found;
     };
-    let near = (btf.saturating_sub(NEAR_BTF), btf.saturating_add(NEAR_BTF));
-    for (lo, hi) in [near, (0, u64::MAX)] {
+    candidates.sort_by_key(|c| c.abs_diff(btf));
+    for &c in candidates.iter().take(MAX_CANDIDATES) {
+        if let Some(k) = kallsyms_at(capture, c, &mut found) {
+            found.kallsyms = Some(k);
+            return found;
+        }
+    }
+    if let Some(from) = resume {
         let mut tried = 0usize;
-        stream(capture, lo, hi, &mut found, &mut |found, at, window, next| {
+        stream(capture, from, u64::MAX, &mut found, &mut |found, at, window, next| {
             for pos in kallsyms::token_table_candidates(window)
                 .into_iter()
                 .take_while(|&p| p < next)
@@ -226,9 +250,6 @@ fn scan(capture: &Capture) -> Found {
             }
             false
         });
-        if found.kallsyms.is_some() {
-            break;
-        }
     }
     found
 }
@@ -240,13 +261,7 @@ type Look<'a> = dyn FnMut(&mut Found, u64, &[u8], usize) -> bool + 'a;
 /// Read physical memory in [`CHUNK`]s from `lo` to `hi` (within the capture's ranges), giving `look`
 /// each chunk's address, its bytes with [`OVERLAP`] more (so that a match starting in it is whole) and
 /// where the next chunk starts in them, until it returns true.
-fn stream(
-    capture: &Capture,
-    lo: u64,
-    hi: u64,
-    found: &mut Found,
-    look: &mut Look<'_>,
-) {
+fn stream(capture: &Capture, lo: u64, hi: u64, found: &mut Found, look: &mut Look<'_>) {
     let mut buf = vec![0u8; CHUNK + OVERLAP];
     for seg in capture.segments() {
         let (start, end) = (seg.phys_start.max(lo), seg.phys_end().min(hi));
