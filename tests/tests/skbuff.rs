@@ -1,7 +1,9 @@
 //! `skbuff` on every corpus capture: every socket buffer `queues` finds waiting in a socket's queue is in
 //! the skb slab caches, allocated, with the same length and socket (a received one's kept headers naming
 //! the socket's ports), and the manifest's queue
-//! markers are among the carved bytes; `--freed` adds rows and drops none.
+//! markers are among the carved bytes, and a skb charged to a socket a process holds names that process
+//! as `queues` does; `--freed` adds rows and drops none. `--pcap`: tshark reads the file, with a packet
+//! between the right ports for every skb that keeps its headers, the receive queue's marker in one.
 
 use std::collections::HashMap;
 
@@ -19,6 +21,7 @@ fn every_queued_skb_is_carved_from_its_cache() {
             &skbuff::Options {
                 freed: false,
                 dump: true,
+                pcap: false,
             },
         )
         .unwrap_or_else(|e| panic!("{name}: skbuff: {e}"));
@@ -64,6 +67,16 @@ fn every_queued_skb_is_carved_from_its_cache() {
                 c.socket_addr,
                 q.sock_addr
             );
+            // Charged to a socket a process holds: that process (queues names the lowest pid first).
+            if c.socket_addr.is_some() {
+                total += 1;
+                assert_eq!(
+                    (c.pid, c.comm.as_ref()),
+                    (q.pid, q.comm.as_ref()),
+                    "{name}: {:#x} holder",
+                    q.skb_addr
+                );
+            }
         }
         assert!(headers > 0, "{name}: no received skb's headers were read");
         total += headers;
@@ -83,6 +96,7 @@ fn every_queued_skb_is_carved_from_its_cache() {
             &skbuff::Options {
                 freed: true,
                 dump: false,
+                pcap: false,
             },
         )
         .unwrap_or_else(|e| panic!("{name}: skbuff --freed: {e}"));
@@ -104,4 +118,81 @@ fn every_queued_skb_is_carved_from_its_cache() {
         );
     }
     checks::ran("skbuff", total);
+}
+
+#[test]
+fn pcap_is_read_by_tshark_with_a_packet_per_skb_that_keeps_its_headers() {
+    let mut total = 0;
+    for capture in corpus::corpus_captures() {
+        let name = &capture.name;
+        let kernel = corpus::kernel(&capture);
+        let carved = skbuff::skbuff(
+            &kernel,
+            &skbuff::Options {
+                pcap: true,
+                ..skbuff::Options::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{name}: skbuff --pcap: {e}"));
+        let path = corpus::cache_dir().join(format!("{name}-skbuff.pcapng"));
+        std::fs::write(&path, carved.pcap.expect("a pcapng file")).expect("write the pcapng file");
+        let out = std::process::Command::new("tshark")
+            .args(["-r", &path.to_string_lossy(), "-T", "fields"])
+            .args([
+                "-e",
+                "tcp.srcport",
+                "-e",
+                "tcp.dstport",
+                "-e",
+                "udp.srcport",
+                "-e",
+                "udp.dstport",
+            ])
+            .args(["-e", "data.data", "-e", "tcp.payload"])
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("tshark cannot run ({e}): scripts/setup.sh installs it (apt-get install tshark)")
+            });
+        assert!(
+            out.status.success(),
+            "{name}: tshark: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let kept: Vec<&skbuff::SkbuffRow> = carved
+            .found
+            .rows
+            .iter()
+            .filter(|r| matches!(r.transport.as_deref(), Some("tcp" | "udp")) && r.dst_port.is_some())
+            .collect();
+        assert!(!kept.is_empty(), "{name}: no skb keeps its TCP or UDP headers");
+        for r in &kept {
+            total += 1;
+            let want = format!("{}\t{}", r.src_port.unwrap_or(0), r.dst_port.unwrap_or(0));
+            assert!(
+                lines.iter().any(|l| l.contains(&want)),
+                "{name}: no packet {want:?} for the skb {:#x}",
+                r.skb_addr
+            );
+        }
+        let marker: String = capture.markers["recv_queue"]
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        total += 1;
+        assert!(
+            lines.iter().any(|l| l.contains(&marker)),
+            "{name}: tshark shows no payload holding {}",
+            capture.markers["recv_queue"]
+        );
+        println!(
+            "{name}: {} packets, {} skbs keep their headers",
+            lines.len(),
+            kept.len()
+        );
+    }
+    checks::ran("skbuff-pcap", total);
 }

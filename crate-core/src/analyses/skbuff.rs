@@ -9,16 +9,25 @@
 //! linear part and `data_len` is null. Where an allocated skb keeps its IP and TCP/UDP headers
 //! (`network_header`, `transport_header`, offsets from `head`, of the version `protocol` names), its
 //! `transport`, addresses and ports come from them. `--dump DIR` writes each skb's bytes (linear part and fragments for
-//! an allocated skb, linear part for a freed one) as `SKB_ADDR.bin`.
+//! an allocated skb, linear part for a freed one) as `SKB_ADDR.bin`. An skb charged to a socket a process
+//! holds names that process (`pid`, `comm`: the lowest pid holding it); `tstamp` is `skb->tstamp` where it
+//! is a wall-clock time (received packets; a sent one's is a monotonic delivery time, or 0). `--pcap FILE`
+//! writes every allocated skb whose IP header is kept as a raw-IP packet (from its network header to the
+//! end of its linear data), stamped with `tstamp` where it has one.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
+use std::collections::HashMap;
+
+use super::pslist::iso8601_ns;
 use super::queues::preview;
 use super::Analysis;
 use crate::kernel::skb::SkbReader;
 use crate::kernel::slab::{self, Cache};
+use crate::kernel::sockets::{self, SocketReader};
+use crate::pcap::Pcapng;
 
 use crate::kernel::{Kernel, KernelError};
 
@@ -57,6 +66,12 @@ pub struct SkbuffRow {
     /// The socket it is charged to (`skb->sk`); null for none.
     #[serde(with = "crate::hex::option")]
     pub socket_addr: Option<u64>,
+    /// The lowest pid holding that socket through a descriptor; null for none.
+    pub pid: Option<u32>,
+    /// That process's `comm`.
+    pub comm: Option<String>,
+    /// `skb->tstamp` as UTC, where it is a wall-clock time.
+    pub tstamp: Option<String>,
     /// The head buffer.
     #[serde(with = "crate::hex")]
     pub head_addr: u64,
@@ -71,6 +86,8 @@ pub struct Options {
     pub freed: bool,
     /// Gather each skb's bytes for `--dump`.
     pub dump: bool,
+    /// Make a pcapng file of the skbs whose IP header is kept, for `--pcap`.
+    pub pcap: bool,
 }
 
 /// What [`skbuff`] gives: rows, and the bytes of each skb when asked.
@@ -79,7 +96,12 @@ pub struct Carved {
     pub found: Analysis<SkbuffRow>,
     /// `(file name, bytes)` for `--dump`, in row order.
     pub files: Vec<(String, Vec<u8>)>,
+    /// The pcapng file for `--pcap`.
+    pub pcap: Option<Vec<u8>>,
 }
+
+/// Wall-clock nanoseconds taken as a real `tstamp`: 2000 to 2100 (a monotonic delivery time is far below).
+const WALL_CLOCK_NS: std::ops::Range<i64> = 946_684_800_000_000_000..4_102_444_800_000_000_000;
 
 struct Offsets {
     head: u64,
@@ -93,12 +115,15 @@ struct Offsets {
     network: u64,
     transport: u64,
     sk: u64,
+    tstamp: Option<u64>,
     size: u64,
 }
 
 /// What an skb's kept headers say: transport, source and destination.
 #[derive(Debug, Default)]
 struct Headers {
+    /// Offset of the IP header from `head`, where it was accepted.
+    network: Option<u64>,
     transport: Option<String>,
     src: Option<(String, Option<u16>)>,
     dst: Option<(String, Option<u16>)>,
@@ -131,6 +156,7 @@ fn headers(kernel: &Kernel, head: u64, end: u32, ethertype: u16, network: u64, t
         ),
         _ => return out,
     };
+    out.network = Some(network);
     out.transport = Some(match proto {
         6 => "tcp".into(),
         17 => "udp".into(),
@@ -220,8 +246,19 @@ pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError>
         network: off("network_header")?,
         transport: off("transport_header")?,
         sk: off("sk")?,
+        tstamp: off("tstamp").ok(),
         size: kernel.symbols().layout("sk_buff")?.size(),
     };
+    // Who holds each socket: the lowest pid, and its comm.
+    let mut holders: HashMap<u64, (u32, String)> = HashMap::new();
+    let sockets = SocketReader::new(kernel)?;
+    for h in sockets::held_sockets(&sockets, |_| true, &mut warnings)? {
+        let e = holders.entry(h.info.sock_addr).or_insert((h.pid, h.comm.clone()));
+        if h.pid < e.0 {
+            *e = (h.pid, h.comm);
+        }
+    }
+    let mut pcap = options.pcap.then(Pcapng::new);
     let (slabs, unreadable) = slab::slabs(kernel, &caches)?;
     if unreadable > 0 {
         warnings.push(format!(
@@ -320,6 +357,51 @@ pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError>
                 } else {
                     Headers::default()
                 };
+                let tstamp = o
+                    .tstamp
+                    .map(|t| word(b, t, 8) as i64)
+                    .filter(|t| allocated && WALL_CLOCK_NS.contains(t));
+                let socket_addr = (sk != 0 && kernel.is_kernel_pointer(sk)).then_some(sk);
+                let holder = socket_addr.and_then(|s| holders.get(&s));
+                if let (Some(pcap), Some(network)) = (pcap.as_mut(), kept.network) {
+                    // The packet: its headers from the IP header up to `data`, then its data (the linear
+                    // part and the fragments).
+                    let start = head + network;
+                    let headers_len = data.checked_sub(start).filter(|&l| l < 1 << 16);
+                    let body = reader.read(addr).map(|skb| reader.bytes(&skb, u64::MAX));
+                    if let (Some(headers_len), Ok(body)) = (headers_len, body) {
+                        let mut packet = vec![0u8; headers_len as usize];
+                        if kernel.read_present(start, &mut packet).is_none() && body.missing == 0 {
+                            packet.extend_from_slice(&body.bytes);
+                            // A coalesced skb holds more than its headers' length: they describe its first
+                            // segment.
+                            let ip_len = match packet.first().map(|b| b >> 4) {
+                                Some(4) => packet.get(2..4).map(|l| u16::from_be_bytes([l[0], l[1]]) as usize),
+                                Some(6) => packet.get(4..6).map(|l| u16::from_be_bytes([l[0], l[1]]) as usize + 40),
+                                _ => None,
+                            };
+                            let coalesced = if ip_len.is_some_and(|l| l < packet.len()) {
+                                format!(
+                                    ", coalesced: {} bytes, its headers describe the first segment",
+                                    packet.len()
+                                )
+                            } else {
+                                String::new()
+                            };
+                            let when = match tstamp {
+                                Some(_) => "stamped by the kernel",
+                                None => "no timestamp (the kernel stamped none)",
+                            };
+                            let comment = format!(
+                                "carved from {} at {addr:#x} ({}, {when}{coalesced}); socket {}",
+                                cache.name,
+                                if allocated { "allocated" } else { "freed" },
+                                socket_addr.map_or("none".to_string(), |s| format!("{s:#x}"))
+                            );
+                            pcap.packet(tstamp.map_or(0, |t| t as u64), &packet, &comment);
+                        }
+                    }
+                }
                 rows.push(SkbuffRow {
                     skb_addr: addr,
                     cache: cache.name.clone(),
@@ -332,7 +414,10 @@ pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError>
                     src_port: kept.src.and_then(|s| s.1),
                     dst_addr: kept.dst.as_ref().map(|d| d.0.clone()),
                     dst_port: kept.dst.and_then(|d| d.1),
-                    socket_addr: (sk != 0 && kernel.is_kernel_pointer(sk)).then_some(sk),
+                    socket_addr,
+                    pid: holder.map(|h| h.0),
+                    comm: holder.map(|h| h.1.clone()),
+                    tstamp: tstamp.map(|t| iso8601_ns(i128::from(t))),
                     head_addr: head,
                     preview: preview(&linear_bytes[..linear_bytes.len().min(super::queues::PREVIEW_BYTES)]),
                 });
@@ -350,5 +435,6 @@ pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError>
     Ok(Carved {
         found: Analysis { rows, warnings },
         files,
+        pcap: pcap.map(Pcapng::into_bytes),
     })
 }

@@ -690,17 +690,25 @@ pub const ANALYSES: &[Spec] = &[
                 "Also write each socket buffer's bytes to DIR as SKB_ADDR.bin.",
                 true,
             ),
+            OptionSpec::output(
+                "pcap",
+                "FILE",
+                "Also write the socket buffers that keep their IP header to FILE as pcapng, one raw-IP packet \
+                 each, stamped with the kernel's timestamp where it set one.",
+                false,
+            ),
         ],
         ..Spec::rows(
             "skbuff",
             "Socket buffers",
             "Every sk_buff in the kernel's skb slab caches (skbuff_head_cache, skbuff_fclone_cache), allocated \
              and, with --freed, freed ones: packets no socket queue holds any more.",
-            &["skb_addr", "cache", "state", "len", "data_len", "protocol", "socket_addr", "preview"],
+            &["skb_addr", "cache", "state", "len", "protocol", "transport", "pid", "comm", "tstamp", "preview"],
             |k, o| {
                 let options = skbuff::Options {
                     freed: o.flag("freed"),
                     dump: o.text("dump").is_some(),
+                    pcap: o.text("pcap").is_some(),
                 };
                 let found = skbuff::skbuff(k, &options)?;
                 let mut out = rows(found.found)?;
@@ -713,6 +721,11 @@ pub const ANALYSES: &[Spec] = &[
                         bytes,
                     })
                     .collect();
+                out.files.extend(found.pcap.map(|bytes| OutputFile {
+                    option: "pcap",
+                    name: "skbuff.pcapng".into(),
+                    bytes,
+                }));
                 Ok(out)
             },
         )
