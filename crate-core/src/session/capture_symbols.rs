@@ -33,6 +33,8 @@ const PEEK_AROUND: u64 = 160 << 10;
 const DEFAULT_LOAD_ADDRESS: u64 = 0x100_0000;
 /// Bound on token-table candidates tried (each is a few pages; garbage fails fast).
 const MAX_CANDIDATES: usize = 64;
+/// Bound on the bytes read for BTF candidates (vmlinux's is under 16 MiB, modules' under 1 MiB each).
+const MAX_BTF_BYTES: u64 = 512 << 20;
 /// Bound on BTF headers tried: every loaded module has its own blob in memory, and stale copies abound.
 const MAX_BTF_CANDIDATES: usize = 4096;
 /// Refused candidates named in an error.
@@ -83,6 +85,8 @@ struct Found {
     /// The decoded table, and the physical address of the window it was decoded from.
     kallsyms: Option<(u64, Kallsyms)>,
     bytes_read: u64,
+    /// Bytes read for BTF candidates.
+    btf_bytes: u64,
     rejected: Vec<String>,
 }
 
@@ -286,6 +290,12 @@ fn btf_at(capture: &Capture, at: u64, found: &mut Found) -> Option<Vec<u8>> {
     let mut header = [0u8; 24];
     capture.peek_phys(at, &mut header).ok()?;
     let len = btf_blob_len(&header)?;
+    // Forged or stale headers could name many large blobs: their reads share one budget.
+    if found.btf_bytes + len as u64 > MAX_BTF_BYTES {
+        found.reject(format!("BTF at {at:#x}: over the {} MiB read for BTF candidates", MAX_BTF_BYTES >> 20));
+        return None;
+    }
+    found.btf_bytes += len as u64;
     let mut blob = vec![0u8; len];
     // Most candidates are modules' split BTF (their strings are their own, without `task_struct`) or
     // stale copies; vmlinux's is read once.
@@ -362,5 +372,28 @@ mod tests {
         assert!(matches!(e, CaptureSymbolsError::NoBtf(_)), "{e}");
         let text = e.to_string();
         assert!(text.contains("CONFIG_DEBUG_INFO_BTF") && text.contains("ISF"), "{text}");
+    }
+
+    #[test]
+    fn forged_btf_headers_and_noise_give_an_error() {
+        // Noise, with a vmlinux-like BTF header every 4 KiB naming a 60 MiB blob of noise.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut mem: Vec<u8> = (0..8 << 20)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .collect();
+        for at in (0..mem.len() - 24).step_by(4096) {
+            mem[at..at + 8].copy_from_slice(&BTF_HEADER_START);
+            mem[at + 8..at + 12].copy_from_slice(&0u32.to_le_bytes());
+            mem[at + 12..at + 16].copy_from_slice(&(30u32 << 20).to_le_bytes());
+            mem[at + 16..at + 20].copy_from_slice(&(30u32 << 20).to_le_bytes());
+            mem[at + 20..at + 24].copy_from_slice(&(30u32 << 20).to_le_bytes());
+        }
+        let capture = Capture::open(Box::new(mem)).unwrap();
+        assert!(matches!(derive(&capture, &mut |_| {}), Err(CaptureSymbolsError::NoBtf(_))));
     }
 }
