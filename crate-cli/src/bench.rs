@@ -99,7 +99,7 @@ pub fn run(capture_path: &Path, symbols_path: &Path, runs: usize) -> Result<Vec<
     })?;
     row(
         &format!(
-            "symbols from the capture: scan ({} MiB read) + BTF + kallsyms + pack",
+            "symbols from the capture: {} MiB read + BTF + kallsyms + pack",
             read >> 20
         ),
         derived,

@@ -496,6 +496,26 @@ def check_skbuff(exe, caps):
     return score, notes
 
 
+def check_vmcoreinfo_symbols(exe, caps):
+    """On a dump with a VMCOREINFO note naming the kallsyms tables, symbols from the capture are found where
+    it says: `memscope bench` reports the bytes the derivation read, a few MiB instead of a scan."""
+    score, notes = {"derived without a scan": [0, 0]}, []
+    for c in caps:
+        if not c.get("vmcoreinfo"):
+            continue
+        score["derived without a scan"][1] += 1
+        out = subprocess.run([str(exe), "bench", c["path"], "--symbols", c["symbols"], "--runs", "1", "--format",
+                              "json"], capture_output=True, text=True)
+        rows = json.loads(out.stdout) if out.returncode == 0 else []
+        step = next((r["step"] for r in rows if r["step"].startswith("symbols from the capture")), "")
+        m = re.search(r"(\d+) MiB read", step)
+        if m and int(m.group(1)) < 64:
+            score["derived without a scan"][0] += 1
+        else:
+            notes.append("%s: %s" % (c["name"], step or out.stderr.strip()))
+    return score, notes
+
+
 truthcheck.CHECKS["lsof"] = check_lsof
 truthcheck.CHECKS["modules"] = check_modules
 truthcheck.CHECKS["details"] = check_details
@@ -505,6 +525,7 @@ truthcheck.CHECKS["queues"] = check_queues
 truthcheck.CHECKS["files-harness"] = check_files
 truthcheck.CHECKS["docker-harness"] = check_docker_harness
 truthcheck.CHECKS["skbuff-harness"] = check_skbuff
+truthcheck.CHECKS["vmcoreinfo-symbols"] = check_vmcoreinfo_symbols
 
 
 def main(argv):
@@ -515,7 +536,7 @@ def main(argv):
         argv = argv[:argv.index("--exe")] + argv[argv.index("--exe") + 2:]
     names = argv[1:] or ["info", "pslist", "network", "lsmod", "mounts", "lsof", "modules", "details", "mountinfo",
                          "findings-harness", "findings", "queues", "files-harness", "docker-harness",
-                         "skbuff-harness", "capture-symbols"]
+                         "skbuff-harness", "capture-symbols", "vmcoreinfo-symbols"]
     caps = truthcheck.captures([root], cache=root / ".cache")
     ok = True
     for n in names:

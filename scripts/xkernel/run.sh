@@ -12,5 +12,7 @@ run --name sid-7 --suite sid --package 'linux-image-7\.[0-9.]+\+deb14-amd64'
 run --name sid-7-la57 --cpu max --suite sid --package 'linux-image-7\.[0-9.]+\+deb14-amd64'
 run --name sid-7-rt-la57 --cpu max --suite sid --package 'linux-image-7\.[0-9.]+\+deb14-rt-amd64'
 run --name experimental-7 --suite experimental --package 'linux-image-7\.[0-9]+-amd64'
+# the one dump with a VMCOREINFO note: identification's hints and kallsyms through SYMBOL(kallsyms_*)
+run --name sid-7-vmcoreinfo --vmcoreinfo --suite sid --package 'linux-image-7\.[0-9.]+\+deb14-amd64'
 cargo build --release -q -p memscope-cli
 python3 scripts/xkernel/check.py "$ROOT"

@@ -4,7 +4,7 @@ record its live truth, dump the guest's memory (ELF core), build an ISF from the
 add it all to a corpus root laid out like ../shared/corpus (manifest.json, <name>/capture.elf, <name>/truth,
 symbols/<release>.json) so truthcheck and memscope's own checks can run on kernels the corpus does not hold.
 
-    xkernel.py --name NAME --suite SUITE --package PKG --root OUT_ROOT [--cpu max] [--memory 512]
+    xkernel.py --name NAME --suite SUITE --package PKG --root OUT_ROOT [--cpu max] [--memory 512] [--vmcoreinfo]
     xkernel.py --name NAME --vmlinuz FILE --modules DIR --root OUT_ROOT [--cpu max] [--memory 512]
 
 With --suite and --package (a Debian suite such as bullseye, trixie, sid, experimental, and a kernel image
@@ -164,7 +164,12 @@ def main():
     ap.add_argument("--root", required=True)
     ap.add_argument("--cpu", default="qemu64")
     ap.add_argument("--memory", default="512")
+    # QEMU's vmcoreinfo device and the guest's qemu_fw_cfg module: the kernel hands QEMU its VMCOREINFO,
+    # which the dump then carries as a note (as kdump's and libvirt's dumps do)
+    ap.add_argument("--vmcoreinfo", action="store_true")
     a = ap.parse_args()
+    if a.vmcoreinfo:
+        MODULES.append("qemu_fw_cfg")
 
     root = pathlib.Path(a.root).resolve()
     if a.suite and a.package:
@@ -195,6 +200,8 @@ def main():
            "-virtfs", "local,path=%s,mount_tag=out,security_model=none" % share,
            "-nic", "user,model=virtio-net-pci", "-display", "none", "-no-reboot",
            "-serial", "file:%s" % console, "-qmp", "unix:%s,server=on,wait=off" % qmp_sock]
+    if a.vmcoreinfo:
+        cmd += ["-device", "vmcoreinfo"]
     vm = subprocess.Popen(cmd)
     t0 = time.time()
     try:
@@ -235,7 +242,8 @@ def main():
     banner = (truth / "proc-version.txt").read_text().strip()
     man["captures"].append({"name": a.name, "capture": "%s/capture.elf" % a.name, "format": "elf",
                             "kernel_release": release, "banner": banner, "symbols": "symbols/%s.json" % release,
-                            "truth": "%s/truth" % a.name, "guest_ram_mib": int(a.memory), "cpu": a.cpu})
+                            "truth": "%s/truth" % a.name, "guest_ram_mib": int(a.memory), "cpu": a.cpu,
+                            "vmcoreinfo": a.vmcoreinfo})
     man_path.write_text(json.dumps(man, indent=2))
     print("added %s (%s) to %s" % (a.name, release, man_path))
 

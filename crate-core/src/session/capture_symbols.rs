@@ -101,8 +101,16 @@ impl Found {
 
 /// Find the kernel's BTF and kallsyms in `capture` and build a symbol table from them.
 pub fn derive(capture: &Capture, progress: &mut dyn FnMut(&str)) -> Result<CaptureSymbols, CaptureSymbolsError> {
-    progress("looking for the kernel's BTF and kallsyms in memory");
-    let found = scan(capture);
+    if capture.vmcoreinfo().is_some() {
+        progress("reading the kallsyms tables and BTF that VMCOREINFO places");
+    }
+    let found = match through_vmcoreinfo(capture) {
+        Some(found) => found,
+        None => {
+            progress("looking for the kernel's BTF and kallsyms in memory");
+            scan(capture)
+        }
+    };
     let rejected = || {
         if found.rejected.is_empty() {
             String::new()
@@ -190,6 +198,35 @@ pub fn derive(capture: &Capture, progress: &mut dyn FnMut(&str)) -> Result<Captu
         encoding: ksyms.encoding,
         warnings,
     })
+}
+
+/// Where the capture carries a VMCOREINFO note (kdump's, libvirt's and QEMU's dumps with its vmcoreinfo
+/// device) naming the kallsyms tables (`SYMBOL(kallsyms_token_table)`, from 6.0) and `NUMBER(phys_base)`:
+/// the tables are decoded where it says, and the BTF blob read at `__start_BTF` (placed by `_stext`, which
+/// it names too), with no scan. `None` where the note lacks any of it or what it names does not decode.
+fn through_vmcoreinfo(capture: &Capture) -> Option<Found> {
+    let text = capture.vmcoreinfo()?;
+    let value = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(str::trim);
+    let symbol = |name: &str| u64::from_str_radix(value(&format!("SYMBOL({name})="))?, 16).ok();
+    let phys_base = value("NUMBER(phys_base)=")?.parse::<i64>().ok()? as u64;
+    let phys = |vaddr: u64| vaddr.wrapping_sub(START_KERNEL_MAP).wrapping_add(phys_base);
+    let mut found = Found::default();
+    // The digit tokens are within the token table's first 64 KiB.
+    let table = phys(symbol("kallsyms_token_table")?);
+    let mut head = vec![0u8; 64 << 10];
+    capture.peek_phys(table, &mut head).ok()?;
+    found.bytes_read += head.len() as u64;
+    let anchor = table + *kallsyms::token_table_candidates(&head).first()? as u64;
+    found.kallsyms = Some(kallsyms_at(capture, anchor, &mut found)?);
+    let (_, ksyms) = found.kallsyms.as_ref()?;
+    let image = |name: &str| match ksyms.symbol(name)?.address {
+        Address::Image(o) => Some(o),
+        Address::Absolute(_) => None,
+    };
+    let text_phys = phys(symbol("_stext")?).wrapping_sub(image("_stext")? as u64);
+    let btf = text_phys.wrapping_add(image("__start_BTF")? as u64);
+    found.btf = Some((btf, btf_at(capture, btf, &mut found)?));
+    Some(found)
 }
 
 /// One pass over physical memory for the BTF blob (stopping at vmlinux's), noting on the way where the
@@ -292,7 +329,10 @@ fn btf_at(capture: &Capture, at: u64, found: &mut Found) -> Option<Vec<u8>> {
     let len = btf_blob_len(&header)?;
     // Forged or stale headers could name many large blobs: their reads share one budget.
     if found.btf_bytes + len as u64 > MAX_BTF_BYTES {
-        found.reject(format!("BTF at {at:#x}: over the {} MiB read for BTF candidates", MAX_BTF_BYTES >> 20));
+        found.reject(format!(
+            "BTF at {at:#x}: over the {} MiB read for BTF candidates",
+            MAX_BTF_BYTES >> 20
+        ));
         return None;
     }
     found.btf_bytes += len as u64;
@@ -394,6 +434,9 @@ mod tests {
             mem[at + 20..at + 24].copy_from_slice(&(30u32 << 20).to_le_bytes());
         }
         let capture = Capture::open(Box::new(mem)).unwrap();
-        assert!(matches!(derive(&capture, &mut |_| {}), Err(CaptureSymbolsError::NoBtf(_))));
+        assert!(matches!(
+            derive(&capture, &mut |_| {}),
+            Err(CaptureSymbolsError::NoBtf(_))
+        ));
     }
 }
