@@ -25,6 +25,13 @@ const KALLSYMS_AFTER: u64 = 6 << 20;
 /// How far past the BTF blob the first pass goes on noting kallsyms candidates (the tables are in the
 /// read-only data beside it, a few MiB before or after).
 const NEAR_BTF: u64 = 16 << 20;
+/// The probe for string-table pages: one page every MiB.
+const PROBE_PAGE: usize = 4096;
+const PROBE_STRIDE: u64 = 1 << 20;
+/// How far before the first string-table page its region starts (vmlinux's BTF types take 2-4 MiB).
+const BEFORE_STRINGS: u64 = 12 << 20;
+/// String-table regions scanned before all of memory.
+const MAX_REGIONS: usize = 8;
 /// Bound on the kallsyms candidates noted by the first pass.
 const MAX_NOTED: usize = 4096;
 /// Physical memory read around a candidate to check its token table and index (the table is at most 64 KiB).
@@ -168,7 +175,7 @@ pub fn derive(capture: &Capture, progress: &mut dyn FnMut(&str)) -> Result<Captu
                 (s.name.clone(), address)
             })
             .collect();
-        SymbolTable::from_btf(blob, &symbols, banner.as_deref())
+        SymbolTable::from_btf(blob, symbols, banner.as_deref())
     };
     let mut table = build(DEFAULT_LOAD_ADDRESS)?;
     // The preferred load address, read with the table's offsets; almost always the default.
@@ -229,21 +236,102 @@ fn through_vmcoreinfo(capture: &Capture) -> Option<Found> {
     Some(found)
 }
 
-/// One pass over physical memory for the BTF blob (stopping at vmlinux's), noting on the way where the
-/// kallsyms token table may be; it goes on [`NEAR_BTF`] past the blob, then the candidates nearest the blob
+/// Find the BTF blob and the kallsyms tables: first around the pages that look like a string table (BTF's
+/// strings are 1.5-2 MiB of identifiers, so a probe of one page per MiB meets them), then, if that finds
+/// nothing, over all of memory.
+fn scan(capture: &Capture) -> Found {
+    let (regions, probed) = string_table_regions(capture);
+    let mut spent = probed;
+    for (lo, hi) in regions {
+        let mut found = scan_range(capture, lo, hi);
+        spent += found.bytes_read;
+        if found.btf.is_some() && found.kallsyms.is_some() {
+            found.bytes_read = spent;
+            return found;
+        }
+    }
+    let mut found = scan_range(capture, 0, u64::MAX);
+    found.bytes_read += spent;
+    found
+}
+
+/// Whether a page reads as part of a string table: names of identifier characters between NULs (a few
+/// other bytes allowed), neither mostly zeros nor one long text.
+fn looks_like_strings(page: &[u8]) -> bool {
+    let (mut nuls, mut odd, mut run) = (0usize, 0usize, 0usize);
+    for &b in page {
+        match b {
+            0 => {
+                nuls += 1;
+                run = 0;
+            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' => {
+                run += 1;
+                if run > 128 {
+                    return false;
+                }
+            }
+            _ => odd += 1,
+        }
+    }
+    odd <= 8 && nuls >= page.len() / 64 && nuls <= page.len() / 3
+}
+
+/// The stretches of memory worth scanning first: around each run of probed pages that look like a
+/// string table, from [`BEFORE_STRINGS`] before it (the BTF header and types precede its strings) to
+/// 1 MiB after; the runs with most such pages first, at most [`MAX_REGIONS`]. Also the bytes probed.
+fn string_table_regions(capture: &Capture) -> (Vec<(u64, u64)>, u64) {
+    let mut page = [0u8; PROBE_PAGE];
+    let (mut hits, mut probed) = (Vec::new(), 0u64);
+    for seg in capture.segments() {
+        let mut at = seg.phys_start.next_multiple_of(PROBE_STRIDE);
+        while at + PROBE_PAGE as u64 <= seg.phys_end() {
+            if capture.peek_phys(at, &mut page).is_ok() {
+                probed += PROBE_PAGE as u64;
+                if looks_like_strings(&page) {
+                    hits.push(at);
+                }
+            }
+            at += PROBE_STRIDE;
+        }
+    }
+    // Runs of hits at most two strides apart.
+    let mut runs: Vec<(u64, u64, usize)> = Vec::new();
+    for h in hits {
+        match runs.last_mut() {
+            Some((_, last, n)) if h - *last <= 2 * PROBE_STRIDE => {
+                *last = h;
+                *n += 1;
+            }
+            _ => runs.push((h, h, 1)),
+        }
+    }
+    runs.sort_by_key(|r| std::cmp::Reverse(r.2));
+    let regions = runs
+        .into_iter()
+        .take(MAX_REGIONS)
+        .map(|(first, last, _)| (first.saturating_sub(BEFORE_STRINGS), last + PROBE_STRIDE))
+        .collect();
+    (regions, probed)
+}
+
+/// One pass over physical memory from `lo` for the BTF blob (stopping at vmlinux's, or at `hi` if none
+/// starts before), noting on the way where the kallsyms token table may be; it goes on [`NEAR_BTF`] past the blob, then the candidates nearest the blob
 /// are decoded first (both are in the kernel image's read-only data). Only if none decodes is the rest of
 /// memory read for more.
-fn scan(capture: &Capture) -> Found {
+fn scan_range(capture: &Capture, lo: u64, hi: u64) -> Found {
     let mut found = Found::default();
     let finder = memchr::memmem::Finder::new(&BTF_HEADER_START);
     let (mut tried, mut candidates) = (0usize, Vec::new());
     let mut resume = None;
-    stream(capture, 0, u64::MAX, &mut found, &mut |found, at, window, next| {
-        if let Some((btf, _)) = &found.btf {
-            if at >= btf.saturating_add(NEAR_BTF) {
+    stream(capture, lo, u64::MAX, &mut found, &mut |found, at, window, next| {
+        match &found.btf {
+            Some((btf, _)) if at >= btf.saturating_add(NEAR_BTF) => {
                 resume = Some(at);
                 return true;
             }
+            None if at >= hi => return true,
+            _ => {}
         }
         if candidates.len() < MAX_NOTED {
             let seen = kallsyms::token_table_candidates(window);

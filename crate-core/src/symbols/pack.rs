@@ -48,52 +48,69 @@ where
     E: Serialize,
     S: Serialize,
 {
-    let sections = [
-        banner.unwrap_or_default().as_bytes().to_vec(),
-        table(base)?,
-        table(user)?,
-        table(enums)?,
-        table(symbols)?,
-    ];
-    let mut out = Vec::with_capacity(HEADER_LEN + sections.iter().map(Vec::len).sum::<usize>());
+    // One buffer, written in place: header, banner, then each table (its index patched as its blob grows).
+    let names: usize = [base.len(), user.len(), enums.len(), symbols.len()].iter().sum();
+    let mut out = Vec::with_capacity(HEADER_LEN + names * (RECORD_LEN + 64));
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&(SECTIONS as u32).to_le_bytes());
     out.extend_from_slice(source_hash);
-    let mut offset = HEADER_LEN as u64;
-    for s in &sections {
-        out.extend_from_slice(&offset.to_le_bytes());
-        out.extend_from_slice(&(s.len() as u64).to_le_bytes());
-        offset += s.len() as u64;
+    let table_at = out.len();
+    out.resize(HEADER_LEN, 0);
+    let banner = banner.unwrap_or_default().as_bytes();
+    let mut spans = [(0usize, 0usize); SECTIONS];
+    spans[0] = (out.len(), banner.len());
+    out.extend_from_slice(banner);
+    spans[1] = table_into(&mut out, base)?;
+    spans[2] = table_into(&mut out, user)?;
+    spans[3] = table_into(&mut out, enums)?;
+    spans[4] = table_into(&mut out, symbols)?;
+    for (i, (offset, len)) in spans.iter().enumerate() {
+        let at = table_at + i * 16;
+        out[at..at + 8].copy_from_slice(&(*offset as u64).to_le_bytes());
+        out[at + 8..at + 16].copy_from_slice(&(*len as u64).to_le_bytes());
     }
-    out.extend_from_slice(&crc32fast::hash(&sections[0]).to_le_bytes());
-    for s in sections {
-        out.extend_from_slice(&s);
-    }
+    let crc = crc32fast::hash(banner).to_le_bytes();
+    out[table_at + SECTIONS * 16..HEADER_LEN].copy_from_slice(&crc);
     Ok(out)
 }
 
-fn table<V: Serialize>(entries: &[(String, V)]) -> Result<Vec<u8>, SymbolError> {
+/// Append a table of `entries` to `out`; its offset and length there.
+fn table_into<V: Serialize>(out: &mut Vec<u8>, entries: &[(String, V)]) -> Result<(usize, usize), SymbolError> {
     let mut order: Vec<usize> = (0..entries.len()).collect();
     // By name, then by place: the unstable sort keeps the first definition first.
     order.sort_unstable_by(|&a, &b| entries[a].0.cmp(&entries[b].0).then(a.cmp(&b)));
     order.dedup_by(|a, b| entries[*a].0 == entries[*b].0); // the first definition of a name wins
-    let mut index = Vec::with_capacity(4 + order.len() * RECORD_LEN);
-    let mut blob = Vec::new();
-    index.extend_from_slice(&(order.len() as u32).to_le_bytes());
-    for i in order {
+    let start = out.len();
+    out.extend_from_slice(&(order.len() as u32).to_le_bytes());
+    let records = out.len();
+    out.resize(records + order.len() * RECORD_LEN, 0);
+    let blob = out.len();
+    let too_big = || SymbolError::Pack("table over 4 GiB".into());
+    let mut buf = std::mem::take(out);
+    for (k, i) in order.into_iter().enumerate() {
         let (name, value) = &entries[i];
-        let value = postcard::to_allocvec(value).map_err(|e| SymbolError::Pack(e.to_string()))?;
-        for part in [name.as_bytes(), &value[..]] {
-            let offset = u32::try_from(blob.len()).map_err(|_| SymbolError::Pack("table over 4 GiB".into()))?;
-            index.extend_from_slice(&offset.to_le_bytes());
-            index.extend_from_slice(&(part.len() as u32).to_le_bytes());
-            blob.extend_from_slice(part);
+        // The name, then the encoded value, straight into the blob.
+        let name_at = buf.len();
+        buf.extend_from_slice(name.as_bytes());
+        let value_at = buf.len();
+        buf = postcard::to_io(value, buf).map_err(|e| SymbolError::Pack(e.to_string()))?;
+        let crc = entry_crc(name.as_bytes(), &buf[value_at..]);
+        let fields = [
+            name_at - blob,
+            value_at - name_at,
+            value_at - blob,
+            buf.len() - value_at,
+        ];
+        let rec = records + k * RECORD_LEN;
+        for (j, v) in fields.iter().enumerate() {
+            let v = u32::try_from(*v).map_err(|_| too_big())?;
+            buf[rec + 4 * j..rec + 4 * j + 4].copy_from_slice(&v.to_le_bytes());
         }
-        index.extend_from_slice(&entry_crc(name.as_bytes(), &value).to_le_bytes());
+        buf[rec + 16..rec + 20].copy_from_slice(&crc.to_le_bytes());
     }
-    index.extend_from_slice(&blob);
-    Ok(index)
+    *out = buf;
+    Ok((start, out.len() - start))
 }
 
 /// The CRC-32 an entry's record holds: of its name, then its value.
