@@ -28,6 +28,8 @@ const NEAR_BTF: u64 = 16 << 20;
 /// The probe for string-table pages: one page every MiB.
 const PROBE_PAGE: usize = 4096;
 const PROBE_STRIDE: u64 = 1 << 20;
+/// Pages probed across each hit's MiB to rank the runs by how densely they read as strings.
+const DENSITY_PROBES: u64 = 8;
 /// How far before the first string-table page its region starts (vmlinux's BTF types take 2-4 MiB).
 const BEFORE_STRINGS: u64 = 12 << 20;
 /// String-table regions scanned before all of memory.
@@ -304,6 +306,17 @@ fn string_table_regions(capture: &Capture) -> (Vec<(u64, u64)>, u64) {
                 *n += 1;
             }
             _ => runs.push((h, h, 1)),
+        }
+    }
+    // Densest first: vmlinux's strings fill 1.5-2 MiB, so the pages between the probes read as strings
+    // too, where a module's string table or a stray page stands alone.
+    for (first, last, n) in &mut runs {
+        for k in 1..DENSITY_PROBES {
+            let at = *first + k * (PROBE_STRIDE / DENSITY_PROBES);
+            if at + PROBE_PAGE as u64 <= *last + PROBE_STRIDE && capture.peek_phys(at, &mut page).is_ok() {
+                probed += PROBE_PAGE as u64;
+                *n += usize::from(looks_like_strings(&page));
+            }
         }
     }
     runs.sort_by_key(|r| std::cmp::Reverse(r.2));
