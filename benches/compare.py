@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Whole-process timings of memscope against Volatility 3 on every capture of ../shared/corpus/manifest.json.
+"""Whole-process timings of memscope against Volatility 3 on every capture of ../shared/corpus/manifest.json,
+a first `pslist --symbols capture` (no ISF, nothing kept) against Volatility 3's pslist with its ISF, and one
+sequential read of each capture beside the packet analyses.
 
 The analyses are the registry's (`memscope list --format json`), plus `info`; each is paired with the
 Volatility 3 plugin that does the same job, where there is one. memscope is timed warm (its symbol pack cached)
@@ -89,6 +91,27 @@ def main():
             print("%-18s %-16s %-26s %10.3f %10.3f %10s %8s %10s %8s" % (
                 name, ours, theirs or "(none)", cold, w, "%.3f" % v if v else "-", "%.0fx" % (v / w) if v else "-",
                 "%.3f" % b if b else "-", "%.2f" % (w / b) if b else "-"))
+        if not args.only or "pslist" in args.only:
+            # A first run with no ISF: symbols derived from the capture, none kept from an earlier run.
+            derived_env = dict(os.environ, MEMSCOPE_CACHE=str(work / "derived"))
+            ms = [args.memscope, "pslist", str(lime), "--symbols", "capture", "--format", "json"]
+            first, vol = [], []
+            for _ in range(args.runs):
+                shutil.rmtree(work / "derived", ignore_errors=True)
+                first.append(timed(ms, derived_env)[0])
+                if not args.no_vol:
+                    vol.append(timed([args.vol, "-q", "-s", str(volsym.parent), "-f", str(lime), "-r", "json",
+                                      PEERS["pslist"]])[0])
+            f, v = statistics.median(first), statistics.median(vol) if vol else None
+            print("%-18s %-16s %-26s %10.3f %10s %10s %8s" % (
+                name, "pslist (capture)", PEERS["pslist"], f, "-", "%.3f" % v if v else "-", "%.0fx" % (v / f) if v else "-"))
+        if not args.only or {"queues", "skbuff"} & set(args.only):
+            # The packet analyses against one sequential read of the capture.
+            t = time.perf_counter()
+            with open(lime, "rb") as fh:
+                while fh.read(16 << 20):
+                    pass
+            print("%-18s %-16s %.3f s for one sequential read of the capture" % (name, "read", time.perf_counter() - t))
         r = subprocess.run([args.memscope, "bench", str(lime), "--symbols", str(isf), "--runs", "5"], capture_output=True, text=True)
         print(r.stdout.rstrip())
     shutil.rmtree(work, ignore_errors=True)
