@@ -43,7 +43,7 @@ pub fn load(path: &Path) -> Result<SymbolTable, CliError> {
     let cached = cache_dir().map(|d| d.join(format!("{key}.mspack")));
     if let Some(pack) = cached.as_ref().and_then(|p| std::fs::read(p).ok()) {
         if let Ok(table) = SymbolTable::from_pack(pack) {
-            if hex(&table.source_hash()) == key {
+            if table.source_hash_hex() == key {
                 return Ok(table);
             }
         }
@@ -51,12 +51,7 @@ pub fn load(path: &Path) -> Result<SymbolTable, CliError> {
     let table = SymbolTable::from_isf(&bytes).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
     if let Some(p) = cached {
         // A cache that cannot be written only costs time next run.
-        let tmp = p.with_extension(format!("part{}", std::process::id()));
-        let written = p.parent().is_some_and(|d| std::fs::create_dir_all(d).is_ok())
-            && std::fs::write(&tmp, table.pack()).is_ok();
-        if !written || std::fs::rename(&tmp, &p).is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
+        write_whole(&p, table.pack());
     }
     Ok(table)
 }
@@ -169,7 +164,8 @@ impl DerivedCache {
     }
 }
 
-/// Write `bytes` at `path` through a temporary file, so that a reader never sees half of it.
+/// Write `bytes` at `path` through a temporary file, so that a reader never sees half of it; whether it
+/// was written.
 fn write_whole(path: &Path, bytes: &[u8]) -> bool {
     let tmp = path.with_extension(format!("part{}", std::process::id()));
     let written = path.parent().is_some_and(|d| std::fs::create_dir_all(d).is_ok())
@@ -194,7 +190,7 @@ impl SymbolStore for DerivedCache {
         let dir = self.0.as_ref().ok_or("no cache folder")?;
         let bytes = std::fs::read(dir.join(&entry.file)).map_err(|e| format!("{}: {e}", entry.file))?;
         let table = SymbolTable::from_pack(bytes).map_err(|e| format!("{}: {e}", entry.file))?;
-        if hex(&table.source_hash()) != entry.sha256 {
+        if table.source_hash_hex() != entry.sha256 {
             return Err(format!("{}: not the pack its index names", entry.file));
         }
         Ok(table)
@@ -204,7 +200,7 @@ impl SymbolStore for DerivedCache {
 impl DerivedStore for DerivedCache {
     fn save(&mut self, table: &SymbolTable) {
         let Some(dir) = self.0.clone() else { return };
-        let file = format!("{}.mspack", hex(&table.source_hash()));
+        let file = format!("{}.mspack", table.source_hash_hex());
         let Ok(entry) = IndexEntry::of(&file, table) else {
             return;
         };
@@ -228,7 +224,7 @@ pub fn export_isf(table: &SymbolTable, out: &Path) -> Result<u64, CliError> {
     let sources = serde_json::json!({
         "symbols": [{"kind": "symtab", "name": "kallsyms in the capture's memory"}],
         "types": [{"kind": "symtab", "name": "BTF in the capture's memory", "hash_type": "sha256",
-                   "hash_value": hex(&table.source_hash())}],
+                   "hash_value": table.source_hash_hex()}],
     });
     let doc = table.to_isf(sources).map_err(|e| CliError::new(e.to_string()))?;
     let json = serde_json::to_vec(&doc).map_err(|e| CliError::new(e.to_string()))?;

@@ -283,7 +283,10 @@ fn from_capture(
             progress("loading symbols derived before from this kernel's BTF");
             let Ok(table) = cache.load(entry) else { continue };
             if let Ok(kernel) = identify_from(capture.clone(), Rc::new(table), init_task_phys) {
-                if banner_in_memory(&kernel).is_some_and(|b| Some(b.as_str()) == kernel.symbols().banner()) {
+                if kernel
+                    .banner()
+                    .is_some_and(|b| Some(b.as_str()) == kernel.symbols().banner())
+                {
                     return Ok((kernel, CAPTURE_SYMBOLS_NAME.to_string()));
                 }
             }
@@ -303,14 +306,6 @@ fn from_capture(
             memory: MemoryBanner::NotLooked,
         }),
     }
-}
-
-/// `linux_banner` as the identified kernel's memory holds it, without its newline.
-fn banner_in_memory(kernel: &Kernel) -> Option<String> {
-    let mut b = [0u8; 512];
-    kernel.read(kernel.symbol_addr("linux_banner").ok()?, &mut b).ok()?;
-    let end = b.iter().position(|&c| c == 0)?;
-    Some(String::from_utf8_lossy(&b[..end]).trim_end().to_string())
 }
 
 /// The first entry of the stores' indexes whose kernel the probe finds and identification confirms;

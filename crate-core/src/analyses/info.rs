@@ -66,11 +66,7 @@ pub struct Info {
 pub fn info(capture: &Capture, kernel: &Kernel, symbols_name: Option<String>) -> Info {
     let placement = kernel.placement();
     let symbols = kernel.symbols();
-    let banner = kernel
-        .symbol_addr("linux_banner")
-        .ok()
-        .and_then(|a| kernel.read_c_string(a, 1024).ok())
-        .map(|b| b.trim_end().to_string());
+    let banner = kernel.banner();
     Info {
         capture_format: capture.format(),
         file_size: capture.file_size(),
@@ -89,7 +85,7 @@ pub fn info(capture: &Capture, kernel: &Kernel, symbols_name: Option<String>) ->
         banner,
         hostname: kernel.uts_field("nodename").ok(),
         symbols: symbols_name,
-        symbols_sha256: symbols.source_hash().iter().map(|b| format!("{b:02x}")).collect(),
+        symbols_sha256: symbols.source_hash_hex(),
         symbols_banner: symbols.banner().map(str::to_string),
         paging_mode: placement.scheme.name.to_string(),
         page_table_root: placement.page_table_root,

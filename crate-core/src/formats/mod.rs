@@ -183,6 +183,25 @@ impl Capture {
         self.vmcoreinfo.as_deref()
     }
 
+    /// The value of `key` in the VMCOREINFO note (`KERNELOFFSET`, `SYMBOL(init_task)`, `NUMBER(phys_base)`:
+    /// its `KEY=value` lines), as text.
+    pub fn vmcoreinfo_value(&self, key: &str) -> Option<&str> {
+        self.vmcoreinfo()?
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .map(str::trim)
+    }
+
+    /// A VMCOREINFO value written in hex (`SYMBOL(...)`, `KERNELOFFSET`).
+    pub fn vmcoreinfo_hex(&self, key: &str) -> Option<u64> {
+        u64::from_str_radix(self.vmcoreinfo_value(key)?.trim_start_matches("0x"), 16).ok()
+    }
+
+    /// A VMCOREINFO value written in decimal (`NUMBER(...)`), taken as the two's-complement `u64`.
+    pub fn vmcoreinfo_number(&self, key: &str) -> Option<u64> {
+        self.vmcoreinfo_value(key)?.parse::<i64>().ok().map(|n| n as u64)
+    }
+
     /// The segment holding `addr`, if any.
     fn segment_of(&self, addr: u64) -> Option<&Segment> {
         let i = self.segments.partition_point(|s| s.phys_start <= addr);

@@ -88,20 +88,10 @@ fn is_init_task_at(capture: &Capture, probe: &ProbeInfo, comm: u64) -> bool {
 
 /// Hints from a VMCOREINFO note: `KERNELOFFSET` (the virtual shift) and `NUMBER(phys_base)`.
 fn vmcoreinfo_hints(capture: &Capture) -> (Option<u64>, Option<u64>) {
-    let Some(text) = capture.vmcoreinfo() else {
-        return (None, None);
-    };
-    let value = |key: &str, radix: u32| {
-        text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| {
-            let v = v.trim();
-            if radix == 10 {
-                v.parse::<i64>().ok().map(|n| n as u64)
-            } else {
-                u64::from_str_radix(v.trim_start_matches("0x"), 16).ok()
-            }
-        })
-    };
-    (value("KERNELOFFSET=", 16), value("NUMBER(phys_base)=", 10))
+    (
+        capture.vmcoreinfo_hex("KERNELOFFSET"),
+        capture.vmcoreinfo_number("NUMBER(phys_base)"),
+    )
 }
 
 /// Find and confirm the kernel that `symbols` describe in `capture`.

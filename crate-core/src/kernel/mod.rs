@@ -218,6 +218,12 @@ impl Kernel {
             .string(field)
     }
 
+    /// `linux_banner` as memory holds it, without its trailing newline.
+    pub fn banner(&self) -> Option<String> {
+        let at = self.symbol_addr("linux_banner").ok()?;
+        self.read_c_string(at, 1024).ok().map(|b| b.trim_end().to_string())
+    }
+
     /// Physical address of a kernel-image symbol, without page tables.
     pub fn image_phys(&self, link_addr: u64) -> u64 {
         link_addr

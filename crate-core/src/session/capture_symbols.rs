@@ -135,16 +135,7 @@ pub fn derive(capture: &Capture, progress: &mut dyn FnMut(&str)) -> Result<Captu
     };
     progress("building symbols from the kernel's BTF");
     let mut warnings = Vec::new();
-    let offset_of = |name: &str| {
-        ksyms
-            .symbols
-            .iter()
-            .find(|s| s.name == name)
-            .and_then(|s| match s.address {
-                Address::Image(o) => Some(o),
-                Address::Absolute(_) => None,
-            })
-    };
+    let offset_of = |name: &str| ksyms.image_offset(name);
     // Where _text is in physical memory: the BTF blob starts at __start_BTF, the token table at its label.
     let text_phys = offset_of("__start_BTF")
         .map(|o| btf_phys.wrapping_sub(o as u64))
@@ -214,10 +205,8 @@ pub fn derive(capture: &Capture, progress: &mut dyn FnMut(&str)) -> Result<Captu
 /// the tables are decoded where it says, and the BTF blob read at `__start_BTF` (placed by `_stext`, which
 /// it names too), with no scan. `None` where the note lacks any of it or what it names does not decode.
 fn through_vmcoreinfo(capture: &Capture) -> Option<Found> {
-    let text = capture.vmcoreinfo()?;
-    let value = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(str::trim);
-    let symbol = |name: &str| u64::from_str_radix(value(&format!("SYMBOL({name})="))?, 16).ok();
-    let phys_base = value("NUMBER(phys_base)=")?.parse::<i64>().ok()? as u64;
+    let symbol = |name: &str| capture.vmcoreinfo_hex(&format!("SYMBOL({name})"));
+    let phys_base = capture.vmcoreinfo_number("NUMBER(phys_base)")?;
     let phys = |vaddr: u64| vaddr.wrapping_sub(START_KERNEL_MAP).wrapping_add(phys_base);
     let mut found = Found::default();
     // The digit tokens are within the token table's first 64 KiB.
@@ -228,12 +217,8 @@ fn through_vmcoreinfo(capture: &Capture) -> Option<Found> {
     let anchor = table + *kallsyms::token_table_candidates(&head).first()? as u64;
     found.kallsyms = Some(kallsyms_at(capture, anchor, &mut found)?);
     let (_, ksyms) = found.kallsyms.as_ref()?;
-    let image = |name: &str| match ksyms.symbol(name)?.address {
-        Address::Image(o) => Some(o),
-        Address::Absolute(_) => None,
-    };
-    let text_phys = phys(symbol("_stext")?).wrapping_sub(image("_stext")? as u64);
-    let btf = text_phys.wrapping_add(image("__start_BTF")? as u64);
+    let text_phys = phys(symbol("_stext")?).wrapping_sub(ksyms.image_offset("_stext")? as u64);
+    let btf = text_phys.wrapping_add(ksyms.image_offset("__start_BTF")? as u64);
     found.btf = Some((btf, btf_at(capture, btf, &mut found)?));
     Some(found)
 }

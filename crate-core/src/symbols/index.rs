@@ -28,7 +28,7 @@ impl IndexEntry {
     pub fn of(file: &str, table: &SymbolTable) -> Result<IndexEntry, SymbolError> {
         Ok(IndexEntry {
             file: file.to_string(),
-            sha256: table.source_hash().iter().map(|b| format!("{b:02x}")).collect(),
+            sha256: table.source_hash_hex(),
             banner: table.banner().map(str::to_string),
             release: table.release().map(str::to_string),
             probe: ProbeInfo::of(table)?,

@@ -224,6 +224,14 @@ impl Kallsyms {
     pub fn symbol(&self, name: &str) -> Option<&KallsymsSymbol> {
         self.symbols.iter().find(|s| s.name == name)
     }
+
+    /// The offset from `_text` of the first image symbol of this name.
+    pub fn image_offset(&self, name: &str) -> Option<i64> {
+        match self.symbol(name)?.address {
+            Address::Image(o) => Some(o),
+            Address::Absolute(_) => None,
+        }
+    }
 }
 
 /// Decode the kallsyms tables around a candidate. `window` is a stretch of physical memory (the caller

@@ -166,6 +166,11 @@ impl SymbolTable {
         self.view.source_hash()
     }
 
+    /// [`SymbolTable::source_hash`] as lowercase hex: how indexes, caches and `info` name it.
+    pub fn source_hash_hex(&self) -> String {
+        self.source_hash().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The kernel banner the ISF records (`linux_banner`'s constant data), without its trailing newline.
     pub fn banner(&self) -> Option<&str> {
         self.view.banner(&self.bytes)

@@ -146,8 +146,7 @@ impl SymbolStore for KeptSymbols {
             .find(|(f, _)| *f == entry.file)
             .ok_or_else(|| format!("{}: not kept", entry.file))?;
         let table = SymbolTable::from_pack(read_all(h)?).map_err(|e| format!("{}: {e}", entry.file))?;
-        let hash: String = table.source_hash().iter().map(|b| format!("{b:02x}")).collect();
-        if hash != entry.sha256 {
+        if table.source_hash_hex() != entry.sha256 {
             return Err(format!("{}: not the pack its index names", entry.file));
         }
         Ok(table)
@@ -156,8 +155,7 @@ impl SymbolStore for KeptSymbols {
 
 impl DerivedStore for KeptSymbols {
     fn save(&mut self, table: &SymbolTable) {
-        let hash: String = table.source_hash().iter().map(|b| format!("{b:02x}")).collect();
-        if let Ok(entry) = IndexEntry::of(&format!("derived-{hash}.mspack"), table) {
+        if let Ok(entry) = IndexEntry::of(&format!("derived-{}.mspack", table.source_hash_hex()), table) {
             self.pending = Some((entry, table.pack().to_vec()));
         }
     }
