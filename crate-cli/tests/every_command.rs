@@ -1014,14 +1014,7 @@ fn export_isf_for_volatility(
         if run_checked(&label, &["symbols", "export", &lime, "--out", &out_text], false, diffs).is_none() {
             continue;
         }
-        let keys = [
-            "kernel_release",
-            "banner",
-            "kaslr_virtual_shift",
-            "kaslr_physical_shift",
-            "page_table_root",
-            "init_task",
-        ];
+        let keys = memscope_tests::KERNEL_PLACE_KEYS;
         let info = |symbols: &str, diffs: &mut Vec<String>| {
             run_clean(
                 &format!("{label}: info --symbols {symbols}"),

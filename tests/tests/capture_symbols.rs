@@ -74,15 +74,7 @@ fn symbols_from_the_capture_give_the_isfs_rows() {
         );
         let keys = |i: &memscope_core::analyses::info::Info| {
             let v = serde_json::to_value(i).expect("info as JSON");
-            [
-                "kernel_release",
-                "banner",
-                "kaslr_virtual_shift",
-                "kaslr_physical_shift",
-                "page_table_root",
-                "init_task",
-            ]
-            .map(|k| (k, v[k].clone()))
+            memscope_tests::KERNEL_PLACE_KEYS.map(|k| (k, v[k].clone()))
         };
         for ((k, got), (_, want)) in keys(&a).iter().zip(keys(&b).iter()) {
             compared += 1;

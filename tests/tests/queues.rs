@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use memscope_core::analyses::queues::{queues, Options, QueueRow};
 use memscope_tests::corpus::{self, CorpusCapture};
-use memscope_tests::{checks, truth};
+use memscope_tests::{checks, pcap, truth};
 
 /// Per socket inode: what memory holds.
 #[derive(Debug, Default, Clone)]
@@ -328,41 +328,7 @@ fn pcap_is_read_by_tshark_with_a_packet_per_inet_skb() {
         let bytes = found.pcap.expect("a pcapng file");
         let path = corpus::cache_dir().join(format!("{}-queues.pcapng", capture.name));
         std::fs::write(&path, &bytes).expect("write the pcapng file");
-        let out = std::process::Command::new("tshark")
-            .args([
-                "-r",
-                &path.to_string_lossy(),
-                "-T",
-                "fields",
-                "-e",
-                "tcp.srcport",
-                "-e",
-                "tcp.dstport",
-            ])
-            .args([
-                "-e",
-                "udp.srcport",
-                "-e",
-                "udp.dstport",
-                "-e",
-                "data.data",
-                "-e",
-                "tcp.payload",
-            ])
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("tshark cannot run ({e}): scripts/setup.sh installs it (apt-get install tshark)")
-            });
-        assert!(
-            out.status.success(),
-            "{}: tshark: {}",
-            capture.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect();
+        let lines = pcap::tshark_fields(&capture.name, &path);
         let inet: Vec<_> = found
             .found
             .rows
@@ -396,10 +362,7 @@ fn pcap_is_read_by_tshark_with_a_packet_per_inet_skb() {
                 r.skb_addr
             );
         }
-        let marker: String = capture.markers["recv_queue"]
-            .bytes()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let marker = pcap::hex(&capture.markers["recv_queue"]);
         total += 1;
         assert!(
             lines.iter().any(|l| l.contains(&marker)),

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use memscope_core::analyses::{queues, skbuff};
-use memscope_tests::{checks, corpus};
+use memscope_tests::{checks, corpus, pcap};
 
 #[test]
 fn every_queued_skb_is_carved_from_its_cache() {
@@ -136,32 +136,7 @@ fn pcap_is_read_by_tshark_with_a_packet_per_skb_that_keeps_its_headers() {
         .unwrap_or_else(|e| panic!("{name}: skbuff --pcap: {e}"));
         let path = corpus::cache_dir().join(format!("{name}-skbuff.pcapng"));
         std::fs::write(&path, carved.pcap.expect("a pcapng file")).expect("write the pcapng file");
-        let out = std::process::Command::new("tshark")
-            .args(["-r", &path.to_string_lossy(), "-T", "fields"])
-            .args([
-                "-e",
-                "tcp.srcport",
-                "-e",
-                "tcp.dstport",
-                "-e",
-                "udp.srcport",
-                "-e",
-                "udp.dstport",
-            ])
-            .args(["-e", "data.data", "-e", "tcp.payload"])
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("tshark cannot run ({e}): scripts/setup.sh installs it (apt-get install tshark)")
-            });
-        assert!(
-            out.status.success(),
-            "{name}: tshark: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect();
+        let lines = pcap::tshark_fields(name, &path);
         let kept: Vec<&skbuff::SkbuffRow> = carved
             .found
             .rows
@@ -178,10 +153,7 @@ fn pcap_is_read_by_tshark_with_a_packet_per_skb_that_keeps_its_headers() {
                 r.skb_addr
             );
         }
-        let marker: String = capture.markers["recv_queue"]
-            .bytes()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let marker = pcap::hex(&capture.markers["recv_queue"]);
         total += 1;
         assert!(
             lines.iter().any(|l| l.contains(&marker)),
