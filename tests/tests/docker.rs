@@ -426,3 +426,78 @@ fn inspect_matches_docker_inspect_and_proc_status() {
     memscope_tests::checks::ran("docker inspect", checks);
     assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
 }
+
+/// The labels the page marks pids and namespaces with: every process alive at the dump (the last ps
+/// before it, less what none of Volatility 3's listings holds) that descends from a running container's
+/// main process (by its ppid chain in proc-summary.tsv) labelled with that container, every
+/// namespace of pid 1 labelled `host`, and each container main process's other namespaces labelled with
+/// its name.
+#[test]
+fn labels_name_each_process_and_namespace_as_the_truth_does() {
+    let (mut checks, mut diffs) = (0usize, Vec::new());
+    for capture in corpus::corpus_captures() {
+        let kernel = corpus::kernel(&capture);
+        let (labels, warnings) =
+            docker::labels(&kernel).unwrap_or_else(|e| panic!("{}: labels failed: {e}", capture.name));
+        if !warnings.is_empty() {
+            diffs.push(format!("{}: warnings on an intact capture: {warnings:?}", capture.name));
+        }
+        let procs = truth::proc_summary(&capture.truth_dir);
+        let containers: Vec<_> = running(&truth::docker_containers(&capture.truth_dir))
+            .cloned()
+            .collect();
+        let container_of = |mut pid: u32| {
+            for _ in 0..64 {
+                if let Some(c) = containers.iter().find(|c| c.pid == pid) {
+                    return Some(c);
+                }
+                pid = procs.get(&pid)?.ppid;
+            }
+            None
+        };
+        let host = &procs[&1].ns;
+        let alive = truth::final_ps_pids_at_dump(&capture.truth_dir);
+        for p in procs.values().filter(|p| alive.contains(&p.pid)) {
+            checks += 1;
+            let got = labels.container_of(p.pid).map(|c| c.container_id.as_str());
+            let want = container_of(p.pid).map(|c| c.id.as_str());
+            if got != want {
+                diffs.push(format!(
+                    "{}: pid {} ({}) in {got:?}, its parents say {want:?}",
+                    capture.name, p.pid, p.name
+                ));
+            }
+        }
+        for (kind, inode) in host {
+            checks += 1;
+            if labels.namespace(*inode) != Some(docker::labels::HOST) {
+                diffs.push(format!(
+                    "{}: host {kind} namespace {inode} labelled {:?}",
+                    capture.name,
+                    labels.namespace(*inode)
+                ));
+            }
+        }
+        for c in &containers {
+            let Some(p) = procs.get(&c.pid) else {
+                diffs.push(format!(
+                    "{}: container {}'s pid {} not in proc-summary.tsv",
+                    capture.name, c.name, c.pid
+                ));
+                continue;
+            };
+            for (kind, inode) in p.ns.iter().filter(|(k, i)| host.get(*k) != Some(i)) {
+                checks += 1;
+                let label = labels.namespace(*inode).unwrap_or_default();
+                if !label.split(", ").any(|n| n == c.name) {
+                    diffs.push(format!(
+                        "{}: {} {kind} namespace {inode} labelled {label:?}",
+                        capture.name, c.name
+                    ));
+                }
+            }
+        }
+    }
+    memscope_tests::checks::ran("docker labels", checks);
+    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+}

@@ -15,6 +15,7 @@
 pub(crate) mod cached;
 pub mod dockerd;
 mod inspect;
+pub mod labels;
 mod views;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -23,6 +24,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use inspect::{check_id, inspect, InspectRow, MountPoint};
+pub use labels::{labels, Labelled, Labels};
 pub use views::{caps, detect, mounts, networks, CapsRow, Indicator, MountRow, NetworkRow};
 
 use super::pslist::{self, ProcessRow};

@@ -1,0 +1,138 @@
+//! Who each process and each namespace belongs to, for front ends that mark containers where other
+//! analyses show a pid or a namespace inode: the page's `container` column, namespaces named `host` or by
+//! their container, the process tree with each container boxed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{inventory, Inventory};
+use crate::kernel::layouts::NsKind;
+use crate::kernel::{Kernel, KernelError};
+
+/// The label of the host's own namespaces (pid 1's).
+pub const HOST: &str = "host";
+
+/// The containers and the owners of the namespaces that processes hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Labels {
+    /// The running and paused containers.
+    pub containers: Vec<Labelled>,
+    /// Namespace inode -> who holds it: [`HOST`] for pid 1's namespaces, else the names of the containers
+    /// whose processes hold it (`, `-joined: a container started with `--network container:X` shares X's
+    /// network namespace). A namespace only other host processes hold (a service's private one) has no
+    /// entry.
+    pub namespaces: BTreeMap<u64, String>,
+}
+
+/// One container, as the labels name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Labelled {
+    /// 64 hex digits.
+    pub container_id: String,
+    /// Docker's name, without its leading `/`, where memory holds it.
+    pub name: Option<String>,
+    /// Host pid of its main process.
+    pub pid: Option<u32>,
+    /// Every host pid in it, `docker exec` sessions included.
+    pub pids: Vec<u32>,
+    /// Whether it runs privileged, where known.
+    pub privileged: Option<bool>,
+    /// `running` or `paused`.
+    pub state: String,
+}
+
+impl Labelled {
+    /// What tables show for it: its name, else the first 12 digits of its id.
+    pub fn label(&self) -> &str {
+        match &self.name {
+            Some(n) if !n.is_empty() => n,
+            _ => self.container_id.get(..12).unwrap_or(&self.container_id),
+        }
+    }
+}
+
+impl Labels {
+    /// The container host pid `pid` runs in.
+    pub fn container_of(&self, pid: u32) -> Option<&Labelled> {
+        self.containers.iter().find(|c| c.pids.contains(&pid))
+    }
+
+    /// Who holds the namespace with this inode.
+    pub fn namespace(&self, inode: u64) -> Option<&str> {
+        self.namespaces.get(&inode).map(String::as_str)
+    }
+}
+
+/// The labels of a capture, with the warnings of the docker inventory they come from.
+pub fn labels(kernel: &Kernel) -> Result<(Labels, Vec<String>), KernelError> {
+    let inv = inventory(kernel)?;
+    let warnings = inv.warnings_for(&["name", "privileged"]);
+    Ok((from_inventory(&inv), warnings))
+}
+
+fn from_inventory(inv: &Inventory) -> Labels {
+    let containers: Vec<Labelled> = inv
+        .containers
+        .iter()
+        .map(|c| Labelled {
+            container_id: c.row.container_id.clone(),
+            name: c.row.name.clone(),
+            pid: c.row.pid,
+            pids: c.row.pids.clone(),
+            privileged: c.row.privileged,
+            state: c.row.state.clone(),
+        })
+        .collect();
+    let mut owners: BTreeMap<u64, BTreeSet<&str>> = BTreeMap::new();
+    let host: BTreeSet<u64> = NsKind::ALL.iter().filter_map(|&k| inv.host.ns.get(k)).collect();
+    for p in &inv.procs {
+        let Some(c) = u32::try_from(p.pid)
+            .ok()
+            .and_then(|pid| containers.iter().find(|c| c.pids.contains(&pid)))
+        else {
+            continue;
+        };
+        for inode in NsKind::ALL.iter().filter_map(|&k| p.ns.get(k)) {
+            if !host.contains(&inode) {
+                owners.entry(inode).or_default().insert(c.label());
+            }
+        }
+    }
+    let mut namespaces: BTreeMap<u64, String> = host.iter().map(|&i| (i, HOST.to_string())).collect();
+    for (inode, names) in owners {
+        namespaces.insert(inode, names.into_iter().collect::<Vec<_>>().join(", "));
+    }
+    Labels { containers, namespaces }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labelled(id: char, name: Option<&str>, pids: &[u32]) -> Labelled {
+        Labelled {
+            container_id: id.to_string().repeat(64),
+            name: name.map(str::to_string),
+            pid: pids.first().copied(),
+            pids: pids.to_vec(),
+            privileged: None,
+            state: "running".into(),
+        }
+    }
+
+    #[test]
+    fn a_container_is_named_or_shown_by_its_short_id() {
+        assert_eq!(labelled('a', Some("web"), &[]).label(), "web");
+        assert_eq!(labelled('b', None, &[]).label(), "bbbbbbbbbbbb");
+        assert_eq!(labelled('c', Some(""), &[]).label(), "cccccccccccc");
+        let labels = Labels {
+            containers: vec![labelled('a', Some("web"), &[905, 935])],
+            namespaces: BTreeMap::from([(4026531840, HOST.to_string())]),
+        };
+        assert_eq!(labels.container_of(935).map(Labelled::label), Some("web"));
+        assert_eq!(labels.container_of(1), None);
+        assert_eq!(labels.namespace(4026531840), Some(HOST));
+        assert_eq!(labels.namespace(1), None);
+    }
+}
