@@ -40,6 +40,9 @@ pub enum ToWorker {
         options: Options,
         name: String,
     },
+    /// Which container each process and namespace belongs to (answered by `Labels`), asked once a
+    /// capture's first table is shown.
+    Labels,
     /// Benchmark a raw reader (no cache) on the blob beside this message. `mode`: `seq` (reads of `size`
     /// bytes over the whole file) or `random` (`count` reads of `size` bytes at pseudo-random aligned
     /// offsets) through FileReaderSync; `opfs-copy` (copy the blob into the Origin Private File System
@@ -85,6 +88,11 @@ pub enum FromWorker {
         /// The files its output options wrote (a directory option's as one `.tar`), to download by name.
         #[serde(default)]
         files: Vec<String>,
+    },
+    /// The open capture's containers and namespace owners, to mark pids and namespace inodes with.
+    Labels {
+        labels: memscope_core::analyses::docker::Labels,
+        warnings: Vec<String>,
     },
     /// An export's text.
     Export {

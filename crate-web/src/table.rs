@@ -51,7 +51,7 @@ enum Term {
     Word(String),
     /// `key:value`: the value in a column named `key`, or ending in `_key` or `.key` (`port:` is
     /// `local_port` or `remote_port`), among all the row's keys, shown or not; numbers exactly, text as
-    /// case-insensitive text.
+    /// case-insensitive text; a namespace by its inode or an owner's whole name (`netns:host`).
     Keyed(String, String),
 }
 
@@ -95,7 +95,14 @@ impl Filter {
         self.terms.iter().all(|(negated, term)| {
             let hit = match term {
                 Term::Word(w) => shown.iter().any(|c| value_matches(c, w)),
-                Term::Keyed(k, v) => keys.iter().any(|(key, c)| key_matches(key, k) && value_matches(c, v)),
+                Term::Keyed(k, v) => keys.iter().any(|(key, c)| {
+                    key_matches(key, k)
+                        && if crate::labels::is_namespace_key(key) {
+                            namespace_matches(c, v)
+                        } else {
+                            value_matches(c, v)
+                        }
+                }),
             };
             hit != *negated
         })
@@ -123,6 +130,13 @@ fn value_matches(cell: &str, wanted: &str) -> bool {
         return cell.split(' ').any(|item| item == wanted);
     }
     cell.to_lowercase().contains(wanted)
+}
+
+/// A namespace's value (`4026531840 (host)`, its inode and who holds it) matches its inode or one of its
+/// owners whole: `netns:host` is not the container `hostnet`'s.
+fn namespace_matches(cell: &str, wanted: &str) -> bool {
+    cell.split([' ', ',', '(', ')'])
+        .any(|item| !item.is_empty() && item.eq_ignore_ascii_case(wanted))
 }
 
 /// The row indices to show: those that pass `filter` (their cells for the shown columns, and all their
@@ -268,6 +282,19 @@ mod tests {
         assert_eq!(Filter::parse("::1").terms, vec![(false, Term::Word("::1".into()))]);
         assert_eq!(find("21:05:03"), vec![2]);
         assert!(Filter::parse("  - ! ").is_empty());
+        // A namespace by its owner or its inode, whole: host is not the container hostnet.
+        let ns = [
+            json!({"netns": "4026531840 (host)"}),
+            json!({"netns": "4026532301 (hostnet, web)"}),
+        ];
+        let ns_keys: Vec<Vec<(String, String)>> = ns.iter().map(export::flatten).collect();
+        let ns_cells = vec![Vec::new(); 2];
+        let find_ns = |f: &str| view(&ns_cells, &ns_keys, &Filter::parse(f), None);
+        assert_eq!(find_ns("netns:host"), vec![0]);
+        assert_eq!(find_ns("netns:hostnet"), vec![1]);
+        assert_eq!(find_ns("netns:web"), vec![1]);
+        assert_eq!(find_ns("netns:4026532301"), vec![1]);
+        assert_eq!(find_ns("-netns:host"), vec![1]);
     }
 
     #[test]

@@ -194,6 +194,37 @@ function leaves(specs) {
   );
 }
 
+/** The running containers of truth/docker/inspect-container-*.json (docker inspect's objects). */
+function runningContainers(entry) {
+  const dir = join(CORPUS, entry.truth, "docker");
+  return readdirSync(dir)
+    .filter((f) => f.startsWith("inspect-container-") && f.endsWith(".json"))
+    .map((f) => [JSON.parse(readFileSync(join(dir, f), "utf8"))].flat()[0])
+    .filter((c) => c.State.Running && c.State.Pid > 0);
+}
+
+/** The subnets of a Docker network (truth/docker/inspect-network-NAME.json's IPAM). */
+function networkSubnets(entry, name) {
+  const file = join(CORPUS, entry.truth, "docker", `inspect-network-${name}.json`);
+  if (!existsSync(file)) throw new Error(`${file} is missing`);
+  const n = [JSON.parse(readFileSync(file, "utf8"))].flat()[0];
+  return (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter(Boolean);
+}
+
+/** truth/proc-summary.tsv: pid -> { net: the inode of its network namespace }. */
+function procSummary(entry) {
+  const file = join(CORPUS, entry.truth, "proc-summary.tsv");
+  const [header, ...lines] = readFileSync(file, "utf8").split("\n").filter(Boolean);
+  const col = header.split("\t").indexOf("net");
+  if (col < 0) throw new Error(`${file} has no net column`);
+  return new Map(
+    lines.map((l) => {
+      const f = l.split("\t");
+      return [Number(f[0]), { net: Number(/\[(\d+)\]/.exec(f[col])?.[1]) }];
+    }),
+  );
+}
+
 describe("captures in the browser (worker reading the local File)", () => {
   test("Cancel stops the worker and a fresh one takes over; the page reacts during an open", async () => {
     const entry = manifest.captures[0];
@@ -390,6 +421,98 @@ describe("captures in the browser (worker reading the local File)", () => {
       await page.screenshot({ path: join(SHOTS, `${entry.name}.png`) });
     });
   }
+
+  for (const entry of [] /* filled below */) void entry;
+
+  test("containers are marked on every table: a container column, namespaces by owner, boxed in the tree, and a map", async () => {
+    for (const entry of manifest.captures) {
+      const path = capturePath(entry);
+      const running = runningContainers(entry);
+      const summary = procSummary(entry);
+      const hostNet = summary.get(1).net;
+      await openCapture(path);
+      await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
+      // The labels come in the background after the first table: the container column appears.
+      await page.waitForFunction(() => [...document.querySelectorAll("#table-pslist thead th")].some((th) => th.textContent.startsWith("container")), null, { timeout: 60_000 });
+      const header = await page.locator("#table-pslist thead th").allTextContents();
+      const column = header.findIndex((h) => h.startsWith("container")) + 1;
+      assert.equal(header[column - 2], "pid", "the container column sits beside the pid");
+      const filterTo = async (tab, text, want, what) => {
+        await page.fill(`#table-${tab} .filter`, text);
+        await page
+          .waitForFunction(([t, n]) => document.querySelector(`#table-${t}`)?.dataset.shown === String(n), [tab, want], { timeout: 10_000 })
+          .catch(async () => assert.fail(`${entry.name} ${what}: filter ${JSON.stringify(text)} shows ${await page.getAttribute(`#table-${tab}`, "data-shown")} rows, want ${want}`));
+        check();
+      };
+      // Each container's main process (docker inspect's State.Pid) is labelled with the container's name.
+      const procs = JSON.parse(cli("pslist", path, "--format", "json").toString("utf8"));
+      for (const c of running) {
+        const name = c.Name.replace(/^\//, "");
+        await filterTo("pslist", `pid:${c.State.Pid}`, 1, `${name}'s main process`);
+        const cell = await page.textContent(`#table-pslist tbody tr:not(.spacer) >> nth=0 >> td >> nth=${column - 1}`);
+        assert.equal(cell.trim(), name, `${entry.name}: pid ${c.State.Pid}'s container`);
+        check();
+      }
+      // Sockets: namespaces shown by owner; netns:host picks the host's, netns:NAME a container's own.
+      const sockets = JSON.parse(cli("netstat", path, "--format", "json").toString("utf8"));
+      await page.click('button[data-tab="netstat"]');
+      await page.waitForSelector("#table-netstat[data-rows]", { timeout: 60_000 });
+      await filterTo("netstat", "netns:host", sockets.filter((r) => r.netns === hostNet).length, "host sockets");
+      for (const c of running) {
+        const net = summary.get(c.State.Pid)?.net;
+        assert.ok(net, `${entry.name}: pid ${c.State.Pid} in proc-summary.tsv`);
+        if (net === hostNet) continue;
+        const name = c.Name.replace(/^\//, "");
+        await filterTo("netstat", `netns:${name}`, sockets.filter((r) => r.netns === net).length, `${name}'s sockets`);
+        assert.ok(!(await page.textContent("#table-netstat tbody")).includes(String(net)), "the inode shows as its owner");
+      }
+      await page.fill("#table-netstat .filter", "");
+      // The process tree boxes each container's processes, labelled with its name, privileged ones marked.
+      await page.click('button[data-tab="pstree"]');
+      await page.waitForSelector("#table-pstree tr.box-start", { timeout: 30_000 });
+      const badges = (await page.locator("#table-pstree tr.box-start .container-badge").allTextContents()).sort();
+      assert.deepEqual(badges, running.map((c) => c.Name.replace(/^\//, "")).sort(), `${entry.name}: one box per running container`);
+      check(running.length);
+      const marked = await page.locator("#table-pstree .container-badge.privileged").count();
+      assert.equal(marked, running.filter((c) => c.HostConfig.Privileged).length, "privileged containers marked");
+      check();
+      await page.locator("#table-pstree tr.box-start >> nth=0").scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(SHOTS, `${entry.name}-pstree-boxed.png`) });
+      // The map: each running container with its addresses, the subnets of its networks, privileged and
+      // risky mounts marked; exported as an SVG file with the same text.
+      await page.click('button[data-tab="docker-networks"]');
+      await page.waitForSelector("#docker-map svg", { timeout: 60_000 });
+      const svgText = await page.locator("#docker-map svg text").allTextContents();
+      const mounts = JSON.parse(cli("docker", "mounts", path, "--format", "json").toString("utf8"));
+      const want = [];
+      for (const c of running) {
+        want.push(c.Name.replace(/^\//, ""));
+        for (const [netName, n] of Object.entries(c.NetworkSettings.Networks ?? {})) {
+          if (!n.IPAddress) continue;
+          want.push(n.IPAddress);
+          for (const cfg of networkSubnets(entry, netName)) want.push(cfg);
+        }
+      }
+      for (const m of mounts.filter((m) => m.risk)) want.push(`! ${m.container_path}: ${m.risk}`);
+      for (const w of want) {
+        assert.ok(svgText.includes(w), `${entry.name}: the map lacks ${JSON.stringify(w)}: ${JSON.stringify(svgText)}`);
+        check();
+      }
+      assert.equal(svgText.filter((t) => t === "PRIVILEGED").length, running.filter((c) => c.HostConfig.Privileged).length, "privileged on the map");
+      check();
+      await page.screenshot({ path: join(SHOTS, `${entry.name}-map.png`), fullPage: true });
+      const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#docker-map .export-svg")]);
+      assert.equal(dl.suggestedFilename(), "docker-map.svg");
+      const svg = readFileSync(await dl.path(), "utf8");
+      assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'), "an SVG file");
+      const fileText = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) =>
+        m[1].replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&amp;", "&"),
+      );
+      assert.deepEqual(fileText, svgText, "the exported map has the page's text");
+      check();
+      await page.click('button[data-tab="pslist"]');
+    }
+  });
 
   test("every analysis's options, set through their controls, give the CLI's bytes for the same flags", async () => {
     const entry = manifest.captures[0];

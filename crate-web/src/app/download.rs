@@ -4,12 +4,13 @@
 use gloo_file::{Blob, ObjectUrl};
 use wasm_bindgen::JsCast;
 
-/// Save `text` as `NAME.EXTENSION`, typed by the extension (JSON, CSV, HTML, else plain text).
+/// Save `text` as `NAME.EXTENSION`, typed by the extension (JSON, CSV, HTML, SVG, else plain text).
 pub fn download(name: &str, extension: &str, text: &str) {
     let kind = match extension {
         "csv" => "text/csv",
         "html" => "text/html",
         "json" => "application/json",
+        "svg" => "image/svg+xml",
         _ => "text/plain",
     };
     save(&format!("{name}.{extension}"), Blob::new_with_options(text, Some(kind)));

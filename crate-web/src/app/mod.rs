@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use memscope_core::analyses::docker::Labels;
 use memscope_core::analyses::registry::{self, OptionValue, Options};
 use serde_json::Value;
 use yew::prelude::*;
@@ -25,6 +26,10 @@ pub use views::{human_size, parse_option};
 
 /// The value an output option gets in the page, where it names no path: what it writes is downloaded.
 const PAGE_OUTPUT: &str = "download";
+
+/// The tab that shows the containers' map above its table, and the other tables the map is drawn from.
+const MAP_TAB: &str = "docker-networks";
+const MAP_SOURCES: [&str; 3] = ["docker-ps", "docker-mounts", "ifconfig"];
 
 /// Where the demo capture is served (scripts/serve.sh puts it there), relative to the page.
 pub const DEMO_URL: &str = "demo/deb12-6.1-docker.lime";
@@ -53,6 +58,8 @@ pub enum Msg {
     Toggle(String, usize),
     Select(String, usize),
     Export(String, String),
+    /// Save the containers' map as an SVG file.
+    ExportMap,
     /// An analysis's option changed (its name, its new value): the analysis runs again.
     SetOption(String, &'static str, OptionValue),
     /// Set several options of an analysis at once (a row's action) and run it again.
@@ -100,6 +107,10 @@ pub struct App {
     report_pending: bool,
     respawn: bool,
     timings: Vec<(String, f64, u64)>,
+    /// Which container each process and namespace belongs to, once the worker has said.
+    labels: Option<Labels>,
+    /// Whether the worker was asked for them for this capture.
+    labels_asked: bool,
 }
 
 fn now() -> f64 {
@@ -128,11 +139,24 @@ impl App {
         self.tables.clear();
         self.pending.clear();
         self.tab = "overview".into();
+        self.labels = None;
+        self.labels_asked = false;
     }
 
     /// The options the table of `analysis` shows was read with (what its exports and downloads are of).
     fn shown_options(&self, analysis: &str) -> Options {
         self.tables.get(analysis).map(|t| t.options.clone()).unwrap_or_default()
+    }
+
+    /// The containers' map, from the tables of [`MAP_TAB`] and [`MAP_SOURCES`] the page holds.
+    fn map(&self) -> crate::map::Drawing {
+        let rows = |id: &str| self.tables.get(id).map_or(&[][..], |t| t.values.as_slice());
+        crate::map::draw(&crate::map::Sources {
+            networks: rows(MAP_TAB),
+            containers: rows(MAP_SOURCES[0]),
+            mounts: rows(MAP_SOURCES[1]),
+            interfaces: rows(MAP_SOURCES[2]),
+        })
     }
 
     /// The options chosen for `analysis`.
@@ -224,11 +248,35 @@ impl App {
                         self.warnings.push(format!("{analysis}: {w}"));
                     }
                     let sets = self.sets.get(&analysis).cloned().unwrap_or_default();
-                    let mut table = TableState::new(spec, options, &sets, rows, warnings, millis);
+                    let mut table = TableState::new(spec, options, &sets, rows, warnings, millis, self.labels.as_ref());
                     table.files = files;
                     self.tables.insert(analysis, table);
                 }
+                // Once the first table is shown, learn in the background which container each process and
+                // namespace belongs to, to mark them on every table.
+                if self.info.is_some() && !self.labels_asked {
+                    self.labels_asked = true;
+                    self.send(ToWorker::Labels, None);
+                }
                 self.maybe_report();
+            }
+            // Asked for this capture (the answer for one closed since comes before this one's first rows).
+            FromWorker::Labels { labels, warnings } if self.labels_asked => {
+                self.warnings
+                    .extend(warnings.into_iter().map(|w| format!("containers: {w}")));
+                let tables = std::mem::take(&mut self.tables);
+                self.tables = tables
+                    .into_iter()
+                    .map(|(analysis, t)| match registry::find(&analysis) {
+                        Some(spec) => {
+                            let sets = self.sets.get(&analysis).cloned().unwrap_or_default();
+                            let t = t.with_sets(spec, &sets, Some(&labels));
+                            (analysis, t)
+                        }
+                        None => (analysis, t),
+                    })
+                    .collect();
+                self.labels = Some(labels);
             }
             FromWorker::Export {
                 analysis,
@@ -242,7 +290,7 @@ impl App {
                     .map_or(format.as_str(), |f| f.extension);
                 download(&export_name(&analysis, &options), extension, &text)
             }
-            FromWorker::Bench { .. } | FromWorker::File { .. } => {}
+            FromWorker::Bench { .. } | FromWorker::File { .. } | FromWorker::Labels { .. } => {}
             FromWorker::Error {
                 message,
                 context,
@@ -304,6 +352,8 @@ impl App {
         self.pending.clear();
         self.info = None;
         self.tables.clear();
+        self.labels = None;
+        self.labels_asked = false;
     }
 }
 
@@ -355,6 +405,8 @@ impl Component for App {
             report_pending: false,
             respawn: false,
             timings: Vec::new(),
+            labels: None,
+            labels_asked: false,
         };
         app.spawn(ctx);
         app
@@ -459,6 +511,11 @@ impl Component for App {
             }
             Msg::Tab(tab) => {
                 self.run(&tab);
+                if tab == MAP_TAB {
+                    for source in MAP_SOURCES {
+                        self.run(source);
+                    }
+                }
                 // A tab opens at the top of its table (its scroll element is new).
                 if let Some(t) = self.tables.get_mut(&tab) {
                     t.scroll_top = 0.0;
@@ -503,6 +560,7 @@ impl Component for App {
                     t.refresh();
                 }
             }
+            Msg::ExportMap => download("docker-map", "svg", &crate::map::to_svg(&self.map())),
             Msg::Export(analysis, format) => {
                 let options = self.shown_options(&analysis);
                 self.send(
@@ -538,7 +596,8 @@ impl Component for App {
                 }
                 let sets = sets.clone();
                 if let (Some(spec), Some(t)) = (registry::find(&analysis), self.tables.remove(&analysis)) {
-                    self.tables.insert(analysis, t.with_sets(spec, &sets));
+                    self.tables
+                        .insert(analysis, t.with_sets(spec, &sets, self.labels.as_ref()));
                 }
             }
             Msg::Ping => self.pings += 1,

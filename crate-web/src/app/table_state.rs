@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use memscope_core::analyses::docker::Labels;
 use memscope_core::analyses::registry::{Options, Spec};
 use serde_json::Value;
 
@@ -33,9 +34,12 @@ pub struct TableState {
     pub full: Vec<Vec<(String, String)>>,
     /// The row whose details are shown.
     pub selected: Option<usize>,
+    /// The container each row's process runs in (an index into the page's labels), once they are known.
+    pub containers: Vec<Option<usize>>,
 }
 
 impl TableState {
+    /// The table of `rows`, marked with the containers of `labels` where they are known.
     pub fn new(
         spec: &Spec,
         options: Options,
@@ -43,9 +47,18 @@ impl TableState {
         rows: Vec<Value>,
         warnings: Vec<String>,
         millis: f64,
+        labels: Option<&Labels>,
     ) -> TableState {
         let columns = spec.table_columns(sets);
         let cells: Vec<Vec<String>> = rows.iter().map(|r| table::cells(r, &columns)).collect();
+        let full: Vec<Vec<(String, String)>> = rows.iter().map(memscope_core::export::flatten).collect();
+        let (columns, cells, full, containers) = match labels {
+            Some(labels) => {
+                let m = crate::labels::mark(labels, &rows, columns, cells, full);
+                (m.columns, m.cells, m.full, m.containers)
+            }
+            None => (columns, cells, full, Vec::new()),
+        };
         let depths = spec.tree.map(|tree| {
             rows.iter()
                 .map(|r| r.get(tree.depth).and_then(Value::as_u64).unwrap_or(0))
@@ -66,17 +79,26 @@ impl TableState {
             order: Vec::new(),
             scroll_top: 0.0,
             millis,
-            full: rows.iter().map(memscope_core::export::flatten).collect(),
+            full,
             selected: None,
+            containers,
         };
         t.values = rows;
         t.refresh();
         t
     }
 
-    /// The same rows with other column sets; filter, selection and scroll kept.
-    pub fn with_sets(self, spec: &Spec, sets: &[&str]) -> TableState {
-        let mut t = TableState::new(spec, self.options, sets, self.values, self.warnings, self.millis);
+    /// The same rows with other column sets or labels; filter, selection and scroll kept.
+    pub fn with_sets(self, spec: &Spec, sets: &[&str], labels: Option<&Labels>) -> TableState {
+        let mut t = TableState::new(
+            spec,
+            self.options,
+            sets,
+            self.values,
+            self.warnings,
+            self.millis,
+            labels,
+        );
         t.filter = self.filter;
         t.selected = self.selected;
         t.scroll_top = self.scroll_top;

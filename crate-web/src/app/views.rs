@@ -6,7 +6,7 @@ use serde_json::Value;
 use yew::prelude::*;
 
 use super::{App, Msg, TableState, PAGE_OUTPUT};
-use crate::table;
+use crate::{map, table};
 
 impl App {
     pub(super) fn view_tabs(&self, ctx: &Context<Self>) -> Html {
@@ -139,7 +139,22 @@ impl App {
         let comm_col = spec
             .tree
             .and_then(|tree| t.columns.iter().position(|c| *c == tree.label));
+        // In the tree, each container's processes are boxed: a run of rows of one container, labelled
+        // at its first row.
+        let container_at = |pos: usize| t.order.get(pos).and_then(|&i| t.containers.get(i).copied().flatten());
         let rows = t.order[first..last].iter().enumerate().map(|(pos, &i)| {
+            let at = first + pos;
+            let boxed = tree.and(container_at(at));
+            let box_start = boxed.is_some() && (at == 0 || container_at(at - 1) != boxed);
+            let box_end = boxed.is_some() && container_at(at + 1) != boxed;
+            let badge = match (box_start, boxed.and_then(|c| self.labels.as_ref()?.containers.get(c))) {
+                (true, Some(c)) => {
+                    let class = if c.privileged == Some(true) { "container-badge privileged" } else { "container-badge" };
+                    let title = format!("container {}{}", c.container_id, if c.privileged == Some(true) { ", privileged" } else { "" });
+                    html! { <span class={class} {title}>{ c.label() }</span> }
+                }
+                _ => html! {},
+            };
             let cells = t.cells[i].iter().enumerate().map(|(ci, cell)| {
                 if let (Some(depths), Some(cc)) = (tree, comm_col) {
                     if ci == cc {
@@ -150,12 +165,17 @@ impl App {
                         } else {
                             html! { <span class="leaf">{ "\u{a0}\u{a0}" }</span> }
                         };
-                        return html! { <td title={cell.clone()}><span class="indent">{ indent }</span>{ toggle }{ cell }</td> };
+                        return html! { <td title={cell.clone()}><span class="indent">{ indent }</span>{ toggle }{ cell }{ badge.clone() }</td> };
                     }
                 }
                 html! { <td title={cell.clone()}>{ cell }</td> }
             });
-            let class = if t.selected == Some(i) { "selected" } else { "" };
+            let class = classes!(
+                (t.selected == Some(i)).then_some("selected"),
+                boxed.map(|_| "boxed"),
+                box_start.then_some("box-start"),
+                box_end.then_some("box-end"),
+            );
             let onclick = link.callback(move |_| Msg::Select(name.to_string(), i));
             html! { <tr class={class} data-index={(first + pos).to_string()} {onclick}>{ for cells }</tr> }
         });
@@ -223,6 +243,9 @@ impl App {
                     }) }
                 </div>
                 { warnings }
+                if name == super::MAP_TAB {
+                    { self.view_map(ctx) }
+                }
                 <p class="hint">{ "Click a row for all its fields; click a column header to sort." }</p>
                 // Keyed by the table, so that another tab's table starts at its own top, not at the scroll
                 // position the last one was left at.
@@ -234,6 +257,47 @@ impl App {
                 </div>
                 { detail }
             </div>
+        }
+    }
+}
+
+impl App {
+    /// The containers' map, drawn from the tables it needs once they are all here.
+    fn view_map(&self, ctx: &Context<Self>) -> Html {
+        if super::MAP_SOURCES.iter().any(|s| !self.tables.contains_key(*s)) {
+            return html! { <p class="loading">{ "Drawing the map…" }</p> };
+        }
+        let d = self.map();
+        let shapes = d.shapes.iter().map(|s| {
+            let attrs = s.attributes();
+            let get = |k: &str| attrs.iter().find(|(a, _)| *a == k).map(|(_, v)| v.clone()).unwrap_or_default();
+            match s {
+                map::Shape::Rect { x, y, w, h, kind } => html! {
+                    <rect class={kind.class()} x={x.to_string()} y={y.to_string()} width={w.to_string()} height={h.to_string()}
+                        fill={get("fill")} stroke={get("stroke")} rx={get("rx")} />
+                },
+                map::Shape::Line { x1, y1, x2, y2, kind } => html! {
+                    <line class={kind.class()} x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()}
+                        stroke={get("stroke")} stroke-width={get("stroke-width")} stroke-dasharray={get("stroke-dasharray")} />
+                },
+                map::Shape::Text { x, y, text, kind } => html! {
+                    <text class={kind.class()} x={x.to_string()} y={y.to_string()} fill={get("fill")}
+                        font-family={get("font-family")} font-size={get("font-size")} font-weight={get("font-weight")}>{ text }</text>
+                },
+            }
+        });
+        let view_box = format!("0 0 {} {}", d.width, d.height);
+        html! {
+            <section id="docker-map" class="map">
+                <h3>{ "Map" }</h3>
+                <button class="export-svg" onclick={ctx.link().callback(|_| Msg::ExportMap)}>{ "Export map (SVG)" }</button>
+                <div class="map-scroll">
+                    <svg xmlns="http://www.w3.org/2000/svg" width={d.width.to_string()} height={d.height.to_string()} viewBox={view_box}
+                        role="img" aria-label="Map of the containers, their networks and the host">
+                        { for shapes }
+                    </svg>
+                </div>
+            </section>
         }
     }
 }

@@ -778,6 +778,22 @@ fn run(analysis: String, options: Options) {
     });
 }
 
+/// The containers' labels of pids and namespaces ([`ToWorker::Labels`]).
+fn labels() {
+    set_phase("marking containers");
+    let found = STATE.with(|s| s.borrow().kernel.as_ref().map(memscope_core::analyses::docker::labels));
+    set_phase("ready");
+    match found {
+        None => fail("no capture is open".into()),
+        // Tables still show without them: say why, beside the other warnings.
+        Some(Err(e)) => post(&FromWorker::Labels {
+            labels: Default::default(),
+            warnings: vec![format!("containers unknown: {e}")],
+        }),
+        Some(Ok((labels, warnings))) => post(&FromWorker::Labels { labels, warnings }),
+    }
+}
+
 /// Send the file `name` of a run: `[json, Uint8Array]`.
 fn send_file(analysis: String, options: Options, name: String) {
     let Some(spec) = registry::find(&analysis) else {
@@ -890,6 +906,7 @@ fn handle(data: JsValue) {
             None => fail("no file came with the message".into()),
         },
         ToWorker::Run { analysis, options } => run(analysis, options),
+        ToWorker::Labels => labels(),
         ToWorker::Export {
             analysis,
             options,

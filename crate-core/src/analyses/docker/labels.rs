@@ -18,11 +18,12 @@ pub const HOST: &str = "host";
 pub struct Labels {
     /// The running and paused containers.
     pub containers: Vec<Labelled>,
-    /// Namespace inode -> who holds it: [`HOST`] for pid 1's namespaces, else the names of the containers
-    /// whose processes hold it (`, `-joined: a container started with `--network container:X` shares X's
-    /// network namespace). A namespace only other host processes hold (a service's private one) has no
-    /// entry.
-    pub namespaces: BTreeMap<u64, String>,
+    /// (namespace inode, who holds it), by inode: [`HOST`] for pid 1's namespaces, else the names of the
+    /// containers whose processes hold it (`, `-joined: a container started with `--network container:X`
+    /// shares X's network namespace). A namespace only other host processes hold (a service's private
+    /// one) has no entry. (Pairs, not a map: the page's messages are internally tagged, which cannot read
+    /// a map keyed by numbers.)
+    pub namespaces: Vec<(u64, String)>,
 }
 
 /// One container, as the labels name it.
@@ -60,7 +61,8 @@ impl Labels {
 
     /// Who holds the namespace with this inode.
     pub fn namespace(&self, inode: u64) -> Option<&str> {
-        self.namespaces.get(&inode).map(String::as_str)
+        let at = self.namespaces.binary_search_by_key(&inode, |(i, _)| *i).ok()?;
+        Some(&self.namespaces[at].1)
     }
 }
 
@@ -103,7 +105,10 @@ fn from_inventory(inv: &Inventory) -> Labels {
     for (inode, names) in owners {
         namespaces.insert(inode, names.into_iter().collect::<Vec<_>>().join(", "));
     }
-    Labels { containers, namespaces }
+    Labels {
+        containers,
+        namespaces: namespaces.into_iter().collect(),
+    }
 }
 
 #[cfg(test)]
@@ -128,7 +133,7 @@ mod tests {
         assert_eq!(labelled('c', Some(""), &[]).label(), "cccccccccccc");
         let labels = Labels {
             containers: vec![labelled('a', Some("web"), &[905, 935])],
-            namespaces: BTreeMap::from([(4026531840, HOST.to_string())]),
+            namespaces: vec![(4026531840, HOST.to_string())],
         };
         assert_eq!(labels.container_of(935).map(Labelled::label), Some("web"));
         assert_eq!(labels.container_of(1), None);
