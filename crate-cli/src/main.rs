@@ -4,6 +4,7 @@ mod analysis;
 mod bench;
 mod output;
 mod symbols;
+mod trim;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -43,6 +44,19 @@ enum Fixed {
     /// Symbols directories.
     #[command(subcommand)]
     Symbols(SymbolsCommand),
+    /// Write a capture that keeps only the pages the analyses read (and identification needs): every
+    /// analysis, with its defaults and each flag, gives the same rows on it; files that output options
+    /// write (--recover, --dump, --pcap...) are not kept.
+    Trim {
+        #[command(flatten)]
+        args: CaptureArgs,
+        /// Where to write the trimmed capture.
+        #[arg(long)]
+        out: PathBuf,
+        /// Its format.
+        #[arg(long = "as", value_enum, default_value_t = trim::Form::Lime)]
+        form: trim::Form,
+    },
     /// Time ISF loading (cold and warm), deriving symbols from the capture, and `info` on a capture.
     Bench {
         /// The capture file.
@@ -112,6 +126,11 @@ fn cli() -> clap::Command {
 /// Open the capture of `args` and identify its kernel with the symbols it names, or those of the default
 /// locations.
 fn open(args: &CaptureArgs) -> Result<Session, CliError> {
+    open_with(args, false)
+}
+
+/// [`open`]; with `record`, the capture notes every page read from the start (identification included).
+fn open_with(args: &CaptureArgs, record: bool) -> Result<Session, CliError> {
     let path = &args.capture;
     let file =
         source::FileSource::open(path).map_err(|e| CliError::new(format!("cannot open {}: {e}", path.display())))?;
@@ -143,10 +162,15 @@ fn open(args: &CaptureArgs) -> Result<Session, CliError> {
             }
         }
     };
-    session::open(file, CacheConfig::default(), chosen, &mut |_| {}).map_err(|e| match e {
+    let failed = |e: OpenError| match e {
         OpenError::Format(e) => CliError::new(format!("{}: {e}", path.display())),
         e => CliError::new(e.to_string()),
-    })
+    };
+    let capture = session::open_capture(file, CacheConfig::default()).map_err(failed)?;
+    if record {
+        capture.record_reads();
+    }
+    session::identify_kernel(capture, chosen, &mut |_| {}).map_err(failed)
 }
 
 /// The `--symbols` word that derives symbols from the capture itself.
@@ -192,6 +216,10 @@ fn run(matches: &clap::ArgMatches) -> Result<Vec<String>, CliError> {
         } => {
             output::print_rows(&bench::run(&capture, &symbols, runs)?, format, None)?;
             Ok(Vec::new())
+        }
+        Fixed::Trim { args, out, form } => {
+            let s = open_with(&args, true)?;
+            trim::run(&s, &out, form)
         }
         Fixed::Symbols(SymbolsCommand::Pack { dir, out }) => {
             let written = symbols::write_packs(&dir, &out)?;

@@ -13,3 +13,4 @@ pub mod pcap;
 pub mod reader;
 pub mod session;
 pub mod symbols;
+pub mod trim;

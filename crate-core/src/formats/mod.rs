@@ -5,12 +5,20 @@ mod avml;
 mod elf;
 mod lime;
 mod raw;
+mod write;
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::Serialize;
 
+pub use write::{write_pages, Form, WriteError};
+
 use crate::reader::{ReadAt, ReadError};
+
+/// The page size [`Capture::recorded_pages`] counts in.
+pub const PAGE_SIZE: u64 = 4096;
 
 /// The container a capture came in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -89,6 +97,8 @@ pub struct Capture {
     segments: Vec<Segment>,
     data: Box<dyn ReadAt>,
     vmcoreinfo: Option<String>,
+    /// The physical pages read since [`Capture::record_reads`] (page frame numbers), while recording.
+    recorded: RefCell<Option<BTreeSet<u64>>>,
 }
 
 impl fmt::Debug for Capture {
@@ -155,6 +165,7 @@ impl Capture {
             segments,
             data,
             vmcoreinfo,
+            recorded: RefCell::new(None),
         })
     }
 
@@ -202,6 +213,21 @@ impl Capture {
         self.vmcoreinfo_value(key)?.parse::<i64>().ok().map(|n| n as u64)
     }
 
+    /// From now on, note every physical page read (what `memscope trim` keeps).
+    pub fn record_reads(&self) {
+        *self.recorded.borrow_mut() = Some(BTreeSet::new());
+    }
+
+    /// The page frame numbers (address / [`PAGE_SIZE`]) of the pages read since [`Capture::record_reads`],
+    /// ascending.
+    pub fn recorded_pages(&self) -> Vec<u64> {
+        self.recorded
+            .borrow()
+            .as_ref()
+            .map(|pages| pages.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
     /// The segment holding `addr`, if any.
     fn segment_of(&self, addr: u64) -> Option<&Segment> {
         let i = self.segments.partition_point(|s| s.phys_start <= addr);
@@ -233,6 +259,9 @@ impl Capture {
                 self.data.read_at(offset, part)
             };
             read.map_err(|source| PhysError::Read { addr: at, source })?;
+            if let Some(pages) = self.recorded.borrow_mut().as_mut() {
+                pages.extend(at / PAGE_SIZE..=(at + take as u64 - 1) / PAGE_SIZE);
+            }
             done += take;
         }
         Ok(())

@@ -17,5 +17,6 @@ pub(super) fn open(file: Box<dyn ReadAt>) -> Capture {
         segments: vec![segment],
         data: file,
         vmcoreinfo: None,
+        recorded: Default::default(),
     }
 }

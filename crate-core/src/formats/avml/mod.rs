@@ -38,9 +38,9 @@ use stream::AvmlStream;
 
 const FORMAT: CaptureFormat = CaptureFormat::Avml;
 /// "AVML" as a little-endian u32: the magic avml writes in its range headers.
-const MAGIC: u32 = 0x4c4d_5641;
+pub(super) const MAGIC: u32 = 0x4c4d_5641;
 /// The header version of a snappy-compressed range.
-const VERSION: u32 = 2;
+pub(super) const VERSION: u32 = 2;
 /// Size of the compressed-length trailer after each block's snappy data.
 const TRAILER_LEN: u64 = 8;
 /// Size of a snappy frame chunk header (type, 24-bit length).
