@@ -37,10 +37,10 @@ pub(super) enum Table {
 pub(super) fn build<B, U, E, S>(
     source_hash: &[u8; 32],
     banner: Option<&str>,
-    base: &[(String, B)],
-    user: &[(String, U)],
-    enums: &[(String, E)],
-    symbols: &[(String, S)],
+    base: &[(impl AsRef<str>, B)],
+    user: &[(impl AsRef<str>, U)],
+    enums: &[(impl AsRef<str>, E)],
+    symbols: &[(impl AsRef<str>, S)],
 ) -> Result<Vec<u8>, SymbolError>
 where
     B: Serialize,
@@ -76,11 +76,12 @@ where
 }
 
 /// Append a table of `entries` to `out`; its offset and length there.
-fn table_into<V: Serialize>(out: &mut Vec<u8>, entries: &[(String, V)]) -> Result<(usize, usize), SymbolError> {
-    let mut order: Vec<usize> = (0..entries.len()).collect();
-    // By name, then by place: the unstable sort keeps the first definition first.
-    order.sort_unstable_by(|&a, &b| entries[a].0.cmp(&entries[b].0).then(a.cmp(&b)));
-    order.dedup_by(|a, b| entries[*a].0 == entries[*b].0); // the first definition of a name wins
+fn table_into<K: AsRef<str>, V: Serialize>(
+    out: &mut Vec<u8>,
+    entries: &[(K, V)],
+) -> Result<(usize, usize), SymbolError> {
+    let mut order = name_order(entries);
+    order.dedup_by(|a, b| entries[*a].0.as_ref() == entries[*b].0.as_ref()); // the first definition of a name wins
     let start = out.len();
     out.extend_from_slice(&(order.len() as u32).to_le_bytes());
     let records = out.len();
@@ -89,7 +90,7 @@ fn table_into<V: Serialize>(out: &mut Vec<u8>, entries: &[(String, V)]) -> Resul
     let too_big = || SymbolError::Pack("table over 4 GiB".into());
     let mut buf = std::mem::take(out);
     for (k, i) in order.into_iter().enumerate() {
-        let (name, value) = &entries[i];
+        let (name, value) = (entries[i].0.as_ref(), &entries[i].1);
         // The name, then the encoded value, straight into the blob.
         let name_at = buf.len();
         buf.extend_from_slice(name.as_bytes());
@@ -111,6 +112,29 @@ fn table_into<V: Serialize>(out: &mut Vec<u8>, entries: &[(String, V)]) -> Resul
     }
     *out = buf;
     Ok((start, out.len() - start))
+}
+
+/// The indices of `entries` by name, then by place (so that the first definition of a name comes first).
+fn name_order<K: AsRef<str>, V>(entries: &[(K, V)]) -> Vec<usize> {
+    // Sorted on each name's first eight bytes, big-endian and zero-padded (their order is the names'),
+    // with the index beside them: the names themselves are read only where those bytes tie.
+    let prefix = |name: &str| {
+        let mut b = [0u8; 8];
+        let n = name.len().min(8);
+        b[..n].copy_from_slice(&name.as_bytes()[..n]);
+        u64::from_be_bytes(b)
+    };
+    let mut keys: Vec<(u64, usize)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (prefix(n.as_ref()), i))
+        .collect();
+    keys.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| entries[a.1].0.as_ref().cmp(entries[b.1].0.as_ref()))
+            .then(a.1.cmp(&b.1))
+    });
+    keys.into_iter().map(|(_, i)| i).collect()
 }
 
 /// The CRC-32 an entry's record holds: of its name, then its value.
