@@ -316,22 +316,15 @@ impl Btf<'_> {
     }
 
     fn contents(&self) -> Result<BtfContents, SymbolError> {
-        // The name each struct, union and enum goes by, and the first definition of each name.
-        let mut names: HashMap<u32, String> = HashMap::new();
-        let mut first: HashMap<(bool, String), u32> = HashMap::new();
+        // The name each struct, union and enum goes by, by type id (empty for other types).
+        let mut names = vec![String::new(); self.types.len()];
         for (id, t) in self.types.iter().enumerate() {
-            let id = id as u32;
-            let user = match t.kind {
-                Kind::Aggregate { .. } => true,
-                Kind::Enum { .. } => false,
-                _ => continue,
-            };
-            let name = match self.name(t.name)? {
-                "" => format!("unnamed_{id}"),
-                n => n.to_string(),
-            };
-            first.entry((user, name.clone())).or_insert(id);
-            names.insert(id, name);
+            if matches!(t.kind, Kind::Aggregate { .. } | Kind::Enum { .. }) {
+                names[id] = match self.name(t.name)? {
+                    "" => format!("unnamed_{id}"),
+                    n => n.to_string(),
+                };
+            }
         }
         let refs = Refs {
             btf: self,
@@ -357,9 +350,11 @@ impl Btf<'_> {
             ),
         ];
         let (mut user_types, mut enums, mut vars) = (Vec::new(), Vec::new(), Vec::new());
-        let mut user_names: HashSet<String> = HashSet::new();
+        // The names given so far: types come in id order, so the first definition of a name is kept.
+        let (mut user_names, mut enum_names): (HashSet<&str>, HashSet<&str>) = Default::default();
+        // Per struct: the anonymous members at each offset, and the names of the others.
+        let (mut anonymous_at, mut named): (HashMap<u64, usize>, HashSet<&str>) = Default::default();
         for (id, t) in self.types.iter().enumerate() {
-            let id = id as u32;
             match &t.kind {
                 Kind::Int { encoding, .. } => {
                     let name = self.name(t.name)?;
@@ -389,13 +384,13 @@ impl Btf<'_> {
                     },
                 )),
                 Kind::Aggregate { union, members } => {
-                    let name = &names[&id];
-                    if first.get(&(true, name.clone())) != Some(&id) {
+                    let name = &names[id];
+                    if !user_names.insert(name) {
                         continue;
                     }
                     let mut fields = Vec::with_capacity(members.len());
-                    let mut anonymous_at: HashMap<u64, usize> = HashMap::new();
-                    let mut named: HashSet<&str> = HashSet::new();
+                    anonymous_at.clear();
+                    named.clear();
                     for m in members {
                         let (offset, ty) = refs.member(m);
                         let member_name = self.name(m.name)?;
@@ -422,7 +417,6 @@ impl Btf<'_> {
                         }
                     }
                     fields.sort_by_key(|f| f.offset);
-                    user_names.insert(name.clone());
                     user_types.push((
                         name.clone(),
                         UserType {
@@ -433,8 +427,8 @@ impl Btf<'_> {
                     ));
                 }
                 Kind::Enum { values } => {
-                    let name = &names[&id];
-                    if first.get(&(false, name.clone())) != Some(&id) {
+                    let name = &names[id];
+                    if !enum_names.insert(name) {
                         continue;
                     }
                     let mut constants = Vec::with_capacity(values.len());
@@ -459,7 +453,7 @@ impl Btf<'_> {
         for t in &self.types {
             if let Kind::Fwd { union } = t.kind {
                 let name = self.name(t.name)?;
-                if !name.is_empty() && user_names.insert(name.to_string()) {
+                if !name.is_empty() && user_names.insert(name) {
                     user_types.push((
                         name.to_string(),
                         UserType {
@@ -483,7 +477,7 @@ impl Btf<'_> {
 /// Type references by the names [`Btf::contents`] gives.
 struct Refs<'b, 'a> {
     btf: &'b Btf<'a>,
-    names: &'b HashMap<u32, String>,
+    names: &'b [String],
 }
 
 impl Refs<'_, '_> {
@@ -495,7 +489,7 @@ impl Refs<'_, '_> {
         if depth > MAX_DEPTH {
             return void();
         }
-        let named = || self.names.get(&id).cloned().unwrap_or_default();
+        let named = || self.names.get(id as usize).cloned().unwrap_or_default();
         match &t.kind {
             Kind::Int { .. } | Kind::Float => TypeRef::Base(self.btf.name(t.name).unwrap_or("void").to_string()),
             Kind::Pointer(target) => TypeRef::Pointer(Box::new(self.of(*target, depth + 1))),
