@@ -116,25 +116,42 @@ fn table_into<K: AsRef<str>, V: Serialize>(
 
 /// The indices of `entries` by name, then by place (so that the first definition of a name comes first).
 fn name_order<K: AsRef<str>, V>(entries: &[(K, V)]) -> Vec<usize> {
-    // Sorted on each name's first eight bytes, big-endian and zero-padded (their order is the names'),
-    // with the index beside them: the names themselves are read only where those bytes tie.
-    let prefix = |name: &str| {
-        let mut b = [0u8; 8];
-        let n = name.len().min(8);
-        b[..n].copy_from_slice(&name.as_bytes()[..n]);
-        u64::from_be_bytes(b)
-    };
-    let mut keys: Vec<(u64, usize)> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _))| (prefix(n.as_ref()), i))
-        .collect();
-    keys.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| entries[a.1].0.as_ref().cmp(entries[b.1].0.as_ref()))
-            .then(a.1.cmp(&b.1))
-    });
+    let name = |i: usize| entries[i].0.as_ref().as_bytes();
+    let mut keys: Vec<(u64, usize)> = (0..entries.len()).map(|i| (chunk(name(i), 0), i)).collect();
+    sort_by_chunks(&mut keys, &name, 0);
     keys.into_iter().map(|(_, i)| i).collect()
+}
+
+/// Chunks of a name compared before whole names are.
+const MAX_CHUNKS: usize = 8;
+
+/// Bytes `8 * depth` to `8 * depth + 8` of a name, zero-padded, as a big-endian integer: their order is
+/// the bytes' order.
+fn chunk(name: &[u8], depth: usize) -> u64 {
+    let rest = name.get(8 * depth..).unwrap_or_default();
+    let mut b = [0u8; 8];
+    let n = rest.len().min(8);
+    b[..n].copy_from_slice(&rest[..n]);
+    u64::from_be_bytes(b)
+}
+
+/// Sort `keys` (chunk `depth` of each name, the entry's index), whose names agree before that chunk, by
+/// name then index: on the integers, then each run that shares the chunk on the next one, so that each
+/// name is read once a chunk rather than at every comparison.
+fn sort_by_chunks<'a>(keys: &mut [(u64, usize)], name: &impl Fn(usize) -> &'a [u8], depth: usize) {
+    keys.sort_unstable();
+    for run in keys.chunk_by_mut(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+        let longer = run.iter().any(|&(_, i)| name(i).len() > 8 * (depth + 1));
+        if longer && depth + 1 < MAX_CHUNKS {
+            for k in run.iter_mut() {
+                k.0 = chunk(name(k.1), depth + 1);
+            }
+            sort_by_chunks(run, name, depth + 1);
+        } else {
+            // Names that end in this chunk (the same name, but for NUL bytes), or long ones.
+            run.sort_unstable_by(|a, b| name(a.1).cmp(name(b.1)).then(a.1.cmp(&b.1)));
+        }
+    }
 }
 
 /// The CRC-32 an entry's record holds: of its name, then its value.
