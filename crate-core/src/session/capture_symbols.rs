@@ -158,18 +158,14 @@ pub fn derive(capture: &Capture, progress: &mut dyn FnMut(&str)) -> Result<Captu
     }
     let build = |load_address: u64| {
         let text_link = START_KERNEL_MAP + load_address;
-        let symbols: Vec<(&str, u64)> = ksyms
-            .symbols
-            .iter()
-            .map(|s| {
-                let address = match s.address {
-                    Address::Image(o) => text_link.wrapping_add(o as u64),
-                    Address::Absolute(a) => a,
-                };
-                (s.name.as_str(), address)
-            })
-            .collect();
-        SymbolTable::from_btf(blob, &symbols, banner.as_deref())
+        let symbols = ksyms.symbols.iter().map(|s| {
+            let address = match s.address {
+                Address::Image(o) => text_link.wrapping_add(o as u64),
+                Address::Absolute(a) => a,
+            };
+            (s.name.as_str(), address)
+        });
+        SymbolTable::from_btf(blob, symbols, banner.as_deref())
     };
     let mut table = build(DEFAULT_LOAD_ADDRESS)?;
     // The preferred load address, read with the table's offsets; almost always the default.

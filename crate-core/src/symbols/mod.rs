@@ -119,7 +119,11 @@ impl SymbolTable {
     /// kallsyms in memory gives them once the KASLR shift is taken off), the banner read from memory. A
     /// symbol's type comes from BTF's variables where it has one, else from [`btf::global_types`]; the
     /// table is keyed by the blob's SHA-256.
-    pub fn from_btf(blob: &[u8], symbols: &[(&str, u64)], banner: Option<&str>) -> Result<SymbolTable, SymbolError> {
+    pub fn from_btf<'a>(
+        blob: &[u8],
+        symbols: impl IntoIterator<Item = (&'a str, u64)>,
+        banner: Option<&str>,
+    ) -> Result<SymbolTable, SymbolError> {
         let hash: [u8; 32] = Sha256::digest(blob).into();
         let c = btf::parse(blob)?;
         let mut types: rustc_hash::FxHashMap<&str, TypeRef> =
@@ -128,8 +132,8 @@ impl SymbolTable {
             types.entry(name).or_insert(ty);
         }
         let symbols: Vec<(&str, Symbol)> = symbols
-            .iter()
-            .map(|&(name, address)| {
+            .into_iter()
+            .map(|(name, address)| {
                 let ty = types.get(name).cloned();
                 (name, Symbol { address, ty })
             })
