@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 use memscope_core::symbols::SymbolTable;
 
 fuzz_target!(|data: &[u8]| {
-    let symbols = vec![("init_task".to_string(), 0xffff_ffff_8200_0000u64)];
+    let symbols = [("init_task", 0xffff_ffff_8200_0000u64)];
     if let Ok(table) = SymbolTable::from_btf(data, symbols, Some("Linux version 6.1.0 (fuzz)")) {
         let _ = table.layout("task_struct");
         let _ = table.symbol("init_task");

@@ -8,7 +8,7 @@
 //! ISFs: in vmlinux BTF that is the lowest type id, which pahole gives the definition of the first
 //! compilation unit that has it. A name only ever declared (`fwd`) is an empty struct.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::types::{BaseKind, BaseType, EnumType, Field, TypeRef, UserKind, UserType};
 use super::SymbolError;
@@ -71,7 +71,7 @@ struct Member {
 }
 
 /// What a BTF type is; type ids index [`Btf::types`].
-enum Kind {
+enum Kind<'a> {
     Void,
     Int {
         encoding: u8,
@@ -82,12 +82,13 @@ enum Kind {
         element: u32,
         count: u32,
     },
+    /// The members are read where they are used, from their records in the type section.
     Aggregate {
         union: bool,
-        members: Vec<Member>,
+        members: Members<'a>,
     },
     Enum {
-        values: Vec<(u32, i128)>,
+        values: EnumValues<'a>,
     },
     Fwd {
         union: bool,
@@ -101,16 +102,87 @@ enum Kind {
     Other,
 }
 
-struct BtfType {
+struct BtfType<'a> {
     name: u32,
     size: u32,
-    kind: Kind,
+    kind: Kind<'a>,
 }
 
 /// A parsed BTF blob.
 struct Btf<'a> {
     strings: &'a [u8],
-    types: Vec<BtfType>,
+    types: Vec<BtfType<'a>>,
+}
+
+/// The little-endian words of a record.
+fn words<const N: usize>(record: &[u8]) -> [u32; N] {
+    std::array::from_fn(|i| {
+        u32::from_le_bytes([record[4 * i], record[4 * i + 1], record[4 * i + 2], record[4 * i + 3]])
+    })
+}
+
+/// A struct's or union's member records (name, type, offset), with its kind flag (bitfield widths in
+/// the offsets).
+struct Members<'a> {
+    records: &'a [u8],
+    kflag: bool,
+}
+
+impl Members<'_> {
+    fn len(&self) -> usize {
+        self.records.len() / 12
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Member> + '_ {
+        self.records.chunks_exact(12).map(|r| {
+            let [name, ty, offset] = words(r);
+            let (bits, bit_offset) = if self.kflag {
+                (offset >> 24, offset & 0xff_ffff)
+            } else {
+                (0, offset)
+            };
+            Member {
+                name,
+                ty,
+                bit_offset,
+                bits,
+            }
+        })
+    }
+}
+
+/// An enum's value records: name and 32-bit value, or name and 64-bit value in two words (`enum64`);
+/// signed where the kind flag is set.
+struct EnumValues<'a> {
+    records: &'a [u8],
+    wide: bool,
+    signed: bool,
+}
+
+impl EnumValues<'_> {
+    fn len(&self) -> usize {
+        self.records.len() / if self.wide { 12 } else { 8 }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, i128)> + '_ {
+        self.records.chunks_exact(if self.wide { 12 } else { 8 }).map(|r| {
+            let [name, lo] = words(r);
+            let value = match (self.wide, self.signed) {
+                (false, false) => i128::from(lo),
+                (false, true) => i128::from(lo as i32),
+                (true, signed) => {
+                    let [_, _, hi] = words(r);
+                    let raw = u64::from(lo) | u64::from(hi) << 32;
+                    if signed {
+                        i128::from(raw as i64)
+                    } else {
+                        i128::from(raw)
+                    }
+                }
+            };
+            (name, value)
+        })
+    }
 }
 
 /// What the symbol table keeps of a BTF blob.
@@ -132,7 +204,18 @@ struct Cursor<'a> {
     at: usize,
 }
 
-impl Cursor<'_> {
+impl<'a> Cursor<'a> {
+    /// The next `words` words, as reading them one by one would (an error names the first that is cut).
+    fn take(&mut self, words: usize) -> Result<&'a [u8], SymbolError> {
+        let whole = self.bytes.len().saturating_sub(self.at) / 4;
+        if words > whole {
+            return Err(bad(format!("type section cut at byte {}", self.at + 4 * whole)));
+        }
+        let start = self.at;
+        self.at += 4 * words;
+        Ok(&self.bytes[start..self.at])
+    }
+
     fn u32(&mut self) -> Result<u32, SymbolError> {
         let b = self
             .bytes
@@ -184,7 +267,7 @@ pub fn describes(blob: &[u8], name: &str) -> Result<bool, SymbolError> {
         .any(|t| matches!(t.kind, Kind::Aggregate { union: false, .. }) && btf.name(t.name).ok() == Some(name)))
 }
 
-fn read_types(bytes: &[u8]) -> Result<Vec<BtfType>, SymbolError> {
+fn read_types(bytes: &[u8]) -> Result<Vec<BtfType<'_>>, SymbolError> {
     let mut types = vec![BtfType {
         name: 0,
         size: 0,
@@ -209,45 +292,23 @@ fn read_types(bytes: &[u8]) -> Result<Vec<BtfType>, SymbolError> {
                 let (element, _index, count) = (c.u32()?, c.u32()?, c.u32()?);
                 Kind::Array { element, count }
             }
-            STRUCT | UNION => {
-                let mut members = Vec::with_capacity(vlen);
-                for _ in 0..vlen {
-                    let (name, ty, offset) = (c.u32()?, c.u32()?, c.u32()?);
-                    let (bits, bit_offset) = if kflag {
-                        (offset >> 24, offset & 0xff_ffff)
-                    } else {
-                        (0, offset)
-                    };
-                    members.push(Member {
-                        name,
-                        ty,
-                        bit_offset,
-                        bits,
-                    });
+            STRUCT | UNION => Kind::Aggregate {
+                union: kind == UNION,
+                members: Members {
+                    records: c.take(3 * vlen)?,
+                    kflag,
+                },
+            },
+            ENUM | ENUM64 => {
+                let wide = kind == ENUM64;
+                let records = c.take(if wide { 3 } else { 2 } * vlen)?;
+                Kind::Enum {
+                    values: EnumValues {
+                        records,
+                        wide,
+                        signed: kflag,
+                    },
                 }
-                Kind::Aggregate {
-                    union: kind == UNION,
-                    members,
-                }
-            }
-            ENUM => {
-                let mut values = Vec::with_capacity(vlen);
-                for _ in 0..vlen {
-                    let (name, raw) = (c.u32()?, c.u32()?);
-                    let value = if kflag { i128::from(raw as i32) } else { i128::from(raw) };
-                    values.push((name, value));
-                }
-                Kind::Enum { values }
-            }
-            ENUM64 => {
-                let mut values = Vec::with_capacity(vlen);
-                for _ in 0..vlen {
-                    let (name, lo, hi) = (c.u32()?, c.u32()?, c.u32()?);
-                    let raw = u64::from(lo) | u64::from(hi) << 32;
-                    let value = if kflag { i128::from(raw as i64) } else { i128::from(raw) };
-                    values.push((name, value));
-                }
-                Kind::Enum { values }
             }
             FWD => Kind::Fwd { union: kflag },
             TYPEDEF | VOLATILE | CONST | RESTRICT | TYPE_TAG => Kind::Qualifier(size),
@@ -286,7 +347,7 @@ impl Btf<'_> {
         std::str::from_utf8(&rest[..end]).map_err(|_| bad(format!("name at {offset} is not UTF-8")))
     }
 
-    fn get(&self, id: u32) -> Option<&BtfType> {
+    fn get(&self, id: u32) -> Option<&BtfType<'_>> {
         self.types.get(id as usize)
     }
 
@@ -316,22 +377,15 @@ impl Btf<'_> {
     }
 
     fn contents(&self) -> Result<BtfContents, SymbolError> {
-        // The name each struct, union and enum goes by, and the first definition of each name.
-        let mut names: HashMap<u32, String> = HashMap::new();
-        let mut first: HashMap<(bool, String), u32> = HashMap::new();
+        // The name each struct, union and enum goes by, by type id (empty for other types).
+        let mut names = vec![String::new(); self.types.len()];
         for (id, t) in self.types.iter().enumerate() {
-            let id = id as u32;
-            let user = match t.kind {
-                Kind::Aggregate { .. } => true,
-                Kind::Enum { .. } => false,
-                _ => continue,
-            };
-            let name = match self.name(t.name)? {
-                "" => format!("unnamed_{id}"),
-                n => n.to_string(),
-            };
-            first.entry((user, name.clone())).or_insert(id);
-            names.insert(id, name);
+            if matches!(t.kind, Kind::Aggregate { .. } | Kind::Enum { .. }) {
+                names[id] = match self.name(t.name)? {
+                    "" => format!("unnamed_{id}"),
+                    n => n.to_string(),
+                };
+            }
         }
         let refs = Refs {
             btf: self,
@@ -357,9 +411,11 @@ impl Btf<'_> {
             ),
         ];
         let (mut user_types, mut enums, mut vars) = (Vec::new(), Vec::new(), Vec::new());
-        let mut user_names: HashSet<String> = HashSet::new();
+        // The names given so far: types come in id order, so the first definition of a name is kept.
+        let (mut user_names, mut enum_names): (FxHashSet<&str>, FxHashSet<&str>) = Default::default();
+        // Per struct: the anonymous members at each offset, and the names of the others.
+        let (mut anonymous_at, mut named): (FxHashMap<u64, usize>, FxHashSet<&str>) = Default::default();
         for (id, t) in self.types.iter().enumerate() {
-            let id = id as u32;
             match &t.kind {
                 Kind::Int { encoding, .. } => {
                     let name = self.name(t.name)?;
@@ -389,15 +445,15 @@ impl Btf<'_> {
                     },
                 )),
                 Kind::Aggregate { union, members } => {
-                    let name = &names[&id];
-                    if first.get(&(true, name.clone())) != Some(&id) {
+                    let name = &names[id];
+                    if !user_names.insert(name) {
                         continue;
                     }
                     let mut fields = Vec::with_capacity(members.len());
-                    let mut anonymous_at: HashMap<u64, usize> = HashMap::new();
-                    let mut named: HashSet<&str> = HashSet::new();
-                    for m in members {
-                        let (offset, ty) = refs.member(m);
+                    anonymous_at.clear();
+                    named.clear();
+                    for m in members.iter() {
+                        let (offset, ty) = refs.member(&m);
                         let member_name = self.name(m.name)?;
                         if member_name.is_empty() {
                             let n = anonymous_at.entry(offset).or_default();
@@ -422,7 +478,6 @@ impl Btf<'_> {
                         }
                     }
                     fields.sort_by_key(|f| f.offset);
-                    user_names.insert(name.clone());
                     user_types.push((
                         name.clone(),
                         UserType {
@@ -433,13 +488,13 @@ impl Btf<'_> {
                     ));
                 }
                 Kind::Enum { values } => {
-                    let name = &names[&id];
-                    if first.get(&(false, name.clone())) != Some(&id) {
+                    let name = &names[id];
+                    if !enum_names.insert(name) {
                         continue;
                     }
                     let mut constants = Vec::with_capacity(values.len());
-                    for (n, v) in values {
-                        constants.push((self.name(*n)?.to_string(), *v));
+                    for (n, v) in values.iter() {
+                        constants.push((self.name(n)?.to_string(), v));
                     }
                     let signed = constants.iter().any(|(_, v)| *v < 0);
                     enums.push((
@@ -459,7 +514,7 @@ impl Btf<'_> {
         for t in &self.types {
             if let Kind::Fwd { union } = t.kind {
                 let name = self.name(t.name)?;
-                if !name.is_empty() && user_names.insert(name.to_string()) {
+                if !name.is_empty() && user_names.insert(name) {
                     user_types.push((
                         name.to_string(),
                         UserType {
@@ -483,7 +538,7 @@ impl Btf<'_> {
 /// Type references by the names [`Btf::contents`] gives.
 struct Refs<'b, 'a> {
     btf: &'b Btf<'a>,
-    names: &'b HashMap<u32, String>,
+    names: &'b [String],
 }
 
 impl Refs<'_, '_> {
@@ -495,7 +550,7 @@ impl Refs<'_, '_> {
         if depth > MAX_DEPTH {
             return void();
         }
-        let named = || self.names.get(&id).cloned().unwrap_or_default();
+        let named = || self.names.get(id as usize).cloned().unwrap_or_default();
         match &t.kind {
             Kind::Int { .. } | Kind::Float => TypeRef::Base(self.btf.name(t.name).unwrap_or("void").to_string()),
             Kind::Pointer(target) => TypeRef::Pointer(Box::new(self.of(*target, depth + 1))),

@@ -327,8 +327,8 @@ struct Tokens<'a> {
     end: usize,
     /// Offset of `kallsyms_token_index`.
     index: usize,
-    /// The 256 token strings.
-    strings: Vec<&'a [u8]>,
+    /// The 256 token strings (printable ASCII).
+    strings: Vec<&'a str>,
 }
 
 /// The token table holding the digit tokens at `anchor`, and its index right after it.
@@ -400,7 +400,7 @@ fn read_token_index(w: &[u8], p: usize) -> Option<[u16; 256]> {
 
 /// The 256 tokens of a table at `start` ending at `end` with offsets `idx`, if each is a non-empty string
 /// of symbol characters ending where the next begins.
-fn token_strings<'a>(w: &'a [u8], start: usize, end: usize, idx: &[u16; 256]) -> Option<Vec<&'a [u8]>> {
+fn token_strings<'a>(w: &'a [u8], start: usize, end: usize, idx: &[u16; 256]) -> Option<Vec<&'a str>> {
     let mut strings = Vec::with_capacity(256);
     for k in 0..256 {
         let s = start + usize::from(idx[k]);
@@ -416,7 +416,7 @@ fn token_strings<'a>(w: &'a [u8], start: usize, end: usize, idx: &[u16; 256]) ->
         if !token.iter().all(|&b| is_token_byte(b)) {
             return None;
         }
-        strings.push(token);
+        strings.push(std::str::from_utf8(token).ok()?);
     }
     Some(strings)
 }
@@ -675,7 +675,7 @@ fn expand_names(w: &[u8], tokens: &Tokens<'_>, front: &Front) -> Result<Vec<(Str
     let bad = |index, reason| KallsymsError::BadName { names, index, reason };
     let mut out = Vec::with_capacity(front.count);
     let mut q = names;
-    let mut buf = Vec::with_capacity(128);
+    let mut buf = String::with_capacity(128);
     for index in 0..front.count {
         let next = next_entry(w, q, front.big_lengths).ok_or_else(|| bad(index, "has no length"))?;
         let data = if front.big_lengths && w[q] & 0x80 != 0 {
@@ -685,18 +685,17 @@ fn expand_names(w: &[u8], tokens: &Tokens<'_>, front: &Front) -> Result<Vec<(Str
         };
         buf.clear();
         for &t in &w[data..next] {
-            buf.extend_from_slice(tokens.strings[usize::from(t)]);
+            buf.push_str(tokens.strings[usize::from(t)]);
             if buf.len() > MAX_NAME_BYTES {
                 return Err(bad(index, "is too long"));
             }
         }
-        let (&kind, name) = buf.split_first().ok_or_else(|| bad(index, "is empty"))?;
+        let &kind = buf.as_bytes().first().ok_or_else(|| bad(index, "is empty"))?;
         if !kind.is_ascii_alphabetic() {
             return Err(bad(index, "has no type letter"));
         }
-        // Tokens hold only printable ASCII.
-        let name = String::from_utf8(name.to_vec()).map_err(|_| bad(index, "is not ASCII"))?;
-        out.push((name, kind));
+        // Tokens hold only printable ASCII, so the type letter is one byte.
+        out.push((buf[1..].to_string(), kind));
         q = next;
     }
     Ok(out)
@@ -1280,8 +1279,8 @@ mod tests {
         let syms = symbols(300, true);
         let (w, anchor) = build(layout, &syms, 5);
         let tokens = find_tokens(&w, anchor).unwrap();
-        assert_eq!(tokens.strings[b'a' as usize], b"a");
-        assert_eq!(tokens.strings[0], b"init_");
+        assert_eq!(tokens.strings[b'a' as usize], "a");
+        assert_eq!(tokens.strings[0], "init_");
         let k = decode(&w, anchor).unwrap();
         // `init_task` is stored as three tokens: D, init_, task.
         let i = k.symbols.iter().position(|s| s.name == "init_task").unwrap();

@@ -119,21 +119,22 @@ impl SymbolTable {
     /// kallsyms in memory gives them once the KASLR shift is taken off), the banner read from memory. A
     /// symbol's type comes from BTF's variables where it has one, else from [`btf::global_types`]; the
     /// table is keyed by the blob's SHA-256.
-    pub fn from_btf(
+    pub fn from_btf<'a>(
         blob: &[u8],
-        symbols: Vec<(String, u64)>,
+        symbols: impl IntoIterator<Item = (&'a str, u64)>,
         banner: Option<&str>,
     ) -> Result<SymbolTable, SymbolError> {
         let hash: [u8; 32] = Sha256::digest(blob).into();
         let c = btf::parse(blob)?;
-        let mut types: HashMap<&str, TypeRef> = c.vars.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+        let mut types: rustc_hash::FxHashMap<&str, TypeRef> =
+            c.vars.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
         for (name, ty) in btf::global_types(&c) {
             types.entry(name).or_insert(ty);
         }
-        let symbols: Vec<(String, Symbol)> = symbols
+        let symbols: Vec<(&str, Symbol)> = symbols
             .into_iter()
             .map(|(name, address)| {
-                let ty = types.get(name.as_str()).cloned();
+                let ty = types.get(name).cloned();
                 (name, Symbol { address, ty })
             })
             .collect();

@@ -37,10 +37,10 @@ pub(super) enum Table {
 pub(super) fn build<B, U, E, S>(
     source_hash: &[u8; 32],
     banner: Option<&str>,
-    base: &[(String, B)],
-    user: &[(String, U)],
-    enums: &[(String, E)],
-    symbols: &[(String, S)],
+    base: &[(impl AsRef<str>, B)],
+    user: &[(impl AsRef<str>, U)],
+    enums: &[(impl AsRef<str>, E)],
+    symbols: &[(impl AsRef<str>, S)],
 ) -> Result<Vec<u8>, SymbolError>
 where
     B: Serialize,
@@ -76,11 +76,12 @@ where
 }
 
 /// Append a table of `entries` to `out`; its offset and length there.
-fn table_into<V: Serialize>(out: &mut Vec<u8>, entries: &[(String, V)]) -> Result<(usize, usize), SymbolError> {
-    let mut order: Vec<usize> = (0..entries.len()).collect();
-    // By name, then by place: the unstable sort keeps the first definition first.
-    order.sort_unstable_by(|&a, &b| entries[a].0.cmp(&entries[b].0).then(a.cmp(&b)));
-    order.dedup_by(|a, b| entries[*a].0 == entries[*b].0); // the first definition of a name wins
+fn table_into<K: AsRef<str>, V: Serialize>(
+    out: &mut Vec<u8>,
+    entries: &[(K, V)],
+) -> Result<(usize, usize), SymbolError> {
+    let mut order = name_order(entries);
+    order.dedup_by(|a, b| entries[*a].0.as_ref() == entries[*b].0.as_ref()); // the first definition of a name wins
     let start = out.len();
     out.extend_from_slice(&(order.len() as u32).to_le_bytes());
     let records = out.len();
@@ -89,7 +90,7 @@ fn table_into<V: Serialize>(out: &mut Vec<u8>, entries: &[(String, V)]) -> Resul
     let too_big = || SymbolError::Pack("table over 4 GiB".into());
     let mut buf = std::mem::take(out);
     for (k, i) in order.into_iter().enumerate() {
-        let (name, value) = &entries[i];
+        let (name, value) = (entries[i].0.as_ref(), &entries[i].1);
         // The name, then the encoded value, straight into the blob.
         let name_at = buf.len();
         buf.extend_from_slice(name.as_bytes());
@@ -111,6 +112,46 @@ fn table_into<V: Serialize>(out: &mut Vec<u8>, entries: &[(String, V)]) -> Resul
     }
     *out = buf;
     Ok((start, out.len() - start))
+}
+
+/// The indices of `entries` by name, then by place (so that the first definition of a name comes first).
+fn name_order<K: AsRef<str>, V>(entries: &[(K, V)]) -> Vec<usize> {
+    let name = |i: usize| entries[i].0.as_ref().as_bytes();
+    let mut keys: Vec<(u64, usize)> = (0..entries.len()).map(|i| (chunk(name(i), 0), i)).collect();
+    sort_by_chunks(&mut keys, &name, 0);
+    keys.into_iter().map(|(_, i)| i).collect()
+}
+
+/// Chunks of a name compared before whole names are.
+const MAX_CHUNKS: usize = 8;
+
+/// Bytes `8 * depth` to `8 * depth + 8` of a name, zero-padded, as a big-endian integer: their order is
+/// the bytes' order.
+fn chunk(name: &[u8], depth: usize) -> u64 {
+    let rest = name.get(8 * depth..).unwrap_or_default();
+    let mut b = [0u8; 8];
+    let n = rest.len().min(8);
+    b[..n].copy_from_slice(&rest[..n]);
+    u64::from_be_bytes(b)
+}
+
+/// Sort `keys` (chunk `depth` of each name, the entry's index), whose names agree before that chunk, by
+/// name then index: on the integers, then each run that shares the chunk on the next one, so that each
+/// name is read once a chunk rather than at every comparison.
+fn sort_by_chunks<'a>(keys: &mut [(u64, usize)], name: &impl Fn(usize) -> &'a [u8], depth: usize) {
+    keys.sort_unstable();
+    for run in keys.chunk_by_mut(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+        let longer = run.iter().any(|&(_, i)| name(i).len() > 8 * (depth + 1));
+        if longer && depth + 1 < MAX_CHUNKS {
+            for k in run.iter_mut() {
+                k.0 = chunk(name(k.1), depth + 1);
+            }
+            sort_by_chunks(run, name, depth + 1);
+        } else {
+            // Names that end in this chunk (the same name, but for NUL bytes), or long ones.
+            run.sort_unstable_by(|a, b| name(a.1).cmp(name(b.1)).then(a.1.cmp(&b.1)));
+        }
+    }
 }
 
 /// The CRC-32 an entry's record holds: of its name, then its value.
