@@ -8,7 +8,7 @@
 //! ISFs: in vmlinux BTF that is the lowest type id, which pahole gives the definition of the first
 //! compilation unit that has it. A name only ever declared (`fwd`) is an empty struct.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::{HashMap, HashSet};
 
 use super::types::{BaseKind, BaseType, EnumType, Field, TypeRef, UserKind, UserType};
 use super::SymbolError;
@@ -412,9 +412,9 @@ impl Btf<'_> {
         ];
         let (mut user_types, mut enums, mut vars) = (Vec::new(), Vec::new(), Vec::new());
         // The names given so far: types come in id order, so the first definition of a name is kept.
-        let (mut user_names, mut enum_names): (FxHashSet<&str>, FxHashSet<&str>) = Default::default();
+        let (mut user_names, mut enum_names): (HashSet<&str>, HashSet<&str>) = Default::default();
         // Per struct: the anonymous members at each offset, and the names of the others.
-        let (mut anonymous_at, mut named): (FxHashMap<u64, usize>, FxHashSet<&str>) = Default::default();
+        let (mut anonymous_at, mut named): (HashMap<u64, usize>, HashSet<&str>) = Default::default();
         for (id, t) in self.types.iter().enumerate() {
             match &t.kind {
                 Kind::Int { encoding, .. } => {

@@ -126,8 +126,7 @@ impl SymbolTable {
     ) -> Result<SymbolTable, SymbolError> {
         let hash: [u8; 32] = Sha256::digest(blob).into();
         let c = btf::parse(blob)?;
-        let mut types: rustc_hash::FxHashMap<&str, TypeRef> =
-            c.vars.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+        let mut types: HashMap<&str, TypeRef> = c.vars.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
         for (name, ty) in btf::global_types(&c) {
             types.entry(name).or_insert(ty);
         }
