@@ -1204,3 +1204,66 @@ fn symbols_bench_and_list_run_through_the_binary() {
     }
     finish("cli symbols, bench, list", checks, diffs);
 }
+
+/// `memscope trim` through the binary, as LiME and as AVML: a capture under 64 MiB that gives every
+/// analysis (each view of a group too) the same JSON as the full capture (tests/tests/trim.rs covers
+/// each flag and choice in the core).
+#[test]
+fn trim_writes_a_small_capture_with_the_same_rows() {
+    let (mut diffs, mut checks) = (Vec::new(), 0);
+    let dir = corpus::cache_dir().join("every-command-trim");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the trim folder");
+    // Every analysis, and each view of a group, as the words that run it.
+    let list: Value = serde_json::from_slice(&memscope(&["list", "--format", "json"]).stdout).unwrap_or(Value::Null);
+    let commands: Vec<Vec<String>> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|spec| {
+            let name = spec["name"].as_str().unwrap_or_default().to_string();
+            match spec["views"].as_array().filter(|v| !v.is_empty()) {
+                Some(views) => views
+                    .iter()
+                    .filter_map(|v| Some(vec![name.clone(), v["name"].as_str()?.to_string()]))
+                    .collect(),
+                None => vec![vec![name]],
+            }
+        })
+        .collect();
+    assert!(commands.len() > 10, "memscope list names {} analyses", commands.len());
+    for capture in corpus::corpus_captures() {
+        let lime = capture.lime_path.to_string_lossy().into_owned();
+        let isf = capture.symbols_path.to_string_lossy().into_owned();
+        for form in ["lime", "avml"] {
+            let out = dir.join(format!("{}.{form}", capture.name));
+            let out_text = out.to_string_lossy().into_owned();
+            let label = format!("{} trim --as {form}", capture.name);
+            let args = ["trim", &lime, "--symbols", &isf, "--out", &out_text, "--as", form];
+            if run_checked(&label, &args, false, &mut diffs).is_none() {
+                continue;
+            }
+            checks += 1;
+            let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(u64::MAX);
+            if size >= 64 << 20 {
+                diffs.push(format!("{label}: {size} bytes, not under 64 MiB"));
+            }
+            for command in &commands {
+                let run = |path: &str| {
+                    let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
+                    args.extend([path, "--symbols", isf.as_str(), "--format", "json"]);
+                    memscope(&args).stdout
+                };
+                checks += 1;
+                if run(&lime) != run(&out_text) {
+                    diffs.push(format!(
+                        "{label}: `{}` differs from the full capture's",
+                        command.join(" ")
+                    ));
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    finish("trim", checks, diffs);
+}

@@ -758,20 +758,16 @@ describe("captures in the browser (worker reading the local File)", () => {
     }
   });
 
-  test("Open demo capture: read over HTTP byte ranges, never whole; the session report is one HTML file", async () => {
+  test("Open demo capture: the trimmed capture the site ships (under 64 MiB) opens over HTTP byte ranges, never whole, and gives the full capture's rows; the session report is one HTML file", async () => {
     const entry = manifest.captures.find((c) => c.name === "deb12-6.1-docker");
     assert.ok(entry, "deb12-6.1-docker is missing from the corpus manifest");
     const path = capturePath(entry);
-    // What scripts/serve.sh does: the decompressed capture beside the page, in dist/demo/.
-    const demo = join(DIST, "demo", "deb12-6.1-docker.lime");
-    if (!existsSync(demo)) {
-      mkdirSync(dirname(demo), { recursive: true });
-      try {
-        linkSync(path, demo);
-      } catch {
-        copyFileSync(path, demo);
-      }
-    }
+    // What the build's hook (scripts/web-demo.sh) ships: demo.json naming the trimmed capture beside it.
+    const index = JSON.parse(readFileSync(join(DIST, "demo", "demo.json"), "utf8"));
+    const demo = join(DIST, "demo", index.file);
+    const size = statSync(demo).size;
+    assert.ok(size < 64 * 2 ** 20, `the demo capture is ${size} bytes, over 64 MiB`);
+    check();
     const cliRows = JSON.parse(cli("pslist", path, "--format", "json").toString("utf8"));
     const first = requests.length;
     const t0 = Date.now();
@@ -779,6 +775,7 @@ describe("captures in the browser (worker reading the local File)", () => {
     await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
     console.log(`# demo: ${Date.now() - t0} ms from the click to the full process table`);
     assert.equal(Number(await page.getAttribute("#table-pslist", "data-rows")), cliRows.length);
+
     const demoRequests = requests.slice(first).filter((r) => r.url.includes("/demo/"));
     assert.ok(demoRequests.length > 0, "no request for the demo capture");
     const unranged = demoRequests.filter((r) => !/^bytes=\d+-\d+$/.test(r.range ?? ""));
@@ -787,9 +784,21 @@ describe("captures in the browser (worker reading the local File)", () => {
       const [a, b] = r.range.slice(6).split("-").map(Number);
       return n + (b - a + 1);
     }, 0);
-    const size = statSync(path).size;
-    console.log(`# demo: ${demoRequests.length} range requests, ${(fetched / 2 ** 20).toFixed(1)} MiB of ${(size / 2 ** 20).toFixed(0)} MiB`);
-    assert.ok(fetched < size / 2, `the demo fetched ${fetched} of ${size} bytes`);
+    console.log(`# demo: ${demoRequests.length} range requests, ${(fetched / 2 ** 20).toFixed(1)} MiB of ${(size / 2 ** 20).toFixed(1)} MiB`);
+    const fullSize = statSync(path).size;
+    assert.ok(fetched < size && fetched < fullSize / 2, `opening the demo fetched ${fetched} of its ${size} bytes (the full capture: ${fullSize})`);
+    // Every tab's JSON export from the trimmed demo is the CLI's on the full capture.
+    const specs = leaves(JSON.parse(cli("list", "--format", "json").toString("utf8")));
+    for (const spec of specs) {
+      await page.click(`button[data-tab="${spec.name}"]`);
+      await page.waitForSelector(`#table-${spec.name}[data-rows]`, { timeout: 60_000 });
+      const want = cli(...spec.command, path, "--format", "json");
+      const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`#table-${spec.name} .export-json`)]);
+      const got = readFileSync(await dl.path());
+      check();
+      assert.ok(got.equals(want), `demo ${spec.name}: the trimmed capture's JSON (${got.length} bytes) differs from the full capture's through the CLI (${want.length} bytes)`);
+    }
+    await page.click('button[data-tab="pslist"]');
 
     const [download] = await Promise.all([
       page.waitForEvent("download", { timeout: 180_000 }),
@@ -884,6 +893,8 @@ describe("captures in the browser (worker reading the local File)", () => {
         await p2.setInputFiles("#capture-input", capturePath(entry));
         await p2.waitForSelector("#table-pslist[data-rows]", { timeout: 120_000 });
         console.log(`# ${entry.name}: ${Date.now() - t0} ms from choosing the capture to the process table, symbols derived in wasm`);
+        assert.equal(await p2.locator("#open-demo").count(), 0, "a site that ships no demo shows no demo button");
+        check();
         const rows = Number(await p2.getAttribute("#table-pslist", "data-rows"));
         assert.equal(rows, JSON.parse(cli("pslist", capturePath(entry), "--format", "json").toString("utf8")).length);
         check();

@@ -31,8 +31,53 @@ const PAGE_OUTPUT: &str = "download";
 const MAP_TAB: &str = "docker-networks";
 const MAP_SOURCES: [&str; 3] = ["docker-ps", "docker-mounts", "ifconfig"];
 
-/// Where the demo capture is served (scripts/serve.sh puts it there), relative to the page.
-pub const DEMO_URL: &str = "demo/deb12-6.1-docker.lime";
+/// Where a site that ships a demo capture describes it (scripts/web-demo.sh writes it), relative to the
+/// page: `{"file": "NAME.lime", "title": "..."}`, the capture beside it in `demo/`.
+pub const DEMO_INDEX: &str = "demo/demo.json";
+
+/// The demo capture a site ships, as [`DEMO_INDEX`] describes it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct Demo {
+    /// The capture's file name in `demo/`.
+    pub file: String,
+    /// What the button says it is.
+    #[serde(default)]
+    pub title: String,
+}
+
+impl Demo {
+    /// Its URL relative to the page; none for a file name that would leave `demo/`.
+    pub fn url(&self) -> Option<String> {
+        let plain = !self.file.is_empty()
+            && !self.file.starts_with('.')
+            && self
+                .file
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        plain.then(|| format!("demo/{}", self.file))
+    }
+}
+
+/// Ask the site whether it ships a demo capture; the answer comes back as [`Msg::Demo`].
+fn look_for_demo(link: yew::html::Scope<App>) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    wasm_bindgen_futures::spawn_local(async move {
+        let demo = async {
+            let response = JsFuture::from(web_sys::window()?.fetch_with_str(DEMO_INDEX))
+                .await
+                .ok()?;
+            let response: web_sys::Response = response.dyn_into().ok()?;
+            if !response.ok() {
+                return None;
+            }
+            let text = JsFuture::from(response.text().ok()?).await.ok()?.as_string()?;
+            serde_json::from_str::<Demo>(&text).ok().filter(|d| d.url().is_some())
+        }
+        .await;
+        link.send_message(Msg::Demo(demo));
+    });
+}
 
 pub enum Msg {
     /// A message from the worker of this generation (one from a worker since replaced is dropped: a
@@ -49,6 +94,8 @@ pub enum Msg {
     /// An exported table (JSON rows) to view without its capture.
     PickTable(Option<web_sys::File>),
     Drop(DragEvent),
+    /// Whether the site ships a demo capture, and which.
+    Demo(Option<Demo>),
     OpenDemo,
     Cancel,
     Tab(String),
@@ -111,6 +158,8 @@ pub struct App {
     labels: Option<Labels>,
     /// Whether the worker was asked for them for this capture.
     labels_asked: bool,
+    /// The demo capture the site ships, if it ships one ("Open demo capture" shows only then).
+    demo: Option<Demo>,
 }
 
 fn now() -> f64 {
@@ -407,8 +456,10 @@ impl Component for App {
             timings: Vec::new(),
             labels: None,
             labels_asked: false,
+            demo: None,
         };
         app.spawn(ctx);
+        look_for_demo(ctx.link().clone());
         app
     }
 
@@ -500,9 +551,13 @@ impl Component for App {
                     self.send(ToWorker::OpenTable { name }, Some(file.into()));
                 }
             }
+            Msg::Demo(demo) => self.demo = demo,
             Msg::OpenDemo => {
-                self.start_open(ctx, DEMO_URL.to_string(), None);
-                self.send(ToWorker::OpenUrl { url: DEMO_URL.into() }, None);
+                let Some(url) = self.demo.as_ref().and_then(Demo::url) else {
+                    return false;
+                };
+                self.start_open(ctx, url.clone(), None);
+                self.send(ToWorker::OpenUrl { url }, None);
             }
             Msg::Cancel => {
                 self.restart_clean();
@@ -700,7 +755,9 @@ impl Component for App {
                     <div class="open">
                         <label class="picker" for="capture-input">{ "Capture file (LiME, AVML, ELF core or raw), or drop it here" }</label>
                         <input id="capture-input" type="file" {onchange} />
-                        <button id="open-demo" onclick={link.callback(|_| Msg::OpenDemo)}>{ "Open demo capture" }</button>
+                        if let Some(demo) = &self.demo {
+                            <button id="open-demo" title={demo.title.clone()} onclick={link.callback(|_| Msg::OpenDemo)}>{ "Open demo capture" }</button>
+                        }
                         <label class="picker" for="table-input">{ "Or a table exported as JSON, to view it again without its capture" }</label>
                         <input id="table-input" type="file" accept=".json,application/json" onchange={on_table} />
                     </div>

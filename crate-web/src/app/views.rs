@@ -442,6 +442,22 @@ mod tests {
     }
 
     #[test]
+    fn a_demo_is_a_plain_file_in_demo() {
+        use super::super::Demo;
+        let demo = |file: &str| Demo {
+            file: file.into(),
+            title: String::new(),
+        };
+        assert_eq!(
+            demo("deb12-6.1-docker.lime").url().as_deref(),
+            Some("demo/deb12-6.1-docker.lime")
+        );
+        for bad in ["", "../x.lime", ".hidden", "a/b.lime", "https://x/y", "a b"] {
+            assert_eq!(demo(bad).url(), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn typed_options_become_values_or_say_why_not() {
         use super::super::export_name;
         use super::parse_option;

@@ -601,14 +601,19 @@ impl SymbolStore for BundledPacks {
 
 /// Open a capture and identify its kernel: the bundled packs, else the symbols `kept` from an earlier
 /// capture of its kernel build or derived now from its BTF and kallsyms (and kept).
-fn open(reader: impl ReadAt + 'static, kept: &mut dyn DerivedStore) {
+/// Open a capture and identify its kernel; what failed is told to the page here, the session is returned
+/// for [`opened`].
+fn open(reader: impl ReadAt + 'static, kept: &mut dyn DerivedStore) -> Option<Session> {
     STATE.with(|s| *s.borrow_mut() = State::default());
     // The phase under way (opening, or copying into the OPFS) keeps its start time; its reads restart at 0.
     let reader = counted(reader);
     set_phase("reading the capture's format");
     let capture = match session::open_capture(reader, cache_config()) {
         Ok(c) => c,
-        Err(e) => return fail(format!("not a capture memscope can read: {e}")),
+        Err(e) => {
+            fail(format!("not a capture memscope can read: {e}"));
+            return None;
+        }
     };
     STATE.with(|s| s.borrow_mut().capture = Some(capture.clone()));
     set_phase("finding bundled symbols");
@@ -628,13 +633,16 @@ fn open(reader: impl ReadAt + 'static, kept: &mut dyn DerivedStore) {
     };
     let found = session::identify_kernel(capture, symbols, &mut |p| set_phase(p));
     match found {
-        Ok(session) => opened(session),
-        Err(e) => post(&FromWorker::NeedSymbols {
-            message: format!(
-                "no bundled symbols match: drop the ISF of {} (.json or .json.xz) ({e})",
-                kernel_named(&e)
-            ),
-        }),
+        Ok(session) => Some(session),
+        Err(e) => {
+            post(&FromWorker::NeedSymbols {
+                message: format!(
+                    "no bundled symbols match: drop the ISF of {} (.json or .json.xz) ({e})",
+                    kernel_named(&e)
+                ),
+            });
+            None
+        }
     }
 }
 
@@ -870,7 +878,11 @@ fn handle(data: JsValue) {
             Some(blob) => wasm_bindgen_futures::spawn_local(async move {
                 set_phase(&format!("copying {name} into the private file system"));
                 match OpfsReader::copy(&blob, OPFS_COPY_PIECE).await {
-                    Ok(r) => open(r, &mut NoDerivedStore),
+                    Ok(r) => {
+                        if let Some(session) = open(r, &mut NoDerivedStore) {
+                            opened(session);
+                        }
+                    }
                     Err(e) => fail(e),
                 }
             }),
@@ -884,8 +896,14 @@ fn handle(data: JsValue) {
                 set_phase(&format!("opening {name}"));
                 wasm_bindgen_futures::spawn_local(async move {
                     let mut kept = KeptSymbols::open().await;
-                    open(r, &mut kept);
+                    let session = open(r, &mut kept);
+                    // A table derived in the open is written before the page hears of it: once it has, the
+                    // page asks for more work, which would keep the worker from finishing the write (and a
+                    // reload would end it half done).
                     kept.keep().await;
+                    if let Some(session) = session {
+                        opened(session);
+                    }
                 });
             }
             Err(e) => fail(e),
@@ -893,7 +911,11 @@ fn handle(data: JsValue) {
         ToWorker::OpenUrl { url } => {
             set_phase(&format!("opening {url}"));
             match HttpRangeReader::new(&url) {
-                Ok(r) => open(r, &mut NoDerivedStore),
+                Ok(r) => {
+                    if let Some(session) = open(r, &mut NoDerivedStore) {
+                        opened(session);
+                    }
+                }
                 Err(e) => fail(e),
             }
         }
