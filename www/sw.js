@@ -1,6 +1,7 @@
 // Service worker: keeps the app shell (page, scripts, wasm, style, symbol packs) so the page works with
 // the network gone. Network first (a rebuilt dist/ is picked up at once), the cache when offline.
-// Byte-range requests (the demo capture) and anything under demo/ are never cached: captures stay out.
+// Byte-range requests (the demo capture) and anything under demo/ are never cached: captures stay out;
+// demo/demo.json answers 204 (no demo) when the network is gone.
 const CACHE = "memscope-shell-v1";
 
 async function shellUrls() {
@@ -41,6 +42,12 @@ self.addEventListener("fetch", (event) => {
   const req = event.request;
   const url = new URL(req.url);
   if (req.method !== "GET" || url.origin !== self.location.origin) return;
+  // Offline there is no demo (its capture is never cached): the page's question "is there a demo?" gets an
+  // empty answer rather than a network error.
+  if (url.pathname.endsWith("/demo/demo.json")) {
+    event.respondWith(fetch(req).catch(() => new Response(null, { status: 204 })));
+    return;
+  }
   if (req.headers.has("range") || url.pathname.includes("/demo/")) return;
   event.respondWith(
     (async () => {
