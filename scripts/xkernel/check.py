@@ -3,7 +3,8 @@
 
     check.py ROOT [--exe PATH] [CHECK ...]      (CHECK: info pslist network lsmod mounts lsof modules details
                                                  mountinfo findings-harness findings queues files-harness
-                                                 docker-harness skbuff-harness; default all)
+                                                 docker-harness skbuff-harness capture-symbols
+                                                 vmcoreinfo-symbols trim; default all)
 
 `lsof` is the harness's own check: every descriptor in truth/proc/<pid>.txt of a process still alive at the
 final snapshot is a row of `memscope lsof` with the same pid, fd and path (but pid 1, the guest's shell that
@@ -516,6 +517,42 @@ def check_vmcoreinfo_symbols(exe, caps):
     return score, notes
 
 
+def leaf_commands(exe):
+    """Every analysis of `memscope list`, and each view of a group, as the words that run it."""
+    specs = json.loads(subprocess.run([str(exe), "list", "--format", "json"], capture_output=True, text=True,
+                                      check=True).stdout)
+    return [[s["name"], v["name"]] for s in specs for v in s.get("views") or []] + \
+        [[s["name"]] for s in specs if not s.get("views")]
+
+
+def check_trim(exe, caps):
+    """`memscope trim` (LiME) keeps only the pages the analyses read: every analysis and view prints the same
+    JSON and the same stderr on the trimmed capture as on the full one."""
+    score, notes = {"trimmed captures": [0, 0], "analyses with the same rows": [0, 0]}, []
+    commands = leaf_commands(exe)
+    for c in caps:
+        out = c["path"].parent / (c["path"].name + ".trimmed.lime")
+        score["trimmed captures"][1] += 1
+        r = subprocess.run([str(exe), "trim", str(c["path"]), "--symbols", str(c["symbols"]), "--out", str(out)],
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode != 0 or not out.exists() or out.stat().st_size >= c["path"].stat().st_size:
+            notes.append("%s: trim exit %d: %s" % (c["name"], r.returncode, r.stderr.strip()[:200]))
+            continue
+        score["trimmed captures"][0] += 1
+        try:
+            for cmd in commands:
+                score["analyses with the same rows"][1] += 1
+                runs = [subprocess.run([str(exe), *cmd, str(p), "--symbols", str(c["symbols"]), "--format", "json"],
+                                       capture_output=True, text=True, timeout=600) for p in (c["path"], out)]
+                if runs[0].stdout == runs[1].stdout and runs[0].stderr == runs[1].stderr:
+                    score["analyses with the same rows"][0] += 1
+                else:
+                    notes.append("%s: %s differs on the trimmed capture" % (c["name"], " ".join(cmd)))
+        finally:
+            out.unlink(missing_ok=True)
+    return score, notes
+
+
 truthcheck.CHECKS["lsof"] = check_lsof
 truthcheck.CHECKS["modules"] = check_modules
 truthcheck.CHECKS["details"] = check_details
@@ -526,6 +563,7 @@ truthcheck.CHECKS["files-harness"] = check_files
 truthcheck.CHECKS["docker-harness"] = check_docker_harness
 truthcheck.CHECKS["skbuff-harness"] = check_skbuff
 truthcheck.CHECKS["vmcoreinfo-symbols"] = check_vmcoreinfo_symbols
+truthcheck.CHECKS["trim"] = check_trim
 
 
 def main(argv):
@@ -536,7 +574,7 @@ def main(argv):
         argv = argv[:argv.index("--exe")] + argv[argv.index("--exe") + 2:]
     names = argv[1:] or ["info", "pslist", "network", "lsmod", "mounts", "lsof", "modules", "details", "mountinfo",
                          "findings-harness", "findings", "queues", "files-harness", "docker-harness",
-                         "skbuff-harness", "capture-symbols", "vmcoreinfo-symbols"]
+                         "skbuff-harness", "capture-symbols", "vmcoreinfo-symbols", "trim"]
     caps = truthcheck.captures([root], cache=root / ".cache")
     ok = True
     for n in names:
