@@ -720,6 +720,13 @@ describe("captures in the browser (worker reading the local File)", () => {
     await page.fill("#table-netstat .filter", "");
     await page.click("#table-netstat tbody tr:not(.spacer) >> nth=0");
     await page.waitForSelector("#detail-netstat");
+    // They open beside the table, in view (they used to open below it, off screen).
+    const detailBox = await page.locator("#detail-netstat").boundingBox();
+    const tableBox = await page.locator("#table-netstat .scroll").boundingBox();
+    const viewport = page.viewportSize();
+    assert.ok(detailBox.x >= tableBox.x + tableBox.width && detailBox.y < tableBox.y + tableBox.height, `row details beside the table: ${JSON.stringify({ detailBox, tableBox })}`);
+    assert.ok(detailBox.y >= 0 && detailBox.y + 80 <= viewport.height, `row details in view: ${JSON.stringify(detailBox)} in ${JSON.stringify(viewport)}`);
+    check();
     const proto = await page.textContent("#table-netstat tbody tr:not(.spacer) >> nth=0 >> td >> nth=1");
     await page.fill("#table-netstat .filter", `-proto:${proto.trim()}`);
     await page.waitForFunction(() => !document.querySelector("#detail-netstat"), null, { timeout: 10_000 });

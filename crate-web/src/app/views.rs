@@ -249,13 +249,16 @@ impl App {
                 <p class="hint">{ "Click a row for all its fields; click a column header to sort." }</p>
                 // Keyed by the table, so that another tab's table starts at its own top, not at the scroll
                 // position the last one was left at.
-                <div class="scroll" key={name} {onscroll}>
-                    <table class="grid">
-                        <thead><tr>{ for header }</tr></thead>
-                        <tbody>{ spacer(top) }{ for rows }{ spacer(bottom) }</tbody>
-                    </table>
+                // The row details sit beside the table, in view while the table scrolls.
+                <div class="table-and-detail">
+                    <div class="scroll" key={name} {onscroll}>
+                        <table class="grid">
+                            <thead><tr>{ for header }</tr></thead>
+                            <tbody>{ spacer(top) }{ for rows }{ spacer(bottom) }</tbody>
+                        </table>
+                    </div>
+                    { detail }
                 </div>
-                { detail }
             </div>
         }
     }
