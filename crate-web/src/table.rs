@@ -139,6 +139,23 @@ fn namespace_matches(cell: &str, wanted: &str) -> bool {
         .any(|item| !item.is_empty() && item.eq_ignore_ascii_case(wanted))
 }
 
+/// The filter that shows the rows a finding's evidence names: `key:value` for each of its keys (a value
+/// with a space cannot be written as a term and is left out).
+pub fn filter_for(keys: &serde_json::Map<String, Value>) -> String {
+    keys.iter()
+        .filter_map(|(k, v)| {
+            let value = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                _ => return None,
+            };
+            (!value.is_empty() && !value.contains(char::is_whitespace)).then(|| format!("{k}:{value}"))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The row indices to show: those that pass `filter` (their cells for the shown columns, and all their
 /// keys in `keys`), sorted by `sort` (column, ascending), else in the analysis's order.
 pub fn view(
@@ -295,6 +312,25 @@ mod tests {
         assert_eq!(find_ns("netns:web"), vec![1]);
         assert_eq!(find_ns("netns:4026532301"), vec![1]);
         assert_eq!(find_ns("-netns:host"), vec![1]);
+    }
+
+    #[test]
+    fn a_findings_evidence_becomes_the_filter_of_its_rows() {
+        let keys = json!({"pid": 982, "container_id": "acaf08", "path": "/a b", "flag": true});
+        let filter = filter_for(keys.as_object().unwrap());
+        assert_eq!(
+            filter, "pid:982 container_id:acaf08 flag:true",
+            "in the evidence's order"
+        );
+        let rows = [
+            json!({"pid": 982, "container_id": "acaf08", "flag": true}),
+            json!({"pid": 9820, "container_id": "acaf08"}),
+        ];
+        let keys: Vec<Vec<(String, String)>> = rows.iter().map(export::flatten).collect();
+        assert_eq!(
+            view(&[Vec::new(), Vec::new()], &keys, &Filter::parse(&filter), None),
+            vec![0]
+        );
     }
 
     #[test]

@@ -514,6 +514,41 @@ describe("captures in the browser (worker reading the local File)", () => {
     }
   });
 
+  test("findings show above the tabs soon after the process table; each evidence link opens its tab filtered to its rows", async () => {
+    for (const entry of manifest.captures) {
+      const path = capturePath(entry);
+      const findings = JSON.parse(cli("findings", path, "--format", "json").toString("utf8"));
+      assert.ok(findings.length > 0, `${entry.name}: the CLI finds something`);
+      await openCapture(path);
+      await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
+      const t0 = Date.now();
+      await page.waitForFunction((n) => document.querySelectorAll("#findings-summary li").length === n, findings.length, { timeout: 60_000 });
+      console.log(`# ${entry.name}: findings on screen ${Date.now() - t0} ms after the process table`);
+      check();
+      const kinds = await page.locator("#findings-summary li").evaluateAll((els) => els.map((e) => e.dataset.kind));
+      assert.deepEqual(kinds, findings.map((f) => f.kind), "the findings, in the CLI's order");
+      check();
+      for (const [i, f] of findings.entries()) {
+        for (const [j, e] of f.evidence.entries()) {
+          const filter = Object.entries(e.keys)
+            .map(([k, v]) => [k, String(v)])
+            .filter(([, v]) => v !== "" && !/\s/.test(v))
+            .map(([k, v]) => `${k}:${v}`)
+            .join(" ");
+          await page.click(`#findings-summary li >> nth=${i} >> button.evidence >> nth=${j}`);
+          await page.waitForSelector(`#table-${e.analysis}[data-rows]`, { timeout: 60_000 });
+          assert.equal(await page.getAttribute(`button[data-tab="${e.analysis}"]`, "class"), "tab active", `${f.kind}: its tab opens`);
+          assert.equal(await page.inputValue(`#table-${e.analysis} .filter`), filter, `${f.kind}: filtered to its evidence`);
+          const shown = Number(await page.getAttribute(`#table-${e.analysis}`, "data-shown"));
+          assert.ok(shown >= 1, `${entry.name} ${f.kind}: ${e.analysis} filtered by ${filter} shows no row`);
+          check();
+        }
+      }
+      await page.screenshot({ path: join(SHOTS, `${entry.name}-findings.png`) });
+      await page.click('button[data-tab="pslist"]');
+    }
+  });
+
   test("every analysis's options, set through their controls, give the CLI's bytes for the same flags", async () => {
     const entry = manifest.captures[0];
     const path = capturePath(entry);

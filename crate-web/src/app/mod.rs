@@ -27,6 +27,9 @@ pub use views::{human_size, parse_option};
 /// The value an output option gets in the page, where it names no path: what it writes is downloaded.
 const PAGE_OUTPUT: &str = "download";
 
+/// The analysis whose rows the page shows above the tabs, each linking to its evidence.
+const FINDINGS: &str = "findings";
+
 /// The tab that shows the containers' map above its table, and the other tables the map is drawn from.
 const MAP_TAB: &str = "docker-networks";
 const MAP_SOURCES: [&str; 3] = ["docker-ps", "docker-mounts", "ifconfig"];
@@ -101,6 +104,8 @@ pub enum Msg {
     Tab(String),
     Sort(String, usize),
     Filter(String, String),
+    /// Open a tab filtered (a finding's evidence): the analysis, the filter.
+    Goto(String, String),
     Scroll(String, f64),
     Toggle(String, usize),
     Select(String, usize),
@@ -160,6 +165,8 @@ pub struct App {
     labels_asked: bool,
     /// The demo capture the site ships, if it ships one ("Open demo capture" shows only then).
     demo: Option<Demo>,
+    /// Filters for tabs a finding's link opened before their rows came.
+    pending_filters: HashMap<String, String>,
 }
 
 fn now() -> f64 {
@@ -190,6 +197,7 @@ impl App {
         self.tab = "overview".into();
         self.labels = None;
         self.labels_asked = false;
+        self.pending_filters.clear();
     }
 
     /// The options the table of `analysis` shows was read with (what its exports and downloads are of).
@@ -214,6 +222,12 @@ impl App {
     }
 
     fn run(&mut self, analysis: &str) {
+        self.run_as(analysis, true);
+    }
+
+    /// Run `analysis` with its chosen options unless its table is here or on its way; `shown`: the user
+    /// waits for it (the status line says so), else it runs in the background.
+    fn run_as(&mut self, analysis: &str, shown: bool) {
         let options = self.options_of(analysis);
         let key = pending_key(analysis, &options);
         if registry::find(analysis).is_none()
@@ -224,11 +238,13 @@ impl App {
             return;
         }
         self.pending.insert(key);
-        self.busy.get_or_insert(Progress {
-            phase: format!("running {analysis}"),
-            bytes: 0,
-            reads: 0,
-        });
+        if shown {
+            self.busy.get_or_insert(Progress {
+                phase: format!("running {analysis}"),
+                bytes: 0,
+                reads: 0,
+            });
+        }
         self.send(
             ToWorker::Run {
                 analysis: analysis.to_string(),
@@ -299,12 +315,19 @@ impl App {
                     let sets = self.sets.get(&analysis).cloned().unwrap_or_default();
                     let mut table = TableState::new(spec, options, &sets, rows, warnings, millis, self.labels.as_ref());
                     table.files = files;
+                    // A finding's link opened this tab before its rows came: its filter now applies.
+                    if let Some(filter) = self.pending_filters.remove(&analysis) {
+                        table.filter = filter;
+                        table.refresh();
+                    }
                     self.tables.insert(analysis, table);
                 }
                 // Once the first table is shown, learn in the background which container each process and
-                // namespace belongs to, to mark them on every table.
+                // namespace belongs to, to mark them on every table, and what the findings are, to show
+                // them above the tabs.
                 if self.info.is_some() && !self.labels_asked {
                     self.labels_asked = true;
+                    self.run_as(FINDINGS, false);
                     self.send(ToWorker::Labels, None);
                 }
                 self.maybe_report();
@@ -457,6 +480,7 @@ impl Component for App {
             labels: None,
             labels_asked: false,
             demo: None,
+            pending_filters: HashMap::new(),
         };
         app.spawn(ctx);
         look_for_demo(ctx.link().clone());
@@ -586,6 +610,20 @@ impl Component for App {
                     };
                     t.refresh();
                 }
+            }
+            Msg::Goto(analysis, filter) => {
+                self.run(&analysis);
+                match self.tables.get_mut(&analysis) {
+                    Some(t) => {
+                        t.filter = filter;
+                        t.scroll_top = 0.0;
+                        t.refresh();
+                    }
+                    None => {
+                        self.pending_filters.insert(analysis.clone(), filter);
+                    }
+                }
+                self.tab = analysis;
             }
             Msg::Filter(name, text) => {
                 if let Some(t) = self.tables.get_mut(&name) {

@@ -40,6 +40,7 @@ impl App {
         };
         html! {
             <section class="session">
+                { self.view_findings(ctx) }
                 <nav class="tabs">
                     if info.is_some() {
                         { tab_button("overview", "Overview") }
@@ -265,6 +266,50 @@ impl App {
 }
 
 impl App {
+    /// The findings, above the tabs once they are read: each with its severity, its summary and a link per
+    /// piece of evidence that opens its tab filtered to those rows.
+    fn view_findings(&self, ctx: &Context<Self>) -> Html {
+        let Some(t) = self.tables.get(super::FINDINGS).filter(|_| self.info.is_some()) else {
+            return html! {};
+        };
+        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let items = t.values.iter().map(|f| {
+            let severity = text(f, "severity");
+            let links = f
+                .get("evidence")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| {
+                    let analysis = e.get("analysis")?.as_str()?.to_string();
+                    let title = registry::leaves().iter().find(|l| l.id == analysis)?.spec.title;
+                    let filter = table::filter_for(e.get("keys")?.as_object()?);
+                    let label = format!("{title}: {filter}");
+                    let onclick = ctx
+                        .link()
+                        .callback(move |_| Msg::Goto(analysis.clone(), filter.clone()));
+                    Some(html! { <button class="evidence" {onclick}>{ label }</button> })
+                });
+            html! {
+                <li class={format!("finding severity-{severity}")} data-kind={text(f, "kind")}>
+                    <span class="severity">{ severity }</span>{ " " }<span class="summary">{ text(f, "summary") }</span>
+                    <span class="links">{ for links }</span>
+                </li>
+            }
+        });
+        let count = if t.values.is_empty() {
+            "none".to_string()
+        } else {
+            t.values.len().to_string()
+        };
+        html! {
+            <section id="findings-summary" class="findings-summary">
+                <h2>{ format!("Findings ({count})") }</h2>
+                <ul>{ for items }</ul>
+            </section>
+        }
+    }
+
     /// The containers' map, drawn from the tables it needs once they are all here.
     fn view_map(&self, ctx: &Context<Self>) -> Html {
         if super::MAP_SOURCES.iter().any(|s| !self.tables.contains_key(*s)) {
