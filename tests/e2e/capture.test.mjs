@@ -766,6 +766,23 @@ describe("captures in the browser (worker reading the local File)", () => {
     await page.fill("#table-netstat .filter", `-proto:${proto.trim()}`);
     await page.waitForFunction(() => !document.querySelector("#detail-netstat"), null, { timeout: 10_000 });
     await page.fill("#table-netstat .filter", "");
+    // The keyboard: `/` focuses the filter; the tabs are a tablist the arrow keys move through; a column
+    // header is a button that Enter sorts by.
+    await page.click("#table-netstat .count");
+    await page.keyboard.press("/");
+    assert.ok(await page.$eval("#table-netstat .filter", (el) => el === document.activeElement), "/ focuses the filter");
+    await page.focus('button[data-tab="netstat"]');
+    await page.keyboard.press("ArrowRight");
+    await page.waitForFunction(() => document.activeElement?.dataset.tab === "ifconfig" && document.activeElement.getAttribute("aria-selected") === "true", null, { timeout: 10_000 });
+    await page.keyboard.press("ArrowLeft");
+    await page.waitForFunction(() => document.activeElement?.dataset.tab === "netstat", null, { timeout: 10_000 });
+    assert.equal(await page.getAttribute('nav.tabs', "role"), "tablist");
+    await page.focus("#table-netstat thead th:nth-child(2) button.sort");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => document.querySelector("#table-netstat thead th:nth-child(2)").getAttribute("aria-sort") === "ascending", null, { timeout: 10_000 });
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Enter");
+    check();
     // Scrolled to its end, the kernel log leaves the next tab's table at that tab's top.
     await page.click('button[data-tab="dmesg"]');
     await page.waitForSelector("#table-dmesg[data-rows]", { timeout: 60_000 });

@@ -61,6 +61,38 @@ impl Demo {
     }
 }
 
+/// `/` pressed outside a text field focuses the filter of the table shown (as on many sites).
+fn slash_focuses_the_filter() -> Option<gloo_events::EventListener> {
+    use wasm_bindgen::JsCast;
+    let document = web_sys::window()?.document()?;
+    let options = gloo_events::EventListenerOptions::enable_prevent_default();
+    Some(gloo_events::EventListener::new_with_options(
+        &document,
+        "keydown",
+        options,
+        |event| {
+            let Some(key) = event.dyn_ref::<web_sys::KeyboardEvent>() else {
+                return;
+            };
+            let typing = key
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+            if key.key() != "/" || typing || key.ctrl_key() || key.meta_key() || key.alt_key() {
+                return;
+            }
+            let filter = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.query_selector(".analysis .filter").ok().flatten())
+                .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+            if let Some(filter) = filter {
+                key.prevent_default();
+                let _ = filter.focus();
+            }
+        },
+    ))
+}
+
 /// Ask the site whether it ships a demo capture; the answer comes back as [`Msg::Demo`].
 fn look_for_demo(link: yew::html::Scope<App>) {
     use wasm_bindgen::JsCast;
@@ -106,6 +138,8 @@ pub enum Msg {
     Filter(String, String),
     /// Open a tab filtered (a finding's evidence): the analysis, the filter.
     Goto(String, String),
+    /// A key pressed on the tabs (`ArrowLeft`, `ArrowRight`, `Home`, `End` move to another).
+    TabKey(String),
     Scroll(String, f64),
     Toggle(String, usize),
     Select(String, usize),
@@ -167,6 +201,10 @@ pub struct App {
     demo: Option<Demo>,
     /// Filters for tabs a finding's link opened before their rows came.
     pending_filters: HashMap<String, String>,
+    /// `/` anywhere but in a text field focuses the shown table's filter.
+    _slash: Option<gloo_events::EventListener>,
+    /// Move the keyboard focus to the active tab after the next render (arrow keys on the tabs).
+    focus_tab: bool,
 }
 
 fn now() -> f64 {
@@ -214,6 +252,21 @@ impl App {
             mounts: rows(MAP_SOURCES[1]),
             interfaces: rows(MAP_SOURCES[2]),
         })
+    }
+
+    /// The tabs shown, in order: the overview (with a capture open), then every table's.
+    fn tab_ids(&self) -> Vec<String> {
+        let with_capture = self.info.is_some();
+        with_capture
+            .then(|| "overview".to_string())
+            .into_iter()
+            .chain(
+                registry::leaves()
+                    .iter()
+                    .filter(|l| with_capture || self.tables.contains_key(&l.id))
+                    .map(|l| l.id.clone()),
+            )
+            .collect()
     }
 
     /// The options chosen for `analysis`.
@@ -481,6 +534,8 @@ impl Component for App {
             labels_asked: false,
             demo: None,
             pending_filters: HashMap::new(),
+            _slash: slash_focuses_the_filter(),
+            focus_tab: false,
         };
         app.spawn(ctx);
         look_for_demo(ctx.link().clone());
@@ -611,6 +666,21 @@ impl Component for App {
                     t.refresh();
                 }
             }
+            Msg::TabKey(key) => {
+                let ids: Vec<String> = self.tab_ids();
+                let Some(at) = ids.iter().position(|t| *t == self.tab) else {
+                    return false;
+                };
+                let next = match key.as_str() {
+                    "ArrowRight" => (at + 1) % ids.len(),
+                    "ArrowLeft" => (at + ids.len() - 1) % ids.len(),
+                    "Home" => 0,
+                    "End" => ids.len() - 1,
+                    _ => return false,
+                };
+                self.focus_tab = true;
+                return Component::update(self, ctx, Msg::Tab(ids[next].clone()));
+            }
             Msg::Goto(analysis, filter) => {
                 self.run(&analysis);
                 match self.tables.get_mut(&analysis) {
@@ -714,6 +784,19 @@ impl Component for App {
             }
         }
         true
+    }
+
+    fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
+        if std::mem::take(&mut self.focus_tab) {
+            use wasm_bindgen::JsCast;
+            let active = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.query_selector(".tabs .tab.active").ok().flatten())
+                .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+            if let Some(tab) = active {
+                let _ = tab.focus();
+            }
+        }
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {

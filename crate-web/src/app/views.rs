@@ -16,13 +16,23 @@ impl App {
             return html! {};
         }
         let link = ctx.link();
+        // A tablist: the active tab is the one Tab reaches; the arrow keys, Home and End move between them.
         let tab_button = |id: &str, title: &str| {
             let id_owned = id.to_string();
-            let class = if self.tab == id { "tab active" } else { "tab" };
+            let active = self.tab == id;
+            let class = if active { "tab active" } else { "tab" };
             html! {
-                <button class={class} data-tab={id.to_string()} onclick={link.callback(move |_| Msg::Tab(id_owned.clone()))}>{ title }</button>
+                <button class={class} role="tab" aria-selected={active.to_string()} tabindex={if active { "0" } else { "-1" }}
+                    data-tab={id.to_string()} onclick={link.callback(move |_| Msg::Tab(id_owned.clone()))}>{ title }</button>
             }
         };
+        let onkeydown = link.batch_callback(|e: KeyboardEvent| {
+            let key = e.key();
+            matches!(key.as_str(), "ArrowLeft" | "ArrowRight" | "Home" | "End").then(|| {
+                e.prevent_default();
+                Msg::TabKey(key)
+            })
+        });
         let body = if let (Some(info), "overview") = (info, self.tab.as_str()) {
             self.view_overview(info)
         } else if let Some(leaf) = registry::leaves().iter().find(|l| l.id == self.tab) {
@@ -41,7 +51,7 @@ impl App {
         html! {
             <section class="session">
                 { self.view_findings(ctx) }
-                <nav class="tabs">
+                <nav class="tabs" role="tablist" aria-label="Analyses" {onkeydown}>
                     if info.is_some() {
                         { tab_button("overview", "Overview") }
                     }
@@ -133,7 +143,17 @@ impl App {
                 Some((col, false)) if col == i => " ▼",
                 _ => "",
             };
-            html! { <th onclick={link.callback(move |_| Msg::Sort(name.to_string(), i))}>{ format!("{c}{arrow}") }</th> }
+            let sort = match t.sort {
+                Some((col, true)) if col == i => "ascending",
+                Some((col, false)) if col == i => "descending",
+                _ => "none",
+            };
+            // A button, so that the keyboard sorts too.
+            html! {
+                <th aria-sort={sort}>
+                    <button class="sort" onclick={link.callback(move |_| Msg::Sort(name.to_string(), i))}>{ format!("{c}{arrow}") }</button>
+                </th>
+            }
         });
         let (first, last) = table::window(t.order.len(), t.scroll_top, 600.0);
         let tree = t.tree();
