@@ -148,10 +148,11 @@ impl App {
                 Some((col, false)) if col == i => "descending",
                 _ => "none",
             };
-            // A button, so that the keyboard sorts too.
+            // The header sorts where it is clicked; the button inside it lets the keyboard reach it (Enter
+            // clicks the button, and the click reaches the header).
             html! {
-                <th aria-sort={sort}>
-                    <button class="sort" onclick={link.callback(move |_| Msg::Sort(name.to_string(), i))}>{ format!("{c}{arrow}") }</button>
+                <th aria-sort={sort} onclick={link.callback(move |_| Msg::Sort(name.to_string(), i))}>
+                    <button class="sort">{ format!("{c}{arrow}") }</button>
                 </th>
             }
         });
