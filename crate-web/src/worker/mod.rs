@@ -600,9 +600,8 @@ impl SymbolStore for BundledPacks {
 }
 
 /// Open a capture and identify its kernel: the bundled packs, else the symbols `kept` from an earlier
-/// capture of its kernel build or derived now from its BTF and kallsyms (and kept).
-/// Open a capture and identify its kernel; what failed is told to the page here, the session is returned
-/// for [`opened`].
+/// capture of its kernel build or derived now from its BTF and kallsyms (and kept). What failed is told
+/// to the page here; the session is returned for [`opened`].
 fn open(reader: impl ReadAt + 'static, kept: &mut dyn DerivedStore) -> Option<Session> {
     STATE.with(|s| *s.borrow_mut() = State::default());
     // The phase under way (opening, or copying into the OPFS) keeps its start time; its reads restart at 0.
