@@ -17,7 +17,8 @@ pub use write::{write_pages, Form, WriteError};
 
 use crate::reader::{ReadAt, ReadError};
 
-/// The page size [`Capture::recorded_pages`] counts in.
+/// Bytes in one page of physical memory (x86-64's): what [`Capture::recorded_pages`] counts in, and the
+/// kernel layer's page frame.
 pub const PAGE_SIZE: u64 = 4096;
 
 /// The container a capture came in.

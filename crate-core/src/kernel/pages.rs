@@ -6,8 +6,8 @@
 use super::layouts::DirectMap;
 use super::{Kernel, KernelError};
 
-/// Bytes in one page frame.
-pub const PAGE_SIZE: u64 = 4096;
+/// Bytes in one page frame: the capture's page, as x86-64 has it.
+pub use crate::formats::PAGE_SIZE;
 
 /// The kernel's page-frame arithmetic: the bases it chose at boot and `sizeof(struct page)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
