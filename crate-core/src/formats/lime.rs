@@ -4,7 +4,7 @@
 
 use std::mem::size_of;
 
-use object::pod::{from_bytes, Pod};
+use object::pod::{bytes_of, from_bytes, Pod};
 use object::{LittleEndian as LE, U32, U64};
 
 use super::{corrupt, Capture, CaptureFormat, FormatError, Segment};
@@ -35,6 +35,21 @@ struct RawRangeHeader {
 unsafe impl Pod for RawRangeHeader {}
 
 const _: () = assert!(size_of::<RawRangeHeader>() == HEADER_LEN as usize);
+
+/// The range header for physical `[start, end)` (the file stores the last address, inclusive), with
+/// `magic` and `version`: LiME's, or AVML's before a compressed block.
+pub(super) fn range_header(magic: u32, version: u32, start: u64, end: u64) -> [u8; HEADER_LEN as usize] {
+    let raw = RawRangeHeader {
+        magic: U32::new(LE, magic),
+        version: U32::new(LE, version),
+        s_addr: U64::new(LE, start),
+        e_addr: U64::new(LE, end - 1),
+        reserved: [0; 8],
+    };
+    let mut out = [0u8; HEADER_LEN as usize];
+    out.copy_from_slice(bytes_of(&raw));
+    out
+}
 
 /// The magic and the version that start a file (its first range header's first two words).
 pub(super) fn magic_and_version(head: &[u8; 8]) -> (u32, u32) {

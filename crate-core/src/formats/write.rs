@@ -49,7 +49,7 @@ pub fn write_pages<E>(
     for (start, end) in runs(pages) {
         match form {
             Form::Lime => {
-                emit(&header(lime::MAGIC, 1, start, end))?;
+                emit(&lime::range_header(lime::MAGIC, 1, start, end))?;
                 let mut buf = vec![0u8; (end - start).min(PIECE) as usize];
                 let mut at = start;
                 while at < end {
@@ -66,7 +66,7 @@ pub fn write_pages<E>(
                     let mut block = vec![0u8; (block_end - at) as usize];
                     capture.peek_phys(at, &mut block).map_err(WriteError::Read)?;
                     let compressed = compress(&block).map_err(WriteError::Compress)?;
-                    emit(&header(avml::MAGIC, avml::VERSION, at, block_end))?;
+                    emit(&lime::range_header(avml::MAGIC, avml::VERSION, at, block_end))?;
                     emit(&compressed)?;
                     emit(&(compressed.len() as u64).to_le_bytes())?;
                     at = block_end;
@@ -90,16 +90,6 @@ fn runs(pages: &[u64]) -> Vec<(u64, u64)> {
     out
 }
 
-/// A 32-byte range header for `[start, end)` (the file holds the last address, inclusive).
-fn header(magic: u32, version: u32, start: u64, end: u64) -> [u8; 32] {
-    let mut h = [0u8; 32];
-    h[0..4].copy_from_slice(&magic.to_le_bytes());
-    h[4..8].copy_from_slice(&version.to_le_bytes());
-    h[8..16].copy_from_slice(&start.to_le_bytes());
-    h[16..24].copy_from_slice(&(end - 1).to_le_bytes());
-    h
-}
-
 /// `bytes` in snappy's framing format.
 fn compress(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let mut encoder = snap::write::FrameEncoder::new(Vec::new());
@@ -113,7 +103,7 @@ mod tests {
     use crate::formats::CaptureFormat;
 
     fn lime_file(start: u64, data: &[u8]) -> Vec<u8> {
-        let mut file = header(lime::MAGIC, 1, start, start + data.len() as u64).to_vec();
+        let mut file = lime::range_header(lime::MAGIC, 1, start, start + data.len() as u64).to_vec();
         file.extend_from_slice(data);
         file
     }
