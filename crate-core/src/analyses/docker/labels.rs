@@ -74,7 +74,7 @@ pub fn labels(kernel: &Kernel) -> Result<(Labels, Vec<String>), KernelError> {
 }
 
 fn from_inventory(inv: &Inventory) -> Labels {
-    let containers: Vec<Labelled> = inv
+    let containers = inv
         .containers
         .iter()
         .map(|c| Labelled {
@@ -86,13 +86,15 @@ fn from_inventory(inv: &Inventory) -> Labels {
             state: c.row.state.clone(),
         })
         .collect();
+    // The containers first: each process is then looked up in them.
+    let mut labels = Labels {
+        containers,
+        namespaces: Vec::new(),
+    };
     let mut owners: BTreeMap<u64, BTreeSet<&str>> = BTreeMap::new();
     let host: BTreeSet<u64> = NsKind::ALL.iter().filter_map(|&k| inv.host.ns.get(k)).collect();
     for p in &inv.procs {
-        let Some(c) = u32::try_from(p.pid)
-            .ok()
-            .and_then(|pid| containers.iter().find(|c| c.pids.contains(&pid)))
-        else {
+        let Some(c) = u32::try_from(p.pid).ok().and_then(|pid| labels.container_of(pid)) else {
             continue;
         };
         for inode in NsKind::ALL.iter().filter_map(|&k| p.ns.get(k)) {
@@ -105,10 +107,8 @@ fn from_inventory(inv: &Inventory) -> Labels {
     for (inode, names) in owners {
         namespaces.insert(inode, names.into_iter().collect::<Vec<_>>().join(", "));
     }
-    Labels {
-        containers,
-        namespaces: namespaces.into_iter().collect(),
-    }
+    labels.namespaces = namespaces.into_iter().collect();
+    labels
 }
 
 #[cfg(test)]
