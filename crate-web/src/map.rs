@@ -403,20 +403,10 @@ pub fn draw(src: &Sources<'_>) -> Drawing {
     }
 }
 
-/// `&`, `<`, `>`, `"` as XML writes them.
+/// Text for XML: escaped as the report escapes it, control characters (which XML cannot hold) replaced.
 fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
+    let printable: String = s.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect();
+    crate::report::escape(&printable)
 }
 
 /// The map as a standalone SVG file.

@@ -506,7 +506,7 @@ describe("captures in the browser (worker reading the local File)", () => {
       const svg = readFileSync(await dl.path(), "utf8");
       assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'), "an SVG file");
       const fileText = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) =>
-        m[1].replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&amp;", "&"),
+        m[1].replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&amp;", "&"),
       );
       assert.deepEqual(fileText, svgText, "the exported map has the page's text");
       check();
