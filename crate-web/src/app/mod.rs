@@ -61,6 +61,16 @@ impl Demo {
     }
 }
 
+/// Give the keyboard focus to the first element `selector` finds; whether there was one.
+fn focus(selector: &str) -> bool {
+    use wasm_bindgen::JsCast;
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(selector).ok().flatten())
+        .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+    element.is_some_and(|el| el.focus().is_ok())
+}
+
 /// `/` pressed outside a text field focuses the filter of the table shown (as on many sites).
 fn slash_focuses_the_filter() -> Option<gloo_events::EventListener> {
     use wasm_bindgen::JsCast;
@@ -81,13 +91,8 @@ fn slash_focuses_the_filter() -> Option<gloo_events::EventListener> {
             if key.key() != "/" || typing || key.ctrl_key() || key.meta_key() || key.alt_key() {
                 return;
             }
-            let filter = web_sys::window()
-                .and_then(|w| w.document())
-                .and_then(|d| d.query_selector(".analysis .filter").ok().flatten())
-                .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
-            if let Some(filter) = filter {
+            if focus(".analysis .filter") {
                 key.prevent_default();
-                let _ = filter.focus();
             }
         },
     ))
@@ -233,6 +238,12 @@ impl App {
         self.tables.clear();
         self.pending.clear();
         self.tab = "overview".into();
+        self.forget_marks();
+    }
+
+    /// Forget what the page learnt about the capture in the background: its labels, and the filters
+    /// waiting for tabs a finding opened.
+    fn forget_marks(&mut self) {
         self.labels = None;
         self.labels_asked = false;
         self.pending_filters.clear();
@@ -254,17 +265,18 @@ impl App {
         })
     }
 
-    /// The tabs shown, in order: the overview (with a capture open), then every table's.
-    fn tab_ids(&self) -> Vec<String> {
+    /// The tabs shown, in order, as (id, title): the overview (with a capture open), then every table's
+    /// (only the exported tables opened, without one).
+    fn tabs(&self) -> Vec<(&str, &'static str)> {
         let with_capture = self.info.is_some();
         with_capture
-            .then(|| "overview".to_string())
+            .then_some(("overview", "Overview"))
             .into_iter()
             .chain(
                 registry::leaves()
                     .iter()
                     .filter(|l| with_capture || self.tables.contains_key(&l.id))
-                    .map(|l| l.id.clone()),
+                    .map(|l| (l.id.as_str(), l.spec.title)),
             )
             .collect()
     }
@@ -477,8 +489,7 @@ impl App {
         self.pending.clear();
         self.info = None;
         self.tables.clear();
-        self.labels = None;
-        self.labels_asked = false;
+        self.forget_marks();
     }
 }
 
@@ -667,7 +678,7 @@ impl Component for App {
                 }
             }
             Msg::TabKey(key) => {
-                let ids: Vec<String> = self.tab_ids();
+                let ids: Vec<String> = self.tabs().into_iter().map(|(id, _)| id.to_string()).collect();
                 let Some(at) = ids.iter().position(|t| *t == self.tab) else {
                     return false;
                 };
@@ -788,14 +799,7 @@ impl Component for App {
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
         if std::mem::take(&mut self.focus_tab) {
-            use wasm_bindgen::JsCast;
-            let active = web_sys::window()
-                .and_then(|w| w.document())
-                .and_then(|d| d.query_selector(".tabs .tab.active").ok().flatten())
-                .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
-            if let Some(tab) = active {
-                let _ = tab.focus();
-            }
+            focus(".tabs .tab.active");
         }
     }
 

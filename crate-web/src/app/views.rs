@@ -52,12 +52,7 @@ impl App {
             <section class="session">
                 { self.view_findings(ctx) }
                 <nav class="tabs" role="tablist" aria-label="Analyses" {onkeydown}>
-                    if info.is_some() {
-                        { tab_button("overview", "Overview") }
-                    }
-                    { for registry::leaves().iter()
-                        .filter(|l| info.is_some() || self.tables.contains_key(&l.id))
-                        .map(|l| tab_button(&l.id, l.spec.title)) }
+                    { for self.tabs().into_iter().map(|(id, title)| tab_button(id, title)) }
                     if info.is_some() {
                         <button id="export-report" class="report" onclick={link.callback(|_| Msg::Report)}>{ "Export report (HTML)" }</button>
                     }
@@ -171,9 +166,10 @@ impl App {
             let box_end = boxed.is_some() && container_at(at + 1) != boxed;
             let badge = match (box_start, boxed.and_then(|c| self.labels.as_ref()?.containers.get(c))) {
                 (true, Some(c)) => {
-                    let class = if c.privileged == Some(true) { "container-badge privileged" } else { "container-badge" };
-                    let title = format!("container {}{}", c.container_id, if c.privileged == Some(true) { ", privileged" } else { "" });
-                    html! { <span class={class} {title}>{ c.label() }</span> }
+                    let privileged = c.privileged == Some(true);
+                    let class = classes!("container-badge", privileged.then_some("privileged"));
+                    let title = format!("container {}{}", c.container_id, if privileged { ", privileged" } else { "" });
+                    html! { <span {class} {title}>{ c.label() }</span> }
                 }
                 _ => html! {},
             };
@@ -303,7 +299,7 @@ impl App {
                 .flatten()
                 .filter_map(|e| {
                     let analysis = e.get("analysis")?.as_str()?.to_string();
-                    let title = registry::leaves().iter().find(|l| l.id == analysis)?.spec.title;
+                    let title = registry::find(&analysis)?.title;
                     let filter = table::filter_for(e.get("keys")?.as_object()?);
                     let label = format!("{title}: {filter}");
                     let onclick = ctx
