@@ -22,6 +22,7 @@ pub enum Form {
 /// Run every analysis on `session` (opened recording its reads), then write the pages read to `out`;
 /// the warnings: analyses that failed.
 pub fn run(session: &Session, out: &Path, form: Form) -> Result<Vec<String>, CliError> {
+    // What `info` reads is kept too: the trimmed capture gives the same info.
     let _ = info(&session.capture, &session.kernel, Some(session.symbols_name.clone()));
     let failed = memscope_core::trim::read_by_analyses(&session.kernel);
     let pages = session.capture.recorded_pages();
@@ -29,24 +30,20 @@ pub fn run(session: &Session, out: &Path, form: Form) -> Result<Vec<String>, Cli
         Form::Lime => formats::Form::Lime,
         Form::Avml => formats::Form::Avml,
     };
-    let fail = |e: std::io::Error| CliError::new(format!("cannot write {}: {e}", out.display()));
+    // Written beside `out` and renamed once whole, so that a failed run leaves no half capture.
     let tmp = out.with_extension(format!("part{}", std::process::id()));
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(fail)?);
-    let written = write_pages(&session.capture, &pages, form, &mut |bytes| file.write_all(bytes))
-        .map_err(|e| CliError::new(format!("cannot write {}: {e}", out.display())));
-    let finished = written.and_then(|n| {
-        file.flush().map_err(fail)?;
-        drop(file);
-        std::fs::rename(&tmp, out).map_err(fail)?;
+    let write = || -> Result<u64, String> {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| e.to_string())?);
+        let n = write_pages(&session.capture, &pages, form, &mut |bytes| file.write_all(bytes))
+            .map_err(|e| e.to_string())?;
+        file.into_inner().map_err(|e| e.error().to_string())?;
+        std::fs::rename(&tmp, out).map_err(|e| e.to_string())?;
         Ok(n)
-    });
-    let written = match finished {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
     };
+    let written = write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        CliError::new(format!("cannot write {}: {e}", out.display()))
+    })?;
     let mib = |b: u64| b as f64 / f64::from(1 << 20);
     eprintln!(
         "kept {} pages ({:.1} MiB) of {:.1} MiB; wrote {} ({:.1} MiB)",
