@@ -1215,21 +1215,9 @@ fn trim_writes_a_small_capture_with_the_same_rows() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the trim folder");
     // Every analysis, and each view of a group, as the words that run it.
-    let list: Value = serde_json::from_slice(&memscope(&["list", "--format", "json"]).stdout).unwrap_or(Value::Null);
-    let commands: Vec<Vec<String>> = list
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|spec| {
-            let name = spec["name"].as_str().unwrap_or_default().to_string();
-            match spec["views"].as_array().filter(|v| !v.is_empty()) {
-                Some(views) => views
-                    .iter()
-                    .filter_map(|v| Some(vec![name.clone(), v["name"].as_str()?.to_string()]))
-                    .collect(),
-                None => vec![vec![name]],
-            }
-        })
+    let commands: Vec<Vec<String>> = analyses()
+        .iter()
+        .map(|spec| spec.name.split(' ').map(str::to_string).collect())
         .collect();
     assert!(commands.len() > 10, "memscope list names {} analyses", commands.len());
     for capture in corpus::corpus_captures() {

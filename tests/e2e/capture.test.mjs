@@ -384,11 +384,7 @@ describe("captures in the browser (worker reading the local File)", () => {
 
       // The Containers tab (docker ps): one row per running container of truth/docker/inspect-container-*.json,
       // each with its full id and name; a filter by key picks the privileged one(s).
-      const inspectDir = join(CORPUS, entry.truth, "docker");
-      const running = readdirSync(inspectDir)
-        .filter((f) => f.startsWith("inspect-container-") && f.endsWith(".json"))
-        .map((f) => [JSON.parse(readFileSync(join(inspectDir, f), "utf8"))].flat()[0])
-        .filter((c) => c.State.Running && c.State.Pid > 0);
+      const running = runningContainers(entry);
       await page.click('button[data-tab="docker-ps"]');
       await page.waitForSelector("#table-docker-ps[data-rows]", { timeout: 60_000 });
       assert.equal(await page.textContent('button[data-tab="docker-ps"]'), "Containers", "the Containers tab");
