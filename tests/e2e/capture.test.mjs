@@ -778,6 +778,32 @@ describe("captures in the browser (worker reading the local File)", () => {
     await page.waitForFunction(() => document.querySelector("#table-netstat thead th:nth-child(2)").getAttribute("aria-sort") === "ascending", null, { timeout: 10_000 });
     await page.keyboard.press("Enter");
     await page.keyboard.press("Enter");
+    // Rows by keyboard: the table takes the focus, the arrow keys move through the shown rows (the table
+    // scrolls to keep the row in sight), Enter opens the row's details and Escape closes them.
+    await page.focus("#table-netstat .scroll");
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("ArrowDown");
+    await page.waitForSelector('#table-netstat tbody tr.cursor[data-index="1"]', { timeout: 10_000 });
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("#detail-netstat", { timeout: 10_000 });
+    const secondRow = await page.$$eval('#table-netstat tbody tr[data-index="1"] td', (tds) => tds.map((td) => td.textContent));
+    const detailText = await page.textContent("#detail-netstat");
+    for (const cell of secondRow.filter((c) => c.length > 0 && c.length < 40)) {
+      assert.ok(detailText.includes(cell), `Enter opens the cursor's row: ${cell} in its details`);
+    }
+    await page.keyboard.press("Escape");
+    await page.waitForFunction(() => !document.querySelector("#detail-netstat"), null, { timeout: 10_000 });
+    const shownRows = Number(await page.getAttribute("#table-netstat", "data-shown"));
+    await page.keyboard.press("End");
+    await page.waitForSelector(`#table-netstat tbody tr.cursor[data-index="${shownRows - 1}"]`, { timeout: 10_000 });
+    const inSight = await page.$eval("#table-netstat .scroll", (el) => {
+      const row = el.querySelector("tr.cursor").getBoundingClientRect();
+      const box = el.getBoundingClientRect();
+      return row.top >= box.top && row.bottom <= box.bottom + 1;
+    });
+    assert.ok(inSight, "the last row is scrolled into sight");
+    await page.keyboard.press("Home");
+    await page.waitForSelector('#table-netstat tbody tr.cursor[data-index="0"]', { timeout: 10_000 });
     check();
     // Scrolled to its end, the kernel log leaves the next tab's table at that tab's top.
     await page.click('button[data-tab="dmesg"]');

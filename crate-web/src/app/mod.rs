@@ -71,6 +71,30 @@ fn focus(selector: &str) -> bool {
     element.is_some_and(|el| el.focus().is_ok())
 }
 
+/// Scroll the table of `analysis` just enough that its shown row `at` is in sight (under the header).
+fn keep_in_sight(analysis: &str, at: usize) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let selector = format!("#table-{analysis} .scroll");
+    let Some(scroll) = document.query_selector(&selector).ok().flatten() else {
+        return;
+    };
+    let header = document
+        .query_selector(&format!("{selector} thead"))
+        .ok()
+        .flatten()
+        .map_or(0.0, |h| f64::from(h.client_height()));
+    let (top, height) = (f64::from(scroll.scroll_top()), f64::from(scroll.client_height()));
+    let row_top = at as f64 * table::ROW_HEIGHT;
+    let row_bottom = row_top + table::ROW_HEIGHT + header;
+    if row_top < top {
+        scroll.set_scroll_top(row_top as i32);
+    } else if row_bottom > top + height {
+        scroll.set_scroll_top((row_bottom - height) as i32);
+    }
+}
+
 /// `/` pressed outside a text field focuses the filter of the table shown (as on many sites).
 fn slash_focuses_the_filter() -> Option<gloo_events::EventListener> {
     use wasm_bindgen::JsCast;
@@ -146,6 +170,8 @@ pub enum Msg {
     /// A key pressed on the tabs (`ArrowLeft`, `ArrowRight`, `Home`, `End` move to another).
     TabKey(String),
     Scroll(String, f64),
+    /// A key pressed on a table (the analysis, the key): the row cursor moves, Enter opens its details.
+    RowKey(String, String),
     Toggle(String, usize),
     Select(String, usize),
     Export(String, String),
@@ -210,6 +236,8 @@ pub struct App {
     _slash: Option<gloo_events::EventListener>,
     /// Move the keyboard focus to the active tab after the next render (arrow keys on the tabs).
     focus_tab: bool,
+    /// Keep this shown row of this table in sight after the next render (the row cursor moved).
+    scroll_to: Option<(String, usize)>,
 }
 
 fn now() -> f64 {
@@ -547,6 +575,7 @@ impl Component for App {
             pending_filters: HashMap::new(),
             _slash: slash_focuses_the_filter(),
             focus_tab: false,
+            scroll_to: None,
         };
         app.spawn(ctx);
         look_for_demo(ctx.link().clone());
@@ -721,6 +750,12 @@ impl Component for App {
                     return a != b;
                 }
             }
+            Msg::RowKey(name, key) => {
+                let Some(at) = self.tables.get_mut(&name).and_then(|t| t.key(&key)) else {
+                    return false;
+                };
+                self.scroll_to = Some((name, at));
+            }
             Msg::Select(name, row) => {
                 if let Some(t) = self.tables.get_mut(&name) {
                     t.selected = if t.selected == Some(row) { None } else { Some(row) };
@@ -800,6 +835,9 @@ impl Component for App {
     fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
         if std::mem::take(&mut self.focus_tab) {
             focus(".tabs .tab.active");
+        }
+        if let Some((name, at)) = self.scroll_to.take() {
+            keep_in_sight(&name, at);
         }
     }
 

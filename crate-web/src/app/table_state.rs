@@ -34,6 +34,8 @@ pub struct TableState {
     pub full: Vec<Vec<(String, String)>>,
     /// The row whose details are shown.
     pub selected: Option<usize>,
+    /// The row the arrow keys are on (Enter shows its details).
+    pub cursor: Option<usize>,
     /// The container each row's process runs in (an index into the page's labels), once they are known.
     pub containers: Vec<Option<usize>>,
 }
@@ -81,6 +83,7 @@ impl TableState {
             millis,
             full,
             selected: None,
+            cursor: None,
             containers,
         };
         t.values = rows;
@@ -101,6 +104,7 @@ impl TableState {
         );
         t.filter = self.filter;
         t.selected = self.selected;
+        t.cursor = self.cursor;
         t.scroll_top = self.scroll_top;
         t.collapsed = self.collapsed;
         t.files = self.files;
@@ -126,5 +130,83 @@ impl TableState {
         if self.selected.is_some_and(|i| !self.order.contains(&i)) {
             self.selected = None;
         }
+        if self.cursor.is_some_and(|i| !self.order.contains(&i)) {
+            self.cursor = None;
+        }
+    }
+
+    /// Move the row cursor as a key asks (`ArrowDown`, `ArrowUp`, `PageDown`, `PageUp`, `Home`, `End`)
+    /// through the rows shown, in the order shown; `Enter` shows the cursor's row details (or hides them),
+    /// `Escape` hides them. Returns the cursor's position among the shown rows when the key was one of
+    /// these, so the view can keep it in sight.
+    pub fn key(&mut self, key: &str) -> Option<usize> {
+        let last = self.order.len().checked_sub(1)?;
+        let at = self.cursor.and_then(|c| self.order.iter().position(|&i| i == c));
+        const PAGE: usize = 20;
+        let next = match (key, at) {
+            ("ArrowDown", Some(p)) => (p + 1).min(last),
+            ("ArrowUp", Some(p)) => p.saturating_sub(1),
+            ("PageDown", Some(p)) => (p + PAGE).min(last),
+            ("PageUp", Some(p)) => p.saturating_sub(PAGE),
+            ("ArrowDown" | "ArrowUp" | "PageDown" | "PageUp" | "Home", None) | ("Home", Some(_)) => 0,
+            ("End", _) => last,
+            ("Enter", Some(p)) => {
+                let row = self.order[p];
+                self.selected = if self.selected == Some(row) { None } else { Some(row) };
+                p
+            }
+            ("Escape", Some(p)) => {
+                self.selected = None;
+                p
+            }
+            _ => return None,
+        };
+        self.cursor = Some(self.order[next]);
+        Some(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn netstat(ports: &[u64]) -> TableState {
+        let spec = memscope_core::analyses::registry::find("netstat").expect("netstat is registered");
+        let rows = ports
+            .iter()
+            .map(|p| serde_json::json!({ "proto": "tcp", "local_port": p }))
+            .collect();
+        TableState::new(spec, Options::default(), &[], rows, Vec::new(), 0.0, None)
+    }
+
+    #[test]
+    fn the_arrow_keys_move_through_the_shown_rows_and_enter_opens_one() {
+        let mut t = netstat(&[22, 4444, 80, 443]);
+        assert_eq!(t.key("ArrowDown"), Some(0), "the first key lands on the first row");
+        assert_eq!(t.key("ArrowDown"), Some(1));
+        assert_eq!(t.key("Enter"), Some(1));
+        assert_eq!(t.selected, Some(1), "Enter shows the cursor's row");
+        assert_eq!(t.key("End"), Some(3));
+        assert_eq!(t.key("ArrowDown"), Some(3), "the last row stays the last");
+        assert_eq!(t.key("Escape"), Some(3));
+        assert_eq!(t.selected, None);
+        assert_eq!(t.key("Home"), Some(0));
+        assert_eq!(t.key("ArrowUp"), Some(0));
+        assert_eq!(t.key("x"), None, "other keys are left to the page");
+        // The cursor follows the filter: on the shown rows only, in their order.
+        t.cursor = Some(1);
+        t.filter = "-local_port:4444".into();
+        t.refresh();
+        assert_eq!(t.cursor, None, "a hidden row loses the cursor");
+        assert_eq!(t.key("ArrowDown"), Some(0));
+        assert_eq!(t.key("ArrowDown"), Some(1));
+        assert_eq!(t.cursor, Some(2), "the second shown row is the third row");
+    }
+
+    #[test]
+    fn keys_on_an_empty_table_do_nothing() {
+        let mut t = netstat(&[]);
+        assert_eq!(t.key("ArrowDown"), None);
+        assert_eq!(t.key("Enter"), None);
     }
 }

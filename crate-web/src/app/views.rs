@@ -190,6 +190,7 @@ impl App {
             });
             let class = classes!(
                 (t.selected == Some(i)).then_some("selected"),
+                (t.cursor == Some(i)).then_some("cursor"),
                 boxed.map(|_| "boxed"),
                 box_start.then_some("box-start"),
                 box_end.then_some("box-end"),
@@ -211,6 +212,25 @@ impl App {
         let onscroll = link.callback(move |e: Event| {
             let el: web_sys::Element = e.target_unchecked_into();
             Msg::Scroll(name.to_string(), el.scroll_top() as f64)
+        });
+        // The rows by keyboard: the table takes the focus (Tab reaches it), the arrow keys move a cursor
+        // through the shown rows, Enter opens its details and Escape closes them.
+        let onkeydown = link.batch_callback(move |e: KeyboardEvent| {
+            // Keys pressed on a control inside the table (a header's sort button) are the control's.
+            // (Yew delegates events, so the table is told by its class, not by `current_target`.)
+            let target: web_sys::Element = e.target_unchecked_into();
+            if !target.matches(".scroll").unwrap_or(false) {
+                return None;
+            }
+            let key = e.key();
+            let ours = matches!(
+                key.as_str(),
+                "ArrowDown" | "ArrowUp" | "PageDown" | "PageUp" | "Home" | "End" | "Enter" | "Escape"
+            );
+            ours.then(|| {
+                e.prevent_default();
+                Msg::RowKey(name.to_string(), key)
+            })
         });
         let oninput = link.callback(move |e: InputEvent| {
             let input: web_sys::HtmlInputElement = e.target_unchecked_into();
@@ -264,12 +284,12 @@ impl App {
                 if name == super::MAP_TAB {
                     { self.view_map(ctx) }
                 }
-                <p class="hint">{ "Click a row for all its fields; click a column header to sort." }</p>
+                <p class="hint">{ "Click a row for all its fields (or move with the arrow keys and press Enter); click a column header to sort." }</p>
                 // Keyed by the table, so that another tab's table starts at its own top, not at the scroll
                 // position the last one was left at.
                 // The row details sit beside the table, in view while the table scrolls.
                 <div class="table-and-detail">
-                    <div class="scroll" key={name} {onscroll}>
+                    <div class="scroll" key={name} tabindex="0" aria-label={format!("{} rows", spec.title)} {onscroll} {onkeydown}>
                         <table class="grid">
                             <thead><tr>{ for header }</tr></thead>
                             <tbody>{ spacer(top) }{ for rows }{ spacer(bottom) }</tbody>
