@@ -778,6 +778,14 @@ describe("captures in the browser (worker reading the local File)", () => {
     await page.waitForFunction(() => document.querySelector("#table-netstat thead th:nth-child(2)").getAttribute("aria-sort") === "ascending", null, { timeout: 10_000 });
     await page.keyboard.press("Enter");
     await page.keyboard.press("Enter");
+    // The open form folds into one line with the capture's facts once a capture is open.
+    const folded = await page.locator(".open.folded").boundingBox();
+    assert.ok(folded && folded.height <= 48, `the open form is one line: ${JSON.stringify(folded)}`);
+    const info = JSON.parse(cli("info", path, "--format", "json").toString("utf8"));
+    const facts = await page.textContent(".open.folded #chosen-file");
+    for (const key of ["kernel_release", "hostname"]) {
+      assert.ok(facts.includes(info[key]), `the folded form names the ${key} ${info[key]}: ${facts}`);
+    }
     // Rows by keyboard: the table takes the focus, the arrow keys move through the shown rows (the table
     // scrolls to keep the row in sight), Enter opens the row's details and Escape closes them.
     await page.focus("#table-netstat .scroll");

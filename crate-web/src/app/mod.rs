@@ -849,12 +849,19 @@ impl Component for App {
         let ondrop = link.callback(Msg::Drop);
         let ondragover = Callback::from(|e: DragEvent| e.prevent_default());
 
+        let folded = self.info.is_some() && self.busy.is_none();
         let source = match &self.source {
             Some((name, size)) => html! {
                 <p id="chosen-file" class="chosen">
                     <span class="label">{ if self.table_view { "Exported table: " } else { "Capture: " } }</span>
                     <span class="name">{ name }</span>
                     <span class="size">{ size.map(|s| format!(" — {}", human_size(s))).unwrap_or_default() }</span>
+                    { for self.info.as_ref().into_iter().flat_map(|info| {
+                        ["kernel_release", "hostname"].into_iter().filter_map(move |key| {
+                            let text = info.get(key)?.as_str()?.to_string();
+                            Some(html! { <span class={format!("fact {key}")}>{ format!(" — {text}") }</span> })
+                        })
+                    }) }
                 </p>
             },
             None => html! {},
@@ -914,9 +921,14 @@ impl Component for App {
                     </p>
                 }
                 <main {ondrop} {ondragover}>
-                    <p class="lead">{ "Open a Linux memory capture — nothing leaves this page." }</p>
-                    <div class="open">
-                        <label class="picker" for="capture-input">{ "Capture file (LiME, AVML, ELF core or raw), or drop it here" }</label>
+                    // Once a capture is open the form folds into one line with the capture's facts, so
+                    // the findings and tables get the window.
+                    if !folded {
+                        <p class="lead">{ "Open a Linux memory capture — nothing leaves this page." }</p>
+                    }
+                    <div class={classes!("open", folded.then_some("folded"))}>
+                        { source }
+                        <label class="picker" for="capture-input">{ if folded { "Open another capture…" } else { "Capture file (LiME, AVML, ELF core or raw), or drop it here" } }</label>
                         <input id="capture-input" type="file" {onchange} />
                         if let Some(demo) = &self.demo {
                             <button id="open-demo" title={demo.title.clone()} onclick={link.callback(|_| Msg::OpenDemo)}>{ "Open demo capture" }</button>
@@ -924,7 +936,6 @@ impl Component for App {
                         <label class="picker" for="table-input">{ "Or a table exported as JSON, to view it again without its capture" }</label>
                         <input id="table-input" type="file" accept=".json,application/json" onchange={on_table} />
                     </div>
-                    { source }
                     { progress }
                     { error }
                     { need }
