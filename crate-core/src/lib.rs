@@ -14,3 +14,4 @@ pub mod reader;
 pub mod session;
 pub mod symbols;
 pub mod trim;
+pub mod warning;

@@ -28,6 +28,7 @@ use crate::kernel::skb::SkbReader;
 use crate::kernel::slab::{self, Cache};
 use crate::kernel::sockets::{self, SocketReader};
 use crate::pcap::Pcapng;
+use crate::warning::{Collect, Report, Warning, WarningKind};
 
 use crate::kernel::{Kernel, KernelError};
 
@@ -198,7 +199,7 @@ fn ethertype_name(p: u16) -> String {
 /// The skb caches: where the kernel keeps pointers to them (the variables `skbuff_head_cache` and
 /// `skbuff_fclone_cache`, or `net_hotdata.skbuff_cache` and `.skbuff_fclone_cache` from 6.9), which also
 /// finds a cache merged into another (then named after that one); else by name on `slab_caches`.
-fn skb_caches(kernel: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<Cache>, KernelError> {
+fn skb_caches(kernel: &Kernel, report: &mut dyn Report<SkbuffRow>) -> Result<Vec<Cache>, KernelError> {
     let pointer = |at: u64| kernel.read_u64(at).ok().filter(|&p| p != 0);
     let addrs: Vec<u64> = if kernel.symbols().has_symbol("net_hotdata") {
         let base = kernel.symbol_addr("net_hotdata")?;
@@ -216,14 +217,24 @@ fn skb_caches(kernel: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<Cache>,
     for addr in addrs {
         match slab::cache_at(kernel, addr) {
             Ok(c) => out.push(c),
-            Err(e) => warnings.push(format!("skb cache at {addr:#x}: {e}")),
+            Err(e) => report.warn(
+                Warning::new(WarningKind::Unreadable, format!("skb cache at {addr:#x}: {e}"))
+                    .at(addr)
+                    .reading("skb cache"),
+            ),
         }
     }
     if out.is_empty() {
         out = slab::caches(kernel, &CACHES)?;
     }
     if out.is_empty() {
-        warnings.push(format!("no skb cache found ({})", CACHES.join(", ")));
+        report.warn(
+            Warning::new(
+                WarningKind::MissingSymbol,
+                format!("no skb cache found ({})", CACHES.join(", ")),
+            )
+            .reading("skb caches"),
+        );
     }
     // Whether a cache holds fclones is its size: two skbs and a reference count.
     Ok(out)
@@ -231,8 +242,31 @@ fn skb_caches(kernel: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<Cache>,
 
 /// The skbs of the skb caches.
 pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError> {
-    let mut warnings = Vec::new();
-    let caches = skb_caches(kernel, &mut warnings)?;
+    let mut found = Collect::default();
+    let Dumped { files, pcap } = skbuff_to(kernel, options, &mut found)?;
+    Ok(Carved {
+        found: found.into_analysis(),
+        files,
+        pcap,
+    })
+}
+
+/// What [`skbuff_to`] gives besides the rows it reports.
+pub struct Dumped {
+    /// `(file name, bytes)` for `--dump`, in row order.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// The pcapng file for `--pcap`.
+    pub pcap: Option<Vec<u8>>,
+}
+
+/// The skbs of the skb caches, each row pushed to `report` as it is carved, with progress in slabs. When
+/// `report` says it is cancelled, the carving stops between two slabs and warns so.
+pub fn skbuff_to(
+    kernel: &Kernel,
+    options: &Options,
+    report: &mut dyn Report<SkbuffRow>,
+) -> Result<Dumped, KernelError> {
+    let caches = skb_caches(kernel, report)?;
     let off = |m: &str| kernel.member_offset("sk_buff", m);
     let o = Offsets {
         head: off("head")?,
@@ -252,37 +286,62 @@ pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError>
     // Who holds each socket: the lowest pid, and its comm.
     let mut holders: HashMap<u64, (u32, String)> = HashMap::new();
     let sockets = SocketReader::new(kernel)?;
-    for h in sockets::held_sockets(&sockets, |_| true, &mut warnings)? {
+    let mut lines = Vec::new();
+    for h in sockets::held_sockets(&sockets, |_| true, &mut lines)? {
         let e = holders.entry(h.info.sock_addr).or_insert((h.pid, h.comm.clone()));
         if h.pid < e.0 {
             *e = (h.pid, h.comm);
         }
     }
+    for line in lines {
+        report.warn(Warning::new(WarningKind::Other, line).reading("sockets held by tasks"));
+    }
     let mut pcap = options.pcap.then(Pcapng::new);
     let (slabs, unreadable) = slab::slabs(kernel, &caches)?;
     if unreadable > 0 {
-        warnings.push(format!(
-            "{unreadable} page descriptors not in the capture: their slabs, if any, are not read"
-        ));
+        report.warn(
+            Warning::new(
+                WarningKind::Unreadable,
+                format!("{unreadable} page descriptors not in the capture: their slabs, if any, are not read"),
+            )
+            .reading("page descriptors"),
+        );
     }
     // A slab the cache counts but the page array did not show (a smeared page descriptor) is a loss.
     for (i, cache) in caches.iter().enumerate() {
         let found = slabs.iter().filter(|s| s.cache == i).count() as u64;
         if let Some(counted) = slab::counted_slabs(kernel, cache) {
             if found < counted {
-                warnings.push(format!(
-                    "{}: {found} of the {counted} slabs it counts found in the page array: the others' skbs are missing",
-                    cache.name
-                ));
+                report.warn(
+                    Warning::new(
+                        WarningKind::Inconsistent,
+                        format!(
+                            "{}: {found} of the {counted} slabs it counts found in the page array: the others' skbs are missing",
+                            cache.name
+                        ),
+                    )
+                    .reading("page array"),
+                );
             }
         }
     }
     let reader = SkbReader::new(kernel)?;
     let mut unchecked = 0usize;
 
-    let mut rows = Vec::new();
     let mut files = Vec::new();
-    for s in &slabs {
+    let total = slabs.len() as u64;
+    for (done, s) in slabs.iter().enumerate() {
+        if report.cancelled() {
+            report.warn(
+                Warning::new(
+                    WarningKind::Cancelled,
+                    format!("cancelled after {done} of the {total} skb slabs: the rows are those carved so far"),
+                )
+                .reading("skb slabs"),
+            );
+            break;
+        }
+        report.progress(done as u64, total);
         let cache = &caches[s.cache];
         // An fclone object holds two skbs and their reference count (`struct sk_buff_fclones`).
         let per_object = if u64::from(cache.object_size) >= 2 * o.size {
@@ -293,12 +352,19 @@ pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError>
         let slab_bytes = (crate::kernel::pages::PAGE_SIZE << cache.order.min(10)) as usize;
         let mut bytes = vec![0u8; slab_bytes];
         if let Some(missing) = kernel.read_present(s.base, &mut bytes) {
-            warnings.push(format!(
-                "{}: {} of the {slab_bytes} bytes of the slab at {:#x} not in the capture",
-                cache.name,
-                missing.iter().map(|(a, b)| b - a).sum::<usize>(),
-                s.base
-            ));
+            report.warn(
+                Warning::new(
+                    WarningKind::Unreadable,
+                    format!(
+                        "{}: {} of the {slab_bytes} bytes of the slab at {:#x} not in the capture",
+                        cache.name,
+                        missing.iter().map(|(a, b)| b - a).sum::<usize>(),
+                        s.base
+                    ),
+                )
+                .at(s.base)
+                .reading("slab"),
+            );
         }
         for i in 0..u64::from(cache.objects) {
             for k in 0..per_object {
@@ -402,7 +468,7 @@ pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError>
                         }
                     }
                 }
-                rows.push(SkbuffRow {
+                report.row(SkbuffRow {
                     skb_addr: addr,
                     cache: cache.name.clone(),
                     state: if allocated { "allocated" } else { "freed" },
@@ -428,12 +494,17 @@ pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError>
         }
     }
     if unchecked > 0 {
-        warnings.push(format!(
-            "{unchecked} objects of the skb caches in use whose pointers do not check out (spoiled pages?): left out"
-        ));
+        report.warn(
+            Warning::new(
+                WarningKind::Inconsistent,
+                format!(
+                    "{unchecked} objects of the skb caches in use whose pointers do not check out (spoiled pages?): left out"
+                ),
+            )
+            .reading("skb objects"),
+        );
     }
-    Ok(Carved {
-        found: Analysis { rows, warnings },
+    Ok(Dumped {
         files,
         pcap: pcap.map(Pcapng::into_bytes),
     })
