@@ -168,3 +168,67 @@ fn pcap_is_read_by_tshark_with_a_packet_per_skb_that_keeps_its_headers() {
     }
     checks::ran("skbuff-pcap", total);
 }
+
+/// A report that asks to stop once it has been told of `after` slabs' progress.
+struct CancelAfter {
+    after: u64,
+    progress_calls: u64,
+    rows: usize,
+    warnings: Vec<memscope_core::warning::Warning>,
+}
+
+impl memscope_core::warning::Report<skbuff::SkbuffRow> for CancelAfter {
+    fn row(&mut self, _row: skbuff::SkbuffRow) {
+        self.rows += 1;
+    }
+    fn warn(&mut self, warning: memscope_core::warning::Warning) {
+        self.warnings.push(warning);
+    }
+    fn progress(&mut self, _done: u64, _total: u64) {
+        self.progress_calls += 1;
+    }
+    fn cancelled(&mut self) -> bool {
+        self.progress_calls >= self.after
+    }
+}
+
+#[test]
+fn a_cancelled_carving_stops_early_with_the_rows_so_far_and_says_so() {
+    let mut total = 0;
+    for capture in corpus::corpus_captures() {
+        let name = &capture.name;
+        let kernel = corpus::kernel(&capture);
+        let options = skbuff::Options {
+            freed: true,
+            dump: false,
+            pcap: false,
+        };
+        let full = skbuff::skbuff(&kernel, &options).unwrap_or_else(|e| panic!("{name}: skbuff: {e}"));
+        let mut report = CancelAfter {
+            after: 1,
+            progress_calls: 0,
+            rows: 0,
+            warnings: Vec::new(),
+        };
+        skbuff::skbuff_to(&kernel, &options, &mut report).unwrap_or_else(|e| panic!("{name}: skbuff_to: {e}"));
+        assert!(
+            report.rows < full.found.rows.len(),
+            "{name}: cancelled after one slab, {} rows, the full run {}",
+            report.rows,
+            full.found.rows.len()
+        );
+        let cancelled: Vec<_> = report
+            .warnings
+            .iter()
+            .filter(|w| w.kind == memscope_core::warning::WarningKind::Cancelled)
+            .collect();
+        assert_eq!(
+            cancelled.len(),
+            1,
+            "{name}: one warning says it was cancelled: {:?}",
+            report.warnings
+        );
+        total += 2;
+    }
+    checks::ran("a_cancelled_carving_stops_early", total);
+}
