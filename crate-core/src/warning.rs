@@ -70,8 +70,8 @@ impl fmt::Display for Warning {
     }
 }
 
-/// Where an analysis pushes what it finds. Every method but [`Report::warn`] has a default, so a sink
-/// that wants warnings only is one method.
+/// Where an analysis pushes what it finds. [`Report::row`] and [`Report::warn`] are the sink's own;
+/// progress and cancelling have defaults (ignored, never).
 pub trait Report<T> {
     /// A row, in the analysis's natural order.
     fn row(&mut self, row: T);

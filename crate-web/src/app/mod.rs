@@ -758,7 +758,7 @@ impl Component for App {
             }
             Msg::Select(name, row) => {
                 if let Some(t) = self.tables.get_mut(&name) {
-                    t.selected = if t.selected == Some(row) { None } else { Some(row) };
+                    t.toggle_details(row);
                 }
             }
             Msg::Toggle(name, row) => {

@@ -10,6 +10,18 @@ use serde_json::Value;
 
 use crate::table;
 
+/// The keys a focused table answers ([`TableState::key`]); the page leaves every other key alone.
+pub const ROW_KEYS: [&str; 8] = [
+    "ArrowDown",
+    "ArrowUp",
+    "PageDown",
+    "PageUp",
+    "Home",
+    "End",
+    "Enter",
+    "Escape",
+];
+
 /// One analysis's table as the page holds it.
 pub struct TableState {
     /// The options its rows were read with.
@@ -135,11 +147,19 @@ impl TableState {
         }
     }
 
+    /// Show the details of `row`, or hide them if they are shown (a click on the row, or Enter on it).
+    pub fn toggle_details(&mut self, row: usize) {
+        self.selected = if self.selected == Some(row) { None } else { Some(row) };
+    }
+
     /// Move the row cursor as a key asks (`ArrowDown`, `ArrowUp`, `PageDown`, `PageUp`, `Home`, `End`)
     /// through the rows shown, in the order shown; `Enter` shows the cursor's row details (or hides them),
     /// `Escape` hides them. Returns the cursor's position among the shown rows when the key was one of
     /// these, so the view can keep it in sight.
     pub fn key(&mut self, key: &str) -> Option<usize> {
+        if !ROW_KEYS.contains(&key) {
+            return None;
+        }
         let last = self.order.len().checked_sub(1)?;
         let at = self.cursor.and_then(|c| self.order.iter().position(|&i| i == c));
         const PAGE: usize = 20;
@@ -151,8 +171,7 @@ impl TableState {
             ("ArrowDown" | "ArrowUp" | "PageDown" | "PageUp" | "Home", None) | ("Home", Some(_)) => 0,
             ("End", _) => last,
             ("Enter", Some(p)) => {
-                let row = self.order[p];
-                self.selected = if self.selected == Some(row) { None } else { Some(row) };
+                self.toggle_details(self.order[p]);
                 p
             }
             ("Escape", Some(p)) => {

@@ -223,11 +223,7 @@ impl App {
                 return None;
             }
             let key = e.key();
-            let ours = matches!(
-                key.as_str(),
-                "ArrowDown" | "ArrowUp" | "PageDown" | "PageUp" | "Home" | "End" | "Enter" | "Escape"
-            );
-            ours.then(|| {
+            super::table_state::ROW_KEYS.contains(&key.as_str()).then(|| {
                 e.prevent_default();
                 Msg::RowKey(name.to_string(), key)
             })
