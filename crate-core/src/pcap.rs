@@ -1,12 +1,15 @@
-//! Packets as a capture file for Wireshark and tshark: pcapng (a section header, one interface of raw IP
-//! packets, `LINKTYPE_RAW`, then one enhanced packet block per packet with a comment saying where in
-//! memory it was found), and IPv4/IPv6 packets with TCP or UDP headers made around data whose own headers
-//! the kernel no longer keeps (a socket queue holds payload only).
+//! Packets as a capture file for Wireshark and tshark: pcapng (a section header, an interface of raw IP
+//! packets, `LINKTYPE_RAW`, and one of Ethernet frames once one is added, then one enhanced packet block
+//! per packet with a comment saying where in memory it was found), and IPv4/IPv6 packets with TCP or UDP
+//! headers made around data whose own headers the kernel no longer keeps (a socket queue holds payload
+//! only).
 
 use std::net::IpAddr;
 
 /// `LINKTYPE_RAW`: each packet begins with its IPv4 or IPv6 header.
 const LINKTYPE_RAW: u16 = 101;
+/// `LINKTYPE_ETHERNET`: each packet begins with its Ethernet header.
+const LINKTYPE_ETHERNET: u16 = 1;
 /// The most payload one made packet carries (an IPv4 packet's length field is 16 bits).
 pub const MAX_PAYLOAD: usize = 65_000;
 
@@ -15,6 +18,17 @@ pub const MAX_PAYLOAD: usize = 65_000;
 pub struct Pcapng {
     bytes: Vec<u8>,
     packets: usize,
+    /// The Ethernet interface's number, once its description block is written.
+    ethernet: Option<u32>,
+}
+
+/// How a packet's bytes begin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// With its IPv4 or IPv6 header.
+    RawIp,
+    /// With its Ethernet header.
+    Ethernet,
 }
 
 impl Default for Pcapng {
@@ -40,6 +54,18 @@ fn option(out: &mut Vec<u8>, code: u16, value: &[u8]) {
     out.resize(out.len() + (4 - value.len() % 4) % 4, 0);
 }
 
+/// An interface description block: `link`'s packets, nanosecond timestamps.
+fn interface(out: &mut Vec<u8>, link: u16, name: &[u8]) {
+    let mut idb = Vec::new();
+    idb.extend_from_slice(&link.to_le_bytes());
+    idb.extend_from_slice(&0u16.to_le_bytes());
+    idb.extend_from_slice(&0u32.to_le_bytes()); // no snap length
+    option(&mut idb, 2, name); // if_name
+    option(&mut idb, 9, &[9]); // if_tsresol: nanoseconds
+    option(&mut idb, 0, b"");
+    block(out, 1, &idb);
+}
+
 impl Pcapng {
     /// A file with its section header and its one interface.
     pub fn new() -> Pcapng {
@@ -52,25 +78,35 @@ impl Pcapng {
         option(&mut shb, 4, b"memscope"); // shb_userappl
         option(&mut shb, 0, b"");
         block(&mut bytes, 0x0A0D_0D0A, &shb);
-        let mut idb = Vec::new();
-        idb.extend_from_slice(&LINKTYPE_RAW.to_le_bytes());
-        idb.extend_from_slice(&0u16.to_le_bytes());
-        idb.extend_from_slice(&0u32.to_le_bytes()); // no snap length
-        option(&mut idb, 2, b"kernel memory"); // if_name
-        option(&mut idb, 9, &[9]); // if_tsresol: nanoseconds
-        option(&mut idb, 0, b"");
-        block(&mut bytes, 1, &idb);
-        Pcapng { bytes, packets: 0 }
+        interface(&mut bytes, LINKTYPE_RAW, b"kernel memory");
+        Pcapng {
+            bytes,
+            packets: 0,
+            ethernet: None,
+        }
     }
 
-    /// Add a packet seen at `ns` nanoseconds since the epoch (0 when unknown), with a comment.
+    /// Add a raw IP packet seen at `ns` nanoseconds since the epoch (0 when unknown), with a comment.
     pub fn packet(&mut self, ns: u64, data: &[u8], comment: &str) {
+        self.frame(Link::RawIp, ns, data, data.len() as u32, comment);
+    }
+
+    /// Add a packet of `link` seen at `ns` nanoseconds since the epoch (0 when unknown), of which `data`
+    /// holds the first bytes of `original` (a sniffer's snap length cuts it), with a comment.
+    pub fn frame(&mut self, link: Link, ns: u64, data: &[u8], original: u32, comment: &str) {
+        let id = match link {
+            Link::RawIp => 0,
+            Link::Ethernet => *self.ethernet.get_or_insert_with(|| {
+                interface(&mut self.bytes, LINKTYPE_ETHERNET, b"kernel memory (Ethernet)");
+                1
+            }),
+        };
         let mut epb = Vec::with_capacity(data.len() + comment.len() + 40);
-        epb.extend_from_slice(&0u32.to_le_bytes()); // interface 0
+        epb.extend_from_slice(&id.to_le_bytes());
         epb.extend_from_slice(&((ns >> 32) as u32).to_le_bytes());
         epb.extend_from_slice(&(ns as u32).to_le_bytes());
         epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&original.max(data.len() as u32).to_le_bytes());
         epb.extend_from_slice(data);
         epb.resize(epb.len() + (4 - data.len() % 4) % 4, 0);
         option(&mut epb, 1, comment.as_bytes()); // opt_comment
@@ -178,6 +214,23 @@ pub fn ip_packet(src: IpAddr, dst: IpAddr, transport: Transport, payload: &[u8])
     Some(packet)
 }
 
+/// Where the payload of the IPv4 or IPv6 packet at `ip` of `frame` begins: past its TCP or UDP header,
+/// or past the IP header for other protocols; `None` where the headers do not parse.
+pub fn payload_offset(frame: &[u8], ip: usize) -> Option<usize> {
+    let header = frame.get(ip..)?;
+    let (proto, transport) = match header.first()? >> 4 {
+        4 => (*header.get(9)?, ip + usize::from(header[0] & 0x0f) * 4),
+        6 => (*header.get(6)?, ip + 40),
+        _ => return None,
+    };
+    let at = match proto {
+        6 => transport + usize::from(frame.get(transport + 12)? >> 4) * 4,
+        17 => transport + 8,
+        _ => transport,
+    };
+    (at <= frame.len()).then_some(at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +253,56 @@ mod tests {
             at += len;
         }
         assert_eq!(kinds, [0x0A0D_0D0A, 1, 6]);
+    }
+
+    #[test]
+    fn an_ethernet_frame_gets_its_own_interface_once() {
+        let mut p = Pcapng::new();
+        p.frame(Link::Ethernet, 1, &[0; 20], 1500, "a");
+        p.frame(Link::Ethernet, 2, &[0; 20], 20, "b");
+        p.packet(3, b"abc", "c");
+        let b = p.into_bytes();
+        let (mut at, mut blocks) = (0, Vec::new());
+        while at < b.len() {
+            let kind = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+            let len = u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()) as usize;
+            let first = u32::from_le_bytes(b[at + 8..at + 12].try_into().unwrap());
+            blocks.push((kind, first & 0xffff));
+            if kind == 6 && blocks.len() == 4 {
+                // captured 20 of 1500 bytes
+                assert_eq!(&b[at + 20..at + 28], &[20, 0, 0, 0, 0xdc, 5, 0, 0]);
+            }
+            at += len;
+        }
+        // The section, the raw interface, the Ethernet interface, then packets on interfaces 1, 1, 0.
+        assert_eq!(
+            blocks,
+            [(0x0A0D_0D0A, 0x3C4D), (1, 101), (1, 1), (6, 1), (6, 1), (6, 0)]
+        );
+    }
+
+    #[test]
+    fn payloads_begin_past_the_transport_header() {
+        let udp = ip_packet(
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+            Transport::Udp { src: 1, dst: 2 },
+            b"hi",
+        )
+        .unwrap();
+        let frame = [&[0u8; 14][..], &udp].concat();
+        assert_eq!(payload_offset(&frame, 14), Some(14 + 28));
+        let tcp = ip_packet(
+            "::1".parse().unwrap(),
+            "::1".parse().unwrap(),
+            Transport::Tcp { src: 1, dst: 2, seq: 7 },
+            b"payload",
+        )
+        .unwrap();
+        assert_eq!(&tcp[payload_offset(&tcp, 0).unwrap()..], b"payload");
+        assert_eq!(payload_offset(&[0x45, 0, 0], 0), None, "cut IPv4 header");
+        assert_eq!(payload_offset(&frame[..30], 14), None, "cut UDP header");
+        assert_eq!(payload_offset(b"\x20abc", 0), None, "not IP");
     }
 
     #[test]

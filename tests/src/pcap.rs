@@ -6,19 +6,26 @@ use std::path::Path;
 /// source and destination ports, the UDP source and destination ports, then the payload in hex
 /// (`data.data`, `tcp.payload`). tshark must read the file without error; `what` names it in failures.
 pub fn tshark_fields(what: &str, path: &Path) -> Vec<String> {
-    let out = std::process::Command::new("tshark")
-        .args(["-r", &path.to_string_lossy(), "-T", "fields"])
-        .args([
-            "-e",
-            "tcp.srcport",
-            "-e",
-            "tcp.dstport",
-            "-e",
-            "udp.srcport",
-            "-e",
-            "udp.dstport",
-        ])
-        .args(["-e", "data.data", "-e", "tcp.payload"])
+    let fields = [
+        "tcp.srcport",
+        "tcp.dstport",
+        "udp.srcport",
+        "udp.dstport",
+        "data.data",
+        "tcp.payload",
+    ];
+    tshark_lines(what, path, &fields)
+}
+
+/// One line per packet of the pcapng file at `path`: `fields` as tshark prints them, tab-separated.
+/// tshark must read the file without error; `what` names it in failures.
+pub fn tshark_lines(what: &str, path: &Path, fields: &[&str]) -> Vec<String> {
+    let mut command = std::process::Command::new("tshark");
+    command.args(["-r", &path.to_string_lossy(), "-T", "fields"]);
+    for f in fields {
+        command.args(["-e", f]);
+    }
+    let out = command
         .output()
         .unwrap_or_else(|e| panic!("tshark cannot run ({e}): scripts/setup.sh installs it (apt-get install tshark)"));
     assert!(

@@ -322,20 +322,8 @@ fn every_packet_socket_of_proc_net_packet_is_found() {
                 owned_only: true,
             },
         );
-        let file = capture.truth_dir.join("proc-net-packet.txt");
-        for line in truth::output_lines(&file).iter().skip(1) {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            if cols.len() < 9 {
-                continue;
-            }
-            let (Ok(ty), Ok(proto), Ok(iface), Ok(inode)) = (
-                cols[2].parse::<u16>(),
-                u16::from_str_radix(cols[3], 16),
-                cols[4].parse::<i32>(),
-                cols[8].parse::<u64>(),
-            ) else {
-                panic!("truth file {}: line {line:?} is not a packet socket", file.display())
-            };
+        for p in truth::proc_net_packet(&capture.truth_dir) {
+            let (ty, proto, iface, inode) = (p.sock_type, p.protocol, p.ifindex, p.inode);
             checks += 1;
             let what = format!("{}: proc-net-packet.txt: inode {inode}", capture.name);
             let Some(r) = rows.iter().find(|r| r.inode == Some(inode)) else {

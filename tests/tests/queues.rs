@@ -373,3 +373,170 @@ fn pcap_is_read_by_tshark_with_a_packet_per_inet_skb() {
     }
     checks::ran("queues-pcap", total);
 }
+
+/// Whether `addr` lies in the network of `cidr` (`addr/prefix`, both of one family; an IPv4-mapped IPv6
+/// address, as ss shows a dual-stack socket's, counts as IPv4).
+fn in_network(addr: &str, cidr: &str) -> bool {
+    let (Some((net, prefix)), Ok(addr)) = (cidr.split_once('/'), addr.parse::<std::net::IpAddr>()) else {
+        return false;
+    };
+    let (Ok(net), Ok(prefix)) = (net.parse::<std::net::IpAddr>(), prefix.parse::<u32>()) else {
+        return false;
+    };
+    let bits = |a: std::net::IpAddr| match a {
+        std::net::IpAddr::V4(a) => (u128::from(u32::from(a)) << 96, 4),
+        std::net::IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => (u128::from(u32::from(v4)) << 96, 4),
+            None => (u128::from(a), 6),
+        },
+    };
+    let ((a, fa), (n, fn_)) = (bits(addr), bits(net));
+    let prefix = if fa == 4 { prefix + 96 } else { prefix };
+    fa == fn_ && prefix <= 128 && (prefix == 0 || (a ^ n) >> (128 - prefix) == 0)
+}
+
+/// The sniffers' rings: every packet socket of `truth/proc-net-packet.txt` held by a process the truth
+/// names `tcpdump` (libpcap captures through a memory-mapped ring since 1.9) has `ring` rows, held by that
+/// process and descriptor (`truth/proc/<pid>.txt`), and only such sockets' rows say `ring`. In the pcap
+/// (read by tshark) each ring frame is an Ethernet frame to or from the bound interface's MAC
+/// (`ip-d-addr.txt`, by the socket's interface index) or to a group address, stamped between the
+/// sniffer's start (`final/ps-eo.txt`) and the dump; every established TCP connection of the host
+/// (`final/ss-tanpue.txt`) whose local address lies in one of that interface's networks has frames between
+/// its ports; a frame carrying the manifest's `traffic` marker is one of them.
+#[test]
+fn packet_rings_hold_the_sniffers_frames() {
+    let mut total = 0;
+    for capture in corpus::corpus_captures() {
+        let name = &capture.name;
+        let truth_dir = &capture.truth_dir;
+        let kernel = corpus::kernel(&capture);
+        let found = queues(
+            &kernel,
+            &Options {
+                pcap: true,
+                ..Options::default()
+            },
+        )
+        .expect("queues --pcap");
+        let path = corpus::cache_dir().join(format!("{name}-rings.pcapng"));
+        std::fs::write(&path, found.pcap.as_ref().expect("a pcapng file")).expect("write the pcapng file");
+        let fields = [
+            "frame.comment",
+            "frame.interface_id",
+            "frame.time_epoch",
+            "eth.src",
+            "eth.dst",
+            "tcp.srcport",
+            "tcp.dstport",
+            "tcp.payload",
+        ];
+        let frames: Vec<Vec<String>> = pcap::tshark_lines(name, &path, &fields)
+            .into_iter()
+            .map(|l| l.split('\t').map(str::to_string).collect())
+            .filter(|c: &Vec<String>| c[0].contains("packet ring frame"))
+            .collect();
+        let fds = truth::proc_fds(truth_dir);
+        let ps = truth::final_ps(truth_dir);
+        let links = truth::ip_links(&truth_dir.join("ip-d-addr.txt"));
+        let dump = truth::dump_time(truth_dir);
+        let ring_rows: Vec<&QueueRow> = found.found.rows.iter().filter(|r| r.queue == "ring").collect();
+        let mut sniffed = 0;
+        for socket in truth::proc_net_packet(truth_dir) {
+            let link = format!("socket:[{}]", socket.inode);
+            let holders: Vec<(u32, u32, &str)> = fds
+                .values()
+                .flat_map(|p| {
+                    p.fds
+                        .iter()
+                        .filter(|(_, target)| **target == link)
+                        .map(|(fd, _)| (p.pid, *fd, p.comm.as_str()))
+                })
+                .collect();
+            let Some(&(pid, fd, _)) = holders.iter().find(|h| h.2 == "tcpdump") else {
+                continue;
+            };
+            sniffed += 1;
+            let rows: Vec<&&QueueRow> = ring_rows.iter().filter(|r| r.inode == Some(socket.inode)).collect();
+            total += 1;
+            assert!(!rows.is_empty(), "{name}: tcpdump pid {pid} fd {fd}: no ring rows");
+            assert!(
+                rows.iter().all(|r| r.pid == Some(pid) && r.fd == Some(fd)),
+                "{name}: ring rows of socket {} not held by pid {pid} fd {fd}",
+                socket.inode
+            );
+            let iface = links
+                .iter()
+                .find(|l| i64::from(socket.ifindex) == l.index)
+                .unwrap_or_else(|| panic!("{name}: ip-d-addr.txt has no interface {}", socket.ifindex));
+            let mac = iface.mac.clone().expect("the sniffed interface's MAC");
+            let started = ps[&pid].started as f64;
+            let mine: Vec<&Vec<String>> = frames
+                .iter()
+                .filter(|c| c[0].starts_with(&format!("pid {pid} fd {fd}: ")))
+                .collect();
+            total += 1;
+            assert_eq!(mine.len(), rows.len(), "{name}: pid {pid}: a packet per ring row");
+            for c in &mine {
+                total += 1;
+                let group = c[4]
+                    .split(':')
+                    .next()
+                    .and_then(|o| u8::from_str_radix(o, 16).ok())
+                    .is_some_and(|o| o & 1 == 1);
+                assert!(
+                    c[1] == "1" && (c[3] == mac || c[4] == mac || group),
+                    "{name}: ring frame {} is not an Ethernet frame of {} ({mac}): {c:?}",
+                    c[0],
+                    iface.name
+                );
+                let time: f64 = c[2].parse().expect("a frame time");
+                assert!(
+                    (started..=dump + 1.0).contains(&time),
+                    "{name}: ring frame {} stamped {time}, outside the sniffer's life {started}..{dump}",
+                    c[0]
+                );
+            }
+            let connections: Vec<(u16, u16)> = truth::ss_inet_final(truth_dir)
+                .into_iter()
+                .filter(|s| s.namespace == "host" && s.proto == "tcp" && s.state == "ESTAB")
+                .filter(|s| iface.addrs.iter().any(|a| in_network(&s.local_addr, &a.cidr)))
+                .map(|s| (s.local_port, s.remote_port))
+                .collect();
+            let between = |c: &Vec<String>, (a, b): (u16, u16)| {
+                let (s, d) = (c[5].parse::<u16>().ok(), c[6].parse::<u16>().ok());
+                (s, d) == (Some(a), Some(b)) || (s, d) == (Some(b), Some(a))
+            };
+            for &ports in &connections {
+                total += 1;
+                assert!(
+                    mine.iter().any(|c| between(c, ports)),
+                    "{name}: no ring frame of the connection {ports:?} on {}",
+                    iface.name
+                );
+            }
+            let marker = pcap::hex(&capture.markers["traffic"]);
+            for c in mine.iter().filter(|c| c[7].contains(&marker)) {
+                total += 1;
+                assert!(
+                    connections.iter().any(|&p| between(c, p)),
+                    "{name}: the traffic marker in ring frame {} of no established connection on {}",
+                    c[0],
+                    iface.name
+                );
+            }
+            eprintln!(
+                "{name}: tcpdump pid {pid} fd {fd} on {}: {} ring frames, {} with the traffic marker, connections {connections:?}",
+                iface.name,
+                rows.len(),
+                mine.iter().filter(|c| c[7].contains(&marker)).count()
+            );
+        }
+        total += 1;
+        assert_eq!(
+            ring_rows.iter().filter_map(|r| r.inode).collect::<BTreeSet<_>>().len(),
+            sniffed,
+            "{name}: ring rows of sockets no sniffer holds"
+        );
+    }
+    checks::ran("queues-rings", total);
+}

@@ -5,15 +5,20 @@
 //! (`out_of_order_queue`), and the error queue (`sk_error_queue`). Sockets are found as `netstat` finds
 //! them ([`crate::kernel::sockets`]); skbs and their bytes are read by [`crate::kernel::skb`].
 //!
+//! A packet socket's memory-mapped receive ring (tcpdump's) gives a row per frame it holds, `queue`
+//! `ring` ([`crate::kernel::net::packet_ring`]): the frames the sniffer captured most recently.
+//!
 //! `consumed` is what the owner already read of an skb at the head of a receive queue: TCP's
 //! `copied_seq - TCP_SKB_CB(skb)->seq`, a UNIX stream socket's `UNIXCB(skb).consumed`; `queued` is the
 //! rest. `--dump DIR` writes each socket's queued bytes in stream order: `receive.PID.FD` (the receive
 //! queue) and `send.PID.FD` (TCP's retransmit queue, then the write queue), named after the lowest pid
-//! holding the socket and its lowest descriptor, or `receive.none.INODE` for a socket no process holds.
+//! holding the socket and its lowest descriptor, or `receive.none.INODE` for a socket no process holds;
+//! `ring.PID.FD` holds a ring's frames one after the other, each from its link header.
 //! `--pcap FILE` writes the TCP and UDP skbs as pcapng: each skb's bytes under IPv4/IPv6 and TCP/UDP
 //! headers made from the socket's addresses and ports (the queues hold payload: the kernel consumed the
 //! headers of what it received and has not built those of what it will send), TCP's sequence number from
-//! the skb's control block, each packet's comment naming the socket, the queue and the skb.
+//! the skb's control block, each packet's comment naming the socket, the queue and the skb; and a ring's
+//! frames as they were captured, link header and all, timestamped by the kernel.
 
 use std::collections::BTreeMap;
 
@@ -22,10 +27,11 @@ use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::Analysis;
+use crate::kernel::net::packet_ring;
 use crate::kernel::skb::{SkbReader, SocketQueues};
-use crate::kernel::sockets::{self, SockInfo, SocketReader, AF_INET, AF_INET6, AF_UNIX};
+use crate::kernel::sockets::{self, SockInfo, SocketReader, AF_INET, AF_INET6, AF_PACKET, AF_UNIX};
 use crate::kernel::{Kernel, KernelError};
-use crate::pcap::{ip_packet, Pcapng, Transport, MAX_PAYLOAD};
+use crate::pcap::{ip_packet, payload_offset, Link, Pcapng, Transport, MAX_PAYLOAD};
 
 /// Bytes of queued data a preview shows (before escaping).
 pub const PREVIEW_BYTES: usize = 64;
@@ -62,14 +68,15 @@ pub struct QueueRow {
     pub path: Option<String>,
     /// Socket inode number.
     pub inode: Option<u64>,
-    /// `receive`, `send`, `retransmit`, `out_of_order` or `error`.
+    /// `receive`, `send`, `retransmit`, `out_of_order`, `error`, or `ring` for a frame in a packet socket's
+    /// memory-mapped receive ring.
     pub queue: &'static str,
     /// Position of the skb in its queue (0 first).
     pub index: usize,
-    /// Address of the `struct sk_buff`.
+    /// Address of the `struct sk_buff`; for a ring frame, of its header (`struct tpacket*_hdr`).
     #[serde(with = "crate::hex")]
     pub skb_addr: u64,
-    /// `skb->len`: bytes of data.
+    /// `skb->len`: bytes of data; for a ring frame the bytes captured (`tp_snaplen`).
     pub len: u32,
     /// `skb->data_len`: bytes in paged fragments and the frag_list (the rest, `len - data_len`, is linear).
     pub data_len: u32,
@@ -342,28 +349,7 @@ fn socket_rows(
                 }
             }
             any = true;
-            let (pid, fd, comm) = match s.holders.first() {
-                Some((p, f, c)) => (Some(*p), Some(*f), Some(c.clone())),
-                None => (None, None, None),
-            };
             rows.push(QueueRow {
-                pid,
-                fd,
-                comm,
-                holders: s.holders.iter().map(|(p, f, _)| format!("{p}:{f}")).collect(),
-                netns: info.netns,
-                proto: proto.clone(),
-                sock_type: info.sock_type.map(sockets::type_name),
-                state: info
-                    .state
-                    .filter(|_| matches!(info.family, AF_INET | AF_INET6 | AF_UNIX))
-                    .map(sockets::state_name),
-                local_addr: info.local_addr.clone(),
-                local_port: info.local_port,
-                remote_addr: info.remote_addr.clone(),
-                remote_port: info.remote_port,
-                path: info.path.clone(),
-                inode: info.inode,
                 queue,
                 index,
                 skb_addr: addr,
@@ -374,11 +360,15 @@ fn socket_rows(
                 queued: skb.len - consumed.unwrap_or(0),
                 missing: data.missing,
                 preview: preview(&waiting[..waiting.len().min(PREVIEW_BYTES)]),
-                sock_addr: sk,
+                ..socket_row(s, &proto)
             });
         }
     }
-    if !dump || !any {
+    let mut ring = Vec::new();
+    if info.family == AF_PACKET {
+        ring_rows(kernel, s, &proto, &who, pcap, rows, dump.then_some(&mut ring), warnings);
+    }
+    if !dump || (!any && ring.is_empty()) {
         return;
     }
     let owner = match s.holders.first() {
@@ -394,11 +384,137 @@ fn socket_rows(
             bytes: received,
         });
     }
+    if !ring.is_empty() {
+        files.push(Dumped {
+            name: format!("ring.{owner}"),
+            bytes: ring,
+        });
+    }
     sent_unacked.extend_from_slice(&unsent);
     if !sent_unacked.is_empty() {
         files.push(Dumped {
             name: format!("send.{owner}"),
             bytes: sent_unacked,
+        });
+    }
+}
+
+/// A row of socket `s` with its socket's columns filled and the skb's zero.
+fn socket_row(s: &Held, proto: &Option<String>) -> QueueRow {
+    let info = &s.info;
+    let (pid, fd, comm) = match s.holders.first() {
+        Some((p, f, c)) => (Some(*p), Some(*f), Some(c.clone())),
+        None => (None, None, None),
+    };
+    QueueRow {
+        pid,
+        fd,
+        comm,
+        holders: s.holders.iter().map(|(p, f, _)| format!("{p}:{f}")).collect(),
+        netns: info.netns,
+        proto: proto.clone(),
+        sock_type: info.sock_type.map(sockets::type_name),
+        state: info
+            .state
+            .filter(|_| matches!(info.family, AF_INET | AF_INET6 | AF_UNIX))
+            .map(sockets::state_name),
+        local_addr: info.local_addr.clone(),
+        local_port: info.local_port,
+        remote_addr: info.remote_addr.clone(),
+        remote_port: info.remote_port,
+        path: info.path.clone(),
+        inode: info.inode,
+        queue: "",
+        index: 0,
+        skb_addr: 0,
+        len: 0,
+        data_len: 0,
+        truesize: 0,
+        consumed: None,
+        queued: 0,
+        missing: 0,
+        preview: String::new(),
+        sock_addr: info.sock_addr,
+    }
+}
+
+/// The frames in the receive ring of packet socket `s`, oldest first, as rows (`queue` `ring`): a frame the
+/// sniffer has read counts as consumed whole, and its preview shows its payload all the same (past the
+/// link, IP and TCP or UDP headers where they parse), since the frame is what the ring still holds. In
+/// the pcap each frame goes out as it was captured, with its link header; its bytes join `dump`.
+#[allow(clippy::too_many_arguments)]
+fn ring_rows(
+    kernel: &Kernel,
+    s: &Held,
+    proto: &Option<String>,
+    who: &str,
+    pcap: &mut Option<Pcapng>,
+    rows: &mut Vec<QueueRow>,
+    mut dump: Option<&mut Vec<u8>>,
+    warnings: &mut Vec<String>,
+) {
+    let walk = match packet_ring::rx_ring(kernel, s.info.sock_addr) {
+        Ok(Some(w)) => w,
+        Ok(None) => return,
+        Err(e) => {
+            warnings.push(format!("{who}: ring: {e}"));
+            return;
+        }
+    };
+    if let Some(p) = &walk.problem {
+        warnings.push(format!("{who}: ring: {p}; {} frames read", walk.frames.len()));
+    }
+    for (index, frame) in walk.frames.into_iter().enumerate() {
+        let len = frame.bytes.len() as u32;
+        let consumed = if frame.unread { 0 } else { len };
+        let net = usize::from(frame.link_len);
+        let payload = payload_offset(&frame.bytes, net).unwrap_or(0);
+        if frame.missing > 0 {
+            warnings.push(format!(
+                "{who}: ring: frame {:#x}: {} of {len} bytes not in the capture",
+                frame.addr, frame.missing
+            ));
+        }
+        if let Some(p) = pcap.as_mut() {
+            let state = if frame.unread { "not yet read" } else { "already read" };
+            let time = if frame.time_ns.is_some() { "" } else { ", time unknown" };
+            let comment = format!(
+                "{who}: packet ring frame {:#x}, {state} by the sniffer{time}",
+                frame.addr
+            );
+            let ip = frame.bytes.get(net).map(|b| b >> 4);
+            match (frame.link_len, ip) {
+                (14, _) => p.frame(
+                    Link::Ethernet,
+                    frame.time_ns.unwrap_or(0),
+                    &frame.bytes,
+                    frame.len,
+                    &comment,
+                ),
+                (0, Some(4 | 6)) => p.frame(
+                    Link::RawIp,
+                    frame.time_ns.unwrap_or(0),
+                    &frame.bytes,
+                    frame.len,
+                    &comment,
+                ),
+                _ => {}
+            }
+        }
+        if let Some(d) = dump.as_mut() {
+            d.extend_from_slice(&frame.bytes);
+        }
+        let shown = &frame.bytes[payload..];
+        rows.push(QueueRow {
+            queue: "ring",
+            index,
+            skb_addr: frame.addr,
+            len,
+            consumed: Some(consumed),
+            queued: len - consumed,
+            missing: frame.missing,
+            preview: preview(&shown[..shown.len().min(PREVIEW_BYTES)]),
+            ..socket_row(s, proto)
         });
     }
 }

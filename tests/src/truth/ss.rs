@@ -310,6 +310,55 @@ pub fn proc_net_raw(truth: &Path) -> Vec<ProcNetRaw> {
         .collect()
 }
 
+/// One packet socket of `truth/proc-net-packet.txt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcNetPacket {
+    /// Socket type (`SOCK_RAW` 3, `SOCK_DGRAM` 2).
+    pub sock_type: u16,
+    /// The ethertype it receives (0x0003 for all).
+    pub protocol: u16,
+    /// The interface index bound to (0 for all).
+    pub ifindex: i32,
+    /// Socket inode.
+    pub inode: u64,
+}
+
+/// Every socket of `truth/proc-net-packet.txt` (columns sk RefCnt Type Proto Iface R Rmem User Inode;
+/// taken during collection, held by long-lived processes), possibly none.
+pub fn proc_net_packet(truth: &Path) -> Vec<ProcNetPacket> {
+    let file = truth.join("proc-net-packet.txt");
+    let lines = output_lines(&file);
+    assert!(
+        lines
+            .first()
+            .is_some_and(|h| h.contains("Iface") && h.contains("Inode")),
+        "truth file {} has no /proc/net/packet header",
+        file.display()
+    );
+    lines[1..]
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let parsed = (
+                cols.get(2).and_then(|c| c.parse().ok()),
+                cols.get(3).and_then(|c| u16::from_str_radix(c, 16).ok()),
+                cols.get(4).and_then(|c| c.parse().ok()),
+                cols.get(8).and_then(|c| c.parse().ok()),
+            );
+            let (Some(sock_type), Some(protocol), Some(ifindex), Some(inode)) = parsed else {
+                panic!("truth file {}: line {line:?} is not a packet socket", file.display())
+            };
+            ProcNetPacket {
+                sock_type,
+                protocol,
+                ifindex,
+                inode,
+            }
+        })
+        .collect()
+}
+
 /// One raw socket of `truth/ss-wanp.txt` (`ss -wanp`: IPv4 and IPv6 raw sockets of the host namespace).
 #[derive(Debug, Clone)]
 pub struct SsRaw {

@@ -624,22 +624,23 @@ pub const ANALYSES: &[Spec] = &[
                 "dump",
                 "DIR",
                 "Also write each socket's queued bytes in stream order to DIR: receive.PID.FD and send.PID.FD \
-                 (receive.none.INODE for a socket no process holds).",
+                 (receive.none.INODE for a socket no process holds), and a packet ring's frames as ring.PID.FD.",
                 true,
             ),
             OptionSpec::output(
                 "pcap",
                 "FILE",
                 "Also write the TCP and UDP socket buffers to FILE as pcapng, under IP and TCP/UDP headers made \
-                 from each socket's addresses and ports.",
+                 from each socket's addresses and ports, and the frames of packet rings as they were captured.",
                 false,
             ),
         ],
         ..Spec::rows(
             "queues",
             "Socket queues",
-            "Data waiting in the kernel's socket queues (receive, send, TCP retransmit and out-of-order, error): \
-             a row per socket buffer, with its length and a preview of its bytes.",
+            "Data waiting in the kernel's socket queues (receive, send, TCP retransmit and out-of-order, error) \
+             and the frames in packet sockets' memory-mapped rings (a sniffer's): a row per socket buffer or \
+             frame, with its length and a preview of its bytes.",
             &[
                 "pid",
                 "fd",

@@ -4,6 +4,7 @@
 pub mod device;
 pub mod fib;
 pub mod neigh;
+pub mod packet_ring;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
