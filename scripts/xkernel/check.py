@@ -2,7 +2,7 @@
 """Score memscope on a harness corpus root with ../shared/truthcheck's own checks (same comparison, other kernels).
 
     check.py ROOT [--exe PATH] [CHECK ...]      (CHECK: info pslist network lsmod mounts lsof modules details
-                                                 mountinfo findings-harness findings queues files-harness
+                                                 mountinfo findings-harness findings queues rings files-harness
                                                  docker-harness skbuff-harness capture-symbols
                                                  vmcoreinfo-symbols trim; default all)
 
@@ -16,7 +16,7 @@ with a path that the file does not list (a row outside the root has path null, a
 `docker-harness` runs the docker views on these Docker-less guests: no warning, no container but the guest's
 frozen cgroup named like one (guest.sh), which must show as paused with its pid.
 """
-import hashlib, json, os, pathlib, re, subprocess, sys, time
+import hashlib, json, os, pathlib, re, subprocess, sys, tempfile, time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2] / "shared" / "truthcheck"))
@@ -164,6 +164,42 @@ def check_queues(exe, caps):
                 if got != want:
                     notes.append("%s: %s %s pid %d fd %d Recv-Q %d, queues %s %d" % (
                         c["name"], f.name, p[0], pid, fd, want, key, got))
+    return score, notes
+
+
+def check_rings(exe, caps):
+    """Each packet socket rings.py left with a memory-mapped receive ring (truth/packet-rings.txt: pid, fd,
+    TPACKET version, marker) has `ring` rows for its pid and fd, the marker's three datagrams among their
+    previews and in the socket's ring.PID.FD dump; no ring rows for other sockets."""
+    score, notes = {"rings read": [0, 0], "ring frames with the marker": [0, 0]}, []
+    for c in caps:
+        f = c["truth"] / "packet-rings.txt"
+        if not f.exists():
+            continue
+        d = pathlib.Path(tempfile.mkdtemp(prefix="memscope-rings-"))
+        r = subprocess.run([str(exe), "queues", str(c["path"]), "--symbols", str(c["symbols"]), "--format", "json",
+                            "--dump", str(d)], capture_output=True, text=True, timeout=600)
+        rows = [q for q in json.loads(r.stdout or "[]") if q.get("queue") == "ring"] if r.returncode == 0 else []
+        want = [l.split() for l in f.read_text().splitlines() if l.strip()]
+        for pid, fd, version, marker in want:
+            mine = [q for q in rows if q.get("pid") == int(pid) and q.get("fd") == int(fd)]
+            dump = d / ("ring.%s.%s" % (pid, fd))
+            score["rings read"][1] += 1
+            score["rings read"][0] += bool(mine) and dump.exists() and marker.encode() in dump.read_bytes()
+            if not mine:
+                notes.append("%s: TPACKET_V%s ring of pid %s fd %s: no rows (exit %d %s)" % (
+                    c["name"], version, pid, fd, r.returncode, r.stderr[:200]))
+            marked = {q["preview"] for q in mine if marker in q.get("preview", "")}
+            score["ring frames with the marker"][1] += 3
+            score["ring frames with the marker"][0] += min(3, len({m.split("#")[-1][:1] for m in marked}))
+            if len(marked) < 3:
+                notes.append("%s: TPACKET_V%s ring of pid %s fd %s: marker previews %s" % (
+                    c["name"], version, pid, fd, sorted(marked)))
+        others = {(q.get("pid"), q.get("fd")) for q in rows} - {(int(w[0]), int(w[1])) for w in want}
+        if others:
+            score["rings read"][1] += 1
+            notes.append("%s: ring rows of other sockets %s" % (c["name"], sorted(others)))
+        subprocess.run(["rm", "-rf", str(d)])
     return score, notes
 
 
@@ -487,7 +523,7 @@ def check_skbuff(exe, caps):
         carved = {r["skb_addr"]: r for r in rows}
         q = subprocess.run([str(exe), "queues", str(c["path"]), "--symbols", str(c["symbols"]), "--format", "json"],
                            capture_output=True, text=True, timeout=600)
-        for r in json.loads(q.stdout or "[]"):
+        for r in [r for r in json.loads(q.stdout or "[]") if r.get("queue") != "ring"]:  # ring frames are no skbs
             score["queued skbs carved"][1] += 1
             hit = carved.get(r["skb_addr"])
             if hit is not None and hit["state"] == "allocated" and hit["len"] == r["len"]:
@@ -559,6 +595,7 @@ truthcheck.CHECKS["details"] = check_details
 truthcheck.CHECKS["mountinfo"] = check_mountinfo
 truthcheck.CHECKS["findings-harness"] = check_findings
 truthcheck.CHECKS["queues"] = check_queues
+truthcheck.CHECKS["rings"] = check_rings
 truthcheck.CHECKS["files-harness"] = check_files
 truthcheck.CHECKS["docker-harness"] = check_docker_harness
 truthcheck.CHECKS["skbuff-harness"] = check_skbuff
@@ -573,7 +610,7 @@ def main(argv):
         exe = pathlib.Path(argv[argv.index("--exe") + 1]).resolve()
         argv = argv[:argv.index("--exe")] + argv[argv.index("--exe") + 2:]
     names = argv[1:] or ["info", "pslist", "network", "lsmod", "mounts", "lsof", "modules", "details", "mountinfo",
-                         "findings-harness", "findings", "queues", "files-harness", "docker-harness",
+                         "findings-harness", "findings", "queues", "rings", "files-harness", "docker-harness",
                          "skbuff-harness", "capture-symbols", "vmcoreinfo-symbols", "trim"]
     caps = truthcheck.captures([root], cache=root / ".cache")
     ok = True

@@ -3,12 +3,14 @@
 //! still check out: packets nothing else in memory holds any more. The slabs are [`kernel::slab`]'s.
 //!
 //! An object is taken as an skb when `head` is a kernel pointer, `data` lies in `head..head + end`, `tail`
-//! between `data` and `end`, and `end` is below 1 MiB; an allocated one (`users` at least 1) must also
-//! have `len - data_len` equal to its linear part. A freed object keeps its fields but where SLUB put the
-//! freelist pointer (`kmem_cache.offset`, on these kernels over `len` and `data_len`): its `len` is its
-//! linear part and `data_len` is null. Where an allocated skb keeps its IP and TCP/UDP headers
-//! (`network_header`, `transport_header`, offsets from `head`, of the version `protocol` names), its
-//! `transport`, addresses and ports come from them. `--dump DIR` writes each skb's bytes (linear part and fragments for
+//! between `data` and `end`, and `end` is below 1 MiB. It is freed when the allocator holds it free
+//! ([`slab::free_objects`]: a slab's or a CPU's freelist, a sheaf, a barn), when NAPI keeps it for reuse
+//! (`napi_alloc_cache`), or when no user is left (`users` 0); else allocated, and then its `len - data_len`
+//! must equal its linear part. A freed object keeps its fields but where SLUB put the freelist pointer
+//! (`kmem_cache.offset`, on these kernels over `len` and `data_len`): a field it overwrote is null (for
+//! `len`, the linear part is given). Where an skb keeps its IP and TCP/UDP headers (`network_header`,
+//! `transport_header`, offsets from `head`, of the version `protocol` names), its `transport`, addresses
+//! and ports come from them. `--dump DIR` writes each skb's bytes (linear part and fragments for
 //! an allocated skb, linear part for a freed one) as `SKB_ADDR.bin`. An skb charged to a socket a process
 //! holds names that process (`pid`, `comm`: the lowest pid holding it); `tstamp` is `skb->tstamp` where it
 //! is a wall-clock time (received packets; a sent one's is a monotonic delivery time, or 0). `--pcap FILE`
@@ -19,7 +21,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::pslist::iso8601_ns;
 use super::queues::preview;
@@ -45,13 +47,14 @@ pub struct SkbuffRow {
     pub skb_addr: u64,
     /// The slab cache it is in.
     pub cache: String,
-    /// `allocated` (`users` at least 1) or `freed`.
+    /// `allocated`, or `freed` (held free by the allocator or NAPI's cache, or with no user left).
     pub state: &'static str,
-    /// Bytes of data (a freed skb's: its linear part).
+    /// Bytes of data (of a freed skb whose length the freelist pointer overwrote: its linear part).
     pub len: u32,
-    /// Bytes in fragments; null for a freed skb (its field is the freelist pointer's).
+    /// Bytes in fragments; null for a freed skb whose field the freelist pointer overwrote.
     pub data_len: Option<u32>,
-    /// `skb->protocol`: the ethertype's name (`ipv4`, `ipv6`, `arp`) or its number.
+    /// `skb->protocol`: the ethertype's name (`ipv4`, `ipv6`, `arp`) or its number; null where the
+    /// freelist pointer overwrote it.
     pub protocol: Option<String>,
     /// The transport protocol of the IP header the skb keeps (`tcp`, `udp`, `icmp`, `icmpv6`, or its number).
     pub transport: Option<String>,
@@ -240,6 +243,35 @@ fn skb_caches(kernel: &Kernel, report: &mut dyn Report<SkbuffRow>) -> Result<Vec
     Ok(out)
 }
 
+/// Most skbs read from one CPU's NAPI cache (`NAPI_SKB_CACHE_SIZE` is 64).
+const MAX_NAPI_CACHE: u64 = 1024;
+
+/// The skbs each CPU's NAPI cache keeps for reuse (`napi_alloc_cache.skb_cache[..skb_count]`): freed, but
+/// still allocated for the slab allocator. None where the symbols have no such cache.
+fn napi_cached(kernel: &Kernel) -> Vec<u64> {
+    let (Ok(base), Ok(count_at), Ok(cache_at)) = (
+        kernel.symbol_addr("napi_alloc_cache"),
+        kernel.member_offset("napi_alloc_cache", "skb_count"),
+        kernel.member_offset("napi_alloc_cache", "skb_cache"),
+    ) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for offset in slab::per_cpu_offsets(kernel) {
+        let at = base.wrapping_add(offset);
+        let mut count = [0u8; 4];
+        if kernel.read(at + count_at, &mut count).is_err() {
+            continue;
+        }
+        for i in 0..u64::from(u32::from_le_bytes(count)).min(MAX_NAPI_CACHE) {
+            if let Ok(skb) = kernel.read_u64(at + cache_at + 8 * i) {
+                out.push(skb);
+            }
+        }
+    }
+    out
+}
+
 /// The skbs of the skb caches.
 pub fn skbuff(kernel: &Kernel, options: &Options) -> Result<Carved, KernelError> {
     let mut found = Collect::default();
@@ -325,6 +357,20 @@ pub fn skbuff_to(
             }
         }
     }
+    // Where the allocator keeps each cache's free objects, and the skbs NAPI keeps for reuse.
+    let mut free: Vec<HashSet<u64>> = Vec::new();
+    for (i, cache) in caches.iter().enumerate() {
+        let mine: Vec<&slab::Slab> = slabs.iter().filter(|s| s.cache == i).collect();
+        let found = slab::free_objects(kernel, cache, &mine);
+        for p in found.problems {
+            report.warn(p.reading("free lists"));
+        }
+        free.push(found.objects);
+    }
+    let napi = napi_cached(kernel);
+    for set in &mut free {
+        set.extend(&napi);
+    }
     let reader = SkbReader::new(kernel)?;
     let mut unchecked = 0usize;
 
@@ -394,11 +440,20 @@ pub fn skbuff_to(
                 }
                 let linear = tail - (data - head) as u32;
                 let (len, data_len) = (word(b, o.len, 4) as u32, word(b, o.data_len, 4) as u32);
-                let allocated = users >= 1;
-                // In use but not a whole skb (released and kept for reuse): no packet to show.
+                // Free: on the allocator's free lists or NAPI's cache, or released (no user left).
+                let object = s.base + i * u64::from(cache.size);
+                let allocated = users >= 1 && !free[s.cache].contains(&object);
+                // Of a free object, the fields the allocator's free pointer did not overwrite.
+                let pointer = u64::from(cache.free_offset);
+                let intact = |field: u64, n: u64| {
+                    let at = k * o.size + field;
+                    allocated || at + n <= pointer || at >= pointer + 8
+                };
+                // In use but not a whole skb (being set up or torn down): no packet to show.
                 if allocated && (len < data_len || len - data_len != linear) {
                     continue;
                 }
+                let lengths = intact(o.len, 4) && intact(o.data_len, 4) && len >= data_len && len - data_len == linear;
                 if !allocated && !options.freed {
                     continue;
                 }
@@ -411,7 +466,7 @@ pub fn skbuff_to(
                 };
                 let sk = word(b, o.sk, 8);
                 let ethertype = u16::from_be_bytes((word(b, o.protocol, 2) as u16).to_le_bytes());
-                let kept = if allocated {
+                let kept = if intact(o.protocol, 2) && intact(o.network, 2) && intact(o.transport, 2) {
                     headers(
                         kernel,
                         head,
@@ -426,10 +481,10 @@ pub fn skbuff_to(
                 let tstamp = o
                     .tstamp
                     .map(|t| word(b, t, 8) as i64)
-                    .filter(|t| allocated && WALL_CLOCK_NS.contains(t));
+                    .filter(|t| intact(o.tstamp.unwrap_or(0), 8) && WALL_CLOCK_NS.contains(t));
                 let socket_addr = (sk != 0 && kernel.is_kernel_pointer(sk)).then_some(sk);
                 let holder = socket_addr.and_then(|s| holders.get(&s));
-                if let (Some(pcap), Some(network)) = (pcap.as_mut(), kept.network) {
+                if let (Some(pcap), Some(network), true) = (pcap.as_mut(), kept.network, allocated) {
                     // The packet: its headers from the IP header up to `data`, then its data (the linear
                     // part and the fragments).
                     let start = head + network;
@@ -472,9 +527,9 @@ pub fn skbuff_to(
                     skb_addr: addr,
                     cache: cache.name.clone(),
                     state: if allocated { "allocated" } else { "freed" },
-                    len: if allocated { len } else { linear },
-                    data_len: allocated.then_some(data_len),
-                    protocol: allocated.then(|| ethertype_name(ethertype)),
+                    len: if lengths { len } else { linear },
+                    data_len: lengths.then_some(data_len),
+                    protocol: intact(o.protocol, 2).then(|| ethertype_name(ethertype)),
                     transport: kept.transport,
                     src_addr: kept.src.as_ref().map(|s| s.0.clone()),
                     src_port: kept.src.and_then(|s| s.1),

@@ -10,6 +10,7 @@
 
 use super::pages::{PageMap, PAGE_SIZE};
 use super::{Kernel, KernelError};
+use crate::warning::{Warning, WarningKind};
 
 /// At most this many caches are read from `slab_caches`.
 pub const MAX_CACHES: usize = 1 << 14;
@@ -53,44 +54,32 @@ pub fn cache_at(kernel: &Kernel, addr: u64) -> Result<Cache, KernelError> {
 
 /// The caches of `slab_caches` whose names are in `names`.
 pub fn caches(kernel: &Kernel, names: &[&str]) -> Result<Vec<Cache>, KernelError> {
+    let mut all = every_cache(kernel)?;
+    all.retain(|c| names.contains(&c.name.as_str()));
+    Ok(all)
+}
+
+/// Every cache of `slab_caches` that reads.
+pub fn every_cache(kernel: &Kernel) -> Result<Vec<Cache>, KernelError> {
     let head = kernel.symbol_addr("slab_caches")?;
     let walk = kernel.walk_list(head, "kmem_cache", "list", MAX_CACHES)?;
     Ok(walk
         .items
         .into_iter()
         .filter_map(|addr| cache_at(kernel, addr).ok())
-        .filter(|c| names.contains(&c.name.as_str()))
         .collect())
 }
 
 /// How many slabs the cache counts (`kmem_cache_node.nr_slabs` over its nodes: `kmem_cache.node[]`, or
 /// `per_node[].node` from 7.1), what a pass over the page array must find; `None` where it cannot be read.
 pub fn counted_slabs(kernel: &Kernel, cache: &Cache) -> Option<u64> {
-    let symbols = kernel.symbols();
-    let layout = symbols.layout("kmem_cache").ok()?;
-    let (array, stride, within) = if layout.has_field("node") {
-        (kernel.member_offset("kmem_cache", "node").ok()?, 8, 0)
-    } else {
-        let size = symbols.layout("kmem_cache_per_node_ptrs").ok()?.size();
-        let within = kernel.member_offset("kmem_cache_per_node_ptrs", "node").ok()?;
-        (kernel.member_offset("kmem_cache", "per_node").ok()?, size, within)
-    };
-    let nodes = kernel
-        .symbol_addr("nr_node_ids")
-        .ok()
-        .and_then(|a| {
-            let mut b = [0u8; 4];
-            kernel.read(a, &mut b).ok().map(|_| u32::from_le_bytes(b))
-        })
-        .unwrap_or(1)
-        .clamp(1, 1024);
     let nr_slabs = kernel.member_offset("kmem_cache_node", "nr_slabs").ok()?;
+    let nodes = nodes(kernel, cache);
+    if nodes.is_empty() {
+        return None;
+    }
     let mut total = 0u64;
-    for n in 0..u64::from(nodes) {
-        let node = kernel.read_u64(cache.addr + array + n * stride + within).ok()?;
-        if node == 0 {
-            continue;
-        }
+    for node in nodes {
         total += kernel.read_u64(node + nr_slabs).ok()?;
     }
     Some(total)
@@ -105,6 +94,19 @@ pub struct Slab {
     pub page: u64,
     /// Where its memory is mapped.
     pub base: u64,
+    /// The first of its free objects (`slab.freelist`, `page.freelist` before 5.17), 0 for none; `None`
+    /// where the symbols do not say where it is.
+    pub freelist: Option<u64>,
+}
+
+/// Where a slab's `struct page` keeps its freelist: `slab.freelist` (5.17+) or `page.freelist`; else, where
+/// the cache's own word was found by probing (`slab_cache_offset`), the word after it, as in every
+/// `struct page` that holds SLUB's fields (5.10-5.16: `slab_cache`, `freelist`, `counters`).
+fn freelist_offset(kernel: &Kernel, cache_at: u64) -> u64 {
+    kernel
+        .member_offset("slab", "freelist")
+        .or_else(|_| kernel.member_offset("page", "freelist"))
+        .unwrap_or(cache_at + 8)
 }
 
 /// Where a slab's `struct page` names its cache: `slab.slab_cache` (5.17+) or `page.slab_cache` where the
@@ -120,16 +122,8 @@ fn slab_cache_offset(kernel: &Kernel, caches: &[Cache]) -> Result<u64, KernelErr
         return Ok(o);
     }
     let page_size = symbols.layout("page")?.size() as usize;
-    let cpus = kernel
-        .symbol_addr("nr_cpu_ids")
-        .ok()
-        .and_then(|a| {
-            let mut b = [0u8; 4];
-            kernel.read(a, &mut b).ok().map(|_| u32::from_le_bytes(b))
-        })
-        .unwrap_or(1)
-        .clamp(1, 8192);
-    let per_cpu = kernel.symbol_addr("__per_cpu_offset")?;
+    kernel.symbol_addr("__per_cpu_offset")?;
+    let offsets = per_cpu_offsets(kernel);
     let current = if symbols.layout("kmem_cache_cpu").is_ok_and(|l| l.has_field("slab")) {
         "slab"
     } else {
@@ -138,10 +132,7 @@ fn slab_cache_offset(kernel: &Kernel, caches: &[Cache]) -> Result<u64, KernelErr
     let current_at = kernel.member_offset("kmem_cache_cpu", current)?;
     for cache in caches {
         let cpu_slab = kernel.object("kmem_cache", cache.addr)?.pointer("cpu_slab")?;
-        for cpu in 0..u64::from(cpus) {
-            let Ok(offset) = kernel.read_u64(per_cpu + 8 * cpu) else {
-                continue;
-            };
+        for &offset in &offsets {
             let Ok(page) = kernel.read_u64(cpu_slab.wrapping_add(offset).wrapping_add(current_at)) else {
                 continue;
             };
@@ -167,6 +158,7 @@ fn slab_cache_offset(kernel: &Kernel, caches: &[Cache]) -> Result<u64, KernelErr
 pub fn slabs(kernel: &Kernel, caches: &[Cache]) -> Result<(Vec<Slab>, u64), KernelError> {
     let pages = PageMap::new(kernel)?;
     let cache_at = slab_cache_offset(kernel, caches)?;
+    let freelist_at = freelist_offset(kernel, cache_at);
     // Frames past `max_pfn` (a BIOS ROM range the capture holds) have no page descriptors.
     let max_pfn = kernel
         .symbol_addr("max_pfn")
@@ -200,8 +192,17 @@ pub fn slabs(kernel: &Kernel, caches: &[Cache]) -> Result<(Vec<Slab>, u64), Kern
                 }
                 if let Some(cache) = caches.iter().position(|c| c.addr == word) {
                     let page = pages.page_of(pfn + i);
+                    let at = (i * stride + freelist_at) as usize;
+                    let freelist = bytes
+                        .get(at..at + 8)
+                        .map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")));
                     if let Some(base) = pages.direct_address(page) {
-                        out.push(Slab { cache, page, base });
+                        out.push(Slab {
+                            cache,
+                            page,
+                            base,
+                            freelist,
+                        });
                     }
                 }
             }
@@ -209,4 +210,338 @@ pub fn slabs(kernel: &Kernel, caches: &[Cache]) -> Result<(Vec<Slab>, u64), Kern
         }
     }
     Ok((out, unreadable))
+}
+
+/// Most CPUs whose per-CPU data is read.
+const MAX_CPUS: u32 = 8192;
+
+/// `nr_cpu_ids`, clamped to 1..=[`MAX_CPUS`] (1 where unreadable).
+fn cpu_count(kernel: &Kernel) -> u32 {
+    kernel
+        .symbol_addr("nr_cpu_ids")
+        .ok()
+        .and_then(|a| {
+            let mut b = [0u8; 4];
+            kernel.read(a, &mut b).ok().map(|_| u32::from_le_bytes(b))
+        })
+        .unwrap_or(1)
+        .clamp(1, MAX_CPUS)
+}
+
+/// Each CPU's per-CPU offset (`__per_cpu_offset[cpu]`), for the CPUs whose offset reads.
+pub fn per_cpu_offsets(kernel: &Kernel) -> Vec<u64> {
+    let Ok(base) = kernel.symbol_addr("__per_cpu_offset") else {
+        return Vec::new();
+    };
+    (0..u64::from(cpu_count(kernel)))
+        .filter_map(|cpu| kernel.read_u64(base + 8 * cpu).ok())
+        .collect()
+}
+
+/// How a free object's pointer to the next is stored (`freelist_ptr_decode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    /// As is (no `CONFIG_SLAB_FREELIST_HARDENED`: `kmem_cache` has no `random`).
+    Plain,
+    /// `ptr ^ s->random ^ swab(address where it is stored)` (hardened, 5.7+).
+    Swabbed(u64),
+    /// `ptr ^ s->random ^ address where it is stored` (hardened, before 5.7).
+    Xored(u64),
+}
+
+impl Encoding {
+    fn decode(self, stored: u64, at: u64) -> u64 {
+        match self {
+            Encoding::Plain => stored,
+            Encoding::Swabbed(random) => stored ^ random ^ at.swap_bytes(),
+            Encoding::Xored(random) => stored ^ random ^ at,
+        }
+    }
+}
+
+/// A cache's free objects, found where SLUB keeps them, with what could not be read.
+#[derive(Debug, Clone, Default)]
+pub struct FreeObjects {
+    /// Addresses of the free objects.
+    pub objects: std::collections::HashSet<u64>,
+    /// Why some may be missing: a chain that broke, per-CPU data that did not read, a slab whose counters
+    /// disagree with its freelist.
+    pub problems: Vec<Warning>,
+}
+
+/// The free objects of `cache` among `slabs` (those of it): each slab's freelist, each CPU's freelist
+/// (`kmem_cache_cpu.freelist`, whose objects belong to that CPU's slab, until 7.0), and the objects in the
+/// per-CPU sheaves and the nodes' barns (`cpu_sheaves`: `main`, `spare`, and each node's full sheaves,
+/// 6.18+). Freelist pointers are decoded as the cache stores them (hardened or not, with or without the
+/// byte swap: the decoding under which the slabs' chains hold is taken).
+pub fn free_objects(kernel: &Kernel, cache: &Cache, slabs: &[&Slab]) -> FreeObjects {
+    let mut free = FreeObjects::default();
+    let stride = u64::from(cache.size.max(1));
+    let span = stride * u64::from(cache.objects);
+    let bases: std::collections::HashMap<u64, u64> = slabs.iter().map(|s| (s.page, s.base)).collect();
+    let random = kernel
+        .object("kmem_cache", cache.addr)
+        .ok()
+        .filter(|c| c.has("random"))
+        .and_then(|c| c.u64("random").ok());
+    // A chain from `first` inside the slab at `base`: every object in it, in order, or why it broke.
+    let chain = |encoding: Encoding, first: u64, base: u64| -> Result<Vec<u64>, String> {
+        let mut out = Vec::new();
+        let mut at = first;
+        while at != 0 {
+            if at < base || at >= base + span || (at - base) % stride != 0 || out.len() >= cache.objects as usize {
+                return Err(format!(
+                    "{}: free object {at:#x} outside the slab at {base:#x}",
+                    cache.name
+                ));
+            }
+            out.push(at);
+            let slot = at + u64::from(cache.free_offset);
+            let stored = kernel
+                .read_u64(slot)
+                .map_err(|e| format!("{}: free pointer at {slot:#x}: {e}", cache.name))?;
+            at = encoding.decode(stored, slot);
+        }
+        Ok(out)
+    };
+    if slabs.iter().any(|s| s.freelist.is_none()) {
+        free.problems.push(Warning::new(
+            WarningKind::MissingSymbol,
+            format!("{}: the symbols do not say where a slab keeps its freelist", cache.name),
+        ));
+    }
+    // Every chain's first object and its slab: each slab's freelist, then each CPU's, of its current slab
+    // (`kmem_cache_cpu.slab`, `.page` before 5.17; gone in 7.0).
+    let mut heads: Vec<(u64, u64)> = slabs
+        .iter()
+        .filter_map(|s| Some((s.freelist?, s.base)))
+        .filter(|&(f, _)| f != 0)
+        .collect();
+    let offsets = per_cpu_offsets(kernel);
+    let cpu = kernel
+        .object("kmem_cache", cache.addr)
+        .and_then(|c| c.pointer("cpu_slab"));
+    let fields = kernel.member_offset("kmem_cache_cpu", "freelist").and_then(|f| {
+        let slab = kernel
+            .member_offset("kmem_cache_cpu", "slab")
+            .or_else(|_| kernel.member_offset("kmem_cache_cpu", "page"))?;
+        Ok((f, slab))
+    });
+    if let (Ok(cpu_slab), Ok((freelist_at, slab_at))) = (cpu, fields) {
+        for offset in &offsets {
+            let c = cpu_slab.wrapping_add(*offset);
+            let (Ok(first), Ok(page)) = (kernel.read_u64(c + freelist_at), kernel.read_u64(c + slab_at)) else {
+                free.problems.push(
+                    Warning::new(
+                        WarningKind::Unreadable,
+                        format!("{}: a CPU's slab at {c:#x} does not read", cache.name),
+                    )
+                    .at(c),
+                );
+                continue;
+            };
+            match (first, bases.get(&page)) {
+                (0, _) => {}
+                (_, Some(&base)) => heads.push((first, base)),
+                (_, None) => free.problems.push(
+                    Warning::new(
+                        WarningKind::Inconsistent,
+                        format!("{}: a CPU's slab {page:#x} is not among the cache's slabs", cache.name),
+                    )
+                    .at(page),
+                ),
+            }
+        }
+    }
+    // The decoding under which the most chains hold (the first listed on a tie).
+    let encodings: Vec<Encoding> = match random {
+        Some(r) => vec![Encoding::Swabbed(r), Encoding::Xored(r)],
+        None => vec![Encoding::Plain],
+    };
+    let holding = |e: Encoding| heads.iter().take(64).filter(|&&(f, b)| chain(e, f, b).is_ok()).count();
+    let mut encoding = encodings[0];
+    for &e in &encodings[1..] {
+        if holding(e) > holding(encoding) {
+            encoding = e;
+        }
+    }
+    let view = if kernel.symbols().layout("slab").is_ok_and(|l| l.has_field("inuse")) {
+        "slab"
+    } else {
+        "page"
+    };
+    for &(first, base) in &heads {
+        match chain(encoding, first, base) {
+            Ok(objects) => free.objects.extend(objects),
+            Err(e) => free.problems.push(Warning::new(WarningKind::Cut, e).at(base)),
+        }
+    }
+    // A slab no CPU holds counts as in use exactly the objects its freelist does not hold.
+    for s in slabs {
+        let Some(first) = s.freelist else { continue };
+        let Ok(counters) = kernel.object(view, s.page) else {
+            continue;
+        };
+        let (Ok(inuse), Ok(objects)) = (counters.int("inuse"), counters.int("objects")) else {
+            continue;
+        };
+        if counters.int("frozen").is_ok_and(|f| f != 0) {
+            continue;
+        }
+        let held = if first == 0 {
+            0
+        } else {
+            chain(encoding, first, s.base).map_or(0, |c| c.len() as i128)
+        };
+        if inuse + held != objects {
+            free.problems.push(
+                Warning::new(
+                    WarningKind::Inconsistent,
+                    format!(
+                        "{}: the slab at {:#x} counts {inuse} of its {objects} objects in use, its freelist holds {held}",
+                        cache.name, s.base
+                    ),
+                )
+                .at(s.base),
+            );
+        }
+    }
+    sheaves(kernel, cache, &offsets, &mut free);
+    free
+}
+
+/// Most objects a sheaf holds, and most full sheaves walked on one node's barn.
+const MAX_SHEAF: u64 = 1 << 12;
+const MAX_BARN: usize = 1 << 14;
+
+/// The objects in the per-CPU sheaves of `cache` (`kmem_cache.cpu_sheaves`: `main` and `spare`) and in
+/// its nodes' barns (`kmem_cache_node.barn`: the list of full sheaves), 6.18+: objects freed that the
+/// slabs still count as allocated.
+fn sheaves(kernel: &Kernel, cache: &Cache, offsets: &[u64], free: &mut FreeObjects) {
+    let Ok(c) = kernel.object("kmem_cache", cache.addr) else {
+        return;
+    };
+    if !c.has("cpu_sheaves") {
+        return;
+    }
+    let Ok(pcs) = c.pointer("cpu_sheaves") else { return };
+    if pcs == 0 {
+        return; // a cache without sheaves
+    }
+    let sheaf = |addr: u64, free: &mut FreeObjects| {
+        if addr == 0 {
+            return;
+        }
+        let objects = kernel.member_offset("slab_sheaf", "objects");
+        let size = kernel.object("slab_sheaf", addr).and_then(|s| s.u64("size"));
+        match (objects, size) {
+            (Ok(objects), Ok(n)) if n <= MAX_SHEAF => {
+                for i in 0..n {
+                    match kernel.read_u64(addr + objects + 8 * i) {
+                        Ok(p) if p != 0 => {
+                            free.objects.insert(p);
+                        }
+                        Ok(_) => {}
+                        Err(e) => free.problems.push(
+                            Warning::new(
+                                WarningKind::Unreadable,
+                                format!("{}: sheaf at {addr:#x}: {e}", cache.name),
+                            )
+                            .at(addr),
+                        ),
+                    }
+                }
+            }
+            (Ok(_), Ok(n)) => free.problems.push(
+                Warning::new(
+                    WarningKind::Inconsistent,
+                    format!("{}: sheaf at {addr:#x} claims {n} objects", cache.name),
+                )
+                .at(addr),
+            ),
+            (Err(e), _) | (_, Err(e)) => free.problems.push(
+                Warning::new(
+                    WarningKind::Unreadable,
+                    format!("{}: sheaf at {addr:#x}: {e}", cache.name),
+                )
+                .at(addr),
+            ),
+        }
+    };
+    for offset in offsets {
+        let at = pcs.wrapping_add(*offset);
+        match kernel.object("slub_percpu_sheaves", at) {
+            Ok(p) => {
+                for m in ["main", "spare"] {
+                    if let Ok(s) = p.pointer(m) {
+                        sheaf(s, free);
+                    }
+                }
+            }
+            Err(e) => free.problems.push(Warning::new(
+                WarningKind::Unreadable,
+                format!("{}: a CPU's sheaves: {e}", cache.name),
+            )),
+        }
+    }
+    for node in nodes(kernel, cache) {
+        let barn = kernel.object("kmem_cache_node", node).and_then(|n| n.pointer("barn"));
+        let Ok(barn) = barn else { continue };
+        if barn == 0 {
+            continue;
+        }
+        let head = kernel.member_offset("node_barn", "sheaves_full").map(|o| barn + o);
+        match head.and_then(|h| kernel.walk_list(h, "slab_sheaf", "barn_list", MAX_BARN)) {
+            Ok(walk) => {
+                for s in walk.items {
+                    sheaf(s, free);
+                }
+                if let Some(p) = walk.problem {
+                    free.problems.push(
+                        Warning::new(WarningKind::Cut, format!("{}: barn at {barn:#x}: {p}", cache.name)).at(barn),
+                    );
+                }
+            }
+            Err(e) => free.problems.push(
+                Warning::new(
+                    WarningKind::Unreadable,
+                    format!("{}: barn at {barn:#x}: {e}", cache.name),
+                )
+                .at(barn),
+            ),
+        }
+    }
+}
+
+/// The cache's `struct kmem_cache_node`s: `kmem_cache.node[]`, or `per_node[].node` from 7.1.
+fn nodes(kernel: &Kernel, cache: &Cache) -> Vec<u64> {
+    let symbols = kernel.symbols();
+    let Ok(layout) = symbols.layout("kmem_cache") else {
+        return Vec::new();
+    };
+    let place = if layout.has_field("node") {
+        kernel.member_offset("kmem_cache", "node").map(|a| (a, 8, 0))
+    } else {
+        (|| {
+            let size = symbols.layout("kmem_cache_per_node_ptrs")?.size();
+            let within = kernel.member_offset("kmem_cache_per_node_ptrs", "node")?;
+            Ok((kernel.member_offset("kmem_cache", "per_node")?, size, within))
+        })()
+    };
+    let Ok((array, stride, within)) = place else {
+        return Vec::new();
+    };
+    let count = kernel
+        .symbol_addr("nr_node_ids")
+        .ok()
+        .and_then(|a| {
+            let mut b = [0u8; 4];
+            kernel.read(a, &mut b).ok().map(|_| u32::from_le_bytes(b))
+        })
+        .unwrap_or(1)
+        .clamp(1, 1024);
+    (0..u64::from(count))
+        .filter_map(|n| kernel.read_u64(cache.addr + array + n * stride + within).ok())
+        .filter(|&n| n != 0)
+        .collect()
 }

@@ -288,3 +288,176 @@ impl Frames<'_> {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::testkit::{Memory, IMAGE};
+
+    /// The ring's types at their 6.1 offsets (cut to the members read).
+    fn isf() -> String {
+        let ptr = r#"{"kind": "pointer", "subtype": {"kind": "base", "name": "char"}}"#;
+        let u = |n: &str| format!(r#"{{"kind": "base", "name": "{n}"}}"#);
+        let (uint, ushort) = (u("unsigned int"), u("short unsigned int"));
+        let s = |n: &str| format!(r#"{{"kind": "struct", "name": "{n}"}}"#);
+        let (ring, bdqc, bd, bh1) = (
+            s("packet_ring_buffer"),
+            s("tpacket_kbdq_core"),
+            r#"{"kind": "union", "name": "tpacket_bd_header_u"}"#,
+            s("tpacket_hdr_v1"),
+        );
+        format!(
+            r#"{{"metadata": {{"format": "6.2.0"}},
+              "base_types": {{
+                "pointer": {{"size": 8, "signed": false, "kind": "int", "endian": "little"}},
+                "char": {{"size": 1, "signed": false, "kind": "char", "endian": "little"}},
+                "short unsigned int": {{"size": 2, "signed": false, "kind": "int", "endian": "little"}},
+                "unsigned int": {{"size": 4, "signed": false, "kind": "int", "endian": "little"}}}},
+              "user_types": {{
+                "packet_sock": {{"kind": "struct", "size": 1600, "fields": {{
+                  "rx_ring": {{"type": {ring}, "offset": 800}},
+                  "tp_version": {{"type": {uint}, "offset": 1296}}}}}},
+                "packet_ring_buffer": {{"kind": "struct", "size": 208, "fields": {{
+                  "pg_vec": {{"type": {ptr}, "offset": 0}},
+                  "head": {{"type": {uint}, "offset": 8}},
+                  "frames_per_block": {{"type": {uint}, "offset": 12}},
+                  "frame_size": {{"type": {uint}, "offset": 16}},
+                  "frame_max": {{"type": {uint}, "offset": 20}},
+                  "pg_vec_pages": {{"type": {uint}, "offset": 28}},
+                  "pg_vec_len": {{"type": {uint}, "offset": 32}},
+                  "unnamed_field_30": {{"type": {{"kind": "union", "name": "ring_u"}}, "offset": 48, "anonymous": true}}}}}},
+                "ring_u": {{"kind": "union", "size": 160, "fields": {{
+                  "rx_owner_map": {{"type": {ptr}, "offset": 0}},
+                  "prb_bdqc": {{"type": {bdqc}, "offset": 0}}}}}},
+                "tpacket_kbdq_core": {{"kind": "struct", "size": 160, "fields": {{
+                  "kactive_blk_num": {{"type": {ushort}, "offset": 18}}}}}},
+                "pgv": {{"kind": "struct", "size": 8, "fields": {{"buffer": {{"type": {ptr}, "offset": 0}}}}}},
+                "tpacket2_hdr": {{"kind": "struct", "size": 32, "fields": {{
+                  "tp_status": {{"type": {uint}, "offset": 0}},
+                  "tp_len": {{"type": {uint}, "offset": 4}},
+                  "tp_snaplen": {{"type": {uint}, "offset": 8}},
+                  "tp_mac": {{"type": {ushort}, "offset": 12}},
+                  "tp_net": {{"type": {ushort}, "offset": 14}},
+                  "tp_sec": {{"type": {uint}, "offset": 16}},
+                  "tp_nsec": {{"type": {uint}, "offset": 20}}}}}},
+                "tpacket_block_desc": {{"kind": "struct", "size": 48, "fields": {{"hdr": {{"type": {bd}, "offset": 8}}}}}},
+                "tpacket_bd_header_u": {{"kind": "union", "size": 40, "fields": {{"bh1": {{"type": {bh1}, "offset": 0}}}}}},
+                "tpacket_hdr_v1": {{"kind": "struct", "size": 40, "fields": {{
+                  "block_status": {{"type": {uint}, "offset": 0}},
+                  "num_pkts": {{"type": {uint}, "offset": 4}},
+                  "offset_to_first_pkt": {{"type": {uint}, "offset": 8}}}}}},
+                "tpacket3_hdr": {{"kind": "struct", "size": 48, "fields": {{
+                  "tp_next_offset": {{"type": {uint}, "offset": 0}},
+                  "tp_sec": {{"type": {uint}, "offset": 4}},
+                  "tp_nsec": {{"type": {uint}, "offset": 8}},
+                  "tp_snaplen": {{"type": {uint}, "offset": 12}},
+                  "tp_len": {{"type": {uint}, "offset": 16}},
+                  "tp_status": {{"type": {uint}, "offset": 20}},
+                  "tp_mac": {{"type": {ushort}, "offset": 24}},
+                  "tp_net": {{"type": {ushort}, "offset": 26}}}}}}}},
+              "enums": {{}}, "symbols": {{}}}}"#
+        )
+    }
+
+    const SK: u64 = IMAGE + 0x1000;
+    const PG_VEC: u64 = IMAGE + 0x2000;
+    const BLOCKS: [u64; 2] = [IMAGE + 0x10000, IMAGE + 0x20000];
+
+    fn put(mem: &mut Memory, at: u64, v: u64, n: usize) {
+        mem.write(at, &v.to_le_bytes()[..n]);
+    }
+
+    /// A socket with `version`, two one-page blocks, `frames_per_block` frames of 2048 bytes, `head`.
+    fn socket(mem: &mut Memory, version: u64, head: u64, active: u64) {
+        let ring = SK + 800;
+        put(mem, SK + 1296, version, 4);
+        put(mem, ring, PG_VEC, 8);
+        put(mem, ring + 8, head, 4);
+        put(mem, ring + 12, 2, 4);
+        put(mem, ring + 16, 2048, 4);
+        put(mem, ring + 20, 3, 4);
+        put(mem, ring + 28, 1, 4);
+        put(mem, ring + 32, 2, 4);
+        put(mem, ring + 48 + 18, active, 2);
+        for (i, b) in BLOCKS.iter().enumerate() {
+            put(mem, PG_VEC + 8 * i as u64, *b, 8);
+        }
+    }
+
+    #[test]
+    fn v2_frames_come_oldest_first_from_head_with_their_status() {
+        let mut mem = Memory::new();
+        socket(&mut mem, 1, 1, 0);
+        // Frames 0..4 over the two blocks; 0 and 2 used, 2 not yet read; 1 and 3 never filled.
+        for (frame, status, sec) in [(0u64, 0u64, 100u64), (2, 1, 200)] {
+            let at = BLOCKS[(frame / 2) as usize] + (frame % 2) * 2048;
+            put(&mut mem, at, status, 4);
+            put(&mut mem, at + 4, 1500, 4);
+            put(&mut mem, at + 8, 4, 4);
+            put(&mut mem, at + 12, 66, 2);
+            put(&mut mem, at + 14, 80, 2);
+            put(&mut mem, at + 16, sec, 4);
+            put(&mut mem, at + 20, 7, 4);
+            mem.write(at + 66, &[frame as u8; 4]);
+        }
+        let walk = rx_ring(&mem.kernel(&isf()), SK).unwrap().unwrap();
+        assert_eq!(walk.problem, None);
+        let got: Vec<_> = walk
+            .frames
+            .iter()
+            .map(|f| (f.addr, f.unread, f.time_ns, f.len, f.link_len, f.bytes.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (BLOCKS[1], true, Some(200_000_000_007), 1500, 14, vec![2; 4]),
+                (BLOCKS[0], false, Some(100_000_000_007), 1500, 14, vec![0; 4]),
+            ]
+        );
+    }
+
+    #[test]
+    fn v3_blocks_come_after_the_active_one_with_their_chained_frames() {
+        let mut mem = Memory::new();
+        socket(&mut mem, 2, 0, 0);
+        // Block 1 (the oldest) handed to the sniffer with two frames; block 0 (active) with one.
+        for (block, status, frames) in [(0usize, 0u64, 1u64), (1, 1, 2)] {
+            let b = BLOCKS[block];
+            put(&mut mem, b + 8, status, 4);
+            put(&mut mem, b + 12, frames, 4);
+            put(&mut mem, b + 16, 48, 4);
+            for n in 0..frames {
+                let at = b + 48 + n * 128;
+                put(&mut mem, at, 128, 4);
+                put(&mut mem, at + 4, 10 + n, 4);
+                put(&mut mem, at + 12, 2, 4);
+                put(&mut mem, at + 16, 2, 4);
+                put(&mut mem, at + 24, 80, 2);
+                put(&mut mem, at + 26, 80, 2);
+                mem.write(at + 80, &[block as u8, n as u8]);
+            }
+        }
+        let walk = rx_ring(&mem.kernel(&isf()), SK).unwrap().unwrap();
+        assert_eq!(walk.problem, None);
+        let got: Vec<_> = walk
+            .frames
+            .iter()
+            .map(|f| (f.unread, f.link_len, f.bytes.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [(true, 0, vec![1, 0]), (true, 0, vec![1, 1]), (true, 0, vec![0, 0])]
+        );
+    }
+
+    #[test]
+    fn a_ring_past_what_a_kernel_allows_is_an_error_and_no_ring_is_none() {
+        let mut mem = Memory::new();
+        socket(&mut mem, 1, 0, 0);
+        put(&mut mem, SK + 800 + 32, MAX_BLOCKS + 1, 4);
+        assert!(rx_ring(&mem.kernel(&isf()), SK).is_err());
+        let mut mem = Memory::new();
+        put(&mut mem, SK + 1296, 1, 4);
+        assert!(rx_ring(&mem.kernel(&isf()), SK).unwrap().is_none());
+    }
+}
