@@ -191,8 +191,9 @@ def check_rings(exe, caps):
                     c["name"], version, pid, fd, r.returncode, r.stderr[:200]))
             marked = {q["preview"] for q in mine if marker in q.get("preview", "")}
             score["ring frames with the marker"][1] += 3
-            score["ring frames with the marker"][0] += min(3, len({m.split("#")[-1][:1] for m in marked}))
-            if len(marked) < 3:
+            seen = {m.split("#")[-1][:1] for m in marked}
+            score["ring frames with the marker"][0] += min(3, len(seen))
+            if len(seen) < 3:
                 notes.append("%s: TPACKET_V%s ring of pid %s fd %s: marker previews %s" % (
                     c["name"], version, pid, fd, sorted(marked)))
         others = {(q.get("pid"), q.get("fd")) for q in rows} - {(int(w[0]), int(w[1])) for w in want}

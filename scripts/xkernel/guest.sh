@@ -60,10 +60,12 @@ ip addr add 172.31.0.1/24 dev br0
 ip link set br0 up
 ip -n ns1 neigh add 10.200.0.99 lladdr 02:00:00:00:00:99 dev veth1 nud permanent
 
-# processes: a socket workload on the host, one in ns1, one in new pid+uts+user namespaces
+# processes: sniffers with TPACKET V1-V3 rings on lo (packet-rings.txt), a socket workload on the host, one in
+# ns1, one in new pid+uts+user namespaces
+python3 "$HERE/rings.py" $OUT &
+sleep 1
 python3 "$HERE/work.py" host &
 ip netns exec ns1 python3 "$HERE/work.py" ns1 10.200.0.1 &
-python3 "$HERE/rings.py" $OUT &  # packet sockets with TPACKET V1-V3 rings on lo: packet-rings.txt
 # mount propagation for the mounts check: /tmp shared, a slave bind of it at /run/slave
 mount --make-shared /tmp && mkdir -p /run/slave && mount --bind /tmp /run/slave && mount --make-slave /run/slave
 unshare --user --map-root-user --pid --uts --fork --mount-proc sh -c 'hostname inner; exec sleep 100000' &

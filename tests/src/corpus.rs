@@ -534,3 +534,51 @@ impl ReadAt for Patched {
         Ok(())
     }
 }
+
+/// The cross-kernel harness's captures (`scripts/xkernel`: 5.10 to 7.x), when `MEMSCOPE_XKERNEL` names
+/// the folder of its `manifest.json` (each capture's folder also holds the kernel's System.map); none,
+/// saying so for `test`, when it is unset. Panics, naming the file, when the variable is set and the
+/// manifest cannot be read.
+pub fn harness_captures(test: &str) -> Vec<CorpusCapture> {
+    let Some(root) = std::env::var_os("MEMSCOPE_XKERNEL").map(PathBuf::from) else {
+        println!(
+            "{test}: the cross-kernel harness's captures are not checked (set MEMSCOPE_XKERNEL to the \
+             folder of its manifest.json, scripts/xkernel/run.sh makes them)"
+        );
+        return Vec::new();
+    };
+    let manifest_path = root.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest_path)
+        .unwrap_or_else(|e| panic!("cannot read the harness manifest {}: {e}", manifest_path.display()));
+    let manifest: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("harness manifest {} is not JSON: {e}", manifest_path.display()));
+    let entries = manifest["captures"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !entries.is_empty(),
+        "harness manifest {} lists no capture",
+        manifest_path.display()
+    );
+    entries
+        .iter()
+        .map(|e| {
+            let field = |key: &str| {
+                e[key]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("a capture in {} lacks `{key}`", manifest_path.display()))
+                    .to_string()
+            };
+            let name = field("name");
+            let release = field("kernel_release");
+            CorpusCapture {
+                lime_path: root.join(field("capture")),
+                symbols_path: root.join(field("symbols")),
+                truth_dir: root.join(field("truth")),
+                kernel_release: release,
+                banner: field("banner"),
+                markers: Default::default(),
+                cached_files: Vec::new(),
+                name,
+            }
+        })
+        .collect()
+}

@@ -256,55 +256,6 @@ fn check(capture: &CorpusCapture, map_path: &Path) -> (usize, Vec<String>) {
     (checks, diffs)
 }
 
-/// The cross-kernel harness's captures (`scripts/xkernel`: 5.10 to 7.x), when `MEMSCOPE_XKERNEL` names
-/// the folder of its `manifest.json`; each capture's folder holds the kernel's System.map. Panics, naming
-/// the file, when the variable is set and the manifest cannot be read.
-fn harness_captures() -> Vec<(CorpusCapture, PathBuf)> {
-    let Some(root) = std::env::var_os("MEMSCOPE_XKERNEL").map(PathBuf::from) else {
-        println!(
-            "kallsyms: the cross-kernel harness's captures are not checked (set MEMSCOPE_XKERNEL to the \
-             folder of its manifest.json, scripts/xkernel/run.sh makes them)"
-        );
-        return Vec::new();
-    };
-    let manifest_path = root.join("manifest.json");
-    let text = std::fs::read_to_string(&manifest_path)
-        .unwrap_or_else(|e| panic!("cannot read the harness manifest {}: {e}", manifest_path.display()));
-    let manifest: serde_json::Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("harness manifest {} is not JSON: {e}", manifest_path.display()));
-    let entries = manifest["captures"].as_array().cloned().unwrap_or_default();
-    assert!(
-        !entries.is_empty(),
-        "harness manifest {} lists no capture",
-        manifest_path.display()
-    );
-    entries
-        .iter()
-        .map(|e| {
-            let field = |key: &str| {
-                e[key]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("a capture in {} lacks `{key}`", manifest_path.display()))
-                    .to_string()
-            };
-            let name = field("name");
-            let release = field("kernel_release");
-            let map = root.join(&name).join(format!("System.map-{release}"));
-            let capture = CorpusCapture {
-                lime_path: root.join(field("capture")),
-                symbols_path: root.join(field("symbols")),
-                truth_dir: root.join(field("truth")),
-                kernel_release: release,
-                banner: field("banner"),
-                markers: Default::default(),
-                cached_files: Vec::new(),
-                name,
-            };
-            (capture, map)
-        })
-        .collect()
-}
-
 #[test]
 fn kallsyms_decoded_by_shape_match_system_map() {
     let mut checks = 0;
@@ -318,7 +269,10 @@ fn kallsyms_decoded_by_shape_match_system_map() {
             (c, map)
         })
         .collect();
-    captures.extend(harness_captures());
+    captures.extend(corpus::harness_captures("kallsyms").into_iter().map(|c| {
+        let map = c.lime_path.with_file_name(format!("System.map-{}", c.kernel_release));
+        (c, map)
+    }));
     for (capture, map) in &captures {
         let (n, d) = check(capture, map);
         checks += n;

@@ -97,6 +97,17 @@ pub struct Slab {
     /// The first of its free objects (`slab.freelist`, `page.freelist` before 5.17), 0 for none; `None`
     /// where the symbols do not say where it is.
     pub freelist: Option<u64>,
+    /// Its counters word (`counters`: `inuse`, `objects`, `frozen`), where it reads.
+    pub counters: Option<u64>,
+}
+
+impl Slab {
+    /// `inuse` and `objects` of a slab no CPU holds (`frozen` clear): the bit fields of `counters`, laid out
+    /// alike in every SLUB kernel from 5.10 to 7.x (`inuse:16`, `objects:15`, `frozen:1`).
+    pub fn unfrozen_counts(&self) -> Option<(u32, u32)> {
+        let c = self.counters?;
+        (c >> 31 & 1 == 0).then_some(((c & 0xffff) as u32, (c >> 16 & 0x7fff) as u32))
+    }
 }
 
 /// Where a slab's `struct page` keeps its freelist: `slab.freelist` (5.17+) or `page.freelist`; else, where
@@ -159,6 +170,10 @@ pub fn slabs(kernel: &Kernel, caches: &[Cache]) -> Result<(Vec<Slab>, u64), Kern
     let pages = PageMap::new(kernel)?;
     let cache_at = slab_cache_offset(kernel, caches)?;
     let freelist_at = freelist_offset(kernel, cache_at);
+    let counters_at = kernel
+        .member_offset("slab", "counters")
+        .or_else(|_| kernel.member_offset("page", "counters"))
+        .unwrap_or(freelist_at + 8);
     // Frames past `max_pfn` (a BIOS ROM range the capture holds) have no page descriptors.
     let max_pfn = kernel
         .symbol_addr("max_pfn")
@@ -192,16 +207,20 @@ pub fn slabs(kernel: &Kernel, caches: &[Cache]) -> Result<(Vec<Slab>, u64), Kern
                 }
                 if let Some(cache) = caches.iter().position(|c| c.addr == word) {
                     let page = pages.page_of(pfn + i);
-                    let at = (i * stride + freelist_at) as usize;
-                    let freelist = bytes
-                        .get(at..at + 8)
-                        .map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")));
+                    let word_at = |offset: u64| {
+                        let at = (i * stride + offset) as usize;
+                        bytes
+                            .get(at..at + 8)
+                            .map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")))
+                    };
+                    let (freelist, counters) = (word_at(freelist_at), word_at(counters_at));
                     if let Some(base) = pages.direct_address(page) {
                         out.push(Slab {
                             cache,
                             page,
                             base,
                             freelist,
+                            counters,
                         });
                     }
                 }
@@ -267,6 +286,28 @@ pub struct FreeObjects {
     /// Why some may be missing: a chain that broke, per-CPU data that did not read, a slab whose counters
     /// disagree with its freelist.
     pub problems: Vec<Warning>,
+    /// How many slabs' counters (`inuse`, `objects`) were compared with their freelists.
+    pub checked_slabs: usize,
+    /// How many of the objects were found in sheaves.
+    pub in_sheaves: usize,
+}
+
+impl FreeObjects {
+    /// Add free objects of `cache`; one already found free (on two freelists, or in a sheaf too) is a
+    /// problem: the walk misread something.
+    fn add(&mut self, cache: &Cache, objects: impl IntoIterator<Item = u64>) {
+        for o in objects {
+            if !self.objects.insert(o) {
+                self.problems.push(
+                    Warning::new(
+                        WarningKind::Inconsistent,
+                        format!("{}: object {o:#x} found free twice", cache.name),
+                    )
+                    .at(o),
+                );
+            }
+        }
+    }
 }
 
 /// The free objects of `cache` among `slabs` (those of it): each slab's freelist, each CPU's freelist
@@ -365,33 +406,22 @@ pub fn free_objects(kernel: &Kernel, cache: &Cache, slabs: &[&Slab]) -> FreeObje
             encoding = e;
         }
     }
-    let view = if kernel.symbols().layout("slab").is_ok_and(|l| l.has_field("inuse")) {
-        "slab"
-    } else {
-        "page"
-    };
     for &(first, base) in &heads {
         match chain(encoding, first, base) {
-            Ok(objects) => free.objects.extend(objects),
+            Ok(objects) => free.add(cache, objects),
             Err(e) => free.problems.push(Warning::new(WarningKind::Cut, e).at(base)),
         }
     }
     // A slab no CPU holds counts as in use exactly the objects its freelist does not hold.
     for s in slabs {
-        let Some(first) = s.freelist else { continue };
-        let Ok(counters) = kernel.object(view, s.page) else {
+        let (Some(first), Some((inuse, objects))) = (s.freelist, s.unfrozen_counts()) else {
             continue;
         };
-        let (Ok(inuse), Ok(objects)) = (counters.int("inuse"), counters.int("objects")) else {
-            continue;
-        };
-        if counters.int("frozen").is_ok_and(|f| f != 0) {
-            continue;
-        }
+        free.checked_slabs += 1;
         let held = if first == 0 {
             0
         } else {
-            chain(encoding, first, s.base).map_or(0, |c| c.len() as i128)
+            chain(encoding, first, s.base).map_or(0, |c| c.len() as u32)
         };
         if inuse + held != objects {
             free.problems.push(
@@ -439,7 +469,8 @@ fn sheaves(kernel: &Kernel, cache: &Cache, offsets: &[u64], free: &mut FreeObjec
                 for i in 0..n {
                     match kernel.read_u64(addr + objects + 8 * i) {
                         Ok(p) if p != 0 => {
-                            free.objects.insert(p);
+                            free.add(cache, [p]);
+                            free.in_sheaves += 1;
                         }
                         Ok(_) => {}
                         Err(e) => free.problems.push(
@@ -484,12 +515,7 @@ fn sheaves(kernel: &Kernel, cache: &Cache, offsets: &[u64], free: &mut FreeObjec
             )),
         }
     }
-    for node in nodes(kernel, cache) {
-        let barn = kernel.object("kmem_cache_node", node).and_then(|n| n.pointer("barn"));
-        let Ok(barn) = barn else { continue };
-        if barn == 0 {
-            continue;
-        }
+    for barn in barns(kernel, cache) {
         let head = kernel.member_offset("node_barn", "sheaves_full").map(|o| barn + o);
         match head.and_then(|h| kernel.walk_list(h, "slab_sheaf", "barn_list", MAX_BARN)) {
             Ok(walk) => {
@@ -513,6 +539,44 @@ fn sheaves(kernel: &Kernel, cache: &Cache, offsets: &[u64], free: &mut FreeObjec
     }
 }
 
+/// The cache's nodes' barns of sheaves (6.18+): `kmem_cache.per_node[].barn` (7.1+) or
+/// `kmem_cache_node.barn`; none where the symbols have neither.
+fn barns(kernel: &Kernel, cache: &Cache) -> Vec<u64> {
+    if let Ok(within) = kernel.member_offset("kmem_cache_per_node_ptrs", "barn") {
+        let (Ok(array), Ok(layout)) = (
+            kernel.member_offset("kmem_cache", "per_node"),
+            kernel.symbols().layout("kmem_cache_per_node_ptrs"),
+        ) else {
+            return Vec::new();
+        };
+        return (0..u64::from(node_count(kernel)))
+            .filter_map(|n| kernel.read_u64(cache.addr + array + n * layout.size() + within).ok())
+            .filter(|&b| b != 0)
+            .collect();
+    }
+    let Ok(at) = kernel.member_offset("kmem_cache_node", "barn") else {
+        return Vec::new();
+    };
+    nodes(kernel, cache)
+        .into_iter()
+        .filter_map(|n| kernel.read_u64(n + at).ok())
+        .filter(|&b| b != 0)
+        .collect()
+}
+
+/// `nr_node_ids`, clamped to 1..=1024 (1 where unreadable).
+fn node_count(kernel: &Kernel) -> u32 {
+    kernel
+        .symbol_addr("nr_node_ids")
+        .ok()
+        .and_then(|a| {
+            let mut b = [0u8; 4];
+            kernel.read(a, &mut b).ok().map(|_| u32::from_le_bytes(b))
+        })
+        .unwrap_or(1)
+        .clamp(1, 1024)
+}
+
 /// The cache's `struct kmem_cache_node`s: `kmem_cache.node[]`, or `per_node[].node` from 7.1.
 fn nodes(kernel: &Kernel, cache: &Cache) -> Vec<u64> {
     let symbols = kernel.symbols();
@@ -531,16 +595,7 @@ fn nodes(kernel: &Kernel, cache: &Cache) -> Vec<u64> {
     let Ok((array, stride, within)) = place else {
         return Vec::new();
     };
-    let count = kernel
-        .symbol_addr("nr_node_ids")
-        .ok()
-        .and_then(|a| {
-            let mut b = [0u8; 4];
-            kernel.read(a, &mut b).ok().map(|_| u32::from_le_bytes(b))
-        })
-        .unwrap_or(1)
-        .clamp(1, 1024);
-    (0..u64::from(count))
+    (0..u64::from(node_count(kernel)))
         .filter_map(|n| kernel.read_u64(cache.addr + array + n * stride + within).ok())
         .filter(|&n| n != 0)
         .collect()
