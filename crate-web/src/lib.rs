@@ -3,6 +3,7 @@
 //! table logic and [`labels`] the containers marked on tables, [`map`] the containers' map, all tested on the host.
 
 pub mod app;
+pub mod decode;
 pub mod labels;
 pub mod map;
 pub mod proto;

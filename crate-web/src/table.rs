@@ -23,7 +23,8 @@ pub fn cells(row: &Value, columns: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// Compare two cells: numbers as numbers (hex addresses compare as text of equal length), empty last.
+/// Compare two cells: numbers as numbers (a cell's first word: `5 (notice)` is 5; hex addresses compare
+/// as text of equal length), empty last.
 pub fn compare_cells(a: &str, b: &str) -> Ordering {
     match (a.is_empty(), b.is_empty()) {
         (true, true) => return Ordering::Equal,
@@ -31,7 +32,8 @@ pub fn compare_cells(a: &str, b: &str) -> Ordering {
         (false, true) => return Ordering::Less,
         _ => {}
     }
-    match (a.parse::<f64>(), b.parse::<f64>()) {
+    let first = |c: &str| c.split(' ').next().unwrap_or(c).parse::<f64>();
+    match (first(a), first(b)) {
         (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
         _ => {
             if a.starts_with("0x") && b.starts_with("0x") && a.len() != b.len() {

@@ -825,6 +825,49 @@ describe("captures in the browser (worker reading the local File)", () => {
     await page.click('button[data-tab="pslist"]');
   });
 
+  test("values are decoded for people: capability sets in hex and 'all', log levels and packet protocols by name, and filters find them so", async () => {
+    const entry = manifest.captures[0];
+    const path = capturePath(entry);
+    await openCapture(path);
+    await page.waitForSelector("#table-pslist[data-rows]", { timeout: 60_000 });
+    const filterTo = async (tab, text, want, what) => {
+      await page.fill(`#table-${tab} .filter`, text);
+      await page.waitForFunction(
+        ([t, n]) => document.querySelector(`#table-${t}`)?.dataset.shown === String(n),
+        [tab, want],
+        { timeout: 10_000 },
+      ).catch(async () => assert.fail(`${what}: filter ${JSON.stringify(text)} shows ${await page.getAttribute(`#table-${tab}`, "data-shown")} rows, want ${want}`));
+    };
+    // Every capability there is (41 bits) reads "all"; a set is also given in hex.
+    const procs = JSON.parse(cli("pslist", path, "--format", "json").toString("utf8"));
+    const all = procs.filter((p) => p.cap_eff === 2 ** 41 - 1).length;
+    assert.ok(all > 0 && all < procs.length, `some but not all processes hold every capability (${all})`);
+    await filterTo("pslist", "cap_eff:all", all, "cap_eff:all");
+    const priv = procs.find((p) => p.cap_eff !== 0 && p.cap_eff !== 2 ** 41 - 1);
+    await filterTo("pslist", `pid:${priv.pid}`, procs.filter((p) => p.pid === priv.pid).length, "pid");
+    await page.click("#table-pslist tbody tr:not(.spacer) >> nth=0");
+    await page.waitForSelector("#detail-pslist");
+    const hex = `0x${priv.cap_eff.toString(16)}`;
+    assert.ok((await page.textContent("#detail-pslist")).includes(`${priv.cap_eff} (${hex}, `), `pid ${priv.pid}'s cap_eff in hex`);
+    await page.fill("#table-pslist .filter", "");
+    // Log levels by name.
+    const log = JSON.parse(cli("dmesg", path, "--format", "json").toString("utf8"));
+    await page.click('button[data-tab="dmesg"]');
+    await page.waitForSelector("#table-dmesg[data-rows]", { timeout: 60_000 });
+    await filterTo("dmesg", "level:notice", log.filter((l) => l.level === 5).length, "level:notice");
+    await filterTo("dmesg", "level:6", log.filter((l) => l.level === 6).length, "level:6, a number still exact");
+    // A packet socket's protocol as the ethertype it names.
+    const sockets = JSON.parse(cli("netstat", path, "--format", "json").toString("utf8"));
+    const sniffers = sockets.filter((r) => r.proto === "packet" && r.protocol === 3).length;
+    assert.ok(sniffers > 0, "the capture has a packet socket for every protocol (tcpdump's)");
+    await page.click('button[data-tab="netstat"]');
+    await page.waitForSelector("#table-netstat[data-rows]", { timeout: 60_000 });
+    await filterTo("netstat", "protocol:eth_p_all", sniffers, "protocol:eth_p_all");
+    await page.fill("#table-netstat .filter", "");
+    check();
+    await page.click('button[data-tab="pslist"]');
+  });
+
   test("AVML and ELF core forms of every corpus capture give the same process table", async () => {
     for (const entry of manifest.captures) {
       const lime = capturePath(entry);

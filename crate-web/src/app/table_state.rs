@@ -64,8 +64,27 @@ impl TableState {
         labels: Option<&Labels>,
     ) -> TableState {
         let columns = spec.table_columns(sets);
-        let cells: Vec<Vec<String>> = rows.iter().map(|r| table::cells(r, &columns)).collect();
-        let full: Vec<Vec<(String, String)>> = rows.iter().map(memscope_core::export::flatten).collect();
+        let decoded = |row: &Value, key: &str, value: &str| crate::decode::shown(spec.name, row, key, value);
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                let cells = table::cells(r, &columns);
+                columns.iter().zip(cells).map(|(k, v)| decoded(r, k, &v)).collect()
+            })
+            .collect();
+        let full: Vec<Vec<(String, String)>> = rows
+            .iter()
+            .map(|r| {
+                let fields = memscope_core::export::flatten(r);
+                fields
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v = decoded(r, &k, &v);
+                        (k, v)
+                    })
+                    .collect()
+            })
+            .collect();
         let (columns, cells, full, containers) = match labels {
             Some(labels) => {
                 let m = crate::labels::mark(labels, &rows, columns, cells, full);
