@@ -61,11 +61,29 @@ pub fn mark(
             }
         }
     }
-    for (fields, &c) in full.iter_mut().zip(&containers) {
+    // An interface given by its index only (a packet socket's `ifindex`) is named after the interface of
+    // that index in the row's network namespace.
+    let interface = |row: &Value| {
+        let netns = row.get("netns")?.as_u64()?;
+        let index = row.get("ifindex")?.as_i64().filter(|&i| i > 0)?;
+        labels.interface(netns, index)
+    };
+    if let Some(at) = columns.iter().position(|c| *c == "ifindex") {
+        for (cells, row) in cells.iter_mut().zip(rows) {
+            if let (Some(cell), Some(name)) = (cells.get_mut(at), interface(row)) {
+                *cell = format!("{cell} ({name})");
+            }
+        }
+    }
+    for ((fields, &c), row) in full.iter_mut().zip(&containers).zip(rows) {
         for (key, value) in fields.iter_mut() {
             if is_namespace_key(key) {
                 if let Some(owner) = value.parse().ok().and_then(|n| labels.namespace(n)) {
                     *value = format!("{value} ({owner})");
+                }
+            } else if key == "ifindex" {
+                if let Some(name) = interface(row) {
+                    *value = format!("{value} ({name})");
                 }
             }
         }
@@ -98,6 +116,7 @@ mod tests {
                 state: "running".into(),
             }],
             namespaces: vec![(4026531840, "host".into()), (4026532301, "web".into())],
+            interfaces: vec![(4026531840, 2, "eth0".into())],
         }
     }
 
@@ -130,6 +149,27 @@ mod tests {
             ]
         );
         assert_eq!(m.full[1][1], ("netns".to_string(), "4026531840 (host)".to_string()));
+    }
+
+    #[test]
+    fn an_interface_index_is_named_in_its_namespace() {
+        let rows = [
+            json!({"netns": 4026531840u64, "ifindex": 2, "proto": "packet"}),
+            json!({"netns": 4026532301u64, "ifindex": 2, "proto": "packet"}),
+            json!({"netns": 4026531840u64, "ifindex": 0, "proto": "packet"}),
+        ];
+        let columns = vec!["proto", "ifindex"];
+        let cells = rows.iter().map(|r| crate::table::cells(r, &columns)).collect();
+        let full = rows.iter().map(memscope_core::export::flatten).collect();
+        let m = mark(&labels(), &rows, columns, cells, full);
+        assert_eq!(m.cells[0], ["packet", "2 (eth0)"]);
+        assert_eq!(
+            m.cells[1],
+            ["packet", "2"],
+            "another namespace's interface 2 is unknown"
+        );
+        assert_eq!(m.cells[2], ["packet", "0"], "0: every interface");
+        assert!(m.full[0].contains(&("ifindex".to_string(), "2 (eth0)".to_string())));
     }
 
     #[test]

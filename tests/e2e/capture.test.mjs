@@ -825,7 +825,7 @@ describe("captures in the browser (worker reading the local File)", () => {
     await page.click('button[data-tab="pslist"]');
   });
 
-  test("values are decoded for people: capability sets in hex and 'all', log levels and packet protocols by name, and filters find them so", async () => {
+  test("values are decoded for people: capability sets in hex and 'all', log levels, packet protocols and interface indexes by name, and filters find them so", async () => {
     const entry = manifest.captures[0];
     const path = capturePath(entry);
     await openCapture(path);
@@ -863,6 +863,12 @@ describe("captures in the browser (worker reading the local File)", () => {
     await page.click('button[data-tab="netstat"]');
     await page.waitForSelector("#table-netstat[data-rows]", { timeout: 60_000 });
     await filterTo("netstat", "protocol:eth_p_all", sniffers, "protocol:eth_p_all");
+    // An interface index as the interface's name in the socket's namespace (once the labels are in).
+    const names = new Map(JSON.parse(cli("ifconfig", path, "--format", "json").toString("utf8")).map((i) => [`${i.netns}/${i.index}`, i.name]));
+    const onEth0 = sockets.filter((r) => r.ifindex > 0 && (names.get(`${r.netns}/${r.ifindex}`) ?? "").includes("eth0")).length;
+    assert.ok(onEth0 > 0, "the capture has packet sockets bound to an eth0");
+    await page.waitForFunction(() => [...document.querySelectorAll("#table-netstat thead th")].some((th) => th.textContent.includes("container")), null, { timeout: 60_000 });
+    await filterTo("netstat", "ifindex:eth0", onEth0, "ifindex:eth0");
     await page.fill("#table-netstat .filter", "");
     check();
     await page.click('button[data-tab="pslist"]');

@@ -1,6 +1,7 @@
 //! Who each process and each namespace belongs to, for front ends that mark containers where other
 //! analyses show a pid or a namespace inode: the page's `container` column, namespaces named `host` or by
-//! their container, the process tree with each container boxed.
+//! their container, the process tree with each container boxed; and each namespace's interfaces by
+//! index, for tables that give an interface by its index only (a packet socket's `ifindex`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,6 +25,8 @@ pub struct Labels {
     /// one) has no entry. (Pairs, not a map: the page's messages are internally tagged, which cannot read
     /// a map keyed by numbers.)
     pub namespaces: Vec<(u64, String)>,
+    /// (network namespace inode, interface index, interface name), sorted.
+    pub interfaces: Vec<(u64, i64, String)>,
 }
 
 /// One container, as the labels name it.
@@ -59,6 +62,15 @@ impl Labels {
         self.containers.iter().find(|c| c.pids.contains(&pid))
     }
 
+    /// The name of interface `index` of the network namespace `netns`.
+    pub fn interface(&self, netns: u64, index: i64) -> Option<&str> {
+        let at = self
+            .interfaces
+            .binary_search_by(|(n, i, _)| (*n, *i).cmp(&(netns, index)))
+            .ok()?;
+        Some(&self.interfaces[at].2)
+    }
+
     /// Who holds the namespace with this inode.
     pub fn namespace(&self, inode: u64) -> Option<&str> {
         let at = self.namespaces.binary_search_by_key(&inode, |(i, _)| *i).ok()?;
@@ -69,8 +81,20 @@ impl Labels {
 /// The labels of a capture, with the warnings of the docker inventory they come from.
 pub fn labels(kernel: &Kernel) -> Result<(Labels, Vec<String>), KernelError> {
     let inv = inventory(kernel)?;
-    let warnings = inv.warnings_for(&["name", "privileged"]);
-    Ok((from_inventory(&inv), warnings))
+    let mut warnings = inv.warnings_for(&["name", "privileged"]);
+    let mut labels = from_inventory(&inv);
+    match crate::analyses::ifconfig::ifconfig(kernel) {
+        Ok(found) => {
+            labels.interfaces = found
+                .rows
+                .into_iter()
+                .filter_map(|i| Some((i.netns?, i.index, i.name)))
+                .collect();
+            labels.interfaces.sort();
+        }
+        Err(e) => warnings.push(format!("interface names unknown: {e}")),
+    }
+    Ok((labels, warnings))
 }
 
 fn from_inventory(inv: &Inventory) -> Labels {
@@ -90,6 +114,7 @@ fn from_inventory(inv: &Inventory) -> Labels {
     let mut labels = Labels {
         containers,
         namespaces: Vec::new(),
+        interfaces: Vec::new(),
     };
     let mut owners: BTreeMap<u64, BTreeSet<&str>> = BTreeMap::new();
     let host: BTreeSet<u64> = NsKind::ALL.iter().filter_map(|&k| inv.host.ns.get(k)).collect();
@@ -134,7 +159,15 @@ mod tests {
         let labels = Labels {
             containers: vec![labelled('a', Some("web"), &[905, 935])],
             namespaces: vec![(4026531840, HOST.to_string())],
+            interfaces: vec![
+                (4026531840, 1, "lo".into()),
+                (4026531840, 2, "eth0".into()),
+                (4026532301, 2, "eth0@web".into()),
+            ],
         };
+        assert_eq!(labels.interface(4026531840, 2), Some("eth0"));
+        assert_eq!(labels.interface(4026532301, 2), Some("eth0@web"));
+        assert_eq!(labels.interface(4026532301, 3), None);
         assert_eq!(labels.container_of(935).map(Labelled::label), Some("web"));
         assert_eq!(labels.container_of(1), None);
         assert_eq!(labels.namespace(4026531840), Some(HOST));
