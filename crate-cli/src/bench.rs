@@ -2,7 +2,8 @@
 //!
 //! Cold: the ISF file is read, decompressed and parsed into a symbol pack. Warm: the pack is loaded from
 //! the cache. Symbols derived from the capture (its BTF and kallsyms) are timed with the bytes their scan
-//! read. The docker views are timed from an opened capture. Each step is timed as the best of several runs; whole-process figures, side by side with
+//! read. The docker views and the packet analyses are timed from an opened capture, the latter with the
+//! bytes they read of it (carving must read the slab pages and the page array, never the whole capture). Each step is timed as the best of several runs; whole-process figures, side by side with
 //! Volatility 3, come from `scripts/bench.sh`.
 
 use std::path::Path;
@@ -14,7 +15,7 @@ use memscope_core::analyses::info::info;
 use memscope_core::analyses::registry::{self, Options};
 use memscope_core::formats::Capture;
 use memscope_core::kernel::identify;
-use memscope_core::reader::{BlockCache, CacheConfig};
+use memscope_core::reader::{BlockCache, CacheConfig, Counted, ReadCounts};
 use memscope_core::session;
 use memscope_core::symbols::SymbolTable;
 use serde::Serialize;
@@ -50,10 +51,16 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> Result<T, CliError>) -> Result<(f
 }
 
 fn open_capture(path: &Path) -> Result<Rc<Capture>, CliError> {
-    let file = FileSource::open(path).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+    Ok(open_counted(path)?.0)
+}
+
+/// The capture at `path`, with the counts of what its block cache reads from the file.
+fn open_counted(path: &Path) -> Result<(Rc<Capture>, Rc<ReadCounts>), CliError> {
+    let file = Counted::new(FileSource::open(path).map_err(|e| CliError::new(format!("{}: {e}", path.display())))?);
+    let counts = file.counts();
     let capture = Capture::open(Box::new(BlockCache::new(file, CacheConfig::default())))
         .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
-    Ok(Rc::new(capture))
+    Ok((Rc::new(capture), counts))
 }
 
 /// Time ISF loading (cold and warm) and `info` (open, identify, describe) for a capture and its symbols.
@@ -113,24 +120,34 @@ pub fn run(capture_path: &Path, symbols_path: &Path, runs: usize) -> Result<Vec<
             Ok(info(&capture, &kernel, None))
         })?,
     );
-    // The docker views from an opened capture (identified afresh for each run, so that no layout or
-    // translation cache of an earlier run helps).
-    for leaf in registry::leaves().iter().filter(|l| l.id.starts_with("docker-")) {
+    // The docker views and the packet analyses from an opened capture (identified afresh for each run,
+    // so that no layout or translation cache of an earlier run helps), with what they read of the file.
+    let timed = registry::leaves()
+        .iter()
+        .filter(|l| l.id.starts_with("docker-") || ["queues", "skbuff"].contains(&l.id.as_str()));
+    for leaf in timed {
         let mut times = Vec::with_capacity(runs.max(1));
+        let mut read = 0;
         for _ in 0..runs.max(1) {
-            let capture = open_capture(capture_path)?;
+            let (capture, counts) = open_counted(capture_path)?;
             let symbols = Rc::new(SymbolTable::from_pack(pack.clone()).map_err(symbol_error)?);
             let kernel = identify(capture, symbols).map_err(|e| CliError::new(e.to_string()))?;
+            let before = counts.bytes();
             let start = Instant::now();
             leaf.spec
                 .run(&kernel, &Options::new())
                 .map_err(|e| CliError::new(e.to_string()))?;
             times.push(start.elapsed());
+            read = counts.bytes() - before;
         }
         times.sort();
         let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1000.0;
         row(
-            &format!("{} from an opened capture", leaf.id),
+            &format!(
+                "{} from an opened capture: {:.1} MiB read",
+                leaf.id,
+                read as f64 / f64::from(1 << 20)
+            ),
             (ms(times[0]), ms(times[times.len() / 2])),
         );
     }
