@@ -600,3 +600,141 @@ fn nodes(kernel: &Kernel, cache: &Cache) -> Vec<u64> {
         .filter(|&n| n != 0)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::testkit::{Memory, IMAGE};
+
+    /// `kmem_cache` (its per-CPU slab pointer and its `random`, at the 6.1 offsets), `kmem_cache_cpu`
+    /// (6.1), and the per-CPU offsets of one CPU.
+    fn isf(hardened: bool) -> String {
+        let ptr = r#"{"kind": "pointer", "subtype": {"kind": "base", "name": "char"}}"#;
+        let random = if hardened {
+            r#", "random": {"type": {"kind": "base", "name": "long unsigned int"}, "offset": 184}"#
+        } else {
+            ""
+        };
+        format!(
+            r#"{{"metadata": {{"format": "6.2.0"}},
+              "base_types": {{
+                "pointer": {{"size": 8, "signed": false, "kind": "int", "endian": "little"}},
+                "char": {{"size": 1, "signed": false, "kind": "char", "endian": "little"}},
+                "unsigned int": {{"size": 4, "signed": false, "kind": "int", "endian": "little"}},
+                "long unsigned int": {{"size": 8, "signed": false, "kind": "int", "endian": "little"}}}},
+              "user_types": {{
+                "kmem_cache": {{"kind": "struct", "size": 256, "fields": {{
+                  "cpu_slab": {{"type": {ptr}, "offset": 0}}{random}}}}},
+                "kmem_cache_cpu": {{"kind": "struct", "size": 32, "fields": {{
+                  "freelist": {{"type": {ptr}, "offset": 0}},
+                  "slab": {{"type": {ptr}, "offset": 16}}}}}}}},
+              "enums": {{}},
+              "symbols": {{"__per_cpu_offset": {{"address": {}}}, "nr_cpu_ids": {{"address": {}}}}}}}"#,
+            IMAGE + 0x100,
+            IMAGE + 0x108
+        )
+    }
+
+    const CACHE: u64 = IMAGE + 0x1000;
+    const CPU_SLAB: u64 = IMAGE + 0x2000;
+    const RANDOM: u64 = 0x5a5a_1234_dead_beef;
+
+    fn cache() -> Cache {
+        Cache {
+            addr: CACHE,
+            name: "test".into(),
+            size: 64,
+            object_size: 64,
+            free_offset: 32,
+            order: 0,
+            objects: 4,
+        }
+    }
+
+    fn put(mem: &mut Memory, at: u64, v: u64) {
+        mem.write(at, &v.to_le_bytes());
+    }
+
+    /// Memory with one CPU (offset 0) whose slab is `cpu` with freelist `cpu_free`, the cache's `random`,
+    /// and each chain `[objects]` linked through the free pointers as `encoding` stores them.
+    fn memory(encoding: Encoding, chains: &[&[u64]], cpu: (u64, u64)) -> Memory {
+        let mut mem = Memory::new();
+        put(&mut mem, IMAGE + 0x100, 0);
+        mem.write(IMAGE + 0x108, &1u32.to_le_bytes());
+        put(&mut mem, CACHE, CPU_SLAB);
+        put(&mut mem, CACHE + 184, RANDOM);
+        put(&mut mem, CPU_SLAB, cpu.1);
+        put(&mut mem, CPU_SLAB + 16, cpu.0);
+        for chain in chains {
+            for (i, &object) in chain.iter().enumerate() {
+                let next = chain.get(i + 1).copied().unwrap_or(0);
+                let slot = object + 32;
+                let stored = match encoding {
+                    Encoding::Plain => next,
+                    Encoding::Swabbed(r) => next ^ r ^ slot.swap_bytes(),
+                    Encoding::Xored(r) => next ^ r ^ slot,
+                };
+                put(&mut mem, slot, stored);
+            }
+        }
+        mem
+    }
+
+    const A: u64 = IMAGE + 0x10000;
+    const B: u64 = IMAGE + 0x20000;
+
+    /// Slab `base` (its page at `base + 0x8000`) with `freelist`, `inuse` of 4, frozen or not.
+    fn slab(base: u64, freelist: u64, inuse: u64, frozen: bool) -> Slab {
+        Slab {
+            cache: 0,
+            page: base + 0x8000,
+            base,
+            freelist: Some(freelist),
+            counters: Some(inuse | 4 << 16 | u64::from(frozen) << 31),
+        }
+    }
+
+    #[test]
+    fn hardened_chains_are_decoded_the_way_the_kernel_stored_them() {
+        for encoding in [Encoding::Swabbed(RANDOM), Encoding::Xored(RANDOM)] {
+            let mem = memory(encoding, &[&[A + 64, A + 192]], (0, 0));
+            let kernel = mem.kernel(&isf(true));
+            let a = slab(A, A + 64, 2, false);
+            let free = free_objects(&kernel, &cache(), &[&a]);
+            assert_eq!(free.problems, [], "{encoding:?}");
+            let mut got: Vec<u64> = free.objects.into_iter().collect();
+            got.sort();
+            assert_eq!(got, [A + 64, A + 192], "{encoding:?}");
+            assert_eq!(free.checked_slabs, 1);
+        }
+        // Without `random` the pointers are plain.
+        let mem = memory(Encoding::Plain, &[&[A, A + 128, A + 64]], (0, 0));
+        let free = free_objects(&mem.kernel(&isf(false)), &cache(), &[&slab(A, A, 1, false)]);
+        assert_eq!((free.objects.len(), free.problems.len()), (3, 0));
+    }
+
+    #[test]
+    fn a_cpus_freelist_belongs_to_its_frozen_slab() {
+        let enc = Encoding::Swabbed(RANDOM);
+        let mem = memory(enc, &[&[A + 128], &[B, B + 64, B + 192]], (B + 0x8000, B));
+        let kernel = mem.kernel(&isf(true));
+        // B is the CPU's: its own freelist is empty and its counters say all in use, frozen.
+        let (a, b) = (slab(A, A + 128, 3, false), slab(B, 0, 4, true));
+        let free = free_objects(&kernel, &cache(), &[&a, &b]);
+        assert_eq!(free.problems, []);
+        assert_eq!(free.objects.len(), 4);
+        assert!(free.objects.contains(&(B + 192)));
+        assert_eq!(free.checked_slabs, 1, "a frozen slab's counters are not compared");
+    }
+
+    #[test]
+    fn counters_that_disagree_and_a_chain_out_of_its_slab_are_problems() {
+        let enc = Encoding::Swabbed(RANDOM);
+        let mem = memory(enc, &[&[A + 64, B]], (0, 0));
+        let kernel = mem.kernel(&isf(true));
+        let free = free_objects(&kernel, &cache(), &[&slab(A, A + 64, 2, false)]);
+        let kinds: Vec<WarningKind> = free.problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [WarningKind::Cut, WarningKind::Inconsistent]);
+        assert!(free.objects.is_empty(), "a broken chain gives no object");
+    }
+}
