@@ -23,6 +23,31 @@ pub fn cells(row: &Value, columns: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// The quick filters a tab offers, as (label, the filter it sets): the questions an investigator asks of
+/// that table first, in the filter language the user can type too.
+pub fn quick_filters(analysis: &str) -> &'static [(&'static str, &'static str)] {
+    match analysis {
+        "netstat" => &[
+            ("Listening", "state:LISTEN"),
+            ("Established", "state:ESTAB"),
+            ("Packet sockets", "proto:packet"),
+            ("Outside the host's network namespace", "-netns:host"),
+        ],
+        "ifconfig" => &[
+            ("Promiscuous", "promiscuous:true"),
+            ("Outside the host's network namespace", "-netns:host"),
+        ],
+        "pslist" | "psaux" => &[
+            ("User processes", "kernel_thread:false"),
+            ("Outside the host's mount namespace", "-ns.mnt:host"),
+        ],
+        "queues" => &[("Packet rings", "queue:ring"), ("Receive queues", "queue:receive")],
+        "skbuff" => &[("Allocated", "state:allocated"), ("Freed", "state:freed")],
+        "routes" | "arp" => &[("Outside the host's network namespace", "-netns:host")],
+        _ => &[],
+    }
+}
+
 /// Compare two cells: numbers as numbers (a cell's first word: `5 (notice)` is 5; hex addresses compare
 /// as text of equal length), empty last.
 pub fn compare_cells(a: &str, b: &str) -> Ordering {
@@ -247,6 +272,18 @@ pub fn analysis_of(file_name: &str, first_row: Option<&Value>) -> Option<&'stati
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quick_filters_parse_and_name_known_tabs_only() {
+        for analysis in ["netstat", "ifconfig", "pslist", "queues", "skbuff", "routes"] {
+            let quick = quick_filters(analysis);
+            assert!(!quick.is_empty(), "{analysis}");
+            for (_, f) in quick {
+                assert!(!Filter::parse(f).is_empty(), "{analysis}: {f}");
+            }
+        }
+        assert!(quick_filters("dmesg").is_empty());
+    }
     use serde_json::json;
 
     #[test]

@@ -825,7 +825,7 @@ describe("captures in the browser (worker reading the local File)", () => {
     await page.click('button[data-tab="pslist"]');
   });
 
-  test("values are decoded for people: capability sets in hex and 'all', log levels, packet protocols and interface indexes by name, and filters find them so", async () => {
+  test("values are decoded for people: capability sets in hex and 'all', log levels, packet protocols and interface indexes by name, and filters find them so; quick filters per tab", async () => {
     const entry = manifest.captures[0];
     const path = capturePath(entry);
     await openCapture(path);
@@ -870,6 +870,24 @@ describe("captures in the browser (worker reading the local File)", () => {
     await page.waitForFunction(() => [...document.querySelectorAll("#table-netstat thead th")].some((th) => th.textContent.includes("container")), null, { timeout: 60_000 });
     await filterTo("netstat", "ifindex:eth0", onEth0, "ifindex:eth0");
     await page.fill("#table-netstat .filter", "");
+    // Quick filters: a button sets its filter (and says it is on); pressed again, it clears it.
+    const quick = async (tab, label, want) => {
+      const button = page.locator(`#table-${tab} button.quick`, { hasText: label });
+      await button.click();
+      await page.waitForFunction(([t, n]) => document.querySelector(`#table-${t}`)?.dataset.shown === String(n), [tab, want], { timeout: 10_000 })
+        .catch(async () => assert.fail(`${tab} quick filter ${label}: ${await page.getAttribute(`#table-${tab}`, "data-shown")} rows, want ${want}`));
+      assert.equal(await button.getAttribute("aria-pressed"), "true", `${label} says it is on`);
+      assert.equal(await page.inputValue(`#table-${tab} .filter`), await button.getAttribute("data-filter"), `${label} shows its filter`);
+      await button.click();
+      await page.waitForFunction(([t]) => document.querySelector(`#table-${t}`)?.dataset.shown === document.querySelector(`#table-${t}`)?.dataset.rows, [tab], { timeout: 10_000 });
+    };
+    await quick("netstat", "Listening", sockets.filter((r) => r.state === "LISTEN").length);
+    await quick("netstat", "Established", sockets.filter((r) => r.state === "ESTAB").length);
+    await quick("netstat", "Packet sockets", sockets.filter((r) => r.proto === "packet").length);
+    const interfaces = JSON.parse(cli("ifconfig", path, "--format", "json").toString("utf8"));
+    await page.click('button[data-tab="ifconfig"]');
+    await page.waitForSelector("#table-ifconfig[data-rows]", { timeout: 60_000 });
+    await quick("ifconfig", "Promiscuous", interfaces.filter((i) => i.promiscuous).length);
     check();
     await page.click('button[data-tab="pslist"]');
   });

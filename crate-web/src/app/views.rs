@@ -263,6 +263,12 @@ impl App {
                 { self.view_options(ctx, leaf) }
                 <div class="tools">
                     <input class="filter" type="search" placeholder="Filter" value={t.filter.clone()} {oninput} />
+                    { for table::quick_filters(name).iter().map(|&(label, filter)| {
+                        // A quick filter sets the filter; pressed again, it clears it.
+                        let on = t.filter == filter;
+                        let onclick = link.callback(move |_| Msg::Filter(name.to_string(), if on { String::new() } else { filter.to_string() }));
+                        html! { <button class="quick" data-filter={filter} aria-pressed={on.to_string()} title={filter} {onclick}>{ label }</button> }
+                    }) }
                     <span class="count">{ format!("{} of {} rows", t.order.len(), t.rows) }</span>
                     <button class="export-json" onclick={link.callback(move |_| Msg::Export(name.to_string(), "json".into()))}>{ "Export JSON" }</button>
                     <button class="export-csv" onclick={link.callback(move |_| Msg::Export(name.to_string(), "csv".into()))}>{ "Export CSV" }</button>
