@@ -637,7 +637,7 @@ pub const ANALYSES: &[Spec] = &[
         ],
         ..Spec::rows(
             "queues",
-            "Socket queues",
+            "Packets in socket queues",
             "Data waiting in the kernel's socket queues (receive, send, TCP retransmit and out-of-order, error) \
              and the frames in packet sockets' memory-mapped rings (a sniffer's): a row per socket buffer or \
              frame, with its length and a preview of its bytes.",
@@ -701,7 +701,7 @@ pub const ANALYSES: &[Spec] = &[
         ],
         ..Spec::rows(
             "skbuff",
-            "Socket buffers",
+            "Packets in sk_buff caches",
             "Every sk_buff in the kernel's skb slab caches (skbuff_head_cache, skbuff_fclone_cache), allocated \
              and, with --freed, freed ones: packets no socket queue holds any more.",
             &["skb_addr", "cache", "state", "len", "protocol", "transport", "pid", "comm", "tstamp", "preview"],
