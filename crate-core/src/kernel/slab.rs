@@ -727,6 +727,81 @@ mod tests {
         assert_eq!(free.checked_slabs, 1, "a frozen slab's counters are not compared");
     }
 
+    /// 7.2's layouts: no per-CPU slab; per-CPU sheaves (`main`, `spare`) and each node's barn of full
+    /// sheaves in `per_node[]`; freelists not hardened.
+    fn sheaves_isf() -> String {
+        let ptr = r#"{"kind": "pointer", "subtype": {"kind": "base", "name": "char"}}"#;
+        let uint = r#"{"kind": "base", "name": "unsigned int"}"#;
+        let list = r#"{"kind": "struct", "name": "list_head"}"#;
+        format!(
+            r#"{{"metadata": {{"format": "6.2.0"}},
+              "base_types": {{
+                "pointer": {{"size": 8, "signed": false, "kind": "int", "endian": "little"}},
+                "char": {{"size": 1, "signed": false, "kind": "char", "endian": "little"}},
+                "unsigned int": {{"size": 4, "signed": false, "kind": "int", "endian": "little"}}}},
+              "user_types": {{
+                "list_head": {{"kind": "struct", "size": 16, "fields": {{
+                  "next": {{"type": {ptr}, "offset": 0}}, "prev": {{"type": {ptr}, "offset": 8}}}}}},
+                "kmem_cache": {{"kind": "struct", "size": 256, "fields": {{
+                  "cpu_sheaves": {{"type": {ptr}, "offset": 0}},
+                  "per_node": {{"type": {{"kind": "array", "count": 1, "subtype": {{"kind": "struct", "name": "kmem_cache_per_node_ptrs"}}}}, "offset": 208}}}}}},
+                "kmem_cache_per_node_ptrs": {{"kind": "struct", "size": 16, "fields": {{
+                  "barn": {{"type": {ptr}, "offset": 0}}, "node": {{"type": {ptr}, "offset": 8}}}}}},
+                "slub_percpu_sheaves": {{"kind": "struct", "size": 32, "fields": {{
+                  "main": {{"type": {ptr}, "offset": 8}}, "spare": {{"type": {ptr}, "offset": 16}}}}}},
+                "slab_sheaf": {{"kind": "struct", "size": 32, "fields": {{
+                  "barn_list": {{"type": {list}, "offset": 0}},
+                  "size": {{"type": {uint}, "offset": 24}},
+                  "objects": {{"type": {{"kind": "array", "count": 0, "subtype": {ptr}}}, "offset": 32}}}}}},
+                "node_barn": {{"kind": "struct", "size": 48, "fields": {{
+                  "sheaves_full": {{"type": {list}, "offset": 8}}}}}}}},
+              "enums": {{}},
+              "symbols": {{"__per_cpu_offset": {{"address": {}}}, "nr_cpu_ids": {{"address": {}}}, "nr_node_ids": {{"address": {}}}}}}}"#,
+            IMAGE + 0x100,
+            IMAGE + 0x108,
+            IMAGE + 0x10c
+        )
+    }
+
+    #[test]
+    fn objects_in_sheaves_and_barns_are_free_too() {
+        let mut mem = memory(Encoding::Plain, &[&[A + 64]], (0, 0));
+        mem.write(IMAGE + 0x10c, &1u32.to_le_bytes());
+        let (pcs, main, spare, barn, full) = (
+            IMAGE + 0x3000,
+            IMAGE + 0x4000,
+            IMAGE + 0x4100,
+            IMAGE + 0x5000,
+            IMAGE + 0x6000,
+        );
+        put(&mut mem, CACHE, pcs);
+        put(&mut mem, CACHE + 208, barn);
+        put(&mut mem, pcs + 8, main);
+        put(&mut mem, pcs + 16, spare);
+        let sheaf = |mem: &mut Memory, at: u64, objects: &[u64]| {
+            mem.write(at + 24, &(objects.len() as u32).to_le_bytes());
+            for (i, o) in objects.iter().enumerate() {
+                put(mem, at + 32 + 8 * i as u64, *o);
+            }
+        };
+        sheaf(&mut mem, main, &[A, A + 128]);
+        sheaf(&mut mem, spare, &[]);
+        sheaf(&mut mem, full, &[A + 192]);
+        // The barn's list of full sheaves: its head and the one sheaf, linked both ways.
+        put(&mut mem, barn + 8, full);
+        put(&mut mem, barn + 16, full);
+        put(&mut mem, full, barn + 8);
+        put(&mut mem, full + 8, barn + 8);
+        let kernel = mem.kernel(&sheaves_isf());
+        // The slab counts the sheaves' objects in use: only its freelist's one is free for it.
+        let free = free_objects(&kernel, &cache(), &[&slab(A, A + 64, 3, false)]);
+        assert_eq!(free.problems, []);
+        let mut got: Vec<u64> = free.objects.into_iter().collect();
+        got.sort();
+        assert_eq!(got, [A, A + 64, A + 128, A + 192]);
+        assert_eq!(free.in_sheaves, 3);
+    }
+
     #[test]
     fn counters_that_disagree_and_a_chain_out_of_its_slab_are_problems() {
         let enc = Encoding::Swabbed(RANDOM);
