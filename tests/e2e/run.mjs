@@ -20,7 +20,9 @@ if (files.length === 0) {
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-const stream = run({ files, concurrency: 1, timeout: 180_000 });
+// The bound is per test file, against a hang: the capture tests together take about 3 minutes on a
+// 2-core machine (each step waits at most a minute on its own).
+const stream = run({ files, concurrency: 1, timeout: 900_000 });
 stream.on("test:pass", (t) => {
   if (t.details?.type === "suite") return;
   if (t.skip || t.todo) skipped++;
