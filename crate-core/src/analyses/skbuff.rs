@@ -259,11 +259,10 @@ fn napi_cached(kernel: &Kernel) -> Vec<u64> {
     let mut out = Vec::new();
     for offset in slab::per_cpu_offsets(kernel) {
         let at = base.wrapping_add(offset);
-        let mut count = [0u8; 4];
-        if kernel.read(at + count_at, &mut count).is_err() {
+        let Ok(count) = kernel.read_u32(at + count_at) else {
             continue;
-        }
-        for i in 0..u64::from(u32::from_le_bytes(count)).min(MAX_NAPI_CACHE) {
+        };
+        for i in 0..u64::from(count).min(MAX_NAPI_CACHE) {
             if let Ok(skb) = kernel.read_u64(at + cache_at + 8 * i) {
                 out.push(skb);
             }

@@ -177,6 +177,13 @@ impl Kernel {
         self.space.read_u64(vaddr)
     }
 
+    /// Read a `u32` of virtual memory.
+    pub fn read_u32(&self, vaddr: u64) -> Result<u32, MemoryError> {
+        let mut b = [0u8; 4];
+        self.read(vaddr, &mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
     /// Read a NUL-terminated string of at most `max` bytes at `vaddr`, stopping at an unmapped page.
     pub fn read_c_string(&self, vaddr: u64, max: usize) -> Result<String, KernelError> {
         let mut out = Vec::new();

@@ -9,7 +9,7 @@
 //! of the caches: one pass over the page array, read in large blocks, bounded by the capture's size.
 
 use super::pages::{PageMap, PAGE_SIZE};
-use super::{Kernel, KernelError};
+use super::{Kernel, KernelError, Object};
 use crate::warning::{Warning, WarningKind};
 
 /// At most this many caches are read from `slab_caches`.
@@ -234,17 +234,18 @@ pub fn slabs(kernel: &Kernel, caches: &[Cache]) -> Result<(Vec<Slab>, u64), Kern
 /// Most CPUs whose per-CPU data is read.
 const MAX_CPUS: u32 = 8192;
 
-/// `nr_cpu_ids`, clamped to 1..=[`MAX_CPUS`] (1 where unreadable).
-fn cpu_count(kernel: &Kernel) -> u32 {
+/// Most memory nodes whose per-node data is read.
+const MAX_NODES: u32 = 1024;
+
+/// A count the kernel keeps in the `unsigned int` `symbol` (`nr_cpu_ids`, `nr_node_ids`), clamped to
+/// 1..=`max` (1 where unreadable).
+fn count_of(kernel: &Kernel, symbol: &str, max: u32) -> u32 {
     kernel
-        .symbol_addr("nr_cpu_ids")
+        .symbol_addr(symbol)
         .ok()
-        .and_then(|a| {
-            let mut b = [0u8; 4];
-            kernel.read(a, &mut b).ok().map(|_| u32::from_le_bytes(b))
-        })
+        .and_then(|a| kernel.read_u32(a).ok())
         .unwrap_or(1)
-        .clamp(1, MAX_CPUS)
+        .clamp(1, max)
 }
 
 /// Each CPU's per-CPU offset (`__per_cpu_offset[cpu]`), for the CPUs whose offset reads.
@@ -252,7 +253,7 @@ pub fn per_cpu_offsets(kernel: &Kernel) -> Vec<u64> {
     let Ok(base) = kernel.symbol_addr("__per_cpu_offset") else {
         return Vec::new();
     };
-    (0..u64::from(cpu_count(kernel)))
+    (0..u64::from(count_of(kernel, "nr_cpu_ids", MAX_CPUS)))
         .filter_map(|cpu| kernel.read_u64(base + 8 * cpu).ok())
         .collect()
 }
@@ -320,8 +321,9 @@ pub fn free_objects(kernel: &Kernel, cache: &Cache, slabs: &[&Slab]) -> FreeObje
     let stride = u64::from(cache.size.max(1));
     let span = stride * u64::from(cache.objects);
     let bases: std::collections::HashMap<u64, u64> = slabs.iter().map(|s| (s.page, s.base)).collect();
-    let random = kernel
-        .object("kmem_cache", cache.addr)
+    let object = kernel.object("kmem_cache", cache.addr);
+    let random = object
+        .as_ref()
         .ok()
         .filter(|c| c.has("random"))
         .and_then(|c| c.u64("random").ok());
@@ -351,24 +353,24 @@ pub fn free_objects(kernel: &Kernel, cache: &Cache, slabs: &[&Slab]) -> FreeObje
             format!("{}: the symbols do not say where a slab keeps its freelist", cache.name),
         ));
     }
-    // Every chain's first object and its slab: each slab's freelist, then each CPU's, of its current slab
-    // (`kmem_cache_cpu.slab`, `.page` before 5.17; gone in 7.0).
-    let mut heads: Vec<(u64, u64)> = slabs
+    // Every chain's first object, its slab's base, and the slab it is the own freelist of: each slab's
+    // freelist, then each CPU's, of its current slab (`kmem_cache_cpu.slab`, `.page` before 5.17; gone in
+    // 7.0).
+    let mut heads: Vec<(u64, u64, Option<usize>)> = slabs
         .iter()
-        .filter_map(|s| Some((s.freelist?, s.base)))
-        .filter(|&(f, _)| f != 0)
+        .enumerate()
+        .filter_map(|(i, s)| Some((s.freelist?, s.base, Some(i))))
+        .filter(|&(f, _, _)| f != 0)
         .collect();
     let offsets = per_cpu_offsets(kernel);
-    let cpu = kernel
-        .object("kmem_cache", cache.addr)
-        .and_then(|c| c.pointer("cpu_slab"));
+    let cpu = object.as_ref().ok().and_then(|c| c.pointer("cpu_slab").ok());
     let fields = kernel.member_offset("kmem_cache_cpu", "freelist").and_then(|f| {
         let slab = kernel
             .member_offset("kmem_cache_cpu", "slab")
             .or_else(|_| kernel.member_offset("kmem_cache_cpu", "page"))?;
         Ok((f, slab))
     });
-    if let (Ok(cpu_slab), Ok((freelist_at, slab_at))) = (cpu, fields) {
+    if let (Some(cpu_slab), Ok((freelist_at, slab_at))) = (cpu, fields) {
         for offset in &offsets {
             let c = cpu_slab.wrapping_add(*offset);
             let (Ok(first), Ok(page)) = (kernel.read_u64(c + freelist_at), kernel.read_u64(c + slab_at)) else {
@@ -383,7 +385,7 @@ pub fn free_objects(kernel: &Kernel, cache: &Cache, slabs: &[&Slab]) -> FreeObje
             };
             match (first, bases.get(&page)) {
                 (0, _) => {}
-                (_, Some(&base)) => heads.push((first, base)),
+                (_, Some(&base)) => heads.push((first, base, None)),
                 (_, None) => free.problems.push(
                     Warning::new(
                         WarningKind::Inconsistent,
@@ -399,30 +401,38 @@ pub fn free_objects(kernel: &Kernel, cache: &Cache, slabs: &[&Slab]) -> FreeObje
         Some(r) => vec![Encoding::Swabbed(r), Encoding::Xored(r)],
         None => vec![Encoding::Plain],
     };
-    let holding = |e: Encoding| heads.iter().take(64).filter(|&&(f, b)| chain(e, f, b).is_ok()).count();
+    let holding = |e: Encoding| {
+        heads
+            .iter()
+            .take(64)
+            .filter(|&&(f, b, _)| chain(e, f, b).is_ok())
+            .count()
+    };
     let mut encoding = encodings[0];
     for &e in &encodings[1..] {
         if holding(e) > holding(encoding) {
             encoding = e;
         }
     }
-    for &(first, base) in &heads {
+    // How many objects each slab's own freelist holds (0 where it is empty or broke).
+    let mut held = vec![0u32; slabs.len()];
+    for &(first, base, own) in &heads {
         match chain(encoding, first, base) {
-            Ok(objects) => free.add(cache, objects),
+            Ok(objects) => {
+                if let Some(i) = own {
+                    held[i] = objects.len() as u32;
+                }
+                free.add(cache, objects);
+            }
             Err(e) => free.problems.push(Warning::new(WarningKind::Cut, e).at(base)),
         }
     }
     // A slab no CPU holds counts as in use exactly the objects its freelist does not hold.
-    for s in slabs {
-        let (Some(first), Some((inuse, objects))) = (s.freelist, s.unfrozen_counts()) else {
+    for (s, &held) in slabs.iter().zip(&held) {
+        let (Some(_), Some((inuse, objects))) = (s.freelist, s.unfrozen_counts()) else {
             continue;
         };
         free.checked_slabs += 1;
-        let held = if first == 0 {
-            0
-        } else {
-            chain(encoding, first, s.base).map_or(0, |c| c.len() as u32)
-        };
         if inuse + held != objects {
             free.problems.push(
                 Warning::new(
@@ -436,7 +446,9 @@ pub fn free_objects(kernel: &Kernel, cache: &Cache, slabs: &[&Slab]) -> FreeObje
             );
         }
     }
-    sheaves(kernel, cache, &offsets, &mut free);
+    if let Ok(object) = &object {
+        sheaves(kernel, cache, object, &offsets, &mut free);
+    }
     free
 }
 
@@ -447,10 +459,7 @@ const MAX_BARN: usize = 1 << 14;
 /// The objects in the per-CPU sheaves of `cache` (`kmem_cache.cpu_sheaves`: `main` and `spare`) and in
 /// its nodes' barns (`kmem_cache_node.barn`: the list of full sheaves), 6.18+: objects freed that the
 /// slabs still count as allocated.
-fn sheaves(kernel: &Kernel, cache: &Cache, offsets: &[u64], free: &mut FreeObjects) {
-    let Ok(c) = kernel.object("kmem_cache", cache.addr) else {
-        return;
-    };
+fn sheaves(kernel: &Kernel, cache: &Cache, c: &Object<'_>, offsets: &[u64], free: &mut FreeObjects) {
     if !c.has("cpu_sheaves") {
         return;
     }
@@ -549,7 +558,7 @@ fn barns(kernel: &Kernel, cache: &Cache) -> Vec<u64> {
         ) else {
             return Vec::new();
         };
-        return (0..u64::from(node_count(kernel)))
+        return (0..u64::from(count_of(kernel, "nr_node_ids", MAX_NODES)))
             .filter_map(|n| kernel.read_u64(cache.addr + array + n * layout.size() + within).ok())
             .filter(|&b| b != 0)
             .collect();
@@ -562,19 +571,6 @@ fn barns(kernel: &Kernel, cache: &Cache) -> Vec<u64> {
         .filter_map(|n| kernel.read_u64(n + at).ok())
         .filter(|&b| b != 0)
         .collect()
-}
-
-/// `nr_node_ids`, clamped to 1..=1024 (1 where unreadable).
-fn node_count(kernel: &Kernel) -> u32 {
-    kernel
-        .symbol_addr("nr_node_ids")
-        .ok()
-        .and_then(|a| {
-            let mut b = [0u8; 4];
-            kernel.read(a, &mut b).ok().map(|_| u32::from_le_bytes(b))
-        })
-        .unwrap_or(1)
-        .clamp(1, 1024)
 }
 
 /// The cache's `struct kmem_cache_node`s: `kmem_cache.node[]`, or `per_node[].node` from 7.1.
@@ -595,7 +591,7 @@ fn nodes(kernel: &Kernel, cache: &Cache) -> Vec<u64> {
     let Ok((array, stride, within)) = place else {
         return Vec::new();
     };
-    (0..u64::from(node_count(kernel)))
+    (0..u64::from(count_of(kernel, "nr_node_ids", MAX_NODES)))
         .filter_map(|n| kernel.read_u64(cache.addr + array + n * stride + within).ok())
         .filter(|&n| n != 0)
         .collect()
