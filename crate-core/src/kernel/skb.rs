@@ -523,7 +523,7 @@ impl SocketQueues {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::testkit::{Memory, IMAGE};
+    use crate::kernel::testkit::{self, Memory, IMAGE};
 
     /// `sk_buff`, `sk_buff_head`, `skb_shared_info` with netmem fragments, `rb_node` at their 6.12 offsets;
     /// `vmemmap_base` and `page_offset_base` at `IMAGE + 0x100` and `+ 0x108`.
@@ -532,16 +532,8 @@ mod tests {
         let uint = r#"{"kind": "base", "name": "unsigned int"}"#;
         let ulong = r#"{"kind": "base", "name": "long unsigned int"}"#;
         let rb = r#"{"kind": "pointer", "subtype": {"kind": "struct", "name": "rb_node"}}"#;
-        format!(
-            r#"{{"metadata": {{"format": "6.2.0"}},
-              "base_types": {{
-                "pointer": {{"size": 8, "signed": false, "kind": "int", "endian": "little"}},
-                "unsigned char": {{"size": 1, "signed": false, "kind": "char", "endian": "little"}},
-                "char": {{"size": 1, "signed": false, "kind": "char", "endian": "little"}},
-                "unsigned int": {{"size": 4, "signed": false, "kind": "int", "endian": "little"}},
-                "long unsigned int": {{"size": 8, "signed": false, "kind": "int", "endian": "little"}}}},
-              "user_types": {{
-                "rb_node": {{"kind": "struct", "size": 24, "fields": {{
+        let types = format!(
+            r#""rb_node": {{"kind": "struct", "size": 24, "fields": {{
                   "__rb_parent_color": {{"type": {ulong}, "offset": 0}},
                   "rb_right": {{"type": {rb}, "offset": 8}},
                   "rb_left": {{"type": {rb}, "offset": 16}}}}}},
@@ -573,12 +565,14 @@ mod tests {
                   "frag_list": {{"type": {ptr}, "offset": 8}},
                   "frags": {{"type": {{"kind": "array", "count": 17, "subtype": {{"kind": "struct", "name": "skb_frag"}}}}, "offset": 48}}}}}},
                 "page": {{"kind": "struct", "size": 64, "fields": {{"flags": {{"type": {ulong}, "offset": 0}}}}}},
-                "sock": {{"kind": "struct", "size": 776, "fields": {{"tcp_rtx_queue": {{"type": {{"kind": "struct", "name": "rb_root"}}, "offset": 256}}}}}}}},
-              "enums": {{}},
-              "symbols": {{"vmemmap_base": {{"address": {}}}, "page_offset_base": {{"address": {}}}}}}}"#,
+                "sock": {{"kind": "struct", "size": 776, "fields": {{"tcp_rtx_queue": {{"type": {{"kind": "struct", "name": "rb_root"}}, "offset": 256}}}}}}"#
+        );
+        let symbols = format!(
+            r#""vmemmap_base": {{"address": {}}}, "page_offset_base": {{"address": {}}}"#,
             IMAGE + 0x100,
             IMAGE + 0x108
-        )
+        );
+        testkit::isf(&types, &symbols)
     }
 
     const VMEMMAP: u64 = IMAGE + 0x10_0000;

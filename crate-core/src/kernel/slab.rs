@@ -600,7 +600,7 @@ fn nodes(kernel: &Kernel, cache: &Cache) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::testkit::{Memory, IMAGE};
+    use crate::kernel::testkit::{self, Memory, IMAGE};
 
     /// `kmem_cache` (its per-CPU slab pointer and its `random`, at the 6.1 offsets), `kmem_cache_cpu`
     /// (6.1), and the per-CPU offsets of one CPU.
@@ -611,24 +611,19 @@ mod tests {
         } else {
             ""
         };
-        format!(
-            r#"{{"metadata": {{"format": "6.2.0"}},
-              "base_types": {{
-                "pointer": {{"size": 8, "signed": false, "kind": "int", "endian": "little"}},
-                "char": {{"size": 1, "signed": false, "kind": "char", "endian": "little"}},
-                "unsigned int": {{"size": 4, "signed": false, "kind": "int", "endian": "little"}},
-                "long unsigned int": {{"size": 8, "signed": false, "kind": "int", "endian": "little"}}}},
-              "user_types": {{
-                "kmem_cache": {{"kind": "struct", "size": 256, "fields": {{
+        let types = format!(
+            r#""kmem_cache": {{"kind": "struct", "size": 256, "fields": {{
                   "cpu_slab": {{"type": {ptr}, "offset": 0}}{random}}}}},
                 "kmem_cache_cpu": {{"kind": "struct", "size": 32, "fields": {{
                   "freelist": {{"type": {ptr}, "offset": 0}},
-                  "slab": {{"type": {ptr}, "offset": 16}}}}}}}},
-              "enums": {{}},
-              "symbols": {{"__per_cpu_offset": {{"address": {}}}, "nr_cpu_ids": {{"address": {}}}}}}}"#,
+                  "slab": {{"type": {ptr}, "offset": 16}}}}}}"#
+        );
+        let symbols = format!(
+            r#""__per_cpu_offset": {{"address": {}}}, "nr_cpu_ids": {{"address": {}}}"#,
             IMAGE + 0x100,
             IMAGE + 0x108
-        )
+        );
+        testkit::isf(&types, &symbols)
     }
 
     const CACHE: u64 = IMAGE + 0x1000;
@@ -729,14 +724,8 @@ mod tests {
         let ptr = r#"{"kind": "pointer", "subtype": {"kind": "base", "name": "char"}}"#;
         let uint = r#"{"kind": "base", "name": "unsigned int"}"#;
         let list = r#"{"kind": "struct", "name": "list_head"}"#;
-        format!(
-            r#"{{"metadata": {{"format": "6.2.0"}},
-              "base_types": {{
-                "pointer": {{"size": 8, "signed": false, "kind": "int", "endian": "little"}},
-                "char": {{"size": 1, "signed": false, "kind": "char", "endian": "little"}},
-                "unsigned int": {{"size": 4, "signed": false, "kind": "int", "endian": "little"}}}},
-              "user_types": {{
-                "list_head": {{"kind": "struct", "size": 16, "fields": {{
+        let types = format!(
+            r#""list_head": {{"kind": "struct", "size": 16, "fields": {{
                   "next": {{"type": {ptr}, "offset": 0}}, "prev": {{"type": {ptr}, "offset": 8}}}}}},
                 "kmem_cache": {{"kind": "struct", "size": 256, "fields": {{
                   "cpu_sheaves": {{"type": {ptr}, "offset": 0}},
@@ -750,13 +739,15 @@ mod tests {
                   "size": {{"type": {uint}, "offset": 24}},
                   "objects": {{"type": {{"kind": "array", "count": 0, "subtype": {ptr}}}, "offset": 32}}}}}},
                 "node_barn": {{"kind": "struct", "size": 48, "fields": {{
-                  "sheaves_full": {{"type": {list}, "offset": 8}}}}}}}},
-              "enums": {{}},
-              "symbols": {{"__per_cpu_offset": {{"address": {}}}, "nr_cpu_ids": {{"address": {}}}, "nr_node_ids": {{"address": {}}}}}}}"#,
+                  "sheaves_full": {{"type": {list}, "offset": 8}}}}}}"#
+        );
+        let symbols = format!(
+            r#""__per_cpu_offset": {{"address": {}}}, "nr_cpu_ids": {{"address": {}}}, "nr_node_ids": {{"address": {}}}"#,
             IMAGE + 0x100,
             IMAGE + 0x108,
             IMAGE + 0x10c
-        )
+        );
+        testkit::isf(&types, &symbols)
     }
 
     #[test]

@@ -52,3 +52,25 @@ impl Memory {
         )
     }
 }
+
+/// An ISF of `user_types` and `symbols` (what goes inside those two objects), with the base types the
+/// test kernels' members are made of: `pointer`, `char`, `unsigned char`, `short unsigned int`,
+/// `unsigned int`, `long unsigned int`.
+pub fn isf(user_types: &str, symbols: &str) -> String {
+    let base = |name: &str, size: u32, kind: &str| {
+        format!(r#""{name}": {{"size": {size}, "signed": false, "kind": "{kind}", "endian": "little"}}"#)
+    };
+    let base_types = [
+        base("pointer", 8, "int"),
+        base("char", 1, "char"),
+        base("unsigned char", 1, "char"),
+        base("short unsigned int", 2, "int"),
+        base("unsigned int", 4, "int"),
+        base("long unsigned int", 8, "int"),
+    ]
+    .join(", ");
+    format!(
+        r#"{{"metadata": {{"format": "6.2.0"}}, "base_types": {{{base_types}}},
+          "user_types": {{{user_types}}}, "enums": {{}}, "symbols": {{{symbols}}}}}"#
+    )
+}

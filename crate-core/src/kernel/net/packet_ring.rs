@@ -292,7 +292,7 @@ impl Frames<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::testkit::{Memory, IMAGE};
+    use crate::kernel::testkit::{self, Memory, IMAGE};
 
     /// The ring's types at their 6.1 offsets (cut to the members read).
     fn isf() -> String {
@@ -306,15 +306,8 @@ mod tests {
             r#"{"kind": "union", "name": "tpacket_bd_header_u"}"#,
             s("tpacket_hdr_v1"),
         );
-        format!(
-            r#"{{"metadata": {{"format": "6.2.0"}},
-              "base_types": {{
-                "pointer": {{"size": 8, "signed": false, "kind": "int", "endian": "little"}},
-                "char": {{"size": 1, "signed": false, "kind": "char", "endian": "little"}},
-                "short unsigned int": {{"size": 2, "signed": false, "kind": "int", "endian": "little"}},
-                "unsigned int": {{"size": 4, "signed": false, "kind": "int", "endian": "little"}}}},
-              "user_types": {{
-                "packet_sock": {{"kind": "struct", "size": 1600, "fields": {{
+        let types = format!(
+            r#""packet_sock": {{"kind": "struct", "size": 1600, "fields": {{
                   "rx_ring": {{"type": {ring}, "offset": 800}},
                   "tp_version": {{"type": {uint}, "offset": 1296}}}}}},
                 "packet_ring_buffer": {{"kind": "struct", "size": 208, "fields": {{
@@ -354,9 +347,9 @@ mod tests {
                   "tp_len": {{"type": {uint}, "offset": 16}},
                   "tp_status": {{"type": {uint}, "offset": 20}},
                   "tp_mac": {{"type": {ushort}, "offset": 24}},
-                  "tp_net": {{"type": {ushort}, "offset": 26}}}}}}}},
-              "enums": {{}}, "symbols": {{}}}}"#
-        )
+                  "tp_net": {{"type": {ushort}, "offset": 26}}}}}}"#
+        );
+        testkit::isf(&types, "")
     }
 
     const SK: u64 = IMAGE + 0x1000;
