@@ -241,18 +241,27 @@ mod tests {
         p.packet(1, b"abc", "x");
         let b = p.into_bytes();
         assert_eq!(&b[..4], &0x0A0D_0D0Au32.to_le_bytes());
-        // Every block's two length fields agree, and the blocks fill the file.
-        let mut at = 0;
-        let mut kinds = Vec::new();
+        let kinds: Vec<u32> = blocks(&b).iter().map(|blk| word(blk, 0)).collect();
+        assert_eq!(kinds, [0x0A0D_0D0A, 1, 6]);
+    }
+
+    /// The little-endian `u32` at `at` of `b`.
+    fn word(b: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+    }
+
+    /// The file's blocks, each checked: its two length fields agree, it is a multiple of 4 bytes, and the
+    /// blocks fill the file.
+    fn blocks(b: &[u8]) -> Vec<&[u8]> {
+        let (mut at, mut out) = (0, Vec::new());
         while at < b.len() {
-            let kind = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
-            let len = u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()) as usize;
-            assert_eq!(&b[at + len - 4..at + len], &(len as u32).to_le_bytes());
+            let len = word(b, at + 4) as usize;
+            assert_eq!(word(b, at + len - 4) as usize, len);
             assert_eq!(len % 4, 0);
-            kinds.push(kind);
+            out.push(&b[at..at + len]);
             at += len;
         }
-        assert_eq!(kinds, [0x0A0D_0D0A, 1, 6]);
+        out
     }
 
     #[test]
@@ -262,23 +271,12 @@ mod tests {
         p.frame(Link::Ethernet, 2, &[0; 20], 20, "b");
         p.packet(3, b"abc", "c");
         let b = p.into_bytes();
-        let (mut at, mut blocks) = (0, Vec::new());
-        while at < b.len() {
-            let kind = u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
-            let len = u32::from_le_bytes(b[at + 4..at + 8].try_into().unwrap()) as usize;
-            let first = u32::from_le_bytes(b[at + 8..at + 12].try_into().unwrap());
-            blocks.push((kind, first & 0xffff));
-            if kind == 6 && blocks.len() == 4 {
-                // captured 20 of 1500 bytes
-                assert_eq!(&b[at + 20..at + 28], &[20, 0, 0, 0, 0xdc, 5, 0, 0]);
-            }
-            at += len;
-        }
+        let blocks = blocks(&b);
         // The section, the raw interface, the Ethernet interface, then packets on interfaces 1, 1, 0.
-        assert_eq!(
-            blocks,
-            [(0x0A0D_0D0A, 0x3C4D), (1, 101), (1, 1), (6, 1), (6, 1), (6, 0)]
-        );
+        let kinds: Vec<(u32, u32)> = blocks.iter().map(|blk| (word(blk, 0), word(blk, 8) & 0xffff)).collect();
+        assert_eq!(kinds, [(0x0A0D_0D0A, 0x3C4D), (1, 101), (1, 1), (6, 1), (6, 1), (6, 0)]);
+        // The first packet: 20 of 1500 bytes captured.
+        assert_eq!(&blocks[3][20..28], &[20, 0, 0, 0, 0xdc, 5, 0, 0]);
     }
 
     #[test]
