@@ -271,6 +271,21 @@ pub fn proc_net_unix_file(file: &Path) -> Vec<ProcNetUnix> {
     out
 }
 
+/// `truth/proc-net-NAME.txt` (`cat /proc/net/NAME`) and its lines after the header, which must name each
+/// of `header`'s columns; blank lines left out.
+fn proc_net_table(truth: &Path, name: &str, header: &[&str]) -> (std::path::PathBuf, Vec<String>) {
+    let file = truth.join(format!("proc-net-{name}.txt"));
+    let mut lines = output_lines(&file);
+    assert!(
+        lines.first().is_some_and(|h| header.iter().all(|c| h.contains(c))),
+        "truth file {} has no /proc/net/{name} header",
+        file.display()
+    );
+    lines.remove(0);
+    lines.retain(|l| !l.trim().is_empty());
+    (file, lines)
+}
+
 /// One raw socket of `truth/proc-net-raw.txt` (`cat /proc/net/raw`: the host namespace's IPv4 raw sockets
 /// while the truth was collected).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,18 +299,9 @@ pub struct ProcNetRaw {
 /// Every socket of `truth/proc-net-raw.txt` (columns sl local_address rem_address st tx_queue:rx_queue
 /// tr:tm->when retrnsmt uid timeout inode ...), possibly none.
 pub fn proc_net_raw(truth: &Path) -> Vec<ProcNetRaw> {
-    let file = truth.join("proc-net-raw.txt");
-    let lines = output_lines(&file);
-    assert!(
-        lines
-            .first()
-            .is_some_and(|h| h.contains("local_address") && h.contains("inode")),
-        "truth file {} has no /proc/net/raw header",
-        file.display()
-    );
-    lines[1..]
+    let (file, lines) = proc_net_table(truth, "raw", &["local_address", "inode"]);
+    lines
         .iter()
-        .filter(|l| !l.trim().is_empty())
         .map(|line| {
             let cols: Vec<&str> = line.split_whitespace().collect();
             let protocol = cols
@@ -326,18 +332,9 @@ pub struct ProcNetPacket {
 /// Every socket of `truth/proc-net-packet.txt` (columns sk RefCnt Type Proto Iface R Rmem User Inode;
 /// taken during collection, held by long-lived processes), possibly none.
 pub fn proc_net_packet(truth: &Path) -> Vec<ProcNetPacket> {
-    let file = truth.join("proc-net-packet.txt");
-    let lines = output_lines(&file);
-    assert!(
-        lines
-            .first()
-            .is_some_and(|h| h.contains("Iface") && h.contains("Inode")),
-        "truth file {} has no /proc/net/packet header",
-        file.display()
-    );
-    lines[1..]
+    let (file, lines) = proc_net_table(truth, "packet", &["Iface", "Inode"]);
+    lines
         .iter()
-        .filter(|l| !l.trim().is_empty())
         .map(|line| {
             let cols: Vec<&str> = line.split_whitespace().collect();
             let parsed = (
