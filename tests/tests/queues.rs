@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use memscope_core::analyses::queues::{queues, Options, QueueRow};
+use memscope_core::analyses::queues::{queues, Options, QueueRow, Queues};
 use memscope_tests::corpus::{self, CorpusCapture};
 use memscope_tests::{checks, pcap, truth};
 
@@ -309,6 +309,23 @@ fn pid_option_selects_the_holders_rows() {
     checks::ran("queues --pid", total);
 }
 
+/// `queues --pcap` on `capture`: what it found, and its pcapng file written for tshark to the cache
+/// folder as `NAME-TAG.pcapng`.
+fn queues_pcap(capture: &CorpusCapture, tag: &str) -> (Queues, std::path::PathBuf) {
+    let kernel = corpus::kernel(capture);
+    let found = queues(
+        &kernel,
+        &Options {
+            pcap: true,
+            ..Options::default()
+        },
+    )
+    .expect("queues --pcap");
+    let path = corpus::cache_dir().join(format!("{}-{tag}.pcapng", capture.name));
+    std::fs::write(&path, found.pcap.as_ref().expect("a pcapng file")).expect("write the pcapng file");
+    (found, path)
+}
+
 /// `--pcap`: tshark reads the file, and it holds one packet per TCP and UDP skb of the rows (more for an
 /// skb over one packet's payload), each between the socket's ports in the queue's direction, the receive
 /// queue's marker (the manifest's `recv_queue`) among the TCP payloads.
@@ -316,18 +333,7 @@ fn pid_option_selects_the_holders_rows() {
 fn pcap_is_read_by_tshark_with_a_packet_per_inet_skb() {
     let mut total = 0;
     for capture in corpus::corpus_captures() {
-        let kernel = corpus::kernel(&capture);
-        let found = queues(
-            &kernel,
-            &Options {
-                pcap: true,
-                ..Options::default()
-            },
-        )
-        .expect("queues --pcap");
-        let bytes = found.pcap.expect("a pcapng file");
-        let path = corpus::cache_dir().join(format!("{}-queues.pcapng", capture.name));
-        std::fs::write(&path, &bytes).expect("write the pcapng file");
+        let (found, path) = queues_pcap(&capture, "queues");
         let lines = pcap::tshark_fields(&capture.name, &path);
         let inet: Vec<_> = found
             .found
@@ -409,17 +415,7 @@ fn packet_rings_hold_the_sniffers_frames() {
     for capture in corpus::corpus_captures() {
         let name = &capture.name;
         let truth_dir = &capture.truth_dir;
-        let kernel = corpus::kernel(&capture);
-        let found = queues(
-            &kernel,
-            &Options {
-                pcap: true,
-                ..Options::default()
-            },
-        )
-        .expect("queues --pcap");
-        let path = corpus::cache_dir().join(format!("{name}-rings.pcapng"));
-        std::fs::write(&path, found.pcap.as_ref().expect("a pcapng file")).expect("write the pcapng file");
+        let (found, path) = queues_pcap(&capture, "rings");
         let fields = [
             "frame.comment",
             "frame.interface_id",
