@@ -171,21 +171,26 @@ struct Frames<'k> {
     walk: RingWalk,
 }
 
-impl Frames<'_> {
+impl<'k> Frames<'k> {
     /// Note why the walk stops or skips; the first problem is kept.
     fn problem(&mut self, p: String) {
         self.walk.problem.get_or_insert(p);
     }
 
-    /// A V1 or V2 frame of `size` bytes at `addr`; false once the walk must stop.
-    fn fixed_frame(&mut self, addr: u64, size: u64) -> bool {
-        let h = match self.kernel.object(self.version.header_type(), addr) {
-            Ok(h) => h,
+    /// The frame header at `addr`, or `None` with why it did not read noted.
+    fn header(&mut self, addr: u64) -> Option<Object<'k>> {
+        match self.kernel.object(self.version.header_type(), addr) {
+            Ok(h) => Some(h),
             Err(e) => {
                 self.problem(format!("frame at {addr:#x}: {e}"));
-                return true;
+                None
             }
-        };
+        }
+    }
+
+    /// A V1 or V2 frame of `size` bytes at `addr`; false once the walk must stop.
+    fn fixed_frame(&mut self, addr: u64, size: u64) -> bool {
+        let Some(h) = self.header(addr) else { return true };
         let Ok(status) = h.u64("tp_status") else { return true };
         self.frame(&h, addr, size, status & TP_STATUS_USER != 0)
     }
@@ -218,13 +223,7 @@ impl Frames<'_> {
                 return true;
             }
             let at = addr + offset;
-            let h = match self.kernel.object("tpacket3_hdr", at) {
-                Ok(h) => h,
-                Err(e) => {
-                    self.problem(format!("frame at {at:#x}: {e}"));
-                    return true;
-                }
-            };
+            let Some(h) = self.header(at) else { return true };
             if !self.frame(&h, at, size - offset, unread) {
                 return false;
             }
