@@ -366,10 +366,7 @@ pub fn skbuff_to(
         }
         free.push(found.objects);
     }
-    let napi = napi_cached(kernel);
-    for set in &mut free {
-        set.extend(&napi);
-    }
+    let napi: HashSet<u64> = napi_cached(kernel).into_iter().collect();
     let reader = SkbReader::new(kernel)?;
     let mut unchecked = 0usize;
 
@@ -441,7 +438,7 @@ pub fn skbuff_to(
                 let (len, data_len) = (word(b, o.len, 4) as u32, word(b, o.data_len, 4) as u32);
                 // Free: on the allocator's free lists or NAPI's cache, or released (no user left).
                 let object = s.base + i * u64::from(cache.size);
-                let allocated = users >= 1 && !free[s.cache].contains(&object);
+                let allocated = users >= 1 && !free[s.cache].contains(&object) && !napi.contains(&object);
                 // Of a free object, the fields the allocator's free pointer did not overwrite.
                 let pointer = u64::from(cache.free_offset);
                 let intact = |field: u64, n: u64| {
@@ -479,8 +476,9 @@ pub fn skbuff_to(
                 };
                 let tstamp = o
                     .tstamp
+                    .filter(|&t| intact(t, 8))
                     .map(|t| word(b, t, 8) as i64)
-                    .filter(|t| intact(o.tstamp.unwrap_or(0), 8) && WALL_CLOCK_NS.contains(t));
+                    .filter(|t| WALL_CLOCK_NS.contains(t));
                 let socket_addr = (sk != 0 && kernel.is_kernel_pointer(sk)).then_some(sk);
                 let holder = socket_addr.and_then(|s| holders.get(&s));
                 if let (Some(pcap), Some(network), true) = (pcap.as_mut(), kept.network, allocated) {
