@@ -279,24 +279,23 @@ mod tests {
         assert_eq!(&blocks[3][20..28], &[20, 0, 0, 0, 0xdc, 5, 0, 0]);
     }
 
+    /// A UDP datagram from 10.0.0.1:53 to 10.0.0.2:5353 carrying `payload`.
+    fn udp_v4(payload: &[u8]) -> Vec<u8> {
+        let (src, dst) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        ip_packet(src, dst, Transport::Udp { src: 53, dst: 5353 }, payload).unwrap()
+    }
+
+    /// A TCP segment from [::1]:1 to [::1]:2, sequence number 7, carrying `payload`.
+    fn tcp_v6(payload: &[u8]) -> Vec<u8> {
+        let local = "::1".parse().unwrap();
+        ip_packet(local, local, Transport::Tcp { src: 1, dst: 2, seq: 7 }, payload).unwrap()
+    }
+
     #[test]
     fn payloads_begin_past_the_transport_header() {
-        let udp = ip_packet(
-            "10.0.0.1".parse().unwrap(),
-            "10.0.0.2".parse().unwrap(),
-            Transport::Udp { src: 1, dst: 2 },
-            b"hi",
-        )
-        .unwrap();
-        let frame = [&[0u8; 14][..], &udp].concat();
+        let frame = [&[0u8; 14][..], &udp_v4(b"hi")].concat();
         assert_eq!(payload_offset(&frame, 14), Some(14 + 28));
-        let tcp = ip_packet(
-            "::1".parse().unwrap(),
-            "::1".parse().unwrap(),
-            Transport::Tcp { src: 1, dst: 2, seq: 7 },
-            b"payload",
-        )
-        .unwrap();
+        let tcp = tcp_v6(b"payload");
         assert_eq!(&tcp[payload_offset(&tcp, 0).unwrap()..], b"payload");
         assert_eq!(payload_offset(&[0x45, 0, 0], 0), None, "cut IPv4 header");
         assert_eq!(payload_offset(&frame[..30], 14), None, "cut UDP header");
@@ -305,22 +304,10 @@ mod tests {
 
     #[test]
     fn made_packets_check_out() {
-        let p = ip_packet(
-            "10.0.0.1".parse().unwrap(),
-            "10.0.0.2".parse().unwrap(),
-            Transport::Udp { src: 53, dst: 5353 },
-            b"hi",
-        )
-        .unwrap();
+        let p = udp_v4(b"hi");
         assert_eq!(p.len(), 20 + 8 + 2);
         assert_eq!(sum(&p[..20], 0), 0xffff, "IPv4 header checksum");
-        let tcp = ip_packet(
-            "::1".parse().unwrap(),
-            "::1".parse().unwrap(),
-            Transport::Tcp { src: 1, dst: 2, seq: 7 },
-            b"payload",
-        )
-        .unwrap();
+        let tcp = tcp_v6(b"payload");
         assert_eq!(tcp[0] >> 4, 6);
         assert_eq!(&tcp[40 + 4..40 + 8], &7u32.to_be_bytes());
         assert!(ip_packet(
